@@ -1,0 +1,83 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { CgroupPath, InterfaceName, NetnsRef, ObjectName } from './common';
+
+// The node daemon's wire shapes (`/v1/...`). The exporter is the daemon's only client,
+// and it builds these same objects, so both sides validate against one definition.
+
+/** What a fault acts on, on one host. All fields optional: no target = the host itself. */
+export const DaemonTarget = Type.Object(
+  {
+    pid: Type.Optional(Type.Integer({ minimum: 1, maximum: 4194304, description: 'a process id' })),
+    pidStartTime: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'the pid\'s start time (clock ticks since boot, /proc/<pid>/stat field 22); a reused pid is refused' }),
+    ),
+    processName: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: 'regular expression over the process name (comm) and command line' }),
+    ),
+    cgroup: Type.Optional(CgroupPath),
+    netns: Type.Optional(NetnsRef),
+    interface: Type.Optional(InterfaceName),
+  },
+  { additionalProperties: false, $id: 'DaemonTarget' },
+);
+export type DaemonTarget = Static<typeof DaemonTarget>;
+
+export const LeaseSeconds = Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'the fault is reverted when the lease is not renewed in time' });
+
+export const DaemonFaultRequest = Type.Object(
+  {
+    id: ObjectName,
+    kind: Type.String({ minLength: 1, maxLength: 63 }),
+    params: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+    target: Type.Optional(DaemonTarget),
+    leaseSeconds: LeaseSeconds,
+  },
+  { additionalProperties: false, $id: 'DaemonFaultRequest' },
+);
+export type DaemonFaultRequest = Static<typeof DaemonFaultRequest>;
+
+export const LeaseRenewal = Type.Object({ leaseSeconds: Type.Optional(LeaseSeconds) }, { additionalProperties: false });
+export type LeaseRenewal = Static<typeof LeaseRenewal>;
+
+/** A process that a fault acts on, pinned with its start time. */
+export const ResolvedProcess = Type.Object({ pid: Type.Integer(), startTime: Type.Integer(), comm: Type.String() });
+export type ResolvedProcess = Static<typeof ResolvedProcess>;
+
+export const DaemonFault = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.String(),
+    params: Type.Record(Type.String(), Type.Unknown()),
+    target: Type.Optional(DaemonTarget),
+    phase: Type.Union([Type.Literal('injecting'), Type.Literal('active'), Type.Literal('recovering'), Type.Literal('failed')]),
+    injectedAt: Type.Optional(Type.String({ format: 'date-time' })),
+    leaseExpiresAt: Type.String({ format: 'date-time' }),
+    processes: Type.Optional(Type.Array(ResolvedProcess)),
+    /** Kind-specific facts learned while injecting (table names, child pids, files), for humans. */
+    state: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    error: Type.Optional(Type.String()),
+  },
+  { $id: 'DaemonFault' },
+);
+export type DaemonFault = Static<typeof DaemonFault>;
+
+export const KindSupport = Type.Object({
+  kind: Type.String(),
+  supported: Type.Boolean(),
+  reason: Type.Optional(Type.String()),
+});
+export type KindSupport = Static<typeof KindSupport>;
+
+export const DaemonInfo = Type.Object(
+  {
+    name: Type.String({ description: 'host name of the node' }),
+    version: Type.String(),
+    pid: Type.Integer(),
+    capabilities: Type.Record(Type.String(), Type.Object({ available: Type.Boolean(), detail: Type.Optional(Type.String()) })),
+    kinds: Type.Array(KindSupport),
+    faults: Type.Integer({ description: 'faults active now' }),
+    startedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'DaemonInfo' },
+);
+export type DaemonInfo = Static<typeof DaemonInfo>;

@@ -1,0 +1,159 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { CgroupPath, Duration, NetnsRef, ObjectName, InterfaceName } from './common';
+
+// The Experiment resource, Kubernetes style. `spec` is what the user asks for; `status` is what
+// the exporter reports. The fault's params are checked against the kind's own schema
+// (api/kinds) in a second step, so the error names `/spec/fault/params/<field>`.
+
+export const API_VERSION = 'faultline.dev/v1alpha1';
+
+export const PHASES = ['Pending', 'Injecting', 'Running', 'Paused', 'Recovering', 'Finished', 'Aborted', 'Failed'] as const;
+export type Phase = (typeof PHASES)[number];
+export const TERMINAL_PHASES: readonly Phase[] = ['Finished', 'Aborted', 'Failed'];
+export const ACTIVE_PHASES: readonly Phase[] = ['Pending', 'Injecting', 'Running', 'Paused', 'Recovering'];
+
+export const TARGET_PHASES = ['Pending', 'Injecting', 'Injected', 'Recovering', 'Recovered', 'Failed'] as const;
+export type TargetPhase = (typeof TARGET_PHASES)[number];
+
+export const Metadata = Type.Object(
+  {
+    name: ObjectName,
+    namespace: Type.Optional({ ...ObjectName, default: 'default' }),
+    labels: Type.Optional(Type.Record(Type.String({ maxLength: 63 }), Type.String({ maxLength: 253 }))),
+    annotations: Type.Optional(Type.Record(Type.String({ maxLength: 253 }), Type.String({ maxLength: 4096 }))),
+    uid: Type.Optional(Type.String({ readOnly: true })),
+    creationTimestamp: Type.Optional(Type.String({ readOnly: true })),
+  },
+  { additionalProperties: false },
+);
+
+export const LocalSelector = Type.Object(
+  {
+    pids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 1024 })),
+    processName: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'regular expression over process name and command line' })),
+    cgroups: Type.Optional(Type.Array(CgroupPath, { maxItems: 256 })),
+    netns: Type.Optional(Type.Array(NetnsRef, { maxItems: 256 })),
+    interface: Type.Optional(InterfaceName),
+    daemons: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 256, description: 'daemon names (hosts) to act on; default all' })),
+  },
+  { additionalProperties: true, description: 'local mode selector; Kubernetes selector fields are accepted in Kubernetes mode' },
+);
+
+export const TargetMode = Type.Union(
+  ['one', 'all', 'fixed', 'fixed-percent', 'random-max-percent'].map((m) => Type.Literal(m)),
+  { default: 'all' },
+);
+
+export const Targets = Type.Object(
+  {
+    selector: LocalSelector,
+    mode: TargetMode,
+    value: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: 'count for fixed, percent for the percent modes' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Matcher = Type.String({
+  minLength: 3,
+  maxLength: 1024,
+  description: 'Prometheus label matcher, e.g. alertname="HighErrorRate" or service=~"api|web"',
+});
+
+export const PromqlGuard = Type.Object(
+  {
+    expr: Type.String({ minLength: 1, maxLength: 4096 }),
+    for: Duration({ default: '0s' }),
+    interval: Duration({ default: '5s' }),
+  },
+  { additionalProperties: false },
+);
+
+export const Guards = Type.Object(
+  {
+    alerts: Type.Optional(Type.Array(Matcher, { maxItems: 64 })),
+    promql: Type.Optional(Type.Array(PromqlGuard, { maxItems: 16 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ExperimentSpec = Type.Object(
+  {
+    fault: Type.Object(
+      { kind: Type.String({ minLength: 1, maxLength: 63 }), params: Type.Record(Type.String(), Type.Unknown(), { default: {} }) },
+      { additionalProperties: false },
+    ),
+    targets: Type.Optional(Targets),
+    duration: Duration({ description: 'how long the fault stays injected, e.g. 30s, 5m' }),
+    schedule: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'cron expression; each tick starts a run' })),
+    concurrencyPolicy: Type.Optional(Type.Union([Type.Literal('Forbid'), Type.Literal('Allow')], { default: 'Forbid' })),
+    historyLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 10 })),
+    guards: Type.Optional(Guards),
+  },
+  { additionalProperties: false },
+);
+export type ExperimentSpec = Static<typeof ExperimentSpec>;
+
+export const TargetStatus = Type.Object({
+  id: Type.String({ description: 'stable id of the target within the experiment' }),
+  daemon: Type.String(),
+  target: Type.Record(Type.String(), Type.Unknown()),
+  description: Type.String(),
+  phase: Type.Union(TARGET_PHASES.map((p) => Type.Literal(p))),
+  injectedAt: Type.Optional(Type.String()),
+  recoveredAt: Type.Optional(Type.String()),
+  error: Type.Optional(Type.String()),
+});
+export type TargetStatus = Static<typeof TargetStatus>;
+
+export const Condition = Type.Object({
+  type: Type.String(),
+  status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')]),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  lastTransitionTime: Type.String(),
+});
+export type Condition = Static<typeof Condition>;
+
+export const ExperimentStatus = Type.Object({
+  phase: Type.Union(PHASES.map((p) => Type.Literal(p))),
+  startedAt: Type.Optional(Type.String()),
+  endsAt: Type.Optional(Type.String()),
+  endedAt: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  targets: Type.Array(TargetStatus),
+  conditions: Type.Array(Condition),
+});
+export type ExperimentStatus = Static<typeof ExperimentStatus>;
+
+/** What a client sends (apply / POST). */
+export const ExperimentInput = Type.Object(
+  {
+    apiVersion: Type.Optional(Type.Literal(API_VERSION)),
+    kind: Type.Optional(Type.Literal('Experiment')),
+    metadata: Metadata,
+    spec: ExperimentSpec,
+  },
+  { additionalProperties: false, $id: 'ExperimentInput' },
+);
+export type ExperimentInput = Static<typeof ExperimentInput>;
+
+/** What the server returns. */
+export const Experiment = Type.Object(
+  {
+    apiVersion: Type.Literal(API_VERSION),
+    kind: Type.Literal('Experiment'),
+    metadata: Type.Object({
+      name: Type.String(),
+      namespace: Type.String(),
+      labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+      annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+      uid: Type.String(),
+      creationTimestamp: Type.String(),
+    }),
+    spec: ExperimentSpec,
+    status: ExperimentStatus,
+  },
+  { $id: 'Experiment' },
+);
+export type Experiment = Static<typeof Experiment>;

@@ -1,0 +1,21 @@
+import { Type } from '@sinclair/typebox';
+import { Cidr, Direction, Port, Protocol } from '../common';
+import { defineKind } from './types';
+
+export default defineKind({
+  kind: 'network-partition',
+  title: 'Network partition',
+  description: 'Drops all traffic between the target network namespace and `peers` (optionally only some ports).',
+  scope: 'network',
+  targetRequired: false,
+  requires: ['nft'],
+  params: Type.Object(
+    {
+      peers: Type.Array(Cidr, { minItems: 1, maxItems: 64, description: 'addresses cut off from the target' }),
+      direction: Direction,
+      ports: Type.Optional(Type.Array(Port, { maxItems: 64 })),
+      protocol: Protocol,
+    },
+    { additionalProperties: false },
+  ),
+});

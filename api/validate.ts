@@ -1,0 +1,80 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { ApiError, type ErrorDetail } from './errors';
+import { parseDuration, parseRate, parseSize } from './units';
+
+// One ajv instance for every wire shape. Unknown fields are errors (additionalProperties: false
+// in the schemas), defaults are filled in, nothing is coerced: "30" is not 30.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, removeAdditional: false });
+(addFormats as unknown as (a: Ajv) => void)(ajv);
+
+// Formats that the patterns cannot fully express (e.g. "99999999999h" overflow, "1.2.3s").
+ajv.addFormat('duration', { type: 'string', validate: (s: string) => safe(() => parseDuration(s) >= 0) });
+ajv.addFormat('size', { type: 'string', validate: (s: string) => safe(() => parseSize(s) >= 0) });
+ajv.addFormat('rate', { type: 'string', validate: (s: string) => safe(() => parseRate(s) > 0) });
+
+function safe(fn: () => boolean): boolean {
+  try {
+    return fn();
+  } catch {
+    return false;
+  }
+}
+
+const cache = new WeakMap<TSchema, ReturnType<Ajv['compile']>>();
+
+function compiled(schema: TSchema) {
+  let fn = cache.get(schema);
+  if (!fn) {
+    fn = ajv.compile(schema);
+    cache.set(schema, fn);
+  }
+  return fn;
+}
+
+/** Readable details from ajv errors: which field (JSON pointer under `prefix`) and why. */
+export function describeErrors(errors: ErrorObject[] | null | undefined, prefix = ''): ErrorDetail[] {
+  const seen = new Set<string>();
+  const out: ErrorDetail[] = [];
+  for (const e of errors ?? []) {
+    let field = prefix + e.instancePath;
+    let reason = e.message ?? 'is invalid';
+    if (e.keyword === 'additionalProperties') {
+      field = `${field}/${(e.params as { additionalProperty: string }).additionalProperty}`;
+      reason = 'is not a known field';
+    } else if (e.keyword === 'required') {
+      field = `${field}/${(e.params as { missingProperty: string }).missingProperty}`;
+      reason = 'is required';
+    } else if (e.keyword === 'enum') {
+      reason = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (e.keyword === 'format') {
+      reason = `must be a valid ${(e.params as { format: string }).format}`;
+    } else if (e.keyword === 'pattern' && e.parentSchema && (e.parentSchema as { description?: string }).description) {
+      reason = `must match ${(e.params as { pattern: string }).pattern} (${(e.parentSchema as { description: string }).description})`;
+    }
+    const key = `${field}|${reason}`;
+    if (!seen.has(key) && e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && e.keyword !== 'if') {
+      seen.add(key);
+      out.push({ field: field || '/', reason });
+    }
+  }
+  return out;
+}
+
+/** Checks `value` against `schema` (filling defaults in place); throws ApiError 400 naming each bad field. */
+export function validate<T extends TSchema>(schema: T, value: unknown, what = 'request', prefix = ''): Static<T> {
+  const fn = compiled(schema);
+  if (!fn(value)) {
+    const details = describeErrors(fn.errors, prefix);
+    const first = details[0];
+    throw ApiError.invalid(`invalid ${what}: ${first ? `${first.field} ${first.reason}` : 'does not match the schema'}`, details);
+  }
+  return value as Static<T>;
+}
+
+/** Like validate, but returns the details instead of throwing (for forms and dry runs). */
+export function check(schema: TSchema, value: unknown, prefix = ''): ErrorDetail[] {
+  const fn = compiled(schema);
+  return fn(value) ? [] : describeErrors(fn.errors, prefix);
+}

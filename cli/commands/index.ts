@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+/** Each entry adds one subcommand (or a group) to the program. Alphabetical by file. */
+export type RegisterCommand = (program: Command) => void;
+
+export const COMMANDS: RegisterCommand[] = [];

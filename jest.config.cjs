@@ -1,0 +1,24 @@
+// Two projects: server-side code runs in node, the Grafana plugin in jsdom with the real @grafana packages.
+// Sources are ESM TypeScript; @swc/jest turns them into CommonJS for jest.
+const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', tsx: true }, transform: { react: { runtime: 'automatic' } }, target: 'es2022' }, module: { type: 'commonjs' } }];
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'server',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/tests'],
+      testMatch: ['<rootDir>/tests/{unit,integration}/**/*.test.ts'],
+      transform: { '^.+\\.(t|j)sx?$': swc },
+      moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+    },
+    {
+      displayName: 'plugin',
+      testEnvironment: 'jsdom',
+      roots: ['<rootDir>/tests'],
+      testMatch: ['<rootDir>/tests/plugin/**/*.test.{ts,tsx}'],
+      transform: { '^.+\\.(t|j)sx?$': swc },
+      moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1', '\\.(css|scss|svg|png)$': '<rootDir>/tests/plugin/file-stub.cjs' },
+    },
+  ],
+};
