@@ -1,0 +1,69 @@
+import type { Static, TObject } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import type { KindSpec } from '../../api/kinds/types';
+import type { ResolvedProcess } from '../../api/daemon';
+
+/**
+ * The contract every fault kind implements (see README.md in this folder for the rules).
+ *
+ * A kind file exports `default defineFault({spec, inject, recover})`. `spec` comes from api/kinds
+ * (the wire schema); `inject` applies the fault and returns the state needed to undo it;
+ * `recover` undoes it from that state alone, so it also works in a fresh daemon after a crash.
+ */
+
+/** A target after the daemon resolved it: what the kind acts on, on this host. */
+export interface ResolvedTarget {
+  /** Processes, each pinned with its start time (never pid 1, the daemon or a protected process). */
+  processes: ResolvedProcess[];
+  /** Path of the network namespace file (e.g. /run/netns/x or /proc/123/ns/net); undefined = the host's. */
+  netnsPath?: string;
+  /** The netns as the user named it (for `ip -n NAME` style commands); undefined when given by path. */
+  netnsName?: string;
+  /** cgroup path relative to the hierarchy root. */
+  cgroup?: string;
+  /** Network interface to act on (tc kinds); the kind may choose a default. */
+  interface?: string;
+}
+
+export interface FaultContext<P> {
+  /** The fault id: names the nft table, tc handle, temp files. Already validated as a DNS label. */
+  id: string;
+  params: P;
+  target: ResolvedTarget;
+  log: Logger;
+  /**
+   * Persists kind state to the journal (fsync + rename) before the next system change.
+   * Call it with whatever undoing needs *before* creating that thing (e.g. child pids right after spawn,
+   * the table name before `nft add table`), so a crash in between still leaves a record.
+   */
+  save(state: Record<string, unknown>): Promise<void>;
+  /** Aborted when the fault is deleted or its lease runs out while inject is still running. */
+  signal: AbortSignal;
+}
+
+export interface Support {
+  supported: boolean;
+  reason?: string;
+}
+
+export interface FaultKind<P extends TObject = TObject, S extends Record<string, unknown> = Record<string, unknown>> {
+  spec: KindSpec<P>;
+  /**
+   * Checks that go beyond the schema and need the host (path exists, percent vs reserve, ...).
+   * Throws ApiError (400/422) naming the field; runs before anything is journaled.
+   */
+  precheck?(params: Static<P>, target: ResolvedTarget): Promise<void>;
+  /** Applies the fault; returns the state that `recover` needs (also saved to the journal). */
+  inject(ctx: FaultContext<Static<P>>): Promise<S>;
+  /**
+   * Undoes the fault from `state` (possibly partial: whatever `save` recorded before a crash).
+   * Idempotent: recovering twice, or recovering something already gone, succeeds.
+   */
+  recover(ctx: FaultContext<Static<P>>, state: Partial<S>): Promise<void>;
+  /** Whether this host can run the kind, from the capabilities probed at start. */
+  support?(caps: Record<string, { available: boolean; detail?: string }>): Support;
+}
+
+export function defineFault<P extends TObject, S extends Record<string, unknown>>(kind: FaultKind<P, S>): FaultKind<P, S> {
+  return kind;
+}
