@@ -11,6 +11,8 @@ module.exports = {
       testMatch: ['<rootDir>/tests/{unit,integration}/**/*.test.ts'],
       transform: { '^.+\\.(t|j)sx?$': swc },
       moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+      // @kubernetes/client-node (and the OIDC libraries it imports) ship only ESM: let swc turn them into CommonJS too.
+      transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
     },
     {
       displayName: 'plugin',
