@@ -39,6 +39,11 @@ export interface FaultContext<P> {
   save(state: Record<string, unknown>): Promise<void>;
   /** Aborted when the fault is deleted or its lease runs out while inject is still running. */
   signal: AbortSignal;
+  /**
+   * The fault's journal file. Long-running helpers (stressors) may watch it and end themselves when it
+   * disappears or its `leaseExpiresAt` is long past: a dead-man switch that works even without the daemon.
+   */
+  journalFile?: string;
 }
 
 export interface Support {

@@ -1,0 +1,40 @@
+import { ApiError } from '../../api/errors';
+import { deleteTable, loadScript } from '../sys/nft';
+import { ToolError } from '../sys/exec';
+import { buildTable, tableName, type TrafficMatch } from './nft-rules';
+import type { FaultContext, Support } from './types';
+
+// Inject/recover shared by the nft kinds (loss, partition): save the table name, load the table,
+// and on recover delete exactly that table in exactly that namespace.
+
+export type NftState = { table: string; netnsPath?: string } & Record<string, unknown>;
+
+export async function injectTable(ctx: FaultContext<unknown>, match: TrafficMatch, verdict: string): Promise<NftState> {
+  const state: NftState = { table: tableName(ctx.id), ...(ctx.target.netnsPath ? { netnsPath: ctx.target.netnsPath } : {}) };
+  await ctx.save(state);
+  try {
+    await loadScript(buildTable(state.table, match, verdict), ctx.target.netnsPath);
+  } catch (err) {
+    if (err instanceof ToolError && /File exists/i.test(err.stderr)) {
+      throw ApiError.conflict(`nft table ${state.table} already exists in the target network namespace`);
+    }
+    throw err;
+  }
+  return state;
+}
+
+export async function recoverTable(state: Partial<NftState>): Promise<void> {
+  if (state.table) await deleteTable(state.table, state.netnsPath);
+}
+
+export function protocolPortsCheck(protocol: string, ports: number[] | undefined): void {
+  if (ports?.length && protocol === 'icmp') {
+    throw ApiError.invalid('invalid request: /params/ports only apply to tcp and udp', [{ field: '/params/ports', reason: 'ports need protocol tcp, udp or all (not icmp)' }]);
+  }
+}
+
+export function nftSupport(caps: Record<string, { available: boolean; detail?: string }>): Support {
+  if (!caps.root?.available) return { supported: false, reason: 'needs root (CAP_NET_ADMIN)' };
+  if (!caps.nft?.available) return { supported: false, reason: `nftables unavailable: ${caps.nft?.detail ?? 'nft not found'}` };
+  return { supported: true };
+}

@@ -1,0 +1,23 @@
+import spec from '../../api/kinds/process-pause';
+import { ApiError } from '../../api/errors';
+import { defineFault } from './types';
+import { requireProcesses, signalPinned } from './targets';
+
+// SIGSTOP at inject, SIGCONT at recover. The pids to continue come from the resolved target in the
+// journal (pinned with start time), so a daemon restarted after a crash continues exactly them.
+export default defineFault({
+  spec,
+  async precheck(_params, target) {
+    requireProcesses(target.processes);
+  },
+  async inject(ctx) {
+    // saved first: if we die right after SIGSTOP, the restart still continues these processes
+    await ctx.save({ stopped: ctx.target.processes.map((p) => p.pid) });
+    const stopped = await signalPinned(ctx.target.processes, 'SIGSTOP');
+    if (stopped.length === 0) throw ApiError.unprocessable('every target process exited before it could be stopped', [{ field: '/target', reason: 'no live process' }]);
+    return { stopped };
+  },
+  async recover(ctx) {
+    await signalPinned(ctx.target.processes, 'SIGCONT');
+  },
+});

@@ -1,0 +1,47 @@
+import { ApiError } from '../../api/errors';
+import { ToolError } from '../sys/exec';
+import { addRootQdisc, deleteRootQdisc, handleFor } from '../sys/tc';
+import { pickInterface } from './net';
+import type { FaultContext, ResolvedTarget, Support } from './types';
+
+// Inject/recover shared by the tc kinds (tbf, netem): one root qdisc on one interface, its handle
+// derived from the fault id. Recover deletes the root qdisc only while it still has that handle.
+
+export type QdiscState = { dev: string; handle: string; netnsPath?: string } & Record<string, unknown>;
+
+export async function precheckQdisc(target: ResolvedTarget): Promise<void> {
+  await pickInterface(target);
+}
+
+export async function injectQdisc(ctx: FaultContext<unknown>, kindArgs: string[]): Promise<QdiscState> {
+  const dev = await pickInterface(ctx.target);
+  const state: QdiscState = { dev, handle: handleFor(ctx.id), ...(ctx.target.netnsPath ? { netnsPath: ctx.target.netnsPath } : {}) };
+  await ctx.save(state);
+  try {
+    await addRootQdisc(dev, state.handle, kindArgs, ctx.target.netnsPath);
+  } catch (err) {
+    if (err instanceof ToolError && /Exclusivity flag on|File exists/i.test(err.stderr)) {
+      // nothing of ours was added: make recover a no-op so it cannot remove the other qdisc
+      await ctx.save({ ...state, handle: 'none' });
+      throw ApiError.conflict(`interface ${dev} already has a root qdisc (another fault?)`, [{ field: '/target/interface', reason: 'already has a root qdisc' }]);
+    }
+    if (err instanceof ToolError && /unknown|No such file/i.test(err.stderr)) {
+      throw ApiError.unprocessable(`tc refused the qdisc: ${err.stderr.trim()}`);
+    }
+    throw err;
+  }
+  return state;
+}
+
+export async function recoverQdisc(state: Partial<QdiscState>): Promise<void> {
+  if (state.dev && state.handle && state.handle !== 'none') await deleteRootQdisc(state.dev, state.handle, state.netnsPath);
+}
+
+export function qdiscSupport(cap: 'tbf' | 'netem') {
+  return (caps: Record<string, { available: boolean; detail?: string }>): Support => {
+    if (!caps.root?.available) return { supported: false, reason: 'needs root (CAP_NET_ADMIN)' };
+    if (!caps.tc?.available) return { supported: false, reason: `tc unavailable: ${caps.tc?.detail ?? 'tc not found'}` };
+    if (!caps[cap]?.available) return { supported: false, reason: caps[cap]?.detail ?? `the kernel lacks sch_${cap}` };
+    return { supported: true };
+  };
+}
