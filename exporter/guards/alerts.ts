@@ -1,0 +1,278 @@
+import { createHash } from 'node:crypto';
+import type { AlertmanagerWebhook, AlertWebhookResult, GrafanaWebhook } from '../../api/alerts';
+import { ApiError } from '../../api/errors';
+import { formatSelector, parseSelector, selectorMatches, type Selector } from './matchers';
+
+// Which experiments a firing alert stops, and the registry of firing alerts that refuses starts.
+//
+// A firing alert stops an experiment when
+//   - one of its `spec.guards.alerts` selectors matches the alert's labels (entries are OR-ed:
+//     listing two alerts guards against either; a mistaken OR stops too often, never too rarely),
+//   - the alert has `faultline_stop_namespace="<the experiment's namespace>"`,
+//   - the alert has `faultline_stop="all"`, or `faultline_freeze="true"` (which also freezes).
+// Resolved alerts change nothing but leave the registry. Repeats are idempotent: an experiment
+// already ended is not active any more, and one being aborted right now is aborted once.
+
+export const STOP_ALL_LABEL = 'faultline_stop';
+export const STOP_NAMESPACE_LABEL = 'faultline_stop_namespace';
+export const FREEZE_LABEL = 'faultline_freeze';
+
+/** Phases in which a firing alert aborts an experiment. */
+const STOPPABLE = new Set(['Pending', 'Injecting', 'Running', 'Paused']);
+
+/** One alert, whatever sent it. */
+export interface Alert {
+  source: 'alertmanager' | 'grafana';
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  fingerprint: string;
+  generatorURL?: string;
+  startsAt?: string;
+  endsAt?: string;
+}
+
+/** The part of an experiment the guard reads. */
+export interface GuardedExperiment {
+  namespace: string;
+  name: string;
+  phase: string;
+  guards?: { alerts?: string[] };
+}
+
+export interface PlannedStop {
+  namespace: string;
+  name: string;
+  alert: Alert;
+  /** Which rule stopped it: the guard selector, or the faultline_* label. */
+  rule: string;
+}
+
+export function alertName(a: Alert): string {
+  return a.labels.alertname || a.fingerprint;
+}
+
+/** Human description of the alert for events and 409s: name, fingerprint, where it came from. */
+export function describeAlert(a: Alert): string {
+  return `alert ${alertName(a)} (fingerprint ${a.fingerprint}${a.generatorURL ? `, ${a.generatorURL}` : ''})`;
+}
+
+/** Labels → stable fingerprint, for Grafana payloads that lack one. */
+export function labelsFingerprint(labels: Record<string, string>): string {
+  const canon = JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+  return createHash('sha256').update(canon).digest('hex').slice(0, 16);
+}
+
+export function fromAlertmanager(body: AlertmanagerWebhook): Alert[] {
+  return body.alerts.map((a) => ({
+    source: 'alertmanager',
+    status: a.status,
+    labels: a.labels,
+    annotations: a.annotations,
+    fingerprint: a.fingerprint,
+    generatorURL: a.generatorURL || undefined,
+    startsAt: a.startsAt,
+    endsAt: a.endsAt,
+  }));
+}
+
+export function fromGrafana(body: GrafanaWebhook): Alert[] {
+  return body.alerts.map((a) => ({
+    source: 'grafana',
+    status: a.status,
+    labels: a.labels,
+    annotations: a.annotations ?? {},
+    fingerprint: a.fingerprint || labelsFingerprint(a.labels),
+    generatorURL: a.generatorURL || undefined,
+    startsAt: a.startsAt,
+    endsAt: a.endsAt,
+  }));
+}
+
+/** Parses an experiment's guard selectors; reports the index and reason of each bad one. */
+export function parseGuardSelectors(entries: string[] | undefined): { selectors: Selector[]; errors: { index: number; reason: string }[] } {
+  const selectors: Selector[] = [];
+  const errors: { index: number; reason: string }[] = [];
+  (entries ?? []).forEach((e, index) => {
+    try {
+      selectors.push(parseSelector(e));
+    } catch (err) {
+      errors.push({ index, reason: (err as Error).message });
+    }
+  });
+  return { selectors, errors };
+}
+
+// Parsed selectors per raw string: experiments are checked on every notification.
+const selectorCache = new Map<string, Selector | null>();
+function cachedSelector(raw: string): Selector | null {
+  if (!selectorCache.has(raw)) {
+    let sel: Selector | null = null;
+    try {
+      sel = parseSelector(raw);
+    } catch {
+      sel = null; // rejected at create; an unparsable stored guard never matches
+    }
+    if (selectorCache.size > 10_000) selectorCache.clear();
+    selectorCache.set(raw, sel);
+  }
+  return selectorCache.get(raw)!;
+}
+
+/** The rule by which a firing alert stops this experiment, or null. Phase is not considered. */
+export function stopRule(alert: Alert, exp: Pick<GuardedExperiment, 'namespace' | 'guards'>): string | null {
+  if (alert.status !== 'firing') return null;
+  if (alert.labels[STOP_ALL_LABEL] === 'all') return `${STOP_ALL_LABEL}="all"`;
+  if (alert.labels[FREEZE_LABEL] === 'true') return `${FREEZE_LABEL}="true"`;
+  if (alert.labels[STOP_NAMESPACE_LABEL] && alert.labels[STOP_NAMESPACE_LABEL] === exp.namespace) {
+    return `${STOP_NAMESPACE_LABEL}=${JSON.stringify(exp.namespace)}`;
+  }
+  for (const raw of exp.guards?.alerts ?? []) {
+    const sel = cachedSelector(raw);
+    if (sel && selectorMatches(sel, alert.labels)) return `guard ${formatSelector(sel)}`;
+  }
+  return null;
+}
+
+/** Every (experiment, alert) stop that these alerts call for; each experiment at most once. */
+export function planStops(alerts: Alert[], experiments: GuardedExperiment[]): PlannedStop[] {
+  const out: PlannedStop[] = [];
+  for (const exp of experiments) {
+    if (!STOPPABLE.has(exp.phase)) continue;
+    for (const alert of alerts) {
+      const rule = stopRule(alert, exp);
+      if (rule) {
+        out.push({ namespace: exp.namespace, name: exp.name, alert, rule });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+interface FiringEntry {
+  alert: Alert;
+  receivedAt: number;
+  expiresAt: number;
+}
+
+/**
+ * Alerts firing now, by fingerprint. A resolved notification removes the alert. Because a
+ * receiver with `send_resolved: false` never says "resolved", an entry also expires `ttlMs` after
+ * the last notification that mentioned it (Alertmanager repeats firing alerts every repeat_interval).
+ */
+export class FiringAlerts {
+  private readonly byFingerprint = new Map<string, FiringEntry>();
+
+  constructor(private readonly ttlMs: number) {}
+
+  /** Records a notification; returns the alerts that were not firing before. */
+  record(alerts: Alert[], now = Date.now()): Alert[] {
+    const fresh: Alert[] = [];
+    for (const a of alerts) {
+      const key = `${a.source}:${a.fingerprint}`;
+      if (a.status === 'resolved') {
+        this.byFingerprint.delete(key);
+        continue;
+      }
+      if (!this.live(key, now)) fresh.push(a);
+      this.byFingerprint.set(key, { alert: a, receivedAt: now, expiresAt: now + this.ttlMs });
+    }
+    return fresh;
+  }
+
+  private live(key: string, now: number): boolean {
+    const e = this.byFingerprint.get(key);
+    if (!e) return false;
+    if (e.expiresAt <= now) {
+      this.byFingerprint.delete(key);
+      return false;
+    }
+    return true;
+  }
+
+  list(now = Date.now()): Alert[] {
+    const out: Alert[] = [];
+    for (const [key, e] of this.byFingerprint) if (this.live(key, now)) out.push(e.alert);
+    return out;
+  }
+
+  get size(): number {
+    return this.list().length;
+  }
+
+  clear(): void {
+    this.byFingerprint.clear();
+  }
+}
+
+export interface AlertGuardDeps {
+  /** Active experiments (any phase; the guard filters). */
+  listExperiments(): GuardedExperiment[] | Promise<GuardedExperiment[]>;
+  /** Abort one experiment: recover every target now, phase Aborted, an event with `reason`. */
+  abort(ref: { namespace: string; name: string }, reason: string, actor: string): Promise<unknown>;
+  /** Freeze chaos (stops everything, refuses starts). */
+  freeze?(reason: string, actor: string): Promise<unknown>;
+  /** Hears every new firing alert that stopped something (for a `guard-fired` event). */
+  onFired?(alert: Alert, stops: PlannedStop[], actor: string): void;
+  ttlMs?: number;
+}
+
+export class AlertGuard {
+  readonly firing: FiringAlerts;
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: AlertGuardDeps) {
+    this.firing = new FiringAlerts(deps.ttlMs ?? 60 * 60 * 1000);
+  }
+
+  /** Handles one (already validated) notification. */
+  async handle(alerts: Alert[], actor: string): Promise<AlertWebhookResult> {
+    this.firing.record(alerts);
+    const firingNow = alerts.filter((a) => a.status === 'firing');
+    let frozen = false;
+    const freezer = firingNow.find((a) => a.labels[FREEZE_LABEL] === 'true');
+    if (freezer && this.deps.freeze) {
+      await this.deps.freeze(`${describeAlert(freezer)} is firing with ${FREEZE_LABEL}="true"`, actor);
+      frozen = true;
+    }
+    const stops = firingNow.length ? planStops(firingNow, await this.deps.listExperiments()) : [];
+    await Promise.all(stops.map((s) => this.abortOnce(s, actor)));
+    if (this.deps.onFired) {
+      for (const a of firingNow) {
+        const mine = stops.filter((s) => s.alert === a);
+        if (mine.length) this.deps.onFired(a, mine, actor);
+      }
+    }
+    return {
+      received: alerts.length,
+      firing: this.firing.size,
+      aborted: stops.map((s) => ({ namespace: s.namespace, name: s.name, alert: alertName(s.alert), rule: s.rule })),
+      frozen,
+    };
+  }
+
+  private abortOnce(s: PlannedStop, actor: string): Promise<unknown> {
+    const key = `${s.namespace}/${s.name}`;
+    let p = this.inFlight.get(key);
+    if (!p) {
+      const reason = `aborted by ${describeAlert(s.alert)}, matched ${s.rule}`;
+      p = this.deps.abort({ namespace: s.namespace, name: s.name }, reason, actor).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, p);
+    }
+    return p;
+  }
+
+  /** Refuses (409, naming the alert) to start an experiment that a firing alert would stop. */
+  checkStart(exp: Pick<GuardedExperiment, 'namespace' | 'name' | 'guards'>): void {
+    for (const a of this.firing.list()) {
+      const rule = stopRule(a, exp);
+      if (rule) {
+        throw ApiError.conflict(
+          `experiment ${exp.namespace}/${exp.name} cannot start: ${describeAlert(a)} is firing and matches ${rule}`,
+          [{ field: '/spec/guards/alerts', reason: `${alertName(a)} is firing` }],
+        );
+      }
+    }
+  }
+}
