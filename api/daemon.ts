@@ -4,6 +4,15 @@ import { CgroupPath, InterfaceName, NetnsRef, ObjectName } from './common';
 // The node daemon's wire shapes (`/v1/...`). The exporter is the daemon's only client,
 // and it builds these same objects, so both sides validate against one definition.
 
+/**
+ * A container as a pod's status names it (`containerd://<64 hex>`, `docker://…`, `cri-o://…`) or the bare id.
+ * The daemon finds the container's processes by scanning /proc/<pid>/cgroup for the id, so no CRI socket is needed.
+ */
+export const ContainerId = Type.String({
+  pattern: '^([a-z0-9-]{1,32}://)?[0-9a-f]{12,64}$',
+  description: 'container id, optionally with its runtime prefix, e.g. containerd://<64 hex>',
+});
+
 /** What a fault acts on, on one host. All fields optional: no target = the host itself. */
 export const DaemonTarget = Type.Object(
   {
@@ -17,6 +26,7 @@ export const DaemonTarget = Type.Object(
     cgroup: Type.Optional(CgroupPath),
     netns: Type.Optional(NetnsRef),
     interface: Type.Optional(InterfaceName),
+    containerId: Type.Optional(ContainerId),
   },
   { additionalProperties: false, $id: 'DaemonTarget' },
 );

@@ -1,4 +1,5 @@
 import type { KindSpec } from './types';
+import containerKill from './container-kill';
 import cpuStress from './cpu-stress';
 import diskFill from './disk-fill';
 import diskIoStress from './disk-io-stress';
@@ -10,6 +11,8 @@ import networkDuplicate from './network-duplicate';
 import networkLoss from './network-loss';
 import networkPartition from './network-partition';
 import networkReorder from './network-reorder';
+import podFailure from './pod-failure';
+import podKill from './pod-kill';
 import processKill from './process-kill';
 import processPause from './process-pause';
 
@@ -18,8 +21,12 @@ export * from './types';
 /**
  * The one list of fault kinds' wire specs, alphabetical. The daemon's registry pairs each with
  * its code; a test keeps this list, the files in this folder and daemon/faults/ in step.
+ * Kinds with scope 'pod' (pod-kill, pod-failure, container-kill) have no daemon/faults file: the exporter
+ * runs them through the Kubernetes API (exporter/targets/kubernetes/); container-kill asks the pod's node
+ * daemon for a process-kill on target {containerId}.
  */
 export const KIND_SPECS: readonly KindSpec[] = [
+  containerKill,
   cpuStress,
   diskFill,
   diskIoStress,
@@ -31,6 +38,8 @@ export const KIND_SPECS: readonly KindSpec[] = [
   networkLoss,
   networkPartition,
   networkReorder,
+  podFailure,
+  podKill,
   processKill,
   processPause,
 ];
