@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { registerDemo } from './demo';
 
 /** Each entry adds one subcommand (or a group) to the program. Alphabetical by file. */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [];
+export const COMMANDS: RegisterCommand[] = [
+  registerDemo,
+];
