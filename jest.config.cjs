@@ -19,8 +19,11 @@ module.exports = {
       testEnvironment: 'jsdom',
       roots: ['<rootDir>/tests'],
       testMatch: ['<rootDir>/tests/plugin/**/*.test.{ts,tsx}'],
-      transform: { '^.+\\.(t|j)sx?$': swc },
+      transform: { '^.+\\.(t|j)sx?$': swc, '^.+\\.mjs$': swc },
       moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1', '\\.(css|scss|svg|png)$': '<rootDir>/tests/plugin/file-stub.cjs' },
+      // @grafana/* pull in a few ESM-only packages (marked, ...): let swc turn them into CommonJS too.
+      transformIgnorePatterns: ['/node_modules/(?!(marked|marked-mangle|d3-interpolate|d3-color|d3-scale-chromatic|react-calendar|get-user-locale|memoize|mimic-function|@wojtekmaj/date-utils)/)'],
+      setupFilesAfterEnv: ['<rootDir>/tests/plugin/setup.ts'],
     },
   ],
 };
