@@ -59,7 +59,8 @@ export const DaemonFault = Type.Object(
     kind: Type.String(),
     params: Type.Record(Type.String(), Type.Unknown()),
     target: Type.Optional(DaemonTarget),
-    phase: Type.Union([Type.Literal('injecting'), Type.Literal('active'), Type.Literal('recovering'), Type.Literal('failed')]),
+    /** `recovered` only in the answer to DELETE (the fault is gone from the daemon afterwards). */
+    phase: Type.Union([Type.Literal('injecting'), Type.Literal('active'), Type.Literal('recovering'), Type.Literal('failed'), Type.Literal('recovered')]),
     injectedAt: Type.Optional(Type.String({ format: 'date-time' })),
     leaseExpiresAt: Type.String({ format: 'date-time' }),
     processes: Type.Optional(Type.Array(ResolvedProcess)),
@@ -91,3 +92,27 @@ export const DaemonInfo = Type.Object(
   { $id: 'DaemonInfo' },
 );
 export type DaemonInfo = Static<typeof DaemonInfo>;
+
+/** `GET /v1/faults`. */
+export const DaemonFaultList = Type.Object({ faults: Type.Array(DaemonFault) }, { $id: 'DaemonFaultList' });
+export type DaemonFaultList = Static<typeof DaemonFaultList>;
+
+/**
+ * Routes (all JSON; bearer token when the daemon has one, except /healthz):
+ * - `POST /v1/faults` DaemonFaultRequest → 201 DaemonFault (applied); 200 when the same id with the same
+ *   kind, params and target exists (idempotent retry, lease untouched); 409 same id, different fault;
+ *   400 bad input / unknown kind (details name the field); 422 target or host problem, or kind unsupported here.
+ * - `PUT /v1/faults/:id/lease` LeaseRenewal → 200 DaemonFault (lease renewed from now); 404 unknown id.
+ * - `DELETE /v1/faults/:id` → 200 DaemonFault with phase `recovered` once reverted; 404 unknown id
+ *   (nothing to revert: already recovered, lease expired, or never created — safe to treat as done).
+ * - `GET /v1/faults` → DaemonFaultList; `GET /v1/faults/:id` → DaemonFault; `GET /v1/info` → DaemonInfo.
+ * - `GET /healthz` → `{status: "ok"}`; `GET /metrics` → Prometheus text.
+ */
+export const DAEMON_ROUTES = {
+  faults: '/v1/faults',
+  fault: (id: string) => `/v1/faults/${encodeURIComponent(id)}`,
+  lease: (id: string) => `/v1/faults/${encodeURIComponent(id)}/lease`,
+  info: '/v1/info',
+  health: '/healthz',
+  metrics: '/metrics',
+} as const;

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { registerDaemon } from './daemon';
 import { registerDemo } from './demo';
 
 /** Each entry adds one subcommand (or a group) to the program. Alphabetical by file. */
 export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: RegisterCommand[] = [
+  registerDaemon,
   registerDemo,
 ];

@@ -1,16 +1,18 @@
 import { ApiError } from '../../api/errors';
 import { deleteTable, loadScript } from '../sys/nft';
 import { ToolError } from '../sys/exec';
+import { reachNetns } from '../sys/ip';
 import { buildTable, tableName, type TrafficMatch } from './nft-rules';
 import type { FaultContext, Support } from './types';
 
 // Inject/recover shared by the nft kinds (loss, partition): save the table name, load the table,
 // and on recover delete exactly that table in exactly that namespace.
 
-export type NftState = { table: string; netnsPath?: string } & Record<string, unknown>;
+export type NftState = { table: string; netnsPath?: string; netnsId?: string } & Record<string, unknown>;
 
 export async function injectTable(ctx: FaultContext<unknown>, match: TrafficMatch, verdict: string): Promise<NftState> {
-  const state: NftState = { table: tableName(ctx.id), ...(ctx.target.netnsPath ? { netnsPath: ctx.target.netnsPath } : {}) };
+  const t = ctx.target;
+  const state: NftState = { table: tableName(ctx.id), ...(t.netnsPath ? { netnsPath: t.netnsPath, netnsId: t.netnsId } : {}) };
   await ctx.save(state);
   try {
     await loadScript(buildTable(state.table, match, verdict), ctx.target.netnsPath);
@@ -24,7 +26,10 @@ export async function injectTable(ctx: FaultContext<unknown>, match: TrafficMatc
 }
 
 export async function recoverTable(state: Partial<NftState>): Promise<void> {
-  if (state.table) await deleteTable(state.table, state.netnsPath);
+  if (!state.table) return;
+  if (!state.netnsPath) return deleteTable(state.table);
+  const where = await reachNetns(state.netnsPath, state.netnsId);
+  if (where) await deleteTable(state.table, where); // else the namespace, and the table with it, is gone
 }
 
 export function protocolPortsCheck(protocol: string, ports: number[] | undefined): void {

@@ -1,5 +1,6 @@
 import { ApiError } from '../../api/errors';
 import { ToolError } from '../sys/exec';
+import { reachNetns } from '../sys/ip';
 import { addRootQdisc, deleteRootQdisc, handleFor } from '../sys/tc';
 import { pickInterface } from './net';
 import type { FaultContext, ResolvedTarget, Support } from './types';
@@ -7,7 +8,7 @@ import type { FaultContext, ResolvedTarget, Support } from './types';
 // Inject/recover shared by the tc kinds (tbf, netem): one root qdisc on one interface, its handle
 // derived from the fault id. Recover deletes the root qdisc only while it still has that handle.
 
-export type QdiscState = { dev: string; handle: string; netnsPath?: string } & Record<string, unknown>;
+export type QdiscState = { dev: string; handle: string; netnsPath?: string; netnsId?: string } & Record<string, unknown>;
 
 export async function precheckQdisc(target: ResolvedTarget): Promise<void> {
   await pickInterface(target);
@@ -15,7 +16,8 @@ export async function precheckQdisc(target: ResolvedTarget): Promise<void> {
 
 export async function injectQdisc(ctx: FaultContext<unknown>, kindArgs: string[]): Promise<QdiscState> {
   const dev = await pickInterface(ctx.target);
-  const state: QdiscState = { dev, handle: handleFor(ctx.id), ...(ctx.target.netnsPath ? { netnsPath: ctx.target.netnsPath } : {}) };
+  const t = ctx.target;
+  const state: QdiscState = { dev, handle: handleFor(ctx.id), ...(t.netnsPath ? { netnsPath: t.netnsPath, netnsId: t.netnsId } : {}) };
   await ctx.save(state);
   try {
     await addRootQdisc(dev, state.handle, kindArgs, ctx.target.netnsPath);
@@ -34,7 +36,10 @@ export async function injectQdisc(ctx: FaultContext<unknown>, kindArgs: string[]
 }
 
 export async function recoverQdisc(state: Partial<QdiscState>): Promise<void> {
-  if (state.dev && state.handle && state.handle !== 'none') await deleteRootQdisc(state.dev, state.handle, state.netnsPath);
+  if (!state.dev || !state.handle || state.handle === 'none') return;
+  if (!state.netnsPath) return deleteRootQdisc(state.dev, state.handle);
+  const where = await reachNetns(state.netnsPath, state.netnsId);
+  if (where) await deleteRootQdisc(state.dev, state.handle, where);
 }
 
 export function qdiscSupport(cap: 'tbf' | 'netem') {

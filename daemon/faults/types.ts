@@ -19,6 +19,8 @@ export interface ResolvedTarget {
   netnsPath?: string;
   /** The netns as the user named it (for `ip -n NAME` style commands); undefined when given by path. */
   netnsName?: string;
+  /** Identity of the netns (readlink of its file, "net:[4026532...]"), to find it again if its path changed. */
+  netnsId?: string;
   /** cgroup path relative to the hierarchy root. */
   cgroup?: string;
   /** Network interface to act on (tc kinds); the kind may choose a default. */

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../paths';
 import { isSameProcess, readStat } from '../sys/proc';
 
 // Stressors are small plain-JS scripts run by this same node binary, each its own process so it
@@ -15,7 +16,7 @@ export interface StressorRef {
 export type StressorScript = 'cpu' | 'memory' | 'io';
 
 export function scriptPath(script: StressorScript): string {
-  return path.join(__dirname, `${script}.mjs`);
+  return path.join(PACKAGE_ROOT, 'daemon', 'stressors', `${script}.mjs`);
 }
 
 /** Starts a stressor; resolves once it is running and pinned with its start time. */

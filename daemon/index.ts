@@ -1,0 +1,113 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { probeCapabilities, type Capabilities } from './capabilities';
+import { FAULT_KINDS } from './faults/index';
+import { Journal } from './journal';
+import { isLoopback, parseListen, urlFor } from './listen';
+import { acquireLock } from './lock';
+import { FaultManager } from './manager';
+import { DaemonMetrics } from './metrics';
+import { Protection } from './resolve/protect';
+import { createApp } from './server';
+import { VERSION } from './version';
+
+// The node daemon as a library: `faultline daemon` and the exporter's embedded daemon
+// (`faultline start`) both call startDaemon. See daemon/faults/README.md for the kinds' rules.
+
+export interface DaemonOptions {
+  /** "host:port"; port 0 picks a free one (see the returned url). */
+  listen: string;
+  /** Journal and lock live here. */
+  stateDir: string;
+  /** Bearer token; required when `listen` is not loopback. */
+  token?: string;
+  /** PEM file paths: both or neither. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Pids (numbers) or process names (comm) never to target, besides pid 1, the daemon and its parent. */
+  protect?: string[];
+  logger?: Logger;
+}
+
+export interface RunningDaemon {
+  /** Base URL, e.g. http://127.0.0.1:39451 */
+  url: string;
+  /** Stops serving and the lease sweep. Faults stay applied; the journal reverts them on the next start. */
+  close(): Promise<void>;
+  /** Stops serving; with `recover: true` reverts every fault first (graceful stop). */
+  shutdown(opts?: { recover?: boolean }): Promise<void>;
+  capabilities: Capabilities;
+  manager: FaultManager;
+}
+
+/** How often leases are checked: an expired fault is reverted well within one second. */
+const SWEEP_MS = 200;
+
+export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  const log = opts.logger ?? pino({ name: 'faultline-daemon' });
+  const addr = parseListen(opts.listen);
+  if (!opts.token && !isLoopback(addr.host)) {
+    throw new Error(`refusing to listen on ${opts.listen} without a token: set --token (FAULTLINE_DAEMON_TOKEN) or listen on loopback`);
+  }
+  if (!!opts.tlsCert !== !!opts.tlsKey) throw new Error('--tls-cert and --tls-key go together');
+  const tls = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
+
+  await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
+  const release = await acquireLock(opts.stateDir);
+  try {
+    const journal = new Journal(opts.stateDir);
+    await journal.init();
+    const caps = await probeCapabilities();
+    const metrics = new DaemonMetrics(FAULT_KINDS.map((k) => k.spec.kind));
+    const manager = new FaultManager({ journal, metrics, caps, protection: new Protection(opts.protect), log });
+    const restored = await manager.restore();
+    if (restored) log.info({ restored }, 'reverted faults left in the journal by the previous run');
+
+    const app = createApp({ manager, metrics, caps, token: opts.token, version: VERSION, startedAt: new Date(), log });
+    const server = tls ? https.createServer(tls, app) : http.createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(addr.port, addr.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    const url = urlFor(tls ? 'https' : 'http', addr.host, port);
+    await writeFile(path.join(opts.stateDir, 'daemon.url'), url + '\n');
+    const sweeper = setInterval(() => manager.sweep(), SWEEP_MS);
+    log.info({ url, stateDir: opts.stateDir, kinds: manager.kinds().filter((k) => k.supported).map((k) => k.kind) }, 'faultline daemon listening');
+
+    let closed: Promise<void> | undefined;
+    const close = () =>
+      (closed ??= (async () => {
+        clearInterval(sweeper);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await release();
+      })());
+    return {
+      url,
+      capabilities: caps,
+      manager,
+      close,
+      async shutdown(o = {}) {
+        clearInterval(sweeper);
+        if (o.recover) await manager.recoverAll('shutdown');
+        await close();
+      },
+    };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+export { FaultManager } from './manager';
+export type { Capabilities } from './capabilities';
