@@ -3,6 +3,7 @@ import containerKill from './container-kill';
 import cpuStress from './cpu-stress';
 import diskFill from './disk-fill';
 import diskIoStress from './disk-io-stress';
+import httpFault from './http-fault';
 import memoryStress from './memory-stress';
 import networkBandwidth from './network-bandwidth';
 import networkCorrupt from './network-corrupt';
@@ -15,6 +16,7 @@ import podFailure from './pod-failure';
 import podKill from './pod-kill';
 import processKill from './process-kill';
 import processPause from './process-pause';
+import tcpFault from './tcp-fault';
 
 export * from './types';
 
@@ -30,6 +32,7 @@ export const KIND_SPECS: readonly KindSpec[] = [
   cpuStress,
   diskFill,
   diskIoStress,
+  httpFault,
   memoryStress,
   networkBandwidth,
   networkCorrupt,
@@ -42,6 +45,7 @@ export const KIND_SPECS: readonly KindSpec[] = [
   podKill,
   processKill,
   processPause,
+  tcpFault,
 ];
 
 export const KIND_NAMES = KIND_SPECS.map((k) => k.kind);

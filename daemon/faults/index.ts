@@ -2,6 +2,7 @@ import type { FaultKind } from './types';
 import cpuStress from './cpu-stress';
 import diskFill from './disk-fill';
 import diskIoStress from './disk-io-stress';
+import httpFault from './http-fault';
 import memoryStress from './memory-stress';
 import networkBandwidth from './network-bandwidth';
 import networkCorrupt from './network-corrupt';
@@ -12,6 +13,7 @@ import networkPartition from './network-partition';
 import networkReorder from './network-reorder';
 import processKill from './process-kill';
 import processPause from './process-pause';
+import tcpFault from './tcp-fault';
 
 /**
  * The daemon's fault kinds: one file each, pairing the wire spec from api/kinds with the code that
@@ -21,6 +23,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   cpuStress,
   diskFill,
   diskIoStress,
+  httpFault,
   memoryStress,
   networkBandwidth,
   networkCorrupt,
@@ -31,6 +34,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   networkReorder,
   processKill,
   processPause,
+  tcpFault,
 ] as unknown as readonly FaultKind[];
 
 export function faultKind(kind: string): FaultKind | undefined {

@@ -1,0 +1,114 @@
+import { ApiError } from '../../api/errors';
+import type { FaultContext, ResolvedTarget } from '../faults/types';
+import type { ProxyChildConfig } from './config';
+import { formatEndpoint, parseEndpoint, type Endpoint } from './endpoint';
+import { probeConnect, probeListen } from './probe';
+import { startProxyChild, stopProxyChild } from './supervisor';
+import { addRedirect, redirectTableName, removeRedirect } from './transparent';
+
+// Inject, recover and checks shared by tcp-fault and http-fault: pick the mode, start the proxy
+// child (journaling its pid + start time first), and in transparent mode add the redirect table.
+// Recover removes the redirect first (new connections go direct), then drains and stops the child.
+
+/** How long open connections may finish once a proxy fault is recovered. */
+export const DRAIN_MS = 2000;
+
+export interface ProxyModeParams {
+  listen?: string;
+  upstream?: string;
+  port?: number;
+}
+
+export type ProxyState = {
+  mode?: 'explicit' | 'transparent';
+  pid?: number;
+  startTime?: number;
+  /** Explicit mode: where the proxy really listens (port 0 resolved). */
+  listen?: string;
+  proxyPort?: number;
+  table?: string;
+  netnsPath?: string;
+} & Record<string, unknown>;
+
+type Mode = { mode: 'explicit'; listen: Endpoint; upstream: Endpoint } | { mode: 'transparent'; port: number };
+
+/** Explicit (`listen` + `upstream`) or transparent (`port`); anything else is a 400 naming the field. */
+export function proxyMode(p: ProxyModeParams): Mode {
+  const bad = (field: string, reason: string) => ApiError.invalid(`invalid request: /params/${field} ${reason}`, [{ field: `/params/${field}`, reason }]);
+  if (p.port !== undefined) {
+    if (p.listen !== undefined) throw bad('listen', 'is for explicit mode; transparent mode (port) listens on its own');
+    if (p.upstream !== undefined) throw bad('upstream', 'is for explicit mode; transparent mode (port) forwards to the original destination');
+    return { mode: 'transparent', port: p.port };
+  }
+  if (p.listen === undefined) throw bad('listen', 'is required (explicit mode), or give port (transparent mode)');
+  if (p.upstream === undefined) throw bad('upstream', 'is required with listen');
+  const listen = parseEndpoint(p.listen);
+  const upstream = parseEndpoint(p.upstream);
+  if (listen.port > 65535) throw bad('listen', 'port must be 0..65535');
+  if (upstream.port < 1 || upstream.port > 65535) throw bad('upstream', 'port must be 1..65535');
+  return { mode: 'explicit', listen, upstream };
+}
+
+/** Before anything is journaled: mode, and for a proxy in the daemon's own namespace, the listen address and the upstream. */
+export async function precheckProxy(p: ProxyModeParams, target: ResolvedTarget): Promise<void> {
+  const mode = proxyMode(p);
+  if (mode.mode !== 'explicit' || target.netnsPath) return;
+  if (mode.listen.port !== 0) {
+    const code = await probeListen(mode.listen);
+    if (code === 'EADDRINUSE') {
+      throw ApiError.conflict(`cannot listen on ${p.listen}: address already in use`, [{ field: '/params/listen', reason: 'address already in use' }]);
+    }
+    if (code) throw ApiError.unprocessable(`cannot listen on ${p.listen}: ${code}`, [{ field: '/params/listen', reason: code }]);
+  }
+  await checkUpstream(mode.upstream, p.upstream ?? '');
+}
+
+async function checkUpstream(e: Endpoint, text: string): Promise<void> {
+  const reason = await probeConnect(e);
+  if (reason) throw ApiError.unprocessable(`upstream ${text} is unreachable: ${reason}`, [{ field: '/params/upstream', reason: `unreachable (${reason})` }]);
+}
+
+export async function injectProxy(
+  ctx: FaultContext<ProxyModeParams>,
+  proxy: Pick<ProxyChildConfig, 'proxy' | 'toxics' | 'http'>,
+): Promise<ProxyState> {
+  const mode = proxyMode(ctx.params);
+  const netnsPath = ctx.target.netnsPath;
+  const state: ProxyState = { mode: mode.mode, ...(netnsPath ? { netnsPath } : {}) };
+  const cfg: ProxyChildConfig = {
+    ...proxy,
+    listen: mode.mode === 'explicit' ? mode.listen : { host: '::', port: 0 },
+    ...(mode.mode === 'explicit' ? { upstream: mode.upstream, probeUpstream: true } : { targetPort: mode.port }),
+    drainMs: DRAIN_MS,
+  };
+  const { port } = await startProxyChild(cfg, {
+    netnsPath,
+    signal: ctx.signal,
+    onSpawn: async (ref) => {
+      Object.assign(state, ref);
+      await ctx.save(state);
+    },
+  });
+  state.proxyPort = port;
+  if (mode.mode === 'explicit') {
+    state.listen = formatEndpoint({ host: mode.listen.host, port });
+    ctx.log.info({ listen: state.listen, upstream: ctx.params.upstream, proxyPid: state.pid }, 'fault proxy listening');
+    return state;
+  }
+  state.table = redirectTableName(ctx.id);
+  try {
+    await ctx.save(state);
+    await addRedirect(state.table, mode.port, port, netnsPath);
+  } catch (err) {
+    await recoverProxy(state);
+    throw err;
+  }
+  ctx.log.info({ port: mode.port, proxyPort: port, table: state.table, proxyPid: state.pid }, 'fault proxy redirecting');
+  return state;
+}
+
+/** Idempotent: works from a partial state (crash between spawn and redirect) and when all is gone. */
+export async function recoverProxy(state: Partial<ProxyState>): Promise<void> {
+  if (state.table) await removeRedirect(state.table, state.netnsPath);
+  await stopProxyChild(state, DRAIN_MS);
+}

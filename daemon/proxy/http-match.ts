@@ -1,0 +1,61 @@
+import type { IncomingMessage } from 'node:http';
+import type { Static } from '@sinclair/typebox';
+import type { HttpMatch } from '../../api/proxy';
+import { ApiError, type ErrorDetail } from '../../api/errors';
+
+// Which requests an http-fault acts on: method, path (glob or regex, query excluded) and headers
+// (name → regex over the whole value). Compiled once; a bad pattern is a 400 naming its field.
+
+export type RequestMatcher = (req: IncomingMessage) => boolean;
+
+/** Glob over a URL path: `*` and `?` stay within a segment, `**` crosses segments. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*' && glob[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function compileRegex(source: string, field: string, anchored: boolean, details: ErrorDetail[]): RegExp | undefined {
+  try {
+    return new RegExp(anchored ? `^(?:${source})$` : source);
+  } catch (err) {
+    details.push({ field, reason: `is not a valid regular expression: ${(err as Error).message}` });
+    return undefined;
+  }
+}
+
+export function compileMatcher(match: Static<typeof HttpMatch> | undefined, prefix = '/params/match'): RequestMatcher {
+  const details: ErrorDetail[] = [];
+  const methods = match?.methods?.length ? new Set(match.methods.map((m) => m.toUpperCase())) : undefined;
+  const path = match?.path ? globToRegExp(match.path) : undefined;
+  const pathRegex = match?.pathRegex ? compileRegex(match.pathRegex, `${prefix}/pathRegex`, false, details) : undefined;
+  const headers = Object.entries(match?.headers ?? {}).map(([name, value]) => ({
+    name: name.toLowerCase(),
+    re: compileRegex(value, `${prefix}/headers/${name}`, true, details),
+  }));
+  if (details.length) throw ApiError.invalid(`invalid request: ${details[0].field} ${details[0].reason}`, details);
+  return (req) => {
+    if (methods && !methods.has(req.method ?? '')) return false;
+    if (path || pathRegex) {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const p = q < 0 ? url : url.slice(0, q);
+      if (path && !path.test(p)) return false;
+      if (pathRegex && !pathRegex.test(p)) return false;
+    }
+    for (const h of headers) {
+      const v = req.headers[h.name];
+      const value = Array.isArray(v) ? v.join(', ') : v;
+      if (value === undefined || !h.re?.test(value)) return false;
+    }
+    return true;
+  };
+}
