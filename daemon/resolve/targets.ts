@@ -86,7 +86,9 @@ export async function resolveTarget(target: DaemonTarget | undefined, spec: Kind
   const selectsProcesses = t.pid !== undefined || t.processName !== undefined || t.cgroup !== undefined || t.containerId !== undefined;
   if (spec.targetRequired && !target) throw ApiError.invalid('invalid request: /target is required for ' + spec.kind, [{ field: '/target', reason: `is required for ${spec.kind}` }]);
   if (spec.scope === 'process' && !selectsProcesses) {
-    throw ApiError.invalid(`invalid request: /target needs pid, processName or cgroup for ${spec.kind}`, [{ field: '/target', reason: 'needs pid, processName or cgroup' }]);
+    throw ApiError.invalid(`invalid request: /target needs pid, processName, cgroup or containerId for ${spec.kind}`, [
+      { field: '/target', reason: 'needs pid, processName, cgroup or containerId' },
+    ]);
   }
   if (t.pidStartTime !== undefined && t.pid === undefined) {
     throw ApiError.invalid('invalid request: /target/pidStartTime needs /target/pid', [{ field: '/target/pidStartTime', reason: 'needs pid' }]);

@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../daemon/index';
+
+// Shared by the daemon's integration tests: an in-process daemon on a random loopback port with a
+// throwaway state dir, a tiny JSON client, polling with deadlines, and processes to aim faults at.
+
+export interface TestDaemon extends RunningDaemon {
+  stateDir: string;
+  req(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  destroy(): Promise<void>;
+}
+
+export function tempDir(tag: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `fl-${tag}-${process.pid}-`));
+}
+
+export async function request(url: string, method: string, p: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url + p, {
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: any = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON (metrics) */
+  }
+  return { status: res.status, body: parsed };
+}
+
+export async function startTestDaemon(opts: Partial<DaemonOptions> = {}, tag = 'd'): Promise<TestDaemon> {
+  const stateDir = opts.stateDir ?? tempDir(tag);
+  const d = await startDaemon({ listen: '127.0.0.1:0', stateDir, logger: pino({ level: 'silent' }), ...opts });
+  const auth: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
+  return {
+    ...d,
+    stateDir,
+    req: (method, p, body, headers) => request(d.url, method, p, body, { ...auth, ...(headers ?? {}) }),
+    async destroy() {
+      await d.shutdown({ recover: true });
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** /proc/<pid>/stat state letter ('' when gone). */
+export function procState(pid: number): string {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return '';
+  }
+}
+
+export function procAlive(pid: number): boolean {
+  const s = procState(pid);
+  return s !== '' && s !== 'Z';
+}
+
+const children: ChildProcess[] = [];
+
+/** A `sleep` child to aim process faults at; killed by killChildren(). */
+export function spawnSleep(seconds = 600): ChildProcess {
+  const c = spawn('sleep', [String(seconds)], { stdio: 'ignore' });
+  children.push(c);
+  return c;
+}
+
+export function killChildren(): void {
+  for (const c of children.splice(0)) {
+    try {
+      c.kill('SIGCONT');
+      c.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** Unique fault ids per test process. */
+let n = 0;
+export function faultId(tag: string): string {
+  return `t-${tag}-${process.pid}-${++n}`;
+}
