@@ -1,0 +1,260 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+
+// Helpers for the stack tests: real processes (faultline demo / start, prometheus, alertmanager)
+// on random loopback ports, and the provisioning files rewritten the way a user without Docker
+// would (compose host names → 127.0.0.1 ports). Everything lives in temp dirs and is stopped by
+// the caller in afterAll.
+
+export const REPO = path.resolve(__dirname, '../..');
+export const PROVISIONING = path.join(REPO, 'provisioning');
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `${prefix}-${process.pid}-`));
+}
+
+export function readYaml<T = any>(file: string): T {
+  return YAML.parse(readFileSync(file, 'utf8'), { merge: true }) as T;
+}
+
+export function readJson<T = any>(file: string): T {
+  return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
+
+/** A free TCP port on 127.0.0.1 (for programs that need the port on their command line). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value; throws with `what` and the last error at the deadline. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ''}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** A child process with its output kept (the last 256 KiB) for waiting on lines and for failure messages. */
+export class Proc {
+  readonly child: ChildProcess;
+  private out = '';
+  private exited: Promise<number | null>;
+
+  constructor(
+    readonly name: string,
+    cmd: string,
+    args: string[],
+    opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  ) {
+    this.child = spawn(cmd, args, { cwd: opts.cwd ?? REPO, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (b: Buffer) => {
+      this.out += b.toString('utf8');
+      if (this.out.length > 256 * 1024) this.out = this.out.slice(-256 * 1024);
+    };
+    this.child.stdout!.on('data', keep);
+    this.child.stderr!.on('data', keep);
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code) => resolve(code));
+      this.child.once('error', (err) => {
+        this.out += `\nspawn error: ${err.message}`;
+        resolve(null);
+      });
+    });
+  }
+
+  output(): string {
+    return this.out;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Waits for a line matching `re` in the output; fails early if the process exits. */
+  async waitForLine(re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    return waitFor(`${this.name} output ${re}`, () => {
+      const m = this.out.match(re);
+      if (m) return m;
+      if (!this.running) throw new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.out.slice(-4000)}`);
+      return undefined;
+    }, timeoutMs, 100);
+  }
+
+  exitCode(): Promise<number | null> {
+    return this.exited;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (!this.running || this.child.pid === undefined) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+export const FAULTLINE = path.join(REPO, 'bin', 'faultline.js');
+
+/** `faultline demo` on random loopback ports; resolves once it says where it listens. */
+export async function startDemoProcess(extra: string[] = []): Promise<{ proc: Proc; url: string; backendUrl: string }> {
+  const proc = new Proc('faultline demo', process.execPath, [FAULTLINE, 'demo', '--listen', '127.0.0.1:0', '--backend-listen', '127.0.0.1:0', ...extra]);
+  const m = await proc.waitForLine(/^(\{.*"msg":"demo listening".*\})$/m, 60_000);
+  const line = JSON.parse(m[1]) as { url: string; backendUrl: string };
+  return { proc, url: line.url, backendUrl: line.backendUrl };
+}
+
+/** A real Prometheus with `config` (YAML text) on a random loopback port, its data in `dir`. */
+export async function startPrometheus(dir: string, config: string, port: number): Promise<{ proc: Proc; url: string }> {
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const file = path.join(dir, 'prometheus.yml');
+  writeFileSync(file, config);
+  const proc = new Proc('prometheus', 'prometheus', [
+    `--config.file=${file}`,
+    `--storage.tsdb.path=${path.join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('prometheus ready', async () => {
+    if (!proc.running) throw new Error(`prometheus exited:\n${proc.output().slice(-4000)}`);
+    return (await fetch(`${url}/-/ready`)).ok;
+  }, 60_000);
+  return { proc, url };
+}
+
+/** A real Alertmanager (Debian's prometheus-alertmanager) with `config`, clustering off. */
+export async function startAlertmanager(dir: string, config: string, port: number): Promise<{ proc: Proc; url: string }> {
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const file = path.join(dir, 'alertmanager.yml');
+  writeFileSync(file, config);
+  const proc = new Proc('alertmanager', 'prometheus-alertmanager', [
+    `--config.file=${file}`,
+    `--storage.path=${path.join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--cluster.listen-address=',
+    '--log.level=warn',
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('alertmanager ready', async () => {
+    if (!proc.running) throw new Error(`alertmanager exited:\n${proc.output().slice(-4000)}`);
+    return (await fetch(`${url}/-/ready`)).ok;
+  }, 60_000);
+  return { proc, url };
+}
+
+export interface PrometheusRewrite {
+  /** job name → "127.0.0.1:PORT"; jobs not listed are dropped (their service is not running). */
+  targets: Record<string, string>;
+  alertmanager?: string;
+  /** credentials_file basename (e.g. exporter-token) → the secret to write into a temp file. */
+  credentials?: Record<string, string>;
+  dir: string;
+  interval?: string;
+}
+
+/**
+ * provisioning/prometheus/prometheus.yml as a user without Docker runs it: compose host names
+ * replaced by loopback ports, the rules file by its path in the repository, token files written
+ * to `dir`, and (for tests) shorter scrape and evaluation intervals.
+ */
+export function rewritePrometheusConfig(r: PrometheusRewrite): string {
+  const cfg = readYaml(path.join(PROVISIONING, 'prometheus', 'prometheus.yml'));
+  const interval = r.interval ?? '1s';
+  cfg.global.scrape_interval = interval;
+  cfg.global.evaluation_interval = interval;
+  cfg.global.scrape_timeout = interval;
+  cfg.rule_files = (cfg.rule_files as string[]).map((f) => path.join(PROVISIONING, 'prometheus', path.basename(f)));
+  if (r.alertmanager) cfg.alerting.alertmanagers[0].static_configs[0].targets = [r.alertmanager];
+  else delete cfg.alerting;
+  cfg.scrape_configs = (cfg.scrape_configs as any[])
+    .filter((job) => r.targets[job.job_name])
+    .map((job) => {
+      job.static_configs = job.static_configs.map((sc: any) => ({ ...sc, targets: [r.targets[job.job_name]] }));
+      const cred = job.authorization?.credentials_file as string | undefined;
+      if (cred) {
+        const secret = r.credentials?.[path.basename(cred)];
+        if (secret === undefined) delete job.authorization;
+        else {
+          const file = path.join(r.dir, path.basename(cred));
+          writeFileSync(file, secret, { mode: 0o600 });
+          job.authorization.credentials_file = file;
+        }
+      }
+      return job;
+    });
+  return YAML.stringify(cfg);
+}
+
+/** provisioning/alertmanager/alertmanager.yml with the exporter's loopback URL and a temp token file. */
+export function rewriteAlertmanagerConfig(exporterUrl: string, token: string, dir: string): string {
+  const cfg = readYaml(path.join(PROVISIONING, 'alertmanager', 'alertmanager.yml'));
+  const tokenFile = path.join(dir, 'faultline-token');
+  writeFileSync(tokenFile, token, { mode: 0o600 });
+  for (const receiver of cfg.receivers) {
+    for (const wh of receiver.webhook_configs ?? []) {
+      wh.url = exporterUrl + new URL(wh.url).pathname;
+      if (wh.http_config?.authorization?.credentials_file) wh.http_config.authorization.credentials_file = tokenFile;
+    }
+  }
+  return YAML.stringify(cfg);
+}
+
+export interface PromExpr {
+  where: string;
+  expr: string;
+}
+
+/** Grafana's template variables replaced by values Prometheus accepts, as Grafana would send them. */
+export function substituteGrafanaVariables(expr: string): string {
+  return expr
+    .replace(/\$__rate_interval|\$\{__rate_interval\}/g, '20s')
+    .replace(/\$__interval|\$\{__interval\}/g, '5s')
+    .replace(/\$__range|\$\{__range\}/g, '5m')
+    .replace(/\$\{?[A-Za-z_][A-Za-z0-9_]*(:[a-z]+)?\}?/g, '.*');
+}
+
+/** Every PromQL expression the stack ships: dashboard panels and annotations, Prometheus rules, Grafana alert rules. */
+export function collectPromExpressions(): PromExpr[] {
+  const out: PromExpr[] = [];
+  const dashDir = path.join(PROVISIONING, 'grafana', 'dashboards');
+  for (const file of ['faultline-overview.json', 'demo-service.json']) {
+    const d = readJson(path.join(dashDir, file));
+    for (const p of d.panels ?? []) {
+      for (const t of p.targets ?? []) if (typeof t.expr === 'string') out.push({ where: `${file} panel "${p.title}" ${t.refId}`, expr: t.expr });
+    }
+    for (const a of d.annotations?.list ?? []) if (typeof a.expr === 'string') out.push({ where: `${file} annotation "${a.name}"`, expr: a.expr });
+  }
+  const rules = readYaml(path.join(PROVISIONING, 'prometheus', 'rules.yml'));
+  for (const g of rules.groups) for (const r of g.rules) out.push({ where: `rules.yml ${r.alert ?? r.record}`, expr: r.expr });
+  const grafanaRules = readYaml(path.join(PROVISIONING, 'grafana', 'alerting', 'rules.yaml'));
+  for (const g of grafanaRules.groups) {
+    for (const r of g.rules) for (const d of r.data) if (d.datasourceUid === 'prometheus') out.push({ where: `grafana rule ${r.title} ${d.refId}`, expr: d.model.expr });
+  }
+  return out;
+}
+
+export function removeDir(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
