@@ -188,15 +188,23 @@ export class PromqlGuards {
     this.watched.delete(key(ref));
   }
 
+  isWatching(ref: Ref): boolean {
+    return this.watched.has(key(ref));
+  }
+
+  watchedRefs(): Ref[] {
+    return [...this.watched.keys()].map((k) => {
+      const [namespace, name] = k.split('/');
+      return { namespace, name };
+    });
+  }
+
   get watching(): number {
     return this.watched.size;
   }
 
   close(): void {
-    for (const k of [...this.watched.keys()]) {
-      const [namespace, name] = k.split('/');
-      this.unwatch({ namespace, name });
-    }
+    for (const ref of this.watchedRefs()) this.unwatch(ref);
   }
 
   /** One evaluation; true when the experiment was aborted (the loop ends). */

@@ -1,0 +1,135 @@
+import type { Database } from 'better-sqlite3';
+import { ApiError, type ErrorDetail } from '../api/errors';
+import type { ExperimentSpec } from '../api/experiment';
+import { Freeze } from './freeze';
+import { AlertGuard, parseGuardSelectors, type Alert, type PlannedStop } from './guards/alerts';
+import { PrometheusClient, PromqlGuards } from './guards/promql';
+import { Policy } from './policy';
+
+// Everything that keeps chaos safe, in one object the engine and routes call:
+//   validateSpec  at create/apply: guard syntax, PromQL needs Prometheus, blast radius policy;
+//   beforeStart   before every start, resume and scheduled run: freeze, firing guard alerts,
+//                 concurrency limit, PromQL pre-flight (throws 409/503; a schedule records "skipped");
+//   syncPromql    keeps PromQL evaluators in step with the experiments that are running;
+//   alerts        the webhook handler; freeze the emergency freeze.
+
+/** The experiment as the safety layer sees it. */
+export interface SafetyExperiment {
+  namespace: string;
+  name: string;
+  phase: string;
+  spec: Pick<ExperimentSpec, 'guards' | 'duration' | 'targets'> & Partial<ExperimentSpec>;
+}
+
+/** What the safety layer needs from the engine. */
+export interface SafetyEngine {
+  /** Experiments in a non-terminal phase. */
+  activeExperiments(): SafetyExperiment[] | Promise<SafetyExperiment[]>;
+  abort(ref: { namespace: string; name: string }, reason: string, actor: string): Promise<unknown>;
+  stopAll(actor: string, reason: string): Promise<unknown>;
+  /** Records an event (frozen, unfrozen, guard-fired, ...). */
+  emit(e: { type: string; message: string; actor?: string; namespace?: string; experiment?: string }): void;
+}
+
+export interface SafetyOptions {
+  db: Database;
+  engine: SafetyEngine;
+  policy?: Policy;
+  prometheusUrl?: string;
+  promqlMaxFailures?: number;
+  promqlOnFailure?: 'abort' | 'ignore';
+  alertTtlMs?: number;
+  log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+const RUNNING_PHASES = new Set(['Running', 'Injecting']);
+
+export class Safety {
+  readonly alerts: AlertGuard;
+  readonly promql: PromqlGuards;
+  readonly freeze: Freeze;
+  readonly policy: Policy;
+
+  constructor(private readonly opts: SafetyOptions) {
+    const engine = opts.engine;
+    this.policy = opts.policy ?? new Policy();
+    this.freeze = new Freeze({
+      db: opts.db,
+      stopAll: (actor, reason) => engine.stopAll(actor, reason),
+      emit: (type, message, actor) => engine.emit({ type, message, actor }),
+    });
+    this.alerts = new AlertGuard({
+      listExperiments: async () => (await engine.activeExperiments()).map((e) => ({ namespace: e.namespace, name: e.name, phase: e.phase, guards: e.spec.guards })),
+      abort: (ref, reason, actor) => engine.abort(ref, reason, actor),
+      freeze: (reason, actor) => this.freeze.freeze({ reason }, actor),
+      onFired: (alert: Alert, stops: PlannedStop[], actor: string) =>
+        engine.emit({
+          type: 'guard-fired',
+          actor,
+          message: `alert ${alert.labels.alertname ?? alert.fingerprint} (fingerprint ${alert.fingerprint}) stopped ${stops.map((s) => `${s.namespace}/${s.name}`).join(', ')}`,
+        }),
+      ttlMs: opts.alertTtlMs,
+    });
+    this.promql = new PromqlGuards({
+      client: opts.prometheusUrl ? new PrometheusClient(opts.prometheusUrl) : null,
+      maxFailures: opts.promqlMaxFailures,
+      onFailure: opts.promqlOnFailure,
+      abort: (ref, reason, actor) => engine.abort(ref, reason, actor),
+      note: (ref, message) => engine.emit({ type: 'guard-fired', message, actor: 'promql-guard', namespace: ref.namespace, experiment: ref.name }),
+      log: opts.log,
+    });
+  }
+
+  /** Create/apply-time checks; throws 400 naming bad guard fields, 403 for policy. */
+  validateSpec(namespace: string, spec: ExperimentSpec): void {
+    const { errors } = parseGuardSelectors(spec.guards?.alerts);
+    if (errors.length) {
+      const details: ErrorDetail[] = errors.map((e) => ({ field: `/spec/guards/alerts/${e.index}`, reason: e.reason }));
+      throw ApiError.invalid(`invalid request: /spec/guards/alerts/${errors[0].index} ${errors[0].reason}`, details);
+    }
+    this.promql.checkSpec(spec.guards?.promql);
+    this.policy.checkSpec(namespace, spec);
+  }
+
+  /**
+   * Before a start, resume or scheduled run. `what` names it in the 409
+   * ("start of shop/x", "scheduled run of shop/x").
+   */
+  async beforeStart(exp: Omit<SafetyExperiment, 'phase'>, what = `start of ${exp.namespace}/${exp.name}`): Promise<void> {
+    this.freeze.checkStart(what);
+    this.alerts.checkStart({ namespace: exp.namespace, name: exp.name, guards: exp.spec.guards });
+    if (this.policy.rules.maxConcurrentExperiments !== undefined) {
+      const others = (await this.opts.engine.activeExperiments()).filter(
+        (e) => !(e.namespace === exp.namespace && e.name === exp.name) && e.phase !== 'Pending',
+      );
+      this.policy.checkConcurrency(others.length);
+    }
+    await this.promql.preflight({ namespace: exp.namespace, name: exp.name }, exp.spec.guards?.promql);
+  }
+
+  /** Watches PromQL guards of running experiments, and drops those of ended ones. */
+  syncPromql(experiments: SafetyExperiment[]): void {
+    const running = new Set<string>();
+    for (const e of experiments) {
+      if (!RUNNING_PHASES.has(e.phase) || !e.spec.guards?.promql?.length) continue;
+      running.add(`${e.namespace}/${e.name}`);
+      if (!this.promql.isWatching(e)) this.promql.watch(e, e.spec.guards.promql);
+    }
+    for (const ref of this.promql.watchedRefs()) if (!running.has(`${ref.namespace}/${ref.name}`)) this.promql.unwatch(ref);
+  }
+
+  /** For /api/v1/health. */
+  health(): { frozen: ReturnType<Freeze['state']>; firingAlerts: number; promqlGuards: number; prometheus: string | null } {
+    return {
+      frozen: this.freeze.state(),
+      firingAlerts: this.alerts.firing.size,
+      promqlGuards: this.promql.watching,
+      prometheus: this.opts.prometheusUrl ?? null,
+    };
+  }
+
+  close(): void {
+    this.promql.close();
+    this.freeze.close();
+  }
+}

@@ -1,0 +1,197 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+
+// Real Prometheus and Alertmanager (Debian packages) for guard tests: temp dirs, 127.0.0.1 on
+// random ports, 1 s scrape/evaluation, group_wait 0s; plus a tiny /metrics server whose value
+// the test sets. Everything is stopped by stop() (call it in afterAll / finally).
+
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function pollUntil<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String((last as Error).message ?? last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A /metrics endpoint serving gauges the test sets. */
+export class MetricSource {
+  readonly values = new Map<string, number>();
+  private server!: http.Server;
+  port = 0;
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      const lines = [...this.values].map(([k, v]) => `# TYPE ${k} gauge\n${k} ${v}`);
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(lines.join('\n') + '\n');
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  set(name: string, v: number): void {
+    this.values.set(name, v);
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+}
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+}
+
+export interface WebhookReceiver {
+  /** Full URL Alertmanager posts to. */
+  url: string;
+  /** Sent as `Authorization: Bearer` (http_config.authorization). */
+  bearer?: string;
+  /** Sent as basic auth (http_config.basic_auth). */
+  basic?: { username: string; password: string };
+}
+
+class Child {
+  private out = '';
+  constructor(readonly name: string, readonly proc: ChildProcess) {
+    const keep = (b: Buffer) => {
+      this.out = (this.out + b.toString()).slice(-65536);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+  }
+  get output(): string {
+    return this.out;
+  }
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const exited = new Promise((r) => this.proc.once('exit', r));
+    this.proc.kill('SIGTERM');
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+export class PromStack {
+  readonly dir = mkdtempSync(path.join(os.tmpdir(), `faultline-promstack-${process.pid}-`));
+  promPort = 0;
+  amPort = 0;
+  private prom?: Child;
+  private am?: Child;
+
+  get prometheusUrl(): string {
+    return `http://127.0.0.1:${this.promPort}`;
+  }
+  get alertmanagerUrl(): string {
+    return `http://127.0.0.1:${this.amPort}`;
+  }
+
+  /** Starts Alertmanager (when a receiver is given) and Prometheus scraping `targets`. */
+  async start(opts: { targets: number[]; rules?: AlertRule[]; receiver?: WebhookReceiver }): Promise<void> {
+    if (opts.receiver) {
+      this.amPort = await freeLoopbackPort();
+      const httpConfig = opts.receiver.bearer
+        ? { authorization: { type: 'Bearer', credentials: opts.receiver.bearer } }
+        : opts.receiver.basic
+          ? { basic_auth: opts.receiver.basic }
+          : undefined;
+      const amConfig = {
+        route: { receiver: 'faultline', group_by: ['...'], group_wait: '0s', group_interval: '1s', repeat_interval: '1h' },
+        receivers: [{ name: 'faultline', webhook_configs: [{ url: opts.receiver.url, send_resolved: true, ...(httpConfig ? { http_config: httpConfig } : {}) }] }],
+      };
+      writeFileSync(path.join(this.dir, 'alertmanager.yml'), YAML.stringify(amConfig));
+      this.am = new Child(
+        'alertmanager',
+        spawn(
+          'prometheus-alertmanager',
+          [
+            `--config.file=${path.join(this.dir, 'alertmanager.yml')}`,
+            `--storage.path=${path.join(this.dir, 'am-data')}`,
+            `--web.listen-address=127.0.0.1:${this.amPort}`,
+            '--cluster.listen-address=',
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        ),
+      );
+      await pollUntil(`alertmanager ready (${this.am.output.slice(-500)})`, async () => (await fetch(`${this.alertmanagerUrl}/-/ready`)).ok);
+    }
+    this.promPort = await freeLoopbackPort();
+    writeFileSync(path.join(this.dir, 'rules.yml'), YAML.stringify({ groups: [{ name: 'faultline-test', interval: '1s', rules: opts.rules ?? [] }] }));
+    const promConfig = {
+      global: { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '900ms' },
+      rule_files: [path.join(this.dir, 'rules.yml')],
+      ...(this.amPort ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${this.amPort}`] }] }] } } : {}),
+      scrape_configs: [{ job_name: 'target', static_configs: [{ targets: opts.targets.map((p) => `127.0.0.1:${p}`) }] }],
+    };
+    writeFileSync(path.join(this.dir, 'prometheus.yml'), YAML.stringify(promConfig));
+    this.prom = new Child(
+      'prometheus',
+      spawn(
+        'prometheus',
+        [
+          `--config.file=${path.join(this.dir, 'prometheus.yml')}`,
+          `--storage.tsdb.path=${path.join(this.dir, 'prom-data')}`,
+          `--web.listen-address=127.0.0.1:${this.promPort}`,
+          '--rules.alert.resend-delay=1s',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    );
+    await pollUntil(`prometheus ready`, async () => (await fetch(`${this.prometheusUrl}/-/ready`)).ok);
+  }
+
+  /** Resolves once Prometheus has scraped `expr` with a result (so rules see the value). */
+  async waitForQuery(expr: string, pred: (v: number) => boolean = () => true, timeoutMs = 60_000): Promise<number> {
+    return pollUntil(`prometheus query ${expr}`, async () => {
+      const r = (await (await fetch(`${this.prometheusUrl}/api/v1/query?${new URLSearchParams({ query: expr })}`)).json()) as {
+        data: { result: { value: [number, string] }[] };
+      };
+      const v = r.data.result[0] ? Number(r.data.result[0].value[1]) : undefined;
+      return v !== undefined && pred(v) ? { v } : undefined;
+    }, timeoutMs).then((x) => x.v);
+  }
+
+  async stopPrometheus(): Promise<void> {
+    await this.prom?.stop();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.prom?.stop(), this.am?.stop()]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  get logs(): string {
+    return `--- prometheus\n${this.prom?.output ?? ''}\n--- alertmanager\n${this.am?.output ?? ''}`;
+  }
+}
