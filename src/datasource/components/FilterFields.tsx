@@ -1,0 +1,97 @@
+import React, { useEffect, useState } from 'react';
+import type { SelectableValue } from '@grafana/data';
+import { InlineField, InlineFieldRow, Input, Select } from '@grafana/ui';
+import { KIND_NAMES } from '../../../api/kinds';
+import { PHASES } from '../../../api/experiment';
+import type { DataSource } from '../datasource';
+import type { FaultlineFilters } from '../types';
+
+// The filters every query and the annotation editor share. All fields accept template variables
+// ($namespace, ${kind}), so the selects take custom values.
+
+const LABEL_WIDTH = 14;
+
+const asOptions = (values: readonly string[]): Array<SelectableValue<string>> => values.map((v) => ({ label: v, value: v }));
+
+/** Kind names: the exporter's list when reachable, the built-in registry until then. */
+export function useKindOptions(datasource: DataSource): Array<SelectableValue<string>> {
+  const [kinds, setKinds] = useState<string[]>([...KIND_NAMES]);
+  useEffect(() => {
+    let live = true;
+    datasource.listKinds().then(
+      (items) => live && items.length > 0 && setKinds(items.map((k) => k.kind)),
+      () => undefined, // editor still works with the built-in names; the query itself shows the error
+    );
+    return () => {
+      live = false;
+    };
+  }, [datasource]);
+  return asOptions(kinds);
+}
+
+interface Props {
+  value: FaultlineFilters;
+  datasource: DataSource;
+  onChange: (value: FaultlineFilters) => void;
+  /** Phase filter is meaningless for some query types (live stream). */
+  showPhase?: boolean;
+  idPrefix: string;
+}
+
+const withCurrent = (options: Array<SelectableValue<string>>, current?: string) =>
+  current && !options.some((o) => o.value === current) ? [...options, { label: current, value: current }] : options;
+
+export function FilterFields({ value, datasource, onChange, showPhase = true, idPrefix }: Props) {
+  const kindOptions = useKindOptions(datasource);
+  const text = (key: keyof FaultlineFilters) => (e: React.FormEvent<HTMLInputElement>) => onChange({ ...value, [key]: e.currentTarget.value });
+  const select = (key: keyof FaultlineFilters) => (option: SelectableValue<string> | null) => onChange({ ...value, [key]: option?.value ?? '' });
+  return (
+    <>
+      <InlineFieldRow>
+        <InlineField label="Namespace" labelWidth={LABEL_WIDTH} tooltip="exact namespace; template variables and multi-value allowed">
+          <Input
+            id={`${idPrefix}-namespace`}
+            width={24}
+            value={value.namespace ?? ''}
+            placeholder={datasource.defaultNamespace ?? 'all'}
+            onChange={text('namespace')}
+          />
+        </InlineField>
+        <InlineField label="Kind" labelWidth={LABEL_WIDTH} tooltip="fault kind">
+          <Select
+            inputId={`${idPrefix}-kind`}
+            width={24}
+            isClearable
+            allowCustomValue
+            placeholder="all"
+            options={withCurrent(kindOptions, value.kind)}
+            value={value.kind || null}
+            onChange={select('kind')}
+          />
+        </InlineField>
+        <InlineField label="Experiment" labelWidth={LABEL_WIDTH} tooltip="experiment name">
+          <Input id={`${idPrefix}-experiment`} width={24} value={value.experiment ?? ''} placeholder="all" onChange={text('experiment')} />
+        </InlineField>
+      </InlineFieldRow>
+      <InlineFieldRow>
+        {showPhase && (
+          <InlineField label="Phase" labelWidth={LABEL_WIDTH} tooltip="experiment phase (for annotations: the run's outcome)">
+            <Select
+              inputId={`${idPrefix}-phase`}
+              width={24}
+              isClearable
+              allowCustomValue
+              placeholder="all"
+              options={withCurrent(asOptions(PHASES), value.phase)}
+              value={value.phase || null}
+              onChange={select('phase')}
+            />
+          </InlineField>
+        )}
+        <InlineField label="Target" labelWidth={LABEL_WIDTH} tooltip="part of a target description, e.g. a pid, process name or daemon">
+          <Input id={`${idPrefix}-target`} width={24} value={value.target ?? ''} placeholder="all" onChange={text('target')} />
+        </InlineField>
+      </InlineFieldRow>
+    </>
+  );
+}

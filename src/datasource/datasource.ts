@@ -1,0 +1,385 @@
+import {
+  CircularDataFrame,
+  DataSourceApi,
+  FieldType,
+  LoadingState,
+  type AnnotationSupport,
+  type DataFrame,
+  type DataQueryRequest,
+  type DataQueryResponse,
+  type DataSourceInstanceSettings,
+  type MetricFindValue,
+  type ScopedVars,
+  type TestDataSourceResponse,
+} from '@grafana/data';
+import { getBackendSrv, getTemplateSrv, type BackendSrvRequest, type TemplateSrv } from '@grafana/runtime';
+import { lastValueFrom, map, merge, Observable, of, filter as rxFilter, from as rxFrom, catchError } from 'rxjs';
+import { ApiError } from '../../api/errors';
+import { PHASES } from '../../api/experiment';
+import {
+  DEFAULT_ANNOTATION_QUERY,
+  DEFAULT_EVENT_LIMIT,
+  DEFAULT_LIVE_CAPACITY,
+  DEFAULT_QUERY,
+  type EventFilter,
+  type EventPage,
+  type Experiment,
+  type ExperimentFilter,
+  type ExperimentInput,
+  type ExporterHealth,
+  type FaultlineEvent,
+  type FaultlineOptions,
+  type FaultlineQuery,
+  type FaultlineVariableQuery,
+  type KindInfo,
+  type TargetInfo,
+} from './types';
+import { matchesEvent, matchesExperiment, resolveFilters, serverParams, interpolateValues, type ResolvedFilters } from './filters';
+import { activeFaultsFrames, annotationsFrame, eventLabels, eventLevel, eventLine, eventsFrame, experimentsFrame } from './frames';
+import { mergeRuns, runsFromEvents, type Run } from './runs';
+import { sseStream } from './streaming';
+import { FaultlineVariableSupport } from './variables';
+import { AnnotationEditor } from './components/AnnotationEditor';
+
+/** Most events one query reads (pages of the exporter's maximum page size). */
+const MAX_EVENTS = 10000;
+const PAGE_SIZE = 5000;
+
+/**
+ * The Faultline data source. Every request goes through Grafana's data source proxy
+ * (`<instance url>/api/v1/...`, routes in plugin.json), which adds the API token and enforces
+ * Editor for POST/DELETE, so the browser never holds the token.
+ *
+ * Public methods below are the API the panel (src/panel) uses; they reject with ApiError
+ * (status, code, message, details) so callers can show what went wrong where the user acted.
+ */
+export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> {
+  /** `<proxy url>/api/v1`, e.g. /api/datasources/proxy/uid/abc/api/v1 */
+  readonly apiBase: string;
+  readonly defaultNamespace?: string;
+  readonly exporterUrl?: string;
+
+  constructor(
+    instanceSettings: DataSourceInstanceSettings<FaultlineOptions>,
+    private readonly templateSrv: TemplateSrv = getTemplateSrv(),
+  ) {
+    super(instanceSettings);
+    const proxy = instanceSettings.url ?? `/api/datasources/proxy/uid/${instanceSettings.uid}`;
+    this.apiBase = `${proxy.replace(/\/+$/, '')}/api/v1`;
+    this.defaultNamespace = instanceSettings.jsonData?.defaultNamespace || undefined;
+    this.exporterUrl = instanceSettings.jsonData?.url;
+    this.variables = new FaultlineVariableSupport(this);
+  }
+
+  override annotations: AnnotationSupport<FaultlineQuery> = {
+    QueryEditor: AnnotationEditor,
+    getDefaultQuery: () => ({ ...DEFAULT_ANNOTATION_QUERY }),
+    // Dashboards store the annotation's query in `target`; it always runs as an annotations query.
+    prepareQuery: (anno) => ({ ...DEFAULT_ANNOTATION_QUERY, ...(anno.target ?? {}), refId: anno.target?.refId ?? 'Anno', queryType: 'annotations' }),
+  };
+
+  override getDefaultQuery(): Partial<FaultlineQuery> {
+    return { ...DEFAULT_QUERY };
+  }
+
+  override filterQuery(query: FaultlineQuery): boolean {
+    return !query.hide;
+  }
+
+  /** For Explore and dashboard links: the query with its variables filled in. */
+  override interpolateVariablesInQueries(queries: FaultlineQuery[], scopedVars: ScopedVars): FaultlineQuery[] {
+    const text = (v?: string) => (v ? this.templateSrv.replace(v, scopedVars, 'csv') : v);
+    return queries.map((q) => ({
+      ...q,
+      namespace: text(q.namespace),
+      kind: text(q.kind),
+      experiment: text(q.experiment),
+      phase: text(q.phase),
+      target: text(q.target),
+      eventType: text(q.eventType),
+    }));
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  query(request: DataQueryRequest<FaultlineQuery>): Observable<DataQueryResponse> {
+    const targets = request.targets.filter((t) => !t.hide);
+    if (targets.length === 0) return of({ data: [], state: LoadingState.Done });
+    const streams = targets.map((q) => {
+      const filters = resolveFilters(this.templateSrv, q, request.scopedVars, this.defaultNamespace);
+      if (q.queryType === 'live') return this.liveQuery(q, filters, request.scopedVars);
+      return rxFrom(this.runQuery(q, filters, request)).pipe(
+        map((data): DataQueryResponse => ({ data, key: q.refId, state: LoadingState.Done })),
+        catchError((err: unknown) => of<DataQueryResponse>({ data: [], key: q.refId, state: LoadingState.Error, error: { message: toApiError(err).message, refId: q.refId } })),
+      );
+    });
+    return merge(...streams);
+  }
+
+  private async runQuery(q: FaultlineQuery, filters: ResolvedFilters, request: DataQueryRequest<FaultlineQuery>): Promise<DataFrame[]> {
+    const from = request.range.from.valueOf();
+    const to = request.range.to.valueOf();
+    switch (q.queryType ?? 'experiments') {
+      case 'experiments':
+        return [experimentsFrame(q.refId, await this.experimentsMatching(filters))];
+      case 'events': {
+        const eventType = interpolateValues(this.templateSrv, q.eventType, request.scopedVars);
+        const events = await this.eventsInRange(filters, from, to, eventType, q.limit ?? DEFAULT_EVENT_LIMIT);
+        return [eventsFrame(q.refId, events)];
+      }
+      case 'active': {
+        const runs = await this.runsInRange(filters, from, to);
+        const step = Math.max(request.intervalMs || 0, (to - from) / Math.max(request.maxDataPoints || 1000, 1));
+        return activeFaultsFrames(q.refId, runs, from, to, step);
+      }
+      case 'annotations':
+        return [annotationsFrame(q.refId, await this.runsInRange(filters, from, to))];
+      default:
+        throw new ApiError(400, 'invalid_input', `unknown query type "${String(q.queryType)}"`);
+    }
+  }
+
+  private async experimentsMatching(filters: ResolvedFilters): Promise<Experiment[]> {
+    const items = await this.listExperiments(serverParams(filters));
+    return items.filter((e) => matchesExperiment(filters, e));
+  }
+
+  private async eventsInRange(filters: ResolvedFilters, from: number, to: number, types?: string[], limit = MAX_EVENTS): Promise<FaultlineEvent[]> {
+    const base: EventFilter = { ...serverParams(filters, ['namespace', 'kind', 'experiment']), from, to };
+    if (types?.length === 1) base.type = types[0];
+    const out: FaultlineEvent[] = [];
+    let after: number | undefined;
+    while (out.length < Math.min(limit, MAX_EVENTS)) {
+      const page = await this.listEvents({ ...base, after, limit: Math.min(PAGE_SIZE, limit - out.length) });
+      out.push(...page.items.filter((ev) => matchesEvent(filters, ev) && (!types || types.includes(ev.type))));
+      const next = page.nextCursor;
+      if (next === undefined || next === null || next === '' || page.items.length === 0) break;
+      after = Number(next);
+    }
+    return out.slice(0, limit);
+  }
+
+  /** Runs that overlap [from, to]: from the events in range and the experiments' current status. */
+  async runsInRange(filters: ResolvedFilters, from: number, to: number): Promise<Run[]> {
+    const [events, experiments] = await Promise.all([this.eventsInRange({ ...filters, phase: undefined }, from, to), this.experimentsMatching({ ...filters, phase: undefined })]);
+    const runs = mergeRuns(runsFromEvents(events, from), experiments, { from, to });
+    const wanted = (r: Run) =>
+      (!filters.phase || filters.phase.some((p) => p.toLowerCase() === r.outcome)) &&
+      (!filters.target || r.targets.some((t) => filters.target!.some((v) => t.includes(v))));
+    return runs.filter((r) => r.start <= to && (r.end ?? Infinity) >= from && wanted(r));
+  }
+
+  private liveQuery(q: FaultlineQuery, filters: ResolvedFilters, _scopedVars?: ScopedVars): Observable<DataQueryResponse> {
+    const frame = new CircularDataFrame({ append: 'tail', capacity: q.limit ?? DEFAULT_LIVE_CAPACITY });
+    frame.refId = q.refId;
+    frame.name = 'live events';
+    frame.meta = { preferredVisualisationType: 'logs' };
+    frame.addField({ name: 'time', type: FieldType.time });
+    for (const name of ['body', 'level', 'id', 'type', 'experiment', 'namespace', 'kind', 'target', 'phase', 'actor']) frame.addField({ name, type: FieldType.string });
+    frame.addField({ name: 'labels', type: FieldType.other });
+    const eventFilter = serverParams(filters, ['namespace', 'kind', 'experiment']);
+    return this.streamEvents(eventFilter).pipe(
+      rxFilter((ev) => matchesEvent(filters, ev)),
+      map((ev): DataQueryResponse => {
+        frame.add({
+          time: Date.parse(ev.time),
+          body: eventLine(ev),
+          level: eventLevel(ev.type),
+          id: String(ev.id),
+          type: ev.type,
+          experiment: ev.experiment ?? '',
+          namespace: ev.namespace ?? '',
+          kind: ev.kind ?? '',
+          target: ev.target ?? '',
+          phase: ev.phase ?? '',
+          actor: ev.actor ?? '',
+          labels: eventLabels(ev),
+        });
+        return { data: [frame], key: q.refId, state: LoadingState.Streaming };
+      }),
+    );
+  }
+
+  /** Values for dashboard variables (see VariableQueryEditor). */
+  override async metricFindQuery(query: FaultlineVariableQuery, options?: { scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
+    const values = (list: string[]) => [...new Set(list)].sort().map((v) => ({ text: v, value: v }));
+    switch (query.find) {
+      case 'namespaces': {
+        const experiments = await this.listExperiments();
+        return values([...experiments.map((e) => e.metadata.namespace), ...(this.defaultNamespace ? [this.defaultNamespace] : [])]);
+      }
+      case 'kinds':
+        return (await this.listKinds()).map((k) => ({ text: k.kind, value: k.kind }));
+      case 'experiments': {
+        const ns = interpolateValues(this.templateSrv, query.namespace, options?.scopedVars);
+        const experiments = await this.listExperiments(ns?.length === 1 ? { namespace: ns[0] } : {});
+        return values(experiments.filter((e) => !ns || ns.includes(e.metadata.namespace)).map((e) => e.metadata.name));
+      }
+      case 'targets':
+        return values((await this.listTargets()).map((t) => t.description));
+      case 'phases':
+        return PHASES.map((p) => ({ text: p, value: p }));
+      default:
+        return [];
+    }
+  }
+
+  // ---------------------------------------------------------------- save & test
+
+  async testDatasource(): Promise<TestDataSourceResponse> {
+    if (!this.exporterUrl) {
+      return { status: 'error', message: 'Set the exporter URL (for example http://faultline:9470) and save again.' };
+    }
+    let health: ExporterHealth;
+    try {
+      health = await this.request<ExporterHealth>({ method: 'GET', url: '/health' });
+    } catch (err) {
+      return { status: 'error', message: explainTestFailure(toApiError(err), this.exporterUrl) };
+    }
+    if (!health || health.name !== 'faultline-exporter') {
+      return {
+        status: 'error',
+        message: `${this.exporterUrl} answers, but it is not a Faultline exporter (GET /api/v1/health did not say name "faultline-exporter"). Check the URL and port.`,
+      };
+    }
+    // Health may be public: read something that needs a token to prove the token works.
+    try {
+      await this.request({ method: 'GET', url: '/kinds' });
+    } catch (err) {
+      return { status: 'error', message: explainTestFailure(toApiError(err), this.exporterUrl) };
+    }
+    return { status: 'success', message: `Connected to Faultline exporter ${health.version} at ${this.exporterUrl}; the API token is accepted.` };
+  }
+
+  // ---------------------------------------------------------------- API for the panel
+
+  health(): Promise<ExporterHealth> {
+    return this.request({ method: 'GET', url: '/health' });
+  }
+
+  async listExperiments(filter: ExperimentFilter = {}): Promise<Experiment[]> {
+    const body = await this.request<{ items: Experiment[] }>({ method: 'GET', url: '/experiments', params: compact(filter) });
+    return body.items ?? [];
+  }
+
+  getExperiment(namespace: string, name: string): Promise<Experiment> {
+    return this.request({ method: 'GET', url: experimentPath(namespace, name) });
+  }
+
+  async listKinds(): Promise<KindInfo[]> {
+    return (await this.request<{ items: KindInfo[] }>({ method: 'GET', url: '/kinds' })).items ?? [];
+  }
+
+  async listTargets(): Promise<TargetInfo[]> {
+    return (await this.request<{ items: TargetInfo[] }>({ method: 'GET', url: '/targets' })).items ?? [];
+  }
+
+  listEvents(filter: EventFilter = {}): Promise<EventPage<FaultlineEvent>> {
+    return this.request({ method: 'GET', url: '/events', params: compact(filter) });
+  }
+
+  createExperiment(input: ExperimentInput): Promise<Experiment> {
+    return this.request({ method: 'POST', url: '/experiments', data: input });
+  }
+
+  pauseExperiment(namespace: string, name: string): Promise<Experiment> {
+    return this.request({ method: 'POST', url: `${experimentPath(namespace, name)}/pause` });
+  }
+
+  resumeExperiment(namespace: string, name: string): Promise<Experiment> {
+    return this.request({ method: 'POST', url: `${experimentPath(namespace, name)}/resume` });
+  }
+
+  stopExperiment(namespace: string, name: string): Promise<Experiment> {
+    return this.request({ method: 'POST', url: `${experimentPath(namespace, name)}/stop` });
+  }
+
+  deleteExperiment(namespace: string, name: string): Promise<unknown> {
+    return this.request({ method: 'DELETE', url: experimentPath(namespace, name) });
+  }
+
+  /** The kill switch: stops every running experiment. */
+  stopAll(reason?: string): Promise<Record<string, unknown>> {
+    return this.request({ method: 'POST', url: '/stop-all', data: reason ? { reason } : {} });
+  }
+
+  /**
+   * Live events (SSE through the proxy). Reconnects with Last-Event-ID; unsubscribing closes the
+   * connection. Pass `lastEventId` to replay from a known event.
+   */
+  streamEvents(filter: Pick<EventFilter, 'namespace' | 'kind' | 'experiment' | 'type'> = {}, options: { lastEventId?: number } = {}): Observable<FaultlineEvent> {
+    const qs = new URLSearchParams(compact(filter)).toString();
+    const url = browserUrl(`${this.apiBase}/events/stream${qs ? `?${qs}` : ''}`);
+    return sseStream(url, { lastEventId: options.lastEventId?.toString() }).pipe(
+      map((m) => {
+        try {
+          return JSON.parse(m.data) as FaultlineEvent;
+        } catch {
+          return undefined;
+        }
+      }),
+      rxFilter((ev): ev is FaultlineEvent => ev !== undefined && typeof ev.id === 'number'),
+    );
+  }
+
+  /** One proxied request; errors become ApiError. */
+  private async request<T>(options: Omit<BackendSrvRequest, 'url'> & { url: string }): Promise<T> {
+    try {
+      const response = await lastValueFrom(
+        getBackendSrv().fetch<T>({ ...options, url: `${this.apiBase}${options.url}`, showErrorAlert: false, showSuccessAlert: false }),
+      );
+      return response.data;
+    } catch (err) {
+      throw toApiError(err);
+    }
+  }
+}
+
+function experimentPath(namespace: string, name: string): string {
+  return `/experiments/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+}
+
+function compact(obj: object): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(obj)) if (v !== undefined && v !== null && v !== '') out[k] = String(v);
+  return out;
+}
+
+/**
+ * Grafana pages carry <base href="<app sub url>/">: like backendSrv, drop the leading slash so
+ * fetch() resolves the proxy path under a sub path too.
+ */
+function browserUrl(url: string): string {
+  return url.startsWith('/') ? url.slice(1) : url;
+}
+
+/** Turns what backendSrv rejects with (FetchError) or anything else into an ApiError. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { status?: number; statusText?: string; data?: any; message?: string };
+  const status = typeof e?.status === 'number' ? e.status : 0;
+  const body = e?.data;
+  if (body && typeof body === 'object' && body.error && typeof body.error === 'object' && typeof body.error.message === 'string') {
+    return new ApiError(status, String(body.error.code ?? 'error'), body.error.message, body.error.details);
+  }
+  const message = (body && typeof body === 'object' && (body.message || body.error)) || e?.statusText || e?.message || String(err);
+  const code = status === 0 ? 'unreachable' : status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : status >= 500 ? 'bad_gateway' : 'error';
+  return new ApiError(status, code, String(message));
+}
+
+/** Save & test: say which check failed and what to do about it. */
+export function explainTestFailure(err: ApiError, url: string): string {
+  if (err.status === 401) {
+    return `The exporter at ${url} rejected the API token (401: ${err.message}). Paste a valid token (faultline tokens have roles viewer, operator, admin) and save again.`;
+  }
+  if (err.status === 403) {
+    return `The exporter at ${url} accepted the token but its role may not read (403: ${err.message}). Use a token with at least the viewer role. If this comes from Grafana, your Grafana role may not use this data source.`;
+  }
+  if (err.status === 404) {
+    return `${url} answers, but not like a Faultline exporter (404 on /api/v1). Check the URL and port (the exporter listens on 9470 by default).`;
+  }
+  if (err.status === 0 || err.status === 502 || err.status === 503 || err.status === 504) {
+    return `Grafana's server cannot reach the exporter at ${url} (${err.status || 'network error'}: ${err.message}). Check the URL as seen from the Grafana server (in docker-compose: http://faultline:9470) and that the exporter runs.`;
+  }
+  return `The exporter at ${url} answered ${err.status}: ${err.message}`;
+}

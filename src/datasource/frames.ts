@@ -1,0 +1,162 @@
+import { createDataFrame, FieldType, type DataFrame } from '@grafana/data';
+import type { Experiment, FaultlineEvent } from './types';
+import type { Run } from './runs';
+
+// Exporter data → Grafana data frames. Field names here are the contract with dashboards
+// (table columns, transformations, annotation mappings), so tests pin them.
+
+const ms = (t: string | undefined): number | null => {
+  if (!t) return null;
+  const n = Date.parse(t);
+  return Number.isNaN(n) ? null : n;
+};
+
+export function targetSummary(e: Experiment): string {
+  const targets = e.status?.targets ?? [];
+  if (targets.length === 0) return '';
+  return targets.map((t) => `${t.description || t.id} (${t.phase})`).join(', ');
+}
+
+/** Experiments query: one row per experiment. */
+export function experimentsFrame(refId: string, experiments: Experiment[]): DataFrame {
+  return createDataFrame({
+    refId,
+    name: 'experiments',
+    meta: { preferredVisualisationType: 'table' },
+    fields: [
+      { name: 'name', type: FieldType.string, values: experiments.map((e) => e.metadata.name) },
+      { name: 'namespace', type: FieldType.string, values: experiments.map((e) => e.metadata.namespace) },
+      { name: 'kind', type: FieldType.string, values: experiments.map((e) => e.spec.fault.kind) },
+      { name: 'phase', type: FieldType.string, values: experiments.map((e) => e.status?.phase ?? 'Pending') },
+      { name: 'targets', type: FieldType.string, values: experiments.map(targetSummary) },
+      { name: 'started', type: FieldType.time, values: experiments.map((e) => ms(e.status?.startedAt)) },
+      { name: 'ends', type: FieldType.time, values: experiments.map((e) => ms(e.status?.endedAt ?? e.status?.endsAt)) },
+      { name: 'duration', type: FieldType.string, values: experiments.map((e) => e.spec.duration) },
+      { name: 'message', type: FieldType.string, values: experiments.map((e) => e.status?.message ?? '') },
+      { name: 'uid', type: FieldType.string, values: experiments.map((e) => e.metadata.uid) },
+    ],
+  });
+}
+
+const ERROR_TYPES = new Set(['failed', 'inject-failed', 'recover-failed', 'aborted', 'daemon-down']);
+const WARNING_TYPES = new Set(['guard-fired', 'paused', 'frozen', 'skipped', 'deleted']);
+
+export function eventLevel(type: string): 'error' | 'warning' | 'info' {
+  if (ERROR_TYPES.has(type)) return 'error';
+  if (WARNING_TYPES.has(type)) return 'warning';
+  return 'info';
+}
+
+export function eventLine(ev: FaultlineEvent): string {
+  const subject = ev.experiment ? `${ev.namespace ?? 'default'}/${ev.experiment}` : 'faultline';
+  const target = ev.target ? ` [${ev.target}]` : '';
+  return `${ev.type} ${subject}${target}: ${ev.message}`;
+}
+
+export const EVENT_FIELDS = ['time', 'body', 'level', 'id', 'type', 'experiment', 'namespace', 'kind', 'target', 'phase', 'actor', 'labels'] as const;
+
+/** Field definitions of the events frame (logs-shaped: time, body, level, labels, then details). */
+function eventFieldValues(events: FaultlineEvent[]) {
+  const str = (pick: (e: FaultlineEvent) => string | undefined) => events.map((e) => pick(e) ?? '');
+  return [
+    { name: 'time', type: FieldType.time, values: events.map((e) => ms(e.time)) },
+    { name: 'body', type: FieldType.string, values: events.map(eventLine) },
+    { name: 'level', type: FieldType.string, values: events.map((e) => eventLevel(e.type)) },
+    { name: 'id', type: FieldType.string, values: events.map((e) => String(e.id)) },
+    { name: 'type', type: FieldType.string, values: str((e) => e.type) },
+    { name: 'experiment', type: FieldType.string, values: str((e) => e.experiment) },
+    { name: 'namespace', type: FieldType.string, values: str((e) => e.namespace) },
+    { name: 'kind', type: FieldType.string, values: str((e) => e.kind) },
+    { name: 'target', type: FieldType.string, values: str((e) => e.target) },
+    { name: 'phase', type: FieldType.string, values: str((e) => e.phase) },
+    { name: 'actor', type: FieldType.string, values: str((e) => e.actor) },
+    { name: 'labels', type: FieldType.other, values: events.map(eventLabels) },
+  ];
+}
+
+export function eventLabels(e: FaultlineEvent): Record<string, string> {
+  const labels: Record<string, string> = { type: e.type };
+  if (e.namespace) labels.namespace = e.namespace;
+  if (e.kind) labels.kind = e.kind;
+  if (e.experiment) labels.experiment = e.experiment;
+  return labels;
+}
+
+/** Events query: a logs-shaped frame, oldest first. */
+export function eventsFrame(refId: string, events: FaultlineEvent[]): DataFrame {
+  return createDataFrame({ refId, name: 'events', meta: { preferredVisualisationType: 'logs' }, fields: eventFieldValues(events) });
+}
+
+/**
+ * Active faults: for each kind, how many runs were injected at each step of the range.
+ * A run counts from its start up to its end (or `now` while still on).
+ */
+export function activeFaultsFrames(refId: string, runs: Run[], from: number, to: number, stepMs: number, now = Date.now()): DataFrame[] {
+  const step = Math.max(1000, Math.floor(stepMs));
+  const times: number[] = [];
+  for (let t = Math.floor(from / step) * step; t <= to; t += step) times.push(t);
+  const kinds = [...new Set(runs.map((r) => r.kind))].sort();
+  if (kinds.length === 0) {
+    return [
+      createDataFrame({
+        refId,
+        name: 'active faults',
+        fields: [
+          { name: 'time', type: FieldType.time, values: times },
+          { name: 'active', type: FieldType.number, values: times.map(() => 0), config: { displayNameFromDS: 'active faults' } },
+        ],
+      }),
+    ];
+  }
+  return kinds.map((kind) => {
+    const ofKind = runs.filter((r) => r.kind === kind);
+    const counts = times.map((t) => ofKind.filter((r) => r.start <= t && (r.end ?? now) > t).length);
+    return createDataFrame({
+      refId,
+      name: kind,
+      fields: [
+        { name: 'time', type: FieldType.time, values: times },
+        { name: 'active', type: FieldType.number, values: counts, labels: { kind }, config: { displayNameFromDS: kind, decimals: 0 } },
+      ],
+    });
+  });
+}
+
+const escapeHtml = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+const MAX_TARGET_TAGS = 5;
+
+export function runTitle(run: Run): string {
+  return `${run.kind} on ${run.namespace}/${run.experiment}`;
+}
+
+/** Annotation text: Grafana shows it as (sanitized) HTML under the title. */
+export function runText(run: Run): string {
+  const lines = [`kind: ${run.kind}`];
+  if (run.params && Object.keys(run.params).length) lines.push(`params: ${JSON.stringify(run.params)}`);
+  if (run.targets.length) lines.push(`targets: ${run.targets.join(', ')}`);
+  lines.push(`outcome: ${run.outcome}${run.reason ? ` (${run.reason})` : ''}`);
+  return lines.map(escapeHtml).join('<br>');
+}
+
+export function runTags(run: Run): string[] {
+  return ['faultline', run.kind, run.namespace, run.outcome, ...run.targets.slice(0, MAX_TARGET_TAGS)];
+}
+
+/** Annotation query: one region per run (time = injected, timeEnd = recovered or now while on). */
+export function annotationsFrame(refId: string, runs: Run[], now = Date.now()): DataFrame {
+  return createDataFrame({
+    refId,
+    name: 'annotations',
+    fields: [
+      { name: 'time', type: FieldType.time, values: runs.map((r) => r.start) },
+      { name: 'timeEnd', type: FieldType.time, values: runs.map((r) => r.end ?? now) },
+      { name: 'title', type: FieldType.string, values: runs.map(runTitle) },
+      { name: 'text', type: FieldType.string, values: runs.map(runText) },
+      { name: 'tags', type: FieldType.other, values: runs.map(runTags) },
+      { name: 'run', type: FieldType.string, values: runs.map((r) => r.key) },
+      { name: 'outcome', type: FieldType.string, values: runs.map((r) => r.outcome) },
+    ],
+  });
+}

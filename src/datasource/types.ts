@@ -1,0 +1,127 @@
+import type { DataQuery, DataSourceJsonData } from '@grafana/schema';
+import type { KindScope, Capability } from '../../api/kinds/types';
+
+// Query model, options and the exporter's list shapes as the browser sees them. The wire types of
+// Experiment and Event come from api/ (the one source of wire shapes).
+
+export type { Experiment, ExperimentInput, Phase } from '../../api/experiment';
+export type { FaultlineEvent } from '../../api/events';
+
+/** What a query returns; `annotations` is set by the annotation support, not offered in the editor. */
+export type QueryType = 'experiments' | 'events' | 'active' | 'live' | 'annotations';
+
+export const QUERY_TYPES: ReadonlyArray<{ value: Exclude<QueryType, 'annotations'>; label: string; description: string }> = [
+  { value: 'experiments', label: 'Experiments', description: 'table: name, namespace, kind, phase, targets, started, ends' },
+  { value: 'events', label: 'Events', description: 'state changes as log lines, for the dashboard range' },
+  { value: 'active', label: 'Active faults', description: 'time series: running experiments by kind' },
+  { value: 'live', label: 'Live events', description: 'events as they happen (Server-Sent Events)' },
+];
+
+/** Filters shared by queries, annotations and variables; every one takes template variables. */
+export interface FaultlineFilters {
+  namespace?: string;
+  kind?: string;
+  experiment?: string;
+  phase?: string;
+  target?: string;
+}
+
+export interface FaultlineQuery extends DataQuery, FaultlineFilters {
+  queryType?: QueryType;
+  /** Events only: one event type (created, injected, aborted, ...). */
+  eventType?: string;
+  /** Events and live: at most this many rows. */
+  limit?: number;
+}
+
+export const DEFAULT_QUERY: Partial<FaultlineQuery> = { queryType: 'experiments' };
+export const DEFAULT_ANNOTATION_QUERY: Partial<FaultlineQuery> = { queryType: 'annotations' };
+export const DEFAULT_EVENT_LIMIT = 1000;
+export const DEFAULT_LIVE_CAPACITY = 500;
+
+/** jsonData: visible to every user of the data source, so no secrets here. */
+export interface FaultlineOptions extends DataSourceJsonData {
+  /** Exporter base URL as Grafana's server reaches it, e.g. http://faultline:9470 (no trailing slash). */
+  url?: string;
+  /** Namespace used when a query leaves it empty; empty = all namespaces. */
+  defaultNamespace?: string;
+}
+
+/** secureJsonData: encrypted by Grafana, only the proxy reads it (route header). */
+export interface FaultlineSecureOptions {
+  apiToken?: string;
+}
+
+export type VariableFind = 'namespaces' | 'kinds' | 'experiments' | 'targets' | 'phases';
+
+export const VARIABLE_FINDS: ReadonlyArray<{ value: VariableFind; label: string }> = [
+  { value: 'namespaces', label: 'Namespaces' },
+  { value: 'kinds', label: 'Fault kinds' },
+  { value: 'experiments', label: 'Experiments' },
+  { value: 'targets', label: 'Targets' },
+  { value: 'phases', label: 'Phases' },
+];
+
+export interface FaultlineVariableQuery extends DataQuery {
+  find: VariableFind;
+  /** Experiments only: restrict to a namespace (template variables allowed). */
+  namespace?: string;
+}
+
+/** One entry of GET /api/v1/health. */
+export interface ExporterHealth {
+  status: string;
+  name: string;
+  version: string;
+  [key: string]: unknown;
+}
+
+/** Which daemons can run a kind (GET /api/v1/kinds `support`). */
+export interface KindSupport {
+  daemon: string;
+  supported: boolean;
+  reason?: string;
+}
+
+/** One entry of GET /api/v1/kinds: the kind's wire spec with its params JSON schema. */
+export interface KindInfo {
+  kind: string;
+  title: string;
+  description: string;
+  scope: KindScope;
+  targetRequired: boolean;
+  requires: Capability[];
+  /** JSON schema of spec.fault.params. */
+  schema: Record<string, unknown>;
+  support?: KindSupport[] | Record<string, unknown>;
+}
+
+/** One entry of GET /api/v1/targets. */
+export interface TargetInfo {
+  daemon: string;
+  pid?: number;
+  processName?: string;
+  cgroup?: string;
+  netns?: string;
+  description: string;
+}
+
+/** Filters of GET /api/v1/experiments. */
+export type ExperimentFilter = FaultlineFilters;
+
+/** Filters of GET /api/v1/events and the stream. */
+export interface EventFilter {
+  from?: string | number;
+  to?: string | number;
+  namespace?: string;
+  kind?: string;
+  experiment?: string;
+  type?: string;
+  after?: number;
+  limit?: number;
+}
+
+export interface EventPage<E> {
+  items: E[];
+  nextCursor?: string | number | null;
+}
