@@ -19,6 +19,7 @@ export function tableName(id: string): string {
 
 /** `numgen random` verdict dropping `percent` % (hundredths kept for fractional percents). */
 export function lossVerdict(percent: number): string {
+  if (percent >= 100) return 'drop'; // nft's `mod 100 < 100` is out of range
   if (Number.isInteger(percent)) return `numgen random mod 100 < ${percent} drop`;
   return `numgen random mod 10000 < ${Math.round(percent * 100)} drop`;
 }

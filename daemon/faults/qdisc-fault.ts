@@ -22,7 +22,7 @@ export async function injectQdisc(ctx: FaultContext<unknown>, kindArgs: string[]
   try {
     await addRootQdisc(dev, state.handle, kindArgs, ctx.target.netnsPath);
   } catch (err) {
-    if (err instanceof ToolError && /Exclusivity flag on|File exists/i.test(err.stderr)) {
+    if (err instanceof ToolError && /Exclusivity flag on|File exists|NLM_F_REPLACE needed/i.test(err.stderr)) {
       // nothing of ours was added: make recover a no-op so it cannot remove the other qdisc
       await ctx.save({ ...state, handle: 'none' });
       throw ApiError.conflict(`interface ${dev} already has a root qdisc (another fault?)`, [{ field: '/target/interface', reason: 'already has a root qdisc' }]);

@@ -1,0 +1,36 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../daemon/paths';
+
+// Real traffic between test namespaces (see daemon-udp.mjs): how many of N datagrams got through.
+
+const SCRIPT = path.join(PACKAGE_ROOT, 'tests', 'integration', 'daemon-udp.mjs');
+
+function inNs(ns: string, args: string[]) {
+  return spawn('ip', ['netns', 'exec', ns, process.execPath, SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Sends `count` datagrams from `fromNs` to `toAddr:port` in `toNs`; resolves how many arrived. */
+export async function udpDelivered(fromNs: string, toNs: string, toAddr: string, count: number, port = 20000 + (process.pid % 20000)): Promise<number> {
+  const recv = inNs(toNs, ['recv', toAddr, String(port), '1500', '60000']);
+  let out = '';
+  let err = '';
+  recv.stdout.on('data', (c) => (out += c));
+  recv.stderr.on('data', (c) => (err += c));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`receiver did not start: ${err}`)), 20_000);
+    recv.stdout.on('data', () => {
+      if (out.includes('ready')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    recv.once('exit', (code) => reject(new Error(`receiver exited ${code}: ${err}`)));
+  });
+  const send = inNs(fromNs, ['send', toAddr, String(port), String(count)]);
+  await new Promise((resolve) => send.once('exit', resolve));
+  await new Promise((resolve) => recv.once('exit', resolve));
+  const m = /\{"count":([0-9]+)\}/.exec(out);
+  if (!m) throw new Error(`receiver printed no count: ${out} ${err}`);
+  return Number(m[1]);
+}
