@@ -85,6 +85,7 @@ export const HttpMatch = Type.Object(
     headers: Type.Optional(
       Type.Record(Type.String({ pattern: HTTP_TOKEN_PATTERN }), Type.String({ maxLength: 1024 }), {
         description: 'header name → regular expression the whole value must match',
+        additionalProperties: false,
       }),
     ),
   },
@@ -112,7 +113,7 @@ export const HttpAbort = Type.Object(
 export const HttpReplace = Type.Object(
   {
     status: Type.Optional(HttpStatus),
-    headers: Type.Optional(Type.Record(Type.String({ pattern: HTTP_TOKEN_PATTERN }), Type.String({ maxLength: 4096 }), { description: 'set or override response headers' })),
+    headers: Type.Optional(Type.Record(Type.String({ pattern: HTTP_TOKEN_PATTERN }), Type.String({ maxLength: 4096 }), { description: 'set or override response headers', additionalProperties: false })),
     body: Type.Optional(Type.String({ maxLength: 1048576, description: 'replaces the response body' })),
     percent: Share('get the replaced response'),
   },

@@ -1,0 +1,190 @@
+import { readdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { ApiError } from '../../api/errors';
+import { TOXIC_TYPES } from '../../api/proxy';
+import { validate } from '../../api/validate';
+import httpSpec from '../../api/kinds/http-fault';
+import tcpSpec from '../../api/kinds/tcp-fault';
+import { KIND_NAMES } from '../../api/kinds';
+import { FAULT_KINDS } from '../../daemon/faults';
+import { canonicalIp, originalDestination, parseEndpoint } from '../../daemon/proxy/endpoint';
+import { proxyMode } from '../../daemon/proxy/fault';
+import { forwardHeaders } from '../../daemon/proxy/http-proxy';
+import { compileMatcher, globToRegExp } from '../../daemon/proxy/http-match';
+import { redirectScript } from '../../daemon/proxy/transparent';
+import { TOXICS } from '../../daemon/proxy/toxics';
+import { checkToxics } from '../../daemon/proxy/toxics/check';
+
+// Wire shapes and the pure parts of the fault proxy: every bad value is a 400 naming its field.
+
+function fieldsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).status).toBe(400);
+    return ((err as ApiError).details ?? []).map((d) => d.field);
+  }
+  throw new Error('expected an ApiError');
+}
+
+const tcp = (params: unknown) => validate(tcpSpec.params, params, 'params', '/params');
+const http = (params: unknown) => validate(httpSpec.params, params, 'params', '/params');
+
+describe('tcp-fault params', () => {
+  it('fills defaults: toxicity 1, direction downstream', () => {
+    const p = tcp({ listen: '127.0.0.1:0', upstream: '127.0.0.1:80', toxics: [{ type: 'latency', latency: '10ms' }] });
+    expect(p.toxics[0]).toEqual({ type: 'latency', latency: '10ms', toxicity: 1, direction: 'downstream' });
+  });
+
+  it.each([
+    [{ type: 'latency', latency: '1ms', toxicity: 1.5 }, '/params/toxics/0/toxicity'],
+    [{ type: 'latency', latency: '1ms', toxicity: -0.1 }, '/params/toxics/0/toxicity'],
+    [{ type: 'latency' }, '/params/toxics/0/latency'],
+    [{ type: 'latency', latency: '10 parsecs' }, '/params/toxics/0/latency'],
+    [{ type: 'bandwidth' }, '/params/toxics/0/rate'],
+    [{ type: 'bandwidth', rate: 'fast' }, '/params/toxics/0/rate'],
+    [{ type: 'timeout' }, '/params/toxics/0/timeout'],
+    [{ type: 'slow-close' }, '/params/toxics/0/delay'],
+    [{ type: 'slicer' }, '/params/toxics/0/averageSize'],
+    [{ type: 'limit-data' }, '/params/toxics/0/bytes'],
+    [{ type: 'limit-data', bytes: 'lots' }, '/params/toxics/0/bytes'],
+    [{ type: 'latency', latency: '1ms', direction: 'sideways' }, '/params/toxics/0/direction'],
+    [{ type: 'latency', latency: '1ms', color: 'red' }, '/params/toxics/0/color'],
+    [{ type: 'teleport' }, '/params/toxics/0/type'],
+  ])('rejects toxic %j naming %s', (toxic, field) => {
+    expect(fieldsOf(() => tcp({ listen: '127.0.0.1:0', upstream: '127.0.0.1:80', toxics: [toxic] }))).toContain(field);
+  });
+
+  it.each([
+    [{ listen: '0.0.0.0:99999x', upstream: '127.0.0.1:80' }, '/params/listen'],
+    [{ listen: '127.0.0.1:0', upstream: 'a host:80' }, '/params/upstream'],
+    [{ listen: '127.0.0.1:0', upstream: '127.0.0.1:80; rm -rf /' }, '/params/upstream'],
+    [{ port: 0 }, '/params/port'],
+    [{ port: 70000 }, '/params/port'],
+    [{ port: 80, extra: 1 }, '/params/extra'],
+  ])('rejects %j naming %s', (params, field) => {
+    expect(fieldsOf(() => tcp(params))).toContain(field);
+  });
+
+  it('rejects attributes of another toxic and a slicer variation not below its size', () => {
+    const p = tcp({ port: 80, toxics: [{ type: 'latency', latency: '1ms', rate: '1mbit' }, { type: 'slicer', averageSize: 10, sizeVariation: 10 }] });
+    expect(fieldsOf(() => checkToxics(p.toxics))).toEqual(['/params/toxics/0/rate', '/params/toxics/1/sizeVariation']);
+  });
+
+  it('needs explicit (listen + upstream) or transparent (port), not a mix', () => {
+    expect(proxyMode({ port: 8080 })).toEqual({ mode: 'transparent', port: 8080 });
+    expect(proxyMode({ listen: '127.0.0.1:0', upstream: 'localhost:80' })).toEqual({
+      mode: 'explicit',
+      listen: { host: '127.0.0.1', port: 0 },
+      upstream: { host: 'localhost', port: 80 },
+    });
+    expect(fieldsOf(() => proxyMode({}))).toEqual(['/params/listen']);
+    expect(fieldsOf(() => proxyMode({ listen: '127.0.0.1:1' }))).toEqual(['/params/upstream']);
+    expect(fieldsOf(() => proxyMode({ port: 1, listen: '127.0.0.1:1' }))).toEqual(['/params/listen']);
+    expect(fieldsOf(() => proxyMode({ port: 1, upstream: '127.0.0.1:1' }))).toEqual(['/params/upstream']);
+    expect(fieldsOf(() => proxyMode({ listen: '127.0.0.1:70000', upstream: '127.0.0.1:1' }))).toEqual(['/params/listen']);
+  });
+});
+
+describe('http-fault params', () => {
+  it('fills defaults for abort and delay', () => {
+    const p = http({ port: 80, abort: {}, delay: { latency: '5ms' } });
+    expect(p.abort).toEqual({ status: 503, percent: 100 });
+    expect(p.delay).toEqual({ latency: '5ms', jitter: '0ms', percent: 100 });
+  });
+
+  it.each([
+    [{ port: 80, abort: { status: 99 } }, '/params/abort/status'],
+    [{ port: 80, abort: { status: 600 } }, '/params/abort/status'],
+    [{ port: 80, abort: { percent: 101 } }, '/params/abort/percent'],
+    [{ port: 80, delay: { latency: 'soon' } }, '/params/delay/latency'],
+    [{ port: 80, delay: {} }, '/params/delay/latency'],
+    [{ port: 80, replace: { status: 1000 } }, '/params/replace/status'],
+    [{ port: 80, match: { methods: ['GET POST'] }, abort: {} }, '/params/match/methods/0'],
+    [{ port: 80, match: { headers: { 'bad header': 'x' } }, abort: {} }, '/params/match/headers'],
+    [{ port: 80, match: { verb: 'GET' }, abort: {} }, '/params/match/verb'],
+  ])('rejects %j naming %s', (params, field) => {
+    expect(fieldsOf(() => http(params)).some((f) => f.startsWith(field))).toBe(true);
+  });
+
+  it('names the field of a bad regular expression', () => {
+    expect(fieldsOf(() => compileMatcher({ pathRegex: '([unclosed' }))).toEqual(['/params/match/pathRegex']);
+    expect(fieldsOf(() => compileMatcher({ headers: { 'X-User': '*star' } }))).toEqual(['/params/match/headers/X-User']);
+  });
+});
+
+describe('request matching', () => {
+  const req = (method: string, url: string, headers: Record<string, string> = {}) => ({ method, url, headers }) as never;
+
+  it('globs: * within a segment, ** across, query ignored', () => {
+    expect(globToRegExp('/api/*').test('/api/users')).toBe(true);
+    expect(globToRegExp('/api/*').test('/api/users/1')).toBe(false);
+    expect(globToRegExp('/api/**').test('/api/users/1')).toBe(true);
+    expect(globToRegExp('/v?/x.json').test('/v1/x.json')).toBe(true);
+    expect(globToRegExp('/v?/x.json').test('/v1/xxjson')).toBe(false);
+    const m = compileMatcher({ methods: ['get'], path: '/api/**', headers: { 'X-Canary': 'yes|true' } });
+    expect(m(req('GET', '/api/a/b?x=1', { 'x-canary': 'true' }))).toBe(true);
+    expect(m(req('POST', '/api/a', { 'x-canary': 'true' }))).toBe(false);
+    expect(m(req('GET', '/web', { 'x-canary': 'true' }))).toBe(false);
+    expect(m(req('GET', '/api/a', { 'x-canary': 'truely' }))).toBe(false);
+    expect(m(req('GET', '/api/a'))).toBe(false);
+    expect(compileMatcher(undefined)(req('DELETE', '/'))).toBe(true);
+    expect(compileMatcher({ pathRegex: '^/users/[0-9]+$' })(req('GET', '/users/42?full'))).toBe(true);
+  });
+
+  it('drops hop-by-hop headers and those Connection names, keeps case and order', () => {
+    expect(forwardHeaders(['Host', 'a', 'Connection', 'keep-alive, X-Hop', 'X-Hop', '1', 'Keep-Alive', 'timeout=5', 'X-Trace', 't', 'Transfer-Encoding', 'chunked'])).toEqual([
+      'Host', 'a', 'X-Trace', 't', 'Transfer-Encoding', 'chunked',
+    ]);
+  });
+});
+
+describe('endpoints and transparent mode', () => {
+  it('parses and canonicalises addresses', () => {
+    expect(parseEndpoint('[::1]:80')).toEqual({ host: '::1', port: 80 });
+    expect(canonicalIp('::ffff:10.0.0.1')).toBe('10.0.0.1');
+    expect(canonicalIp('fe80::0001')).toBe(canonicalIp('fe80:0:0:0:0:0:0:1'));
+  });
+
+  it('finds the original destination of a redirected connection in conntrack', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `fl-ct-${process.pid}-`));
+    const file = path.join(dir, 'nf_conntrack');
+    writeFileSync(
+      file,
+      [
+        'ipv4     2 tcp      6 431999 ESTABLISHED src=10.0.0.1 dst=10.0.0.9 sport=40000 dport=80 src=10.0.0.9 dst=10.0.0.1 sport=80 dport=40000 [ASSURED] mark=0 zone=0 use=2',
+        'ipv4     2 tcp      6 432000 ESTABLISHED src=10.99.0.1 dst=10.99.0.2 sport=46748 dport=8080 src=127.0.0.1 dst=10.99.0.1 sport=9999 dport=46748 [ASSURED] mark=0 zone=0 use=2',
+      ].join('\n'),
+    );
+    const sock = { remoteAddress: '::ffff:10.99.0.1', remotePort: 46748, localPort: 9999 } as net.Socket;
+    expect(await originalDestination(sock, file)).toEqual({ host: '10.99.0.2', port: 8080 });
+    expect(await originalDestination({ ...sock, localPort: 1 } as net.Socket, file)).toBeUndefined();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('redirects the target port for local clients (sparing the proxy) and for incoming connections', () => {
+    const script = redirectScript('faultline-x', 8080, 40000);
+    expect(script).toContain('type nat hook output');
+    expect(script).toMatch(/meta skgid != \d+ tcp dport 8080 redirect to :40000/);
+    expect(script).toContain('type nat hook prerouting');
+  });
+});
+
+describe('registries stay in step', () => {
+  it('has one toxic file per toxic type, each registered', () => {
+    const dir = path.join(__dirname, '../../daemon/proxy/toxics');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && !['index.ts', 'types.ts', 'sleep.ts', 'check.ts'].includes(f));
+    expect(files.map((f) => f.replace(/\.ts$/, '')).sort()).toEqual([...TOXIC_TYPES].sort());
+    for (const t of TOXIC_TYPES) expect(TOXICS[t].type).toBe(t);
+  });
+
+  it('lists both proxy kinds in the wire specs and the daemon registry', () => {
+    for (const kind of ['tcp-fault', 'http-fault']) {
+      expect(KIND_NAMES).toContain(kind);
+      expect(FAULT_KINDS.map((k) => k.spec.kind)).toContain(kind);
+    }
+  });
+});
