@@ -57,7 +57,6 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
   /** `<proxy url>/api/v1`, e.g. /api/datasources/proxy/uid/abc/api/v1 */
   readonly apiBase: string;
   readonly defaultNamespace?: string;
-  readonly exporterUrl?: string;
 
   constructor(
     instanceSettings: DataSourceInstanceSettings<FaultlineOptions>,
@@ -67,7 +66,6 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
     const proxy = instanceSettings.url ?? `/api/datasources/proxy/uid/${instanceSettings.uid}`;
     this.apiBase = `${proxy.replace(/\/+$/, '')}/api/v1`;
     this.defaultNamespace = instanceSettings.jsonData?.defaultNamespace || undefined;
-    this.exporterUrl = instanceSettings.jsonData?.url;
     this.variables = new FaultlineVariableSupport(this);
   }
 
@@ -227,28 +225,25 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
   // ---------------------------------------------------------------- save & test
 
   async testDatasource(): Promise<TestDataSourceResponse> {
-    if (!this.exporterUrl) {
-      return { status: 'error', message: 'Set the exporter URL (for example http://faultline:9470) and save again.' };
-    }
     let health: ExporterHealth;
     try {
       health = await this.request<ExporterHealth>({ method: 'GET', url: '/health' });
     } catch (err) {
-      return { status: 'error', message: explainTestFailure(toApiError(err), this.exporterUrl) };
+      return { status: 'error', message: explainTestFailure(toApiError(err)) };
     }
     if (!health || health.name !== 'faultline-exporter') {
       return {
         status: 'error',
-        message: `${this.exporterUrl} answers, but it is not a Faultline exporter (GET /api/v1/health did not say name "faultline-exporter"). Check the URL and port.`,
+        message: 'The URL answers, but it is not a Faultline exporter (GET /api/v1/health did not say name "faultline-exporter"). Check the URL and port (the exporter listens on 9470 by default).',
       };
     }
     // Health may be public: read something that needs a token to prove the token works.
     try {
       await this.request({ method: 'GET', url: '/kinds' });
     } catch (err) {
-      return { status: 'error', message: explainTestFailure(toApiError(err), this.exporterUrl) };
+      return { status: 'error', message: explainTestFailure(toApiError(err)) };
     }
-    return { status: 'success', message: `Connected to Faultline exporter ${health.version} at ${this.exporterUrl}; the API token is accepted.` };
+    return { status: 'success', message: `Connected to Faultline exporter ${health.version}; the API token is accepted.` };
   }
 
   // ---------------------------------------------------------------- API for the panel
@@ -368,18 +363,18 @@ export function toApiError(err: unknown): ApiError {
 }
 
 /** Save & test: say which check failed and what to do about it. */
-export function explainTestFailure(err: ApiError, url: string): string {
+export function explainTestFailure(err: ApiError): string {
   if (err.status === 401) {
-    return `The exporter at ${url} rejected the API token (401: ${err.message}). Paste a valid token (faultline tokens have roles viewer, operator, admin) and save again.`;
+    return `The exporter rejected the API token (401: ${err.message}). Paste a valid token (faultline tokens have the roles viewer, operator or admin) and save again.`;
   }
   if (err.status === 403) {
-    return `The exporter at ${url} accepted the token but its role may not read (403: ${err.message}). Use a token with at least the viewer role. If this comes from Grafana, your Grafana role may not use this data source.`;
+    return `Forbidden (403: ${err.message}). If the exporter said it, use a token with at least the viewer role; if Grafana said it, your Grafana role may not use this data source.`;
   }
   if (err.status === 404) {
-    return `${url} answers, but not like a Faultline exporter (404 on /api/v1). Check the URL and port (the exporter listens on 9470 by default).`;
+    return `The URL answers, but not like a Faultline exporter (404 on /api/v1). Check the URL and port (the exporter listens on 9470 by default).`;
   }
   if (err.status === 0 || err.status === 502 || err.status === 503 || err.status === 504) {
-    return `Grafana's server cannot reach the exporter at ${url} (${err.status || 'network error'}: ${err.message}). Check the URL as seen from the Grafana server (in docker-compose: http://faultline:9470) and that the exporter runs.`;
+    return `Grafana's server cannot reach the exporter (${err.status || 'network error'}: ${err.message}). Check the URL as the Grafana server sees it (in docker-compose: http://exporter:9470) and that the exporter runs.`;
   }
-  return `The exporter at ${url} answered ${err.status}: ${err.message}`;
+  return `The exporter answered ${err.status}: ${err.message}`;
 }

@@ -39,10 +39,12 @@ export const DEFAULT_ANNOTATION_QUERY: Partial<FaultlineQuery> = { queryType: 'a
 export const DEFAULT_EVENT_LIMIT = 1000;
 export const DEFAULT_LIVE_CAPACITY = 500;
 
-/** jsonData: visible to every user of the data source, so no secrets here. */
+/**
+ * jsonData: visible to every user of the data source, so no secrets here. The exporter URL is the
+ * data source's own URL (top-level `url`, as Grafana's HTTP data sources keep it); the proxy
+ * routes in plugin.json append /api/v1 to it.
+ */
 export interface FaultlineOptions extends DataSourceJsonData {
-  /** Exporter base URL as Grafana's server reaches it, e.g. http://faultline:9470 (no trailing slash). */
-  url?: string;
   /** Namespace used when a query leaves it empty; empty = all namespaces. */
   defaultNamespace?: string;
 }

@@ -13,7 +13,8 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   const secureJsonData = (options.secureJsonData ?? {}) as FaultlineSecureOptions;
   const setJson = (patch: Partial<FaultlineOptions>) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
 
-  const urlInvalid = Boolean(jsonData.url) && !/^https?:\/\/[^\s/]+/.test(jsonData.url ?? '');
+  const url = options.url ?? '';
+  const urlInvalid = url !== '' && !/^https?:\/\/[^\s/]+/.test(url);
   return (
     <div data-testid="faultline-config-editor">
       <FieldSet label="Faultline exporter">
@@ -27,10 +28,10 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           <Input
             id="faultline-config-url"
             width={48}
-            value={jsonData.url ?? ''}
+            value={url}
             placeholder="http://faultline:9470"
-            onChange={(e) => setJson({ url: e.currentTarget.value })}
-            onBlur={(e) => setJson({ url: normalizeUrl(e.currentTarget.value) })}
+            onChange={(e) => onOptionsChange({ ...options, url: e.currentTarget.value })}
+            onBlur={(e) => onOptionsChange({ ...options, url: normalizeUrl(e.currentTarget.value), access: 'proxy' })}
           />
         </Field>
         <Field
