@@ -80,6 +80,11 @@ export class KubeClient {
     return list.items;
   }
 
+  /** pods: list (cluster scope only: every namespace, for GET /api/v1/targets) */
+  async listAllPods(): Promise<V1Pod[]> {
+    return (await call('list pods in all namespaces', () => this.core.listPodForAllNamespaces({}))).items;
+  }
+
   /** pods: get */
   getPod(namespace: string, name: string): Promise<V1Pod> {
     return call(`get pod ${namespace}/${name}`, () => this.core.readNamespacedPod({ namespace, name }));

@@ -11,7 +11,7 @@ import containerKill from './container-kill';
 import { daemonForNode, fetchDaemonCaller } from './daemons';
 import { recordPodEvent } from './events';
 import { LeaderElector } from './leader';
-import type { TargetMode } from './mode';
+import type { Mode } from '../mode';
 import podFailure from './pod-failure';
 import type { DaemonCaller, DaemonRef, PodFaultEnv, PodFaultKind } from './pod-fault';
 import podKill from './pod-kill';
@@ -85,7 +85,7 @@ export class KubernetesMode {
     return new KubernetesMode(config, new KubeClient(kc), opts);
   }
 
-  resolve(targets: { selector: unknown; mode?: TargetMode; value?: string }, experimentNamespace: string, random?: () => number): Promise<Resolution> {
+  resolve(targets: { selector: unknown; mode?: Mode; value?: string }, experimentNamespace: string, random?: () => number): Promise<Resolution> {
     return resolvePods(this.client, targets.selector, {
       experimentNamespace,
       policy: this.policy,

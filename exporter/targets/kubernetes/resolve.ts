@@ -4,7 +4,7 @@ import { KubernetesSelector } from '../../../api/kubernetes';
 import { validate } from '../../../api/validate';
 import { isNotFound, type KubeClient } from './client';
 import { fieldSelectorString, labelSelectorString } from './labels';
-import { selectByMode, modeValue, type TargetMode } from './mode';
+import { checkModeValue, pickByMode, type Mode } from '../mode';
 import { isProtectedNamespace, namespaceRefusal, type SafetyPolicy } from './safety';
 import { allowedNodes, namespacesToSearch, selectPods, toPodTarget, type Exclusion, type PodTarget } from './select';
 
@@ -17,7 +17,7 @@ const SELECTOR = '/spec/targets/selector';
 export interface ResolveOptions {
   experimentNamespace: string;
   policy: SafetyPolicy;
-  mode?: TargetMode;
+  mode?: Mode;
   value?: string;
   random?: () => number;
 }
@@ -52,7 +52,7 @@ export function checkSelector(selector: unknown, policy: SafetyPolicy): Kubernet
 export async function resolvePods(client: KubeClient, rawSelector: unknown, opts: ResolveOptions): Promise<Resolution> {
   const selector = checkSelector(rawSelector, opts.policy);
   const mode = opts.mode ?? 'all';
-  modeValue(mode, opts.value); // a bad value is a 400 before any API call
+  checkModeValue(mode, opts.value); // a bad value is a 400 before any API call
   const excluded: Exclusion[] = [];
 
   // Namespaces: refused ones are never listed (a protected namespace's pods are not even read).
@@ -103,6 +103,6 @@ export async function resolvePods(client: KubeClient, rawSelector: unknown, opts
       : 'matches no pod';
     throw ApiError.unprocessable(`invalid experiment: ${SELECTOR} ${reason}`, [{ field: SELECTOR, reason }]);
   }
-  const picked = selectByMode(selection.selected, mode, opts.value, opts.random);
+  const picked = pickByMode(selection.selected, mode, opts.value, opts.random);
   return { targets: picked.map((p) => toPodTarget(p, selector.containerNames)), excluded, eligible: selection.selected.length };
 }

@@ -9,7 +9,7 @@ import {
   matchesLabelSelector,
   podFieldValue,
 } from '../../../exporter/targets/kubernetes/labels';
-import { modeCount, selectByMode } from '../../../exporter/targets/kubernetes/mode';
+import { pickByMode as selectByMode } from '../../../exporter/targets/mode';
 import { checkSelector } from '../../../exporter/targets/kubernetes/resolve';
 import { namespaceRefusal, podRefusal, type SafetyPolicy } from '../../../exporter/targets/kubernetes/safety';
 import { allowedNodes, containersOf, namespacesToSearch, selectPods, toPodTarget } from '../../../exporter/targets/kubernetes/select';
@@ -231,6 +231,7 @@ describe('safety', () => {
   });
 });
 
+// Modes are the exporter's (exporter/targets/mode.ts, shared with local mode); pinned here for pods too.
 describe('modes (Chaos Mesh semantics)', () => {
   const ten = Array.from({ length: 10 }, (_, i) => i);
   const seq = (...xs: number[]) => {
@@ -245,10 +246,9 @@ describe('modes (Chaos Mesh semantics)', () => {
     expect(selectByMode(ten, 'fixed', '30')).toEqual(ten);
     expect(selectByMode(ten, 'fixed-percent', '25')).toHaveLength(2); // floor(2.5)
     expect(selectByMode(ten, 'fixed-percent', '100')).toHaveLength(10);
-    expect(selectByMode(ten, 'fixed-percent', '0')).toHaveLength(0);
-    expect(modeCount('random-max-percent', 10, '50', () => 0)).toBe(0);
-    expect(modeCount('random-max-percent', 10, '50', () => 0.9999)).toBe(5);
-    expect(modeCount('random-max-percent', 10, '50', () => 0.5)).toBe(2); // p = floor(0.5 × 51) = 25 → floor(2.5)
+    expect(selectByMode(ten, 'random-max-percent', '50', () => 0)).toHaveLength(0);
+    expect(selectByMode(ten, 'random-max-percent', '50', () => 0.9999)).toHaveLength(5);
+    expect(selectByMode(ten, 'random-max-percent', '50', () => 0.5)).toHaveLength(2); // p = floor(0.5 × 51) = 25 → floor(2.5)
     expect(selectByMode([], 'one', undefined)).toEqual([]);
   });
 
@@ -264,7 +264,8 @@ describe('modes (Chaos Mesh semantics)', () => {
     ['fixed', undefined, 'is required for mode fixed'],
     ['fixed', '0', 'must be at least 1 for mode fixed'],
     ['fixed', '-1', 'must be a whole number'],
-    ['fixed-percent', '101', 'is a percent for mode fixed-percent: at most 100'],
+    ['fixed-percent', '101', 'is a percent for mode fixed-percent: 1 to 100'],
+    ['fixed-percent', '0', 'is a percent for mode fixed-percent: 1 to 100'],
     ['random-max-percent', '1.5', 'must be a whole number'],
     ['fixed-percent', '', 'is required for mode fixed-percent'],
   ] as const)('%s with value %p → 400 naming /spec/targets/value', (mode, value, reason) => {
