@@ -258,3 +258,21 @@ export function collectPromExpressions(): PromExpr[] {
 export function removeDir(dir: string | undefined): void {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * `faultline start` (exporter with its embedded daemon) on a loopback port, data in `dataDir`,
+ * with FAULTLINE_TOKENS set to `tokens` (name:role:secret,...). Ready when /api/v1/health answers
+ * the `probeToken`.
+ */
+export async function startExporterProcess(dataDir: string, tokens: string, probeToken: string): Promise<{ proc: Proc; url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = new Proc('faultline start', process.execPath, [FAULTLINE, 'start', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+    env: { FAULTLINE_TOKENS: tokens },
+  });
+  await waitFor('exporter health', async () => {
+    if (!proc.running) throw new Error(`faultline start exited:\n${proc.output().slice(-4000)}`);
+    return (await fetch(`${url}/api/v1/health`, { headers: { authorization: `Bearer ${probeToken}` } })).ok;
+  }, 90_000);
+  return { proc, url };
+}
