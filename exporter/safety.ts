@@ -1,8 +1,11 @@
 import type { Database } from 'better-sqlite3';
 import { ApiError, type ErrorDetail } from '../api/errors';
-import type { ExperimentSpec } from '../api/experiment';
+import type { Registry } from 'prom-client';
+import { ACTIVE_PHASES, type Experiment, type ExperimentSpec } from '../api/experiment';
+import type { StartContext } from './engine/lifecycle';
 import { Freeze } from './freeze';
 import { AlertGuard, parseGuardSelectors, type Alert, type PlannedStop } from './guards/alerts';
+import { registerSafetyMetrics } from './guards/metrics';
 import { PrometheusClient, PromqlGuards } from './guards/promql';
 import { Policy } from './policy';
 
@@ -25,8 +28,9 @@ export interface SafetyExperiment {
 export interface SafetyEngine {
   /** Experiments in a non-terminal phase. */
   activeExperiments(): SafetyExperiment[] | Promise<SafetyExperiment[]>;
-  abort(ref: { namespace: string; name: string }, reason: string, actor: string): Promise<unknown>;
-  stopAll(actor: string, reason: string): Promise<unknown>;
+  /** `code` is the low-cardinality reason (alert, promql, freeze) for status.reason and metrics. */
+  abort(ref: { namespace: string; name: string }, reason: string, actor: string, code: string): Promise<unknown>;
+  stopAll(actor: string, reason: string, code: string): Promise<unknown>;
   /** Records an event (frozen, unfrozen, guard-fired, ...). */
   emit(e: { type: string; message: string; actor?: string; namespace?: string; experiment?: string }): void;
 }
@@ -55,12 +59,12 @@ export class Safety {
     this.policy = opts.policy ?? new Policy();
     this.freeze = new Freeze({
       db: opts.db,
-      stopAll: (actor, reason) => engine.stopAll(actor, reason),
+      stopAll: (actor, reason) => engine.stopAll(actor, reason, 'freeze'),
       emit: (type, message, actor) => engine.emit({ type, message, actor }),
     });
     this.alerts = new AlertGuard({
       listExperiments: async () => (await engine.activeExperiments()).map((e) => ({ namespace: e.namespace, name: e.name, phase: e.phase, guards: e.spec.guards })),
-      abort: (ref, reason, actor) => engine.abort(ref, reason, actor),
+      abort: (ref, reason, actor) => engine.abort(ref, reason, actor, 'alert'),
       freeze: (reason, actor) => this.freeze.freeze({ reason }, actor),
       onFired: (alert: Alert, stops: PlannedStop[], actor: string) =>
         engine.emit({
@@ -74,7 +78,7 @@ export class Safety {
       client: opts.prometheusUrl ? new PrometheusClient(opts.prometheusUrl) : null,
       maxFailures: opts.promqlMaxFailures,
       onFailure: opts.promqlOnFailure,
-      abort: (ref, reason, actor) => engine.abort(ref, reason, actor),
+      abort: (ref, reason, actor) => engine.abort(ref, reason, actor, 'promql'),
       note: (ref, message) => engine.emit({ type: 'guard-fired', message, actor: 'promql-guard', namespace: ref.namespace, experiment: ref.name }),
       log: opts.log,
     });
@@ -95,14 +99,13 @@ export class Safety {
    * Before a start, resume or scheduled run. `what` names it in the 409
    * ("start of shop/x", "scheduled run of shop/x").
    */
-  async beforeStart(exp: Omit<SafetyExperiment, 'phase'>, what = `start of ${exp.namespace}/${exp.name}`): Promise<void> {
+  async beforeStart(exp: Omit<SafetyExperiment, 'phase'>, what = `start of ${exp.namespace}/${exp.name}`, active?: number): Promise<void> {
     this.freeze.checkStart(what);
     this.alerts.checkStart({ namespace: exp.namespace, name: exp.name, guards: exp.spec.guards });
     if (this.policy.rules.maxConcurrentExperiments !== undefined) {
-      const others = (await this.opts.engine.activeExperiments()).filter(
-        (e) => !(e.namespace === exp.namespace && e.name === exp.name) && e.phase !== 'Pending',
-      );
-      this.policy.checkConcurrency(others.length);
+      const others =
+        active ?? (await this.opts.engine.activeExperiments()).filter((e) => !(e.namespace === exp.namespace && e.name === exp.name)).length;
+      this.policy.checkConcurrency(others);
     }
     await this.promql.preflight({ namespace: exp.namespace, name: exp.name }, exp.spec.guards?.promql);
   }
@@ -116,6 +119,16 @@ export class Safety {
       if (!this.promql.isWatching(e)) this.promql.watch(e, e.spec.guards.promql);
     }
     for (const ref of this.promql.watchedRefs()) if (!running.has(`${ref.namespace}/${ref.name}`)) this.promql.unwatch(ref);
+  }
+
+  /** Phase change of one experiment: start or stop evaluating its PromQL guards. */
+  onTransition(e: SafetyExperiment): void {
+    const ref = { namespace: e.namespace, name: e.name };
+    if (RUNNING_PHASES.has(e.phase) && e.spec.guards?.promql?.length) {
+      if (!this.promql.isWatching(ref)) this.promql.watch(ref, e.spec.guards.promql);
+    } else if (this.promql.isWatching(ref)) {
+      this.promql.unwatch(ref);
+    }
   }
 
   /** For /api/v1/health. */
@@ -132,4 +145,72 @@ export class Safety {
     this.promql.close();
     this.freeze.close();
   }
+}
+
+/** The engine seams the safety layer plugs into (exporter/engine/lifecycle.ts). */
+export interface EngineSeams {
+  list(f: { phase?: string }): Experiment[];
+  abort(ref: { namespace: string; name: string }, reason: string, actor: string, code?: string): Promise<unknown>;
+  stopAll(actor: string, reason?: string, code?: string): Promise<unknown>;
+  beforeStart: ((ctx: StartContext) => void | Promise<void>)[];
+  listeners: ((e: Experiment, from: string | undefined) => void)[];
+}
+
+export interface AttachOptions extends Omit<SafetyOptions, 'engine'> {
+  engine: EngineSeams;
+  /** The event bus (frozen/unfrozen/guard-fired events without an experiment). */
+  emit(e: { type: string; message: string; actor?: string; namespace?: string; experiment?: string }): void;
+  /** The exporter's own prom-client registry: faultline_frozen and friends. */
+  registry?: Registry;
+  /** How often running experiments' PromQL guards are re-synced (after a restart, missed transitions). */
+  resyncMs?: number;
+}
+
+function toSafety(e: Experiment): SafetyExperiment {
+  return { namespace: e.metadata.namespace, name: e.metadata.name, phase: e.status.phase, spec: e.spec };
+}
+
+/**
+ * Plugs the safety layer into the engine: a beforeStart hook (freeze, firing guard alerts, policy,
+ * PromQL pre-flight; create, resume and scheduled runs alike), a transition listener (PromQL
+ * evaluators follow Running), the safety gauges. Schedules themselves are never aborted by a
+ * guard: their runs are, and new runs are refused while the guard fires.
+ */
+export function attachSafety(o: AttachOptions): Safety & { stopResync(): void } {
+  const active = () =>
+    o.engine
+      .list({ phase: ACTIVE_PHASES.join(',') })
+      .filter((e) => !e.spec.schedule)
+      .map(toSafety);
+  const safety = new Safety({
+    ...o,
+    engine: {
+      activeExperiments: active,
+      abort: (ref, reason, actor, code) => o.engine.abort(ref, reason, actor, code),
+      stopAll: (actor, reason, code) => o.engine.stopAll(actor, reason, code),
+      emit: o.emit,
+    },
+  }) as Safety & { stopResync(): void };
+  o.engine.beforeStart.push(async (ctx) => {
+    const e = ctx.experiment;
+    const ref = `${e.metadata.namespace}/${e.metadata.name}`;
+    const what = ctx.trigger === 'schedule' ? `scheduled run ${ref}` : ctx.trigger === 'resume' ? `resume of ${ref}` : `start of ${ref}`;
+    safety.validateSpec(e.metadata.namespace, e.spec);
+    safety.policy.checkTargets(ctx.targets.map((t) => ({ description: t.description, processName: t.processName })), ctx.candidates);
+    await safety.beforeStart(toSafety(e), what, ctx.active);
+  });
+  o.engine.listeners.push((e) => {
+    if (!e.spec.schedule) safety.onTransition(toSafety(e));
+  });
+  if (o.registry) registerSafetyMetrics(o.registry, safety);
+  safety.syncPromql(active());
+  const timer = setInterval(() => safety.syncPromql(active()), o.resyncMs ?? 5000);
+  timer.unref();
+  const close = safety.close.bind(safety);
+  safety.stopResync = () => clearInterval(timer);
+  safety.close = () => {
+    clearInterval(timer);
+    close();
+  };
+  return safety;
 }

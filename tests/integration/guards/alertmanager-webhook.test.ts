@@ -28,7 +28,8 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'Alertmanager webho
   const stack = new PromStack();
   const metrics = new MetricSource();
   const sleeps: ChildProcess[] = [];
-  const exps = new Map<string, SafetyExperiment & { pid: number; abortedBy?: string }>();
+  type TestExperiment = SafetyExperiment & { pid: number; abortedBy?: string };
+  const exps = new Map<string, TestExperiment>();
   const events: { type: string; message: string; actor?: string }[] = [];
   let server: Server;
   let safety: Safety;
@@ -89,8 +90,8 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'Alertmanager webho
   });
 
   it('a firing rule aborts the guarded experiment, not the unrelated one; a new start is refused until resolved', async () => {
-    const guarded = { namespace: 'shop', name: `guarded-${process.pid}`, phase: 'Running', pid: pausedSleep(), spec: { duration: '10m', guards: { alerts: ['alertname="HighErrorRate", service=~"api|web"'] } } };
-    const other = { namespace: 'shop', name: `other-${process.pid}`, phase: 'Running', pid: pausedSleep(), spec: { duration: '10m', guards: { alerts: ['alertname="DiskFull"'] } } };
+    const guarded: TestExperiment = { namespace: 'shop', name: `guarded-${process.pid}`, phase: 'Running', pid: pausedSleep(), spec: { duration: '10m', guards: { alerts: ['alertname="HighErrorRate", service=~"api|web"'] } } };
+    const other: TestExperiment = { namespace: 'shop', name: `other-${process.pid}`, phase: 'Running', pid: pausedSleep(), spec: { duration: '10m', guards: { alerts: ['alertname="DiskFull"'] } } };
     exps.set(`shop/${guarded.name}`, guarded);
     exps.set(`shop/${other.name}`, other);
     expect(procState(guarded.pid)).toBe('T');

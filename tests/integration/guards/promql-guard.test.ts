@@ -62,7 +62,7 @@ describeWithTools(['prometheus'], 'PromQL guards (real Prometheus)', () => {
   });
 
   it('pre-flight refuses a start while the expression is already true', async () => {
-    const e = { namespace: 'shop', name: 'blocked', spec: { duration: '1m', guards: { promql: [{ expr: 'demo_latency_seconds > 0.5' }] } } };
+    const e = { namespace: 'shop', name: 'blocked', spec: { duration: '1m', guards: { promql: [{ expr: 'demo_latency_seconds > 0.5', for: '0s', interval: '1s' }] } } };
     await expect(safety.beforeStart(e)).rejects.toMatchObject({ status: 409, message: expect.stringContaining('is already true') });
     metrics.set('demo_latency_seconds', 0.1);
     await stack.waitForQuery('demo_latency_seconds', (v) => v === 0.1);
@@ -70,7 +70,7 @@ describeWithTools(['prometheus'], 'PromQL guards (real Prometheus)', () => {
   });
 
   it('keeps running while Prometheus answers, and aborts after N failed evaluations once it is gone', async () => {
-    const e = { namespace: 'shop', name: `blind-${process.pid}`, phase: 'Running', spec: { duration: '10m', guards: { promql: [{ expr: 'demo_latency_seconds > 0.5', interval: '200ms' }] } } };
+    const e = { namespace: 'shop', name: `blind-${process.pid}`, phase: 'Running', spec: { duration: '10m', guards: { promql: [{ expr: 'demo_latency_seconds > 0.5', for: '0s', interval: '200ms' }] } } };
     exps.set(`shop/${e.name}`, e);
     safety.syncPromql(await engine.activeExperiments());
     await new Promise((r) => setTimeout(r, 1000));
