@@ -16,11 +16,11 @@ export function redirectScript(table: string, targetPort: number, proxyPort: num
   return [
     `table inet ${table} {`,
     '  chain output {',
-    '    type nat hook output priority dstnat; policy accept;',
+    '    type nat hook output priority -100; policy accept;',
     `    meta skgid != ${PROXY_GID} tcp dport ${targetPort} redirect to :${proxyPort}`,
     '  }',
     '  chain prerouting {',
-    '    type nat hook prerouting priority dstnat; policy accept;',
+    '    type nat hook prerouting priority -100; policy accept;',
     `    tcp dport ${targetPort} redirect to :${proxyPort}`,
     '  }',
     '}',
