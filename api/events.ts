@@ -41,3 +41,10 @@ export const EventQuery = Type.Object(
   { additionalProperties: false },
 );
 export type EventQuery = Static<typeof EventQuery>;
+
+/** `GET /api/v1/events`: oldest first; pass `nextCursor` as `after` for the next page. */
+export const EventList = Type.Object(
+  { items: Type.Array(FaultlineEvent), nextCursor: Type.Optional(Type.String({ description: 'absent on the last page' })) },
+  { $id: 'EventList' },
+);
+export type EventList = Static<typeof EventList>;

@@ -114,11 +114,21 @@ export const Condition = Type.Object({
 });
 export type Condition = Static<typeof Condition>;
 
+/** For an experiment with `spec.schedule`: the schedule itself never injects; each tick creates a run. */
+export const ScheduleStatus = Type.Object({
+  nextRunAt: Type.Optional(Type.String({ description: 'when the next run starts (absent while suspended or stopped)' })),
+  lastRunAt: Type.Optional(Type.String()),
+  lastRun: Type.Optional(Type.String({ description: 'name of the latest run' })),
+  active: Type.Array(Type.String(), { description: 'names of the runs not ended yet' }),
+});
+export type ScheduleStatus = Static<typeof ScheduleStatus>;
+
 export const ExperimentStatus = Type.Object({
   phase: Type.Union(PHASES.map((p) => Type.Literal(p))),
-  startedAt: Type.Optional(Type.String()),
-  endsAt: Type.Optional(Type.String()),
-  endedAt: Type.Optional(Type.String()),
+  startedAt: Type.Optional(Type.String({ description: 'when the first target was injected' })),
+  endsAt: Type.Optional(Type.String({ description: 'startedAt + duration; kept across pauses and exporter restarts' })),
+  endedAt: Type.Optional(Type.String({ description: 'when the last target was recovered (or the run ended)' })),
+  schedule: Type.Optional(ScheduleStatus),
   reason: Type.Optional(Type.String()),
   message: Type.Optional(Type.String()),
   targets: Type.Array(TargetStatus),
@@ -157,3 +167,10 @@ export const Experiment = Type.Object(
   { $id: 'Experiment' },
 );
 export type Experiment = Static<typeof Experiment>;
+
+/** `GET /api/v1/experiments`. */
+export const ExperimentList = Type.Object({ items: Type.Array(Experiment) }, { $id: 'ExperimentList' });
+export type ExperimentList = Static<typeof ExperimentList>;
+
+/** Label that links a scheduled run to its schedule (the experiment with `spec.schedule`). */
+export const SCHEDULE_LABEL = 'faultline.dev/schedule';

@@ -1,0 +1,64 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+// Exporter read-only shapes besides experiments and events: discoverable targets, fault kinds
+// with their support per daemon, and health. The Grafana data source reads these as they are.
+
+/** One thing a local-mode selector can pick, on one daemon (`GET /api/v1/targets`). */
+export const TargetCandidate = Type.Object(
+  {
+    daemon: Type.String({ description: 'name of the daemon (host) the target lives on' }),
+    pid: Type.Optional(Type.Integer()),
+    pidStartTime: Type.Optional(Type.Integer({ description: 'start time of the pid (clock ticks since boot): pins the process' })),
+    processName: Type.Optional(Type.String({ description: 'comm of the process' })),
+    cmdline: Type.Optional(Type.String()),
+    cgroup: Type.Optional(Type.String()),
+    netns: Type.Optional(Type.String()),
+    description: Type.String(),
+  },
+  { $id: 'TargetCandidate' },
+);
+export type TargetCandidate = Static<typeof TargetCandidate>;
+
+export const TargetList = Type.Object({ items: Type.Array(TargetCandidate) }, { $id: 'TargetList' });
+export type TargetList = Static<typeof TargetList>;
+
+export const KindInfo = Type.Object(
+  {
+    kind: Type.String(),
+    title: Type.String(),
+    description: Type.String(),
+    scope: Type.String({ description: 'process, network, host or pod' }),
+    targetRequired: Type.Boolean(),
+    requires: Type.Array(Type.String()),
+    schema: Type.Unknown({ description: 'JSON schema of spec.fault.params' }),
+    support: Type.Array(Type.Object({ daemon: Type.String(), supported: Type.Boolean(), reason: Type.Optional(Type.String()) })),
+  },
+  { $id: 'KindInfo' },
+);
+export type KindInfo = Static<typeof KindInfo>;
+
+export const KindList = Type.Object({ items: Type.Array(KindInfo) }, { $id: 'KindList' });
+export type KindList = Static<typeof KindList>;
+
+export const DaemonHealth = Type.Object({
+  name: Type.String(),
+  url: Type.String(),
+  up: Type.Boolean(),
+  version: Type.Optional(Type.String()),
+  faults: Type.Optional(Type.Integer()),
+  lastSeen: Type.Optional(Type.String()),
+  error: Type.Optional(Type.String()),
+});
+export type DaemonHealth = Static<typeof DaemonHealth>;
+
+/** `GET /api/v1/health`. */
+export const Health = Type.Object(
+  {
+    status: Type.Literal('ok'),
+    name: Type.Literal('faultline-exporter'),
+    version: Type.String(),
+    daemons: Type.Array(DaemonHealth),
+  },
+  { $id: 'Health' },
+);
+export type Health = Static<typeof Health>;

@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import type { RequestHandler, Router } from 'express';
+import pino, { type Logger } from 'pino';
+import { loopbackOnly } from './auth';
+import { DaemonRegistry, type DaemonConfig } from './daemons';
+import { Engine } from './engine/lifecycle';
+import { Scheduler } from './engine/schedules';
+import { EventBus } from './events';
+import { ExporterMetrics } from './metrics';
+import { buildApp } from './routes/index';
+import { metaGet, metaSet, openDatabase, type DB } from './store/db';
+import { EventStore } from './store/events';
+import { ExperimentStore } from './store/experiments';
+import { LocalTargets } from './targets/local';
+import type { TargetResolver } from './targets/types';
+import type { RetryOptions } from './daemons';
+
+// Wires the exporter's parts together without listening: store, event bus, metrics, daemon
+// registry, target resolution, engine, scheduler and the express app.
+
+export interface ExporterOptions {
+  dataDir: string;
+  daemons: DaemonConfig[];
+  logger?: Logger;
+  version?: string;
+  /** Replaces the default auth (anonymous on loopback only). */
+  auth?: RequestHandler;
+  extraRoutes?: ((router: Router) => void)[];
+  /** Replaces local-mode target resolution (e.g. Kubernetes). */
+  targets?: (daemons: DaemonRegistry) => TargetResolver;
+  leaseSeconds?: number;
+  renewEveryMs?: number;
+  retry?: RetryOptions;
+  healthIntervalMs?: number;
+  requestTimeoutMs?: number;
+  heartbeatMs?: number;
+  sseMaxBufferedBytes?: number;
+}
+
+export interface Exporter {
+  db: DB;
+  experiments: ExperimentStore;
+  events: EventStore;
+  bus: EventBus;
+  metrics: ExporterMetrics;
+  daemons: DaemonRegistry;
+  targets: TargetResolver;
+  engine: Engine;
+  scheduler: Scheduler;
+  app: ReturnType<typeof buildApp>;
+  log: Logger;
+  instanceId: string;
+}
+
+export function createExporter(o: ExporterOptions): Exporter {
+  const log = o.logger ?? pino({ name: 'faultline-exporter' });
+  const db = openDatabase(o.dataDir);
+  let instanceId = metaGet(db, 'instance_id');
+  if (!instanceId) {
+    instanceId = randomBytes(3).toString('hex');
+    metaSet(db, 'instance_id', instanceId);
+  }
+  const experiments = new ExperimentStore(db);
+  const events = new EventStore(db);
+  // The bus needs the metrics and the metrics need the registry: wire through late-bound refs.
+  const holder: { metrics?: ExporterMetrics; engine?: Engine } = {};
+  const bus = new EventBus(events, {
+    log,
+    heartbeatMs: o.heartbeatMs,
+    maxBufferedBytes: o.sseMaxBufferedBytes,
+    onEvent: (e) => holder.metrics?.events.inc({ type: e.type }),
+  });
+  const daemons = new DaemonRegistry(o.daemons, {
+    log,
+    healthIntervalMs: o.healthIntervalMs,
+    requestTimeoutMs: o.requestTimeoutMs,
+    onChange: (d, up, error) => {
+      bus.emit({ type: up ? 'daemon-up' : 'daemon-down', target: d.name, message: up ? `daemon ${d.name} (${d.base}) is reachable again` : `daemon ${d.name} (${d.base}) unreachable: ${error ?? 'no answer'}`, actor: 'system' });
+      if (up) void holder.engine?.sweepOrphans(d);
+    },
+  });
+  const metrics = new ExporterMetrics(experiments, daemons);
+  holder.metrics = metrics;
+  const targets = o.targets ? o.targets(daemons) : new LocalTargets(daemons);
+  const engine = new Engine({
+    store: experiments,
+    bus,
+    metrics,
+    daemons,
+    targets,
+    log,
+    instanceId,
+    leaseSeconds: o.leaseSeconds,
+    renewEveryMs: o.renewEveryMs,
+    retry: o.retry,
+  });
+  holder.engine = engine;
+  const scheduler = new Scheduler(engine, experiments, log);
+  const version = o.version ?? '0.0.0';
+  const app = buildApp({ engine, bus, events, daemons, targets, metrics, version, log, auth: o.auth ?? loopbackOnly(), extraRoutes: o.extraRoutes });
+  return { db, experiments, events, bus, metrics, daemons, targets, engine, scheduler, app, log, instanceId };
+}

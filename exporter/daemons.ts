@@ -1,0 +1,246 @@
+import type { Logger } from 'pino';
+import { DAEMON_ROUTES, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo } from '../api/daemon';
+import type { TargetCandidate } from '../api/targets';
+
+// HTTP client for the node daemons (api/daemon.ts shapes) and the registry of the configured
+// daemons with their health. The exporter reaches every daemon this way, the embedded one too.
+
+export interface DaemonConfig {
+  url: string;
+  token?: string;
+  /** Name used in targets, events and metrics; default: the host name the daemon reports. */
+  name?: string;
+}
+
+/** A daemon answer that is not a success, or no answer at all (`status` undefined). */
+export class DaemonError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'DaemonError';
+  }
+
+  /** Worth retrying: no answer, 5xx, or 429. A 4xx is the daemon's final word. */
+  get retriable(): boolean {
+    return this.status === undefined || this.status >= 500 || this.status === 429;
+  }
+}
+
+export interface RetryOptions {
+  attempts: number;
+  baseMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { attempts: 5, baseMs: 250, maxMs: 4000 };
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason ?? new Error('aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Runs `fn` until it succeeds, a non-retriable error, `attempts`, or `signal` aborts; backoff doubles with jitter. */
+export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions, signal?: AbortSignal, onRetry?: (err: DaemonError, attempt: number) => void): Promise<T> {
+  let delay = opts.baseMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const e = err instanceof DaemonError ? err : new DaemonError((err as Error).message);
+      if (!e.retriable || attempt >= opts.attempts || signal?.aborted) throw e;
+      onRetry?.(e, attempt);
+      await sleep(Math.min(opts.maxMs, delay) * (0.75 + Math.random() * 0.5), signal);
+      delay *= 2;
+    }
+  }
+}
+
+export class DaemonClient {
+  name: string;
+  readonly base: string;
+  up = false;
+  info?: DaemonInfo;
+  lastSeen?: Date;
+  lastError?: string;
+  /** Whether this daemon serves `GET /v1/targets` (learned on first use). */
+  private listsTargets?: boolean;
+
+  constructor(
+    readonly config: DaemonConfig,
+    private readonly timeoutMs = 5000,
+  ) {
+    let u: URL;
+    try {
+      u = new URL(config.url);
+    } catch {
+      throw new Error(`daemon URL ${JSON.stringify(config.url)} is not a URL`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`daemon URL ${config.url} must be http or https`);
+    this.base = u.href.replace(/\/+$/, '');
+    this.name = config.name ?? u.host;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, onStatus?: (s: number) => void): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    let res: globalThis.Response;
+    try {
+      res = await fetch(this.base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      const why = e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs}ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+      throw new DaemonError(`daemon ${this.name} (${this.base}) unreachable: ${why}`);
+    }
+    onStatus?.(res.status);
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!res.ok) {
+      const err = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw new DaemonError(`daemon ${this.name}: ${err?.message ?? `HTTP ${res.status}`}`, res.status, err?.code);
+    }
+    return parsed as T;
+  }
+
+  async fetchInfo(signal?: AbortSignal): Promise<DaemonInfo> {
+    const info = await this.call<DaemonInfo>('GET', DAEMON_ROUTES.info, undefined, signal);
+    this.info = info;
+    return info;
+  }
+
+  /** Applies a fault; `created` is false when the daemon already held this exact fault (idempotent retry). */
+  async createFault(req: DaemonFaultRequest, signal?: AbortSignal): Promise<{ fault: DaemonFault; created: boolean }> {
+    let status = 0;
+    const fault = await this.call<DaemonFault>('POST', DAEMON_ROUTES.faults, req, signal, (s) => (status = s));
+    return { fault, created: status === 201 };
+  }
+
+  renewLease(id: string, leaseSeconds: number, signal?: AbortSignal): Promise<DaemonFault> {
+    return this.call<DaemonFault>('PUT', DAEMON_ROUTES.lease(id), { leaseSeconds }, signal);
+  }
+
+  /** Reverts a fault; a 404 (already gone) counts as done. */
+  async deleteFault(id: string, signal?: AbortSignal): Promise<DaemonFault | undefined> {
+    try {
+      return await this.call<DaemonFault>('DELETE', DAEMON_ROUTES.fault(id), undefined, signal);
+    } catch (err) {
+      if (err instanceof DaemonError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async listFaults(signal?: AbortSignal): Promise<DaemonFault[]> {
+    return (await this.call<DaemonFaultList>('GET', DAEMON_ROUTES.faults, undefined, signal)).faults;
+  }
+
+  /** Candidates from the daemon's own listing, or undefined when it has none (older daemons). */
+  async listTargets(signal?: AbortSignal): Promise<Omit<TargetCandidate, 'daemon'>[] | undefined> {
+    if (this.listsTargets === false) return undefined;
+    try {
+      const body = await this.call<{ targets: Omit<TargetCandidate, 'daemon'>[] }>('GET', '/v1/targets', undefined, signal);
+      this.listsTargets = true;
+      return body.targets;
+    } catch (err) {
+      if (err instanceof DaemonError && err.status === 404) {
+        this.listsTargets = false;
+        return undefined;
+      }
+      throw err;
+    }
+  }
+}
+
+export interface DaemonRegistryOptions {
+  log: Logger;
+  /** How often each daemon's /v1/info is polled. */
+  healthIntervalMs?: number;
+  requestTimeoutMs?: number;
+  onChange?: (d: DaemonClient, up: boolean, error?: string) => void;
+}
+
+export class DaemonRegistry {
+  readonly clients: DaemonClient[];
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    configs: DaemonConfig[],
+    private readonly opts: DaemonRegistryOptions,
+  ) {
+    this.clients = configs.map((c) => new DaemonClient(c, opts.requestTimeoutMs));
+  }
+
+  /** First contact: learns names (host names, made unique) and support; unreachable daemons keep host:port. */
+  async init(): Promise<void> {
+    await Promise.all(this.clients.map((c) => this.check(c, false)));
+    const taken = new Map<string, number>();
+    for (const c of this.clients) {
+      if (!c.config.name && c.info?.name) c.name = c.info.name;
+      taken.set(c.name, (taken.get(c.name) ?? 0) + 1);
+    }
+    for (const c of this.clients) if (!c.config.name && (taken.get(c.name) ?? 0) > 1) c.name = `${c.name}@${new URL(c.base).host}`;
+    this.timer = setInterval(() => {
+      for (const c of this.clients) void this.check(c, true);
+    }, this.opts.healthIntervalMs ?? 5000);
+    this.timer.unref();
+  }
+
+  private async check(c: DaemonClient, report: boolean): Promise<void> {
+    const was = c.up;
+    try {
+      await c.fetchInfo();
+      c.up = true;
+      c.lastSeen = new Date();
+      c.lastError = undefined;
+    } catch (err) {
+      c.up = false;
+      c.lastError = (err as Error).message;
+    }
+    if (report && was !== c.up) this.opts.onChange?.(c, c.up, c.lastError);
+    else if (!report && !c.up) this.opts.log.warn({ daemon: c.base, error: c.lastError }, 'daemon not reachable at start');
+  }
+
+  /** Marks a daemon down (or up) from a failed (or successful) request, without waiting for the poll. */
+  observe(c: DaemonClient, up: boolean, error?: string): void {
+    if (c.up === up) return;
+    c.up = up;
+    if (up) c.lastSeen = new Date();
+    c.lastError = error;
+    this.opts.onChange?.(c, up, error);
+  }
+
+  byName(name: string): DaemonClient | undefined {
+    return this.clients.find((c) => c.name === name);
+  }
+
+  upStates(): { name: string; up: boolean }[] {
+    return this.clients.map((c) => ({ name: c.name, up: c.up }));
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,678 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { DaemonFaultRequest } from '../../api/daemon';
+import { ApiError } from '../../api/errors';
+import type { EventType } from '../../api/events';
+import {
+  API_VERSION,
+  SCHEDULE_LABEL,
+  TERMINAL_PHASES,
+  type Experiment,
+  type ExperimentInput,
+  type Phase,
+  type TargetStatus,
+} from '../../api/experiment';
+import { parseDuration } from '../../api/units';
+import { DaemonError, withRetry, type DaemonClient, type DaemonRegistry, type RetryOptions } from '../daemons';
+import type { EventBus } from '../events';
+import type { ExporterMetrics } from '../metrics';
+import type { ExperimentFilter, ExperimentStore } from '../store/experiments';
+import type { ResolvedTarget, TargetResolver } from '../targets/types';
+import { validateInput } from './validate';
+
+// The lifecycle engine: Pending → Injecting → Running ⇄ Paused → Recovering → Finished | Aborted | Failed,
+// with a record per target. Each experiment's operations run one after another (a per-run chain);
+// a stop cancels whatever injection is waiting on retries, so stopping never waits for a dead daemon.
+// Every mutation names its actor, which goes into the events.
+
+export interface Ref {
+  namespace: string;
+  name: string;
+}
+
+export type Trigger = 'create' | 'resume' | 'schedule';
+
+export interface StartContext {
+  experiment: Experiment;
+  targets: ResolvedTarget[];
+  /** How many targets matched before the mode picked its share. */
+  candidates: number;
+  actor: string;
+  trigger: Trigger;
+  /** Experiments active now (not counting this one). */
+  active: number;
+}
+
+/** Runs before a run starts or resumes; throw an ApiError (409 for "not now") to refuse. */
+export type BeforeStartHook = (ctx: StartContext) => void | Promise<void>;
+
+/** Called after every phase change (guards watch Running experiments through this). */
+export type TransitionListener = (e: Experiment, from: Phase | undefined) => void;
+
+export interface EngineOptions {
+  store: ExperimentStore;
+  bus: EventBus;
+  metrics: ExporterMetrics;
+  daemons: DaemonRegistry;
+  targets: TargetResolver;
+  log: Logger;
+  /** Stable per data dir: fault ids start with `fl-<instanceId>-`, so orphans can be recognised. */
+  instanceId: string;
+  leaseSeconds?: number;
+  /** Default: a third of the lease. */
+  renewEveryMs?: number;
+  retry?: RetryOptions;
+}
+
+/** How an ended run is recorded: final phase, reason code (status.reason and metric label), recovery reason. */
+interface Ending {
+  phase: 'Finished' | 'Aborted' | 'Failed';
+  reason: string;
+  message: string;
+  recovery: string;
+  actor: string;
+}
+
+interface Run {
+  exp: Experiment;
+  chain: Promise<unknown>;
+  /** Cancels in-flight injections (stop, pause, shutdown). */
+  ac: AbortController;
+  /** Set once the run is being ended: nothing may inject any more. */
+  ending?: boolean;
+  endTimer?: NodeJS.Timeout;
+  leaseTimer?: NodeJS.Timeout;
+}
+
+const ENDING_CONDITION = 'Ending';
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const nowIso = () => new Date().toISOString();
+const isTerminal = (p: Phase) => TERMINAL_PHASES.includes(p);
+const refOf = (e: Experiment) => `${e.metadata.namespace}/${e.metadata.name}`;
+
+export class Engine {
+  readonly beforeStart: BeforeStartHook[] = [];
+  readonly listeners: TransitionListener[] = [];
+  /** Called when a scheduled run ends (the scheduler trims history). */
+  onRunEnded?: (run: Experiment) => void;
+  /** Set by the scheduler: starts/stops cron for schedule experiments. */
+  scheduler?: { add(e: Experiment): void; remove(uid: string): void; nextRun(uid: string): Date | undefined };
+
+  private readonly runs = new Map<string, Run>();
+  private readonly leaseSeconds: number;
+  private readonly renewEveryMs: number;
+  private readonly retry: RetryOptions;
+  private closing = false;
+
+  constructor(readonly o: EngineOptions) {
+    this.leaseSeconds = o.leaseSeconds ?? 30;
+    this.renewEveryMs = o.renewEveryMs ?? Math.max(200, (this.leaseSeconds * 1000) / 3);
+    this.retry = o.retry ?? { attempts: 5, baseMs: 250, maxMs: 4000 };
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  get(ref: Ref): Experiment {
+    const e = this.o.store.get(ref.namespace, ref.name);
+    if (!e) throw ApiError.notFound(`experiment ${ref.namespace}/${ref.name} not found`);
+    return e;
+  }
+
+  list(f: ExperimentFilter = {}): Experiment[] {
+    return this.o.store.list(f);
+  }
+
+  /** Runs the engine drives now (phases Pending…Recovering, schedules excluded). */
+  activeCount(): number {
+    return [...this.runs.values()].filter((r) => !r.exp.spec.schedule).length;
+  }
+
+  // ---- create --------------------------------------------------------------------------------
+
+  async create(body: unknown, actor: string): Promise<Experiment> {
+    if (this.closing) throw new ApiError(503, 'unavailable', 'the exporter is shutting down');
+    const input = validateInput(body);
+    return this.createValidated(input, actor, 'create');
+  }
+
+  /** Creates from an already validated input (also used by the scheduler for each run). */
+  async createValidated(input: ExperimentInput, actor: string, trigger: Trigger): Promise<Experiment> {
+    const namespace = input.metadata.namespace ?? 'default';
+    const name = input.metadata.name;
+    if (this.o.store.get(namespace, name)) {
+      throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: `${name} already exists in namespace ${namespace}` }]);
+    }
+    // Resolve now even for a schedule, so a selector that matches nothing is refused at once.
+    const resolution = await this.o.targets.resolve(namespace, input.spec);
+    const e: Experiment = {
+      apiVersion: API_VERSION,
+      kind: 'Experiment',
+      metadata: {
+        name,
+        namespace,
+        ...(input.metadata.labels ? { labels: input.metadata.labels } : {}),
+        ...(input.metadata.annotations ? { annotations: input.metadata.annotations } : {}),
+        uid: randomUUID(),
+        creationTimestamp: nowIso(),
+      },
+      spec: input.spec,
+      status: { phase: 'Pending', targets: [], conditions: [] },
+    };
+    if (input.spec.schedule) {
+      e.status.schedule = { active: [] };
+      e.status.conditions.push({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: `cron ${input.spec.schedule}`, lastTransitionTime: nowIso() });
+      if (!this.o.store.insert(e)) throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
+      this.emit(e, 'created', `schedule ${input.spec.schedule} created by ${actor}`, actor);
+      this.scheduler?.add(e);
+      return this.refreshSchedule(e);
+    }
+    e.status.targets = resolution.selected.map((t, i) => ({
+      id: String(i),
+      daemon: t.daemon,
+      target: t.target as Record<string, unknown>,
+      description: t.description,
+      phase: 'Pending',
+    }));
+    await this.runHooks({ experiment: e, targets: resolution.selected, candidates: resolution.candidates, actor, trigger, active: this.activeCount() });
+    if (!this.o.store.insert(e)) throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
+    this.emit(e, 'created', `created by ${actor}: ${e.spec.fault.kind} on ${e.status.targets.length} target(s) for ${e.spec.duration}`, actor);
+    const run = this.track(e);
+    this.enqueue(run, () => this.inject(run, actor, false));
+    return structuredClone(e);
+  }
+
+  private async runHooks(ctx: StartContext): Promise<void> {
+    for (const hook of this.beforeStart) await hook(ctx);
+  }
+
+  // ---- actions -------------------------------------------------------------------------------
+
+  async pause(ref: Ref, actor: string): Promise<Experiment> {
+    const e = this.get(ref);
+    if (e.spec.schedule) return this.setSuspended(e, true, actor);
+    const run = this.runs.get(e.metadata.uid);
+    if (!run) throw ApiError.conflict(`experiment ${refOf(e)} is ${e.status.phase} and cannot be paused`, [{ field: '/status/phase', reason: `is ${e.status.phase}` }]);
+    return this.enqueue(run, async () => {
+      const p = run.exp.status.phase;
+      if (p === 'Paused') return;
+      if (p !== 'Running' && p !== 'Injecting') {
+        throw ApiError.conflict(`experiment ${refOf(run.exp)} is ${p} and cannot be paused`, [{ field: '/status/phase', reason: `is ${p}` }]);
+      }
+      this.stopLeases(run);
+      this.emit(run.exp, 'paused', `paused by ${actor}: recovering the faults`, actor);
+      await this.recoverTargets(run, 'paused', actor);
+      this.setPhase(run, 'Paused');
+    }).then(() => this.get(ref));
+  }
+
+  async resume(ref: Ref, actor: string): Promise<Experiment> {
+    const e = this.get(ref);
+    if (e.spec.schedule) return this.setSuspended(e, false, actor);
+    const run = this.runs.get(e.metadata.uid);
+    if (!run) throw ApiError.conflict(`experiment ${refOf(e)} is ${e.status.phase} and cannot be resumed`, [{ field: '/status/phase', reason: `is ${e.status.phase}` }]);
+    return this.enqueue(run, async () => {
+      const p = run.exp.status.phase;
+      if (p === 'Running' || p === 'Injecting') return;
+      if (p !== 'Paused') throw ApiError.conflict(`experiment ${refOf(run.exp)} is ${p} and cannot be resumed`, [{ field: '/status/phase', reason: `is ${p}` }]);
+      const targets = run.exp.status.targets.map((t) => ({ daemon: t.daemon, target: t.target, description: t.description }));
+      await this.runHooks({ experiment: structuredClone(run.exp), targets, candidates: targets.length, actor, trigger: 'resume', active: this.activeCount() - 1 });
+      this.emit(run.exp, 'resumed', `resumed by ${actor}: injecting again`, actor);
+      await this.inject(run, actor, true);
+    }).then(() => this.get(ref));
+  }
+
+  /** Ends the run normally (phase Finished, reason Stopped). A schedule stops ticking and its active runs stop. */
+  async stop(ref: Ref, actor: string): Promise<Experiment> {
+    const e = this.get(ref);
+    if (e.spec.schedule) {
+      await this.endSchedule(e, actor, { phase: 'Finished', reason: 'Stopped', message: `stopped by ${actor}`, recovery: 'stopped', actor });
+      return this.get(ref);
+    }
+    await this.end(e.metadata.uid, { phase: 'Finished', reason: 'Stopped', message: `stopped by ${actor}`, recovery: 'stopped', actor });
+    return this.get(ref);
+  }
+
+  /**
+   * Aborts (phase Aborted) with a human reason; `code` is the low-cardinality reason for
+   * status.reason and faultline_aborts_total (e.g. alert, promql, freeze, stop-all). A no-op on ended runs.
+   */
+  async abort(ref: Ref, reason: string, actor: string, code = 'aborted'): Promise<Experiment> {
+    const e = this.get(ref);
+    const ending: Ending = { phase: 'Aborted', reason: code, message: reason, recovery: 'aborted', actor };
+    if (e.spec.schedule) await this.endSchedule(e, actor, ending);
+    else await this.end(e.metadata.uid, ending);
+    return this.get(ref);
+  }
+
+  /** Aborts every active run (schedules keep ticking; a freeze refuses their runs). Returns what it stopped. */
+  async stopAll(actor: string, reason = `stop-all by ${actor}`, code = 'stop-all'): Promise<Ref[]> {
+    const runs = [...this.runs.values()].filter((r) => !r.exp.spec.schedule && !isTerminal(r.exp.status.phase));
+    const refs = runs.map((r) => ({ namespace: r.exp.metadata.namespace, name: r.exp.metadata.name }));
+    await Promise.all(runs.map((r) => this.end(r.exp.metadata.uid, { phase: 'Aborted', reason: code, message: reason, recovery: 'aborted', actor })));
+    return refs;
+  }
+
+  async delete(ref: Ref, actor: string): Promise<Experiment> {
+    const e = this.get(ref);
+    if (e.spec.schedule) {
+      await this.endSchedule(e, actor, { phase: 'Finished', reason: 'Deleted', message: `deleted by ${actor}`, recovery: 'deleted', actor });
+      for (const r of this.o.store.list({ namespace: e.metadata.namespace, schedule: e.metadata.name })) {
+        this.o.store.delete(r.metadata.uid);
+      }
+    } else if (this.runs.has(e.metadata.uid)) {
+      await this.end(e.metadata.uid, { phase: 'Finished', reason: 'Deleted', message: `deleted by ${actor}`, recovery: 'deleted', actor });
+    }
+    const last = this.o.store.getByUid(e.metadata.uid) ?? e;
+    this.o.store.delete(e.metadata.uid);
+    this.emit(last, 'deleted', `deleted by ${actor}`, actor);
+    return last;
+  }
+
+  // ---- the run driver ------------------------------------------------------------------------
+
+  private track(e: Experiment): Run {
+    const run: Run = { exp: e, chain: Promise.resolve(), ac: new AbortController() };
+    this.runs.set(e.metadata.uid, run);
+    return run;
+  }
+
+  /** Runs `fn` after the run's previous operations; errors reach the caller, not the chain. */
+  private enqueue<T>(run: Run, fn: () => Promise<T>): Promise<T> {
+    const next = run.chain.then(fn, fn);
+    run.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private save(run: Run): void {
+    if (this.o.store.getByUid(run.exp.metadata.uid) === undefined && isTerminal(run.exp.status.phase)) return; // deleted meanwhile
+    this.o.store.update(run.exp);
+  }
+
+  private setPhase(run: Run, phase: Phase, event?: { type: EventType; message: string; actor?: string }): void {
+    const from = run.exp.status.phase;
+    run.exp.status.phase = phase;
+    this.save(run);
+    if (event) this.emit(run.exp, event.type, event.message, event.actor);
+    if (from !== phase) for (const l of this.listeners) l(structuredClone(run.exp), from);
+  }
+
+  emit(e: Experiment, type: EventType, message: string, actor?: string, target?: string): void {
+    this.o.bus.emit({
+      type,
+      experiment: e.metadata.name,
+      namespace: e.metadata.namespace,
+      uid: e.metadata.uid,
+      kind: e.spec.fault.kind,
+      phase: e.status.phase,
+      message,
+      ...(target ? { target } : {}),
+      ...(actor ? { actor } : {}),
+    });
+  }
+
+  faultId(e: Experiment, t: TargetStatus): string {
+    return `fl-${this.o.instanceId}-${e.metadata.uid.replace(/-/g, '').slice(0, 12)}-${t.id}`;
+  }
+
+  private daemon(t: TargetStatus): DaemonClient | undefined {
+    return this.o.daemons.byName(t.daemon);
+  }
+
+  /** Injects every target not injected yet; Running when at least one is, Failed when none. */
+  private async inject(run: Run, actor: string, resumed: boolean, recheck = false): Promise<void> {
+    if (isTerminal(run.exp.status.phase) || run.ending) return;
+    run.ac = new AbortController();
+    const signal = run.ac.signal;
+    if (!recheck) {
+      this.setPhase(run, 'Injecting', { type: 'injecting', message: `injecting ${run.exp.spec.fault.kind} on ${run.exp.status.targets.length} target(s)`, actor });
+    } else if (run.exp.status.phase !== 'Running') {
+      this.setPhase(run, 'Injecting');
+    }
+    // After a restart every target is posted again: the daemon answers 200 for a fault it still holds.
+    const todo = run.exp.status.targets.filter((t) => (recheck ? t.phase !== 'Failed' : t.phase !== 'Injected'));
+    await Promise.all(todo.map((t) => this.injectTarget(run, t, signal)));
+    if (signal.aborted || (run.exp.status.phase !== 'Injecting' && run.exp.status.phase !== 'Running')) return;
+    const injected = run.exp.status.targets.filter((t) => t.phase === 'Injected');
+    const failed = run.exp.status.targets.filter((t) => t.phase === 'Failed');
+    if (injected.length === 0) {
+      const why = failed.map((t) => `${t.description}: ${t.error}`).join('; ');
+      await this.finish(run, { phase: 'Failed', reason: 'InjectFailed', message: `no target could be injected: ${why}`, recovery: 'failed', actor: 'system' });
+      return;
+    }
+    const s = run.exp.status;
+    if (!s.startedAt) {
+      s.startedAt = injected.map((t) => t.injectedAt!).sort()[0];
+      s.endsAt = new Date(Date.parse(s.startedAt) + parseDuration(run.exp.spec.duration)).toISOString();
+    }
+    s.conditions = s.conditions.filter((c) => c.type !== 'Degraded');
+    if (failed.length) {
+      s.conditions.push({
+        type: 'Degraded',
+        status: 'True',
+        reason: 'TargetsFailed',
+        message: `${failed.length} of ${s.targets.length} targets failed: ${failed.map((t) => `${t.description}: ${t.error}`).join('; ')}`,
+        lastTransitionTime: nowIso(),
+      });
+    }
+    const msg = `${resumed ? 'running again' : 'running'}: ${injected.length} of ${s.targets.length} target(s) injected${failed.length ? `, ${failed.length} failed` : ''}, ends at ${s.endsAt}`;
+    if (recheck && run.exp.status.phase === 'Running') this.save(run);
+    else this.setPhase(run, 'Running', { type: 'running', message: msg, actor });
+    this.armTimers(run);
+  }
+
+  private async injectTarget(run: Run, t: TargetStatus, signal: AbortSignal): Promise<void> {
+    const kind = run.exp.spec.fault.kind;
+    const d = this.daemon(t);
+    const already = t.phase === 'Injected' ? t.injectedAt : undefined;
+    t.phase = 'Injecting';
+    delete t.error;
+    const started = process.hrtime.bigint();
+    if (!d) {
+      this.targetFailed(run, t, `daemon ${t.daemon} is not configured on this exporter`);
+      return;
+    }
+    const req: DaemonFaultRequest = {
+      id: this.faultId(run.exp, t),
+      kind,
+      params: run.exp.spec.fault.params ?? {},
+      ...(Object.keys(t.target).length ? { target: t.target } : {}),
+      leaseSeconds: this.leaseSeconds,
+    };
+    let created = true;
+    try {
+      created = (await withRetry(() => d.createFault(req, signal), this.retry, signal, (err, attempt) => {
+        this.o.daemons.observe(d, err.status !== undefined, err.message);
+        this.o.log.warn({ experiment: refOf(run.exp), target: t.description, attempt, error: err.message }, 'inject failed, retrying');
+      })).created;
+    } catch (err) {
+      if (signal.aborted) return;
+      const e = err as DaemonError;
+      if (e.status === undefined) this.o.daemons.observe(d, false, e.message);
+      this.o.metrics.injections.inc({ kind, result: 'failure' });
+      this.targetFailed(run, t, e.status === undefined ? `${e.message} (gave up after ${this.retry.attempts} attempts)` : e.message);
+      return;
+    }
+    this.o.daemons.observe(d, true);
+    if (signal.aborted) return; // a stop came in meanwhile: its recovery deletes this fault
+    t.phase = 'Injected';
+    if (already && !created) {
+      t.injectedAt = already; // still held by the daemon (exporter restart)
+      this.save(run);
+      return;
+    }
+    this.o.metrics.injections.inc({ kind, result: 'success' });
+    this.o.metrics.injectionDuration.observe({ kind }, Number(process.hrtime.bigint() - started) / 1e9);
+    t.injectedAt = nowIso();
+    delete t.recoveredAt;
+    this.save(run);
+    this.emit(run.exp, 'injected', `injected on ${t.description}`, undefined, t.description);
+  }
+
+  private targetFailed(run: Run, t: TargetStatus, error: string): void {
+    t.phase = 'Failed';
+    t.error = error;
+    this.save(run);
+    this.emit(run.exp, 'inject-failed', `injection on ${t.description} failed: ${error}`, undefined, t.description);
+  }
+
+  /** Deletes every target's fault (404 = already gone). Failed injections are deleted too, silently, in case they half-happened. */
+  private async recoverTargets(run: Run, reason: string, _actor: string): Promise<void> {
+    const kind = run.exp.spec.fault.kind;
+    await Promise.all(
+      run.exp.status.targets.map(async (t) => {
+        if (t.phase === 'Recovered' || t.phase === 'Pending') return;
+        const d = this.daemon(t);
+        const wasInjected = t.phase !== 'Failed';
+        if (!d) return;
+        if (wasInjected) t.phase = 'Recovering';
+        try {
+          await withRetry(() => d.deleteFault(this.faultId(run.exp, t)), this.retry, undefined, (err) => this.o.daemons.observe(d, err.status !== undefined, err.message));
+        } catch (err) {
+          if (!wasInjected) return;
+          t.phase = 'Failed';
+          t.error = `recover failed: ${(err as Error).message}; the daemon reverts it when its lease (${this.leaseSeconds}s) runs out`;
+          this.save(run);
+          this.o.metrics.recoveries.inc({ kind, reason: 'failed' });
+          this.emit(run.exp, 'recover-failed', `recovering ${t.description} failed: ${(err as Error).message}`, undefined, t.description);
+          return;
+        }
+        if (!wasInjected) return;
+        t.phase = 'Recovered';
+        t.recoveredAt = nowIso();
+        this.save(run);
+        this.o.metrics.recoveries.inc({ kind, reason });
+        this.emit(run.exp, 'recovered', `recovered on ${t.description} (${reason})`, undefined, t.description);
+      }),
+    );
+  }
+
+  /** Ends a run from any active phase: cancels injections, recovers every target, records the end. */
+  private async end(uid: string, ending: Ending): Promise<void> {
+    const run = this.runs.get(uid);
+    if (!run) return;
+    run.ending = true;
+    run.ac.abort(new Error(ending.message)); // do not wait for an injection stuck on retries
+    await this.enqueue(run, () => this.finish(run, ending));
+  }
+
+  private async finish(run: Run, ending: Ending): Promise<void> {
+    if (isTerminal(run.exp.status.phase)) return;
+    this.clearTimers(run);
+    const s = run.exp.status;
+    s.reason = ending.reason;
+    s.message = ending.message;
+    s.conditions = s.conditions.filter((c) => c.type !== ENDING_CONDITION);
+    s.conditions.push({ type: ENDING_CONDITION, status: 'True', reason: ending.phase, message: ending.recovery, lastTransitionTime: nowIso() });
+    this.setPhase(run, 'Recovering', { type: 'recovering', message: `recovering: ${ending.message}`, actor: ending.actor });
+    await this.recoverTargets(run, ending.recovery, ending.actor);
+    s.endedAt = nowIso();
+    if (ending.phase === 'Aborted') this.o.metrics.aborts.inc({ reason: ending.reason });
+    const type: EventType = ending.phase === 'Finished' ? 'finished' : ending.phase === 'Aborted' ? 'aborted' : 'failed';
+    const recovered = s.targets.filter((t) => t.phase === 'Recovered').length;
+    this.setPhase(run, ending.phase, { type, message: `${ending.phase.toLowerCase()}: ${ending.message} (${recovered} target(s) recovered)`, actor: ending.actor });
+    this.runs.delete(run.exp.metadata.uid);
+    if (run.exp.metadata.labels?.[SCHEDULE_LABEL]) this.onRunEnded?.(structuredClone(run.exp));
+  }
+
+  // ---- timers: duration and leases -----------------------------------------------------------
+
+  private armTimers(run: Run): void {
+    this.clearTimers(run);
+    const endsAt = run.exp.status.endsAt ? Date.parse(run.exp.status.endsAt) : Date.now();
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, endsAt - Date.now()));
+    run.endTimer = setTimeout(() => {
+      if (Date.parse(run.exp.status.endsAt ?? '') > Date.now() + 5) return this.armTimers(run); // a clamped long wait
+      void this.end(run.exp.metadata.uid, { phase: 'Finished', reason: 'DurationElapsed', message: `duration ${run.exp.spec.duration} elapsed`, recovery: 'duration', actor: 'system' });
+    }, wait);
+    run.leaseTimer = setInterval(() => void this.renewLeases(run), this.renewEveryMs);
+  }
+
+  private stopLeases(run: Run): void {
+    if (run.leaseTimer) clearInterval(run.leaseTimer);
+    run.leaseTimer = undefined;
+  }
+
+  private clearTimers(run: Run): void {
+    if (run.endTimer) clearTimeout(run.endTimer);
+    run.endTimer = undefined;
+    this.stopLeases(run);
+  }
+
+  /** Renews each injected target's lease; a fault the daemon lost (404: restarted or expired) is injected again. */
+  private async renewLeases(run: Run): Promise<void> {
+    if (run.exp.status.phase !== 'Running') return;
+    const lost: TargetStatus[] = [];
+    await Promise.all(
+      run.exp.status.targets
+        .filter((t) => t.phase === 'Injected')
+        .map(async (t) => {
+          const d = this.daemon(t);
+          if (!d) return;
+          try {
+            await d.renewLease(this.faultId(run.exp, t), this.leaseSeconds);
+            this.o.daemons.observe(d, true);
+          } catch (err) {
+            const e = err as DaemonError;
+            if (e.status === 404) lost.push(t);
+            else if (e.status === undefined) this.o.daemons.observe(d, false, e.message);
+            else this.o.log.warn({ experiment: refOf(run.exp), target: t.description, error: e.message }, 'lease renewal refused');
+          }
+        }),
+    );
+    if (lost.length === 0) return;
+    await this.enqueue(run, async () => {
+      if (run.exp.status.phase !== 'Running') return;
+      const signal = run.ac.signal;
+      for (const t of lost) {
+        if (t.phase !== 'Injected') continue;
+        this.emit(run.exp, 'injecting', `the daemon lost the fault on ${t.description} (restarted or lease expired): injecting again`, 'system', t.description);
+        await this.injectTarget(run, t, signal);
+      }
+    });
+  }
+
+  // ---- schedules -----------------------------------------------------------------------------
+
+  private setSuspended(e: Experiment, suspend: boolean, actor: string): Experiment {
+    const p = e.status.phase;
+    if (isTerminal(p)) throw ApiError.conflict(`schedule ${refOf(e)} is ${p}`, [{ field: '/status/phase', reason: `is ${p}` }]);
+    const target: Phase = suspend ? 'Paused' : 'Pending';
+    if (p === target) return e;
+    const from = e.status.phase;
+    e.status.phase = target;
+    this.o.store.update(e);
+    this.emit(e, suspend ? 'paused' : 'resumed', suspend ? `schedule suspended by ${actor}` : `schedule resumed by ${actor}`, actor);
+    for (const l of this.listeners) l(structuredClone(e), from);
+    return this.refreshSchedule(e);
+  }
+
+  private async endSchedule(e: Experiment, actor: string, ending: Ending): Promise<void> {
+    this.scheduler?.remove(e.metadata.uid);
+    const runs = this.o.store.list({ namespace: e.metadata.namespace, schedule: e.metadata.name }).filter((r) => this.runs.has(r.metadata.uid));
+    await Promise.all(runs.map((r) => this.end(r.metadata.uid, ending)));
+    const cur = this.o.store.getByUid(e.metadata.uid);
+    if (!cur || isTerminal(cur.status.phase)) return;
+    const from = cur.status.phase;
+    cur.status.phase = ending.phase;
+    cur.status.reason = ending.reason;
+    cur.status.message = ending.message;
+    cur.status.endedAt = nowIso();
+    if (cur.status.schedule) delete cur.status.schedule.nextRunAt;
+    this.o.store.update(cur);
+    this.emit(cur, ending.phase === 'Finished' ? 'finished' : 'aborted', `schedule ended: ${ending.message}`, actor);
+    for (const l of this.listeners) l(structuredClone(cur), from);
+  }
+
+  /** Updates a schedule's status.schedule (next run, active runs) from the scheduler and the store. */
+  refreshSchedule(e: Experiment): Experiment {
+    const cur = this.o.store.getByUid(e.metadata.uid);
+    if (!cur || !cur.spec.schedule) return e;
+    const runs = this.o.store.list({ namespace: cur.metadata.namespace, schedule: cur.metadata.name });
+    const next = cur.status.phase === 'Pending' ? this.scheduler?.nextRun(cur.metadata.uid) : undefined;
+    const prev = cur.status.schedule ?? { active: [] };
+    cur.status.schedule = {
+      ...prev,
+      active: runs.filter((r) => !isTerminal(r.status.phase)).map((r) => r.metadata.name),
+      ...(next ? { nextRunAt: next.toISOString() } : {}),
+    };
+    if (!next) delete cur.status.schedule.nextRunAt;
+    this.o.store.update(cur);
+    return cur;
+  }
+
+  /** Runs currently active for a schedule. */
+  activeRunsOf(e: Experiment): Experiment[] {
+    return [...this.runs.values()].filter((r) => r.exp.metadata.namespace === e.metadata.namespace && r.exp.metadata.labels?.[SCHEDULE_LABEL] === e.metadata.name).map((r) => r.exp);
+  }
+
+  // ---- restart and shutdown ------------------------------------------------------------------
+
+  /**
+   * After a restart (also after kill -9): picks every active experiment up again with its end time.
+   * Running ones are injected again with their fault ids (the daemon answers 200 for a fault it still
+   * holds), Paused ones are made sure to be recovered, half-ended ones are ended. Then faults on the
+   * daemons with this exporter's prefix that no run owns are deleted.
+   */
+  async reconcile(): Promise<{ resumed: number; ended: number; orphans: number }> {
+    let resumed = 0;
+    let ended = 0;
+    for (const e of this.o.store.listActive()) {
+      if (e.spec.schedule) {
+        if (e.status.phase === 'Pending') this.scheduler?.add(e);
+        this.refreshSchedule(e);
+        continue;
+      }
+      const run = this.track(e);
+      const p = e.status.phase;
+      const ending = e.status.conditions.find((c) => c.type === ENDING_CONDITION);
+      if (p === 'Recovering' && ending) {
+        ended++;
+        const phase = ending.reason as Ending['phase'];
+        void this.enqueue(run, () => this.finish(run, { phase, reason: e.status.reason ?? phase, message: e.status.message ?? 'ended', recovery: ending.message ?? 'stopped', actor: 'system' }));
+      } else if (e.status.endsAt && Date.parse(e.status.endsAt) <= Date.now()) {
+        ended++;
+        void this.end(e.metadata.uid, { phase: 'Finished', reason: 'DurationElapsed', message: `duration ${e.spec.duration} elapsed while the exporter was down`, recovery: 'duration', actor: 'system' });
+      } else if (p === 'Paused') {
+        void this.enqueue(run, () => this.recoverTargets(run, 'paused', 'system'));
+      } else {
+        resumed++;
+        this.emit(e, 'injecting', `exporter restarted: reconciling ${p} experiment with the daemons`, 'system');
+        void this.enqueue(run, () => this.inject(run, 'system', true, true));
+      }
+    }
+    // Wait for the re-injections so orphan detection sees their fault ids as owned.
+    await Promise.all([...this.runs.values()].map((r) => r.chain));
+    const orphans = await this.sweepOrphans();
+    return { resumed, ended, orphans };
+  }
+
+  /** Deletes faults with this exporter's prefix that no active run owns. */
+  async sweepOrphans(only?: DaemonClient): Promise<number> {
+    const owned = new Set<string>();
+    for (const r of this.runs.values()) {
+      if (r.exp.status.phase === 'Paused') continue;
+      for (const t of r.exp.status.targets) owned.add(`${t.daemon}/${this.faultId(r.exp, t)}`);
+    }
+    const prefix = `fl-${this.o.instanceId}-`;
+    let n = 0;
+    for (const d of only ? [only] : this.o.daemons.clients) {
+      let faults;
+      try {
+        faults = await d.listFaults();
+      } catch {
+        continue; // unreachable: swept when it comes back
+      }
+      for (const f of faults) {
+        if (!f.id.startsWith(prefix) || owned.has(`${d.name}/${f.id}`)) continue;
+        try {
+          await d.deleteFault(f.id);
+          n++;
+          this.o.metrics.recoveries.inc({ kind: f.kind, reason: 'orphan' });
+          this.o.bus.emit({ type: 'recovered', kind: f.kind, target: d.name, message: `removed fault ${f.id} (${f.kind}) on ${d.name}: no experiment owns it`, actor: 'system' });
+        } catch (err) {
+          this.o.log.warn({ daemon: d.name, fault: f.id, error: (err as Error).message }, 'could not remove orphan fault');
+        }
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Graceful stop: refuse new work; with `recover` abort every run (faults reverted), otherwise leave
+   * them injected under their leases for the next start to pick up.
+   */
+  async shutdown(opts: { recover: boolean }): Promise<void> {
+    this.closing = true;
+    if (opts.recover) {
+      await this.stopAll('system', 'the exporter shut down', 'shutdown');
+    } else {
+      for (const r of this.runs.values()) {
+        r.ac.abort(new Error('shutdown'));
+        this.clearTimers(r);
+      }
+      await Promise.all([...this.runs.values()].map((r) => r.chain));
+    }
+    for (const r of this.runs.values()) this.clearTimers(r);
+  }
+}

@@ -1,0 +1,60 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createExporter, type Exporter, type ExporterOptions } from './app';
+
+// The exporter as a library: `faultline exporter` and `faultline start` call startExporter.
+
+export interface StartOptions extends ExporterOptions {
+  /** "host:port"; port 0 picks a free one. */
+  listen: string;
+}
+
+export interface RunningExporter extends Exporter {
+  url: string;
+  /**
+   * Graceful stop: stop accepting requests, then either recover every running experiment
+   * (`recover: true`, the default) or leave them to their leases and the next start, then close the DB.
+   */
+  close(opts?: { recover?: boolean }): Promise<void>;
+}
+
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):([0-9]{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`--listen "${text}" is not HOST:PORT (e.g. 127.0.0.1:9470)`);
+  return { host: m[1] ?? m[2], port };
+}
+
+export async function startExporter(o: StartOptions): Promise<RunningExporter> {
+  const addr = parseListen(o.listen);
+  const ex = createExporter(o);
+  await ex.daemons.init();
+  const server = http.createServer(ex.app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${port}`;
+  const rec = await ex.engine.reconcile();
+  ex.log.info({ url, dataDir: o.dataDir, daemons: ex.daemons.clients.map((c) => `${c.name} ${c.base}${c.up ? '' : ' (down)'}`), ...rec }, 'faultline exporter listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (opts: { recover?: boolean } = {}) =>
+    (closing ??= (async () => {
+      // Stop accepting first; event streams are ended so server.close can finish.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      ex.scheduler.close();
+      ex.bus.close();
+      server.closeIdleConnections();
+      await ex.engine.shutdown({ recover: opts.recover ?? true });
+      server.closeAllConnections();
+      await closed;
+      ex.daemons.close();
+      ex.db.close();
+    })());
+  return { ...ex, url, close };
+}

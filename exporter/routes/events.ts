@@ -1,0 +1,62 @@
+import type { Request, Response } from 'express';
+import { ApiError } from '../../api/errors';
+import { EventQuery, type EventList } from '../../api/events';
+import { validate } from '../../api/validate';
+import type { EventBus } from '../events';
+import type { EventStore } from '../store/events';
+
+// Event queries (time range, filters, cursor) and the live stream.
+
+/** RFC 3339 time or epoch milliseconds → epoch ms; 400 naming the query field otherwise. */
+export function parseTime(value: string | undefined, field: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = /^[0-9]{1,15}$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms) || !/^[0-9]{1,15}$|^\d{4}-\d{2}-\d{2}/.test(value)) {
+    throw ApiError.invalid(`invalid query: /query/${field} must be an RFC 3339 time or epoch milliseconds`, [
+      { field: `/query/${field}`, reason: 'must be an RFC 3339 time or epoch milliseconds' },
+    ]);
+  }
+  return ms;
+}
+
+export function eventRoutes(store: EventStore, bus: EventBus) {
+  return {
+    list(req: Request, res: Response) {
+      const q = validate(EventQuery, { ...req.query }, 'query', '/query');
+      const fromMs = parseTime(q.from, 'from');
+      const toMs = parseTime(q.to, 'to');
+      const limit = q.limit === undefined ? 1000 : Number(q.limit);
+      if (limit < 1 || limit > 10_000) throw ApiError.invalid('invalid query: /query/limit must be 1 to 10000', [{ field: '/query/limit', reason: 'must be 1 to 10000' }]);
+      if (fromMs !== undefined && toMs !== undefined && fromMs > toMs) {
+        throw ApiError.invalid('invalid query: /query/from is after /query/to', [{ field: '/query/from', reason: 'is after to' }]);
+      }
+      const { items, more } = store.query({
+        fromMs,
+        toMs,
+        namespace: q.namespace,
+        kind: q.kind,
+        experiment: q.experiment,
+        type: q.type,
+        after: q.after === undefined ? undefined : Number(q.after),
+        limit,
+      });
+      const body: EventList = { items, ...(more && items.length ? { nextCursor: String(items[items.length - 1].id) } : {}) };
+      res.json(body);
+    },
+    stream(req: Request, res: Response) {
+      const q = req.query as Record<string, unknown>;
+      const str = (k: string) => (typeof q[k] === 'string' && q[k] ? (q[k] as string) : undefined);
+      const last = req.header('last-event-id') ?? str('lastEventId');
+      if (last !== undefined && !/^[0-9]{1,15}$/.test(last)) {
+        throw ApiError.invalid('invalid Last-Event-ID: must be an event id', [{ field: 'Last-Event-ID', reason: 'must be a whole number' }]);
+      }
+      const types = str('type');
+      bus.stream(
+        req,
+        res,
+        { namespace: str('namespace'), experiment: str('experiment'), kind: str('kind'), types: types ? new Set(types.split(',')) : undefined },
+        last === undefined ? undefined : Number(last),
+      );
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// Schema changes, in order. `PRAGMA user_version` records how many have run; each runs once in its
+// own transaction, so a crash mid-migration leaves the previous version intact.
+export const MIGRATIONS: string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE experiments (
+     uid TEXT PRIMARY KEY,
+     namespace TEXT NOT NULL,
+     name TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     phase TEXT NOT NULL,
+     schedule_parent TEXT,
+     created_ms INTEGER NOT NULL,
+     updated_ms INTEGER NOT NULL,
+     doc TEXT NOT NULL,
+     UNIQUE (namespace, name)
+   );
+   CREATE INDEX experiments_phase ON experiments (phase);
+   CREATE INDEX experiments_parent ON experiments (namespace, schedule_parent);
+   CREATE TABLE events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     time_ms INTEGER NOT NULL,
+     type TEXT NOT NULL,
+     experiment TEXT,
+     namespace TEXT,
+     uid TEXT,
+     kind TEXT,
+     target TEXT,
+     phase TEXT,
+     message TEXT NOT NULL,
+     actor TEXT
+   );
+   CREATE INDEX events_time ON events (time_ms);
+   CREATE INDEX events_experiment ON events (namespace, experiment, id);`,
+];
