@@ -1,7 +1,257 @@
-import React from 'react';
-import type { PanelProps } from '@grafana/data';
-import type { PanelOptions } from '../types';
+import React, { useEffect, useMemo, useState } from 'react';
+import { css } from '@emotion/css';
+import type { GrafanaTheme2, PanelProps } from '@grafana/data';
+import { Alert, Button, Drawer, EmptyState, Icon, LoadingPlaceholder, Stack, Tooltip, useStyles2 } from '@grafana/ui';
+import { ACTIVE_PHASES, TERMINAL_PHASES } from '../../../api/experiment';
+import { resolveApi, type FaultlineApi } from '../api';
+import { toPanelError, type PanelError } from '../errors';
+import { canAct as userCanAct } from '../roles';
+import { DEFAULT_OPTIONS, type Experiment, type LaunchTemplate, type PanelOptions } from '../types';
+import { useExperiments, useNow, type LiveState } from '../useExperiments';
+import { ConfirmStopAll } from './ConfirmStopAll';
+import { EventLines, ExperimentList, keyOf, type ExperimentAction } from './ExperimentList';
+import { LaunchForm } from './LaunchForm';
 
-export function ExperimentPanel({ width, height }: PanelProps<PanelOptions>) {
-  return <div style={{ width, height }}>Faultline experiments</div>;
+/** The panel as Grafana renders it: finds the data source, then shows the view. */
+export function ExperimentPanel({ options, onOptionsChange, replaceVariables, width, height, timeZone }: PanelProps<PanelOptions>) {
+  const opts = { ...DEFAULT_OPTIONS, ...options };
+  const dsRef = replaceVariables(opts.datasource ?? '');
+  // A multi-value variable arrives as "a,b" with the csv format.
+  const namespaces = replaceVariables(opts.namespace ?? '', undefined, 'csv')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s && s !== '$__all' && s !== '*' && s !== 'All');
+  const [api, setApi] = useState<FaultlineApi>();
+  const [apiError, setApiError] = useState<PanelError>();
+
+  useEffect(() => {
+    let gone = false;
+    setApi(undefined);
+    setApiError(undefined);
+    resolveApi(dsRef).then(
+      (a) => !gone && setApi(a),
+      (err) => !gone && setApiError(toPanelError(err, 'open the Faultline data source')),
+    );
+    return () => {
+      gone = true;
+    };
+  }, [dsRef]);
+
+  if (apiError) {
+    return (
+      <Alert severity="error" title={apiError.title}>
+        {apiError.message}
+      </Alert>
+    );
+  }
+  if (!api) return <LoadingPlaceholder text="Connecting to Faultline…" />;
+  return (
+    <FaultlineView
+      api={api}
+      options={opts}
+      namespaces={namespaces}
+      canAct={userCanAct()}
+      timeZone={timeZone}
+      width={width}
+      height={height}
+      onOptionsChange={onOptionsChange}
+    />
+  );
 }
+
+interface ViewProps {
+  api: FaultlineApi;
+  options: PanelOptions;
+  /** Namespace filter after template variables; empty = all. */
+  namespaces: string[];
+  canAct: boolean;
+  timeZone?: string;
+  width: number;
+  height: number;
+  onOptionsChange?: (options: PanelOptions) => void;
+}
+
+const ACTION_WORDS: Record<ExperimentAction, string> = { pause: 'pause', resume: 'resume', stop: 'stop', delete: 'delete' };
+
+/** The panel's content, given a FaultlineApi (tests and the browser harness render this directly too). */
+export function FaultlineView({ api, options, namespaces, canAct, timeZone, width, height, onOptionsChange }: ViewProps) {
+  const styles = useStyles2(getStyles);
+  const state = useExperiments(api);
+  const now = useNow();
+  const [launching, setLaunching] = useState(false);
+  const [rowErrors, setRowErrors] = useState<Record<string, PanelError | undefined>>({});
+  const [busy, setBusy] = useState<Record<string, boolean>>({});
+  const [stopAllError, setStopAllError] = useState<PanelError>();
+  const [notice, setNotice] = useState<string>();
+
+  const visible = useMemo(
+    () =>
+      state.experiments
+        .filter((e) => namespaces.length === 0 || namespaces.includes(e.metadata.namespace))
+        .filter((e) => !options.activeOnly || !TERMINAL_PHASES.includes(e.status.phase))
+        .sort((a, b) => rank(a) - rank(b) || (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '')),
+    [state.experiments, namespaces, options.activeOnly],
+  );
+  const activeCount = state.experiments.filter((e) => ACTIVE_PHASES.includes(e.status.phase)).length;
+  const events = state.events.filter((e) => namespaces.length === 0 || !e.namespace || namespaces.includes(e.namespace));
+
+  const act = async (action: ExperimentAction, e: Experiment) => {
+    const key = keyOf(e);
+    setBusy((b) => ({ ...b, [key]: true }));
+    setRowErrors((r) => ({ ...r, [key]: undefined }));
+    try {
+      const { namespace, name } = e.metadata;
+      if (action === 'pause') await api.pause(namespace, name);
+      else if (action === 'resume') await api.resume(namespace, name);
+      else if (action === 'stop') await api.stop(namespace, name);
+      else await api.remove(namespace, name);
+    } catch (err) {
+      setRowErrors((r) => ({ ...r, [key]: toPanelError(err, `${ACTION_WORDS[action]} ${key}`) }));
+    } finally {
+      setBusy((b) => ({ ...b, [key]: false }));
+      void state.reload();
+    }
+  };
+
+  const stopAll = async () => {
+    setStopAllError(undefined);
+    try {
+      await api.stopAll();
+      setNotice('Stop all sent: every active experiment is being stopped.');
+    } catch (err) {
+      setStopAllError(toPanelError(err, 'stop all experiments'));
+    } finally {
+      void state.reload();
+    }
+  };
+
+  const saveTemplates = (templates: LaunchTemplate[]) => onOptionsChange?.({ ...options, templates });
+  const defaultNamespace = namespaces.length === 1 ? namespaces[0] : 'default';
+
+  return (
+    <div className={styles.wrapper} style={{ width, height }}>
+      <div className={styles.toolbar}>
+        <Stack direction="row" gap={2} alignItems="center">
+          <span className={styles.summary}>
+            {activeCount} active · {visible.length} shown
+          </span>
+          <LiveIndicator live={state.live} />
+          {!canAct && (
+            <Tooltip content="Editors and Admins can launch, pause and stop experiments.">
+              <span className={styles.readOnly}>
+                <Icon name="lock" size="sm" /> View only
+              </span>
+            </Tooltip>
+          )}
+        </Stack>
+        {canAct && (
+          <Stack direction="row" gap={1} alignItems="center">
+            {options.showLaunch && (
+              <Button size="sm" icon="plus" onClick={() => setLaunching(true)}>
+                Launch experiment
+              </Button>
+            )}
+            <ConfirmStopAll activeCount={activeCount} onConfirm={stopAll} />
+          </Stack>
+        )}
+      </div>
+
+      {stopAllError && (
+        <Alert severity="error" title={stopAllError.title} onRemove={() => setStopAllError(undefined)}>
+          {stopAllError.message}
+        </Alert>
+      )}
+      {notice && (
+        <Alert severity="success" title={notice} onRemove={() => setNotice(undefined)} />
+      )}
+      {state.error && (
+        <Alert severity="error" title={state.error.title}>
+          {state.error.message}
+        </Alert>
+      )}
+
+      <div className={styles.scroll}>
+        {state.loading && state.experiments.length === 0 ? (
+          <LoadingPlaceholder text="Loading experiments…" />
+        ) : visible.length === 0 && !state.error ? (
+          <EmptyState variant="not-found" message="No experiments yet">
+            {canAct ? 'Launch one to see how your system copes with a fault.' : 'Experiments launched from Faultline show up here.'}
+          </EmptyState>
+        ) : (
+          visible.length > 0 && (
+            <ExperimentList
+              experiments={visible}
+              events={events}
+              columns={options.columns}
+              canAct={canAct}
+              now={now}
+              timeZone={timeZone}
+              rowErrors={rowErrors}
+              busy={busy}
+              onAction={(a, e) => void act(a, e)}
+              onDismissError={(key) => setRowErrors((r) => ({ ...r, [key]: undefined }))}
+            />
+          )
+        )}
+        {options.eventCount > 0 && events.length > 0 && (
+          <div className={styles.events}>
+            <div className={styles.eventsTitle}>Latest events</div>
+            <EventLines events={events.slice(0, options.eventCount)} timeZone={timeZone} showExperiment />
+          </div>
+        )}
+      </div>
+
+      {launching && canAct && (
+        <Drawer title="Launch experiment" subtitle="Pick a fault, its targets and how long it runs." size="md" onClose={() => setLaunching(false)}>
+          <LaunchForm
+            api={api}
+            namespace={defaultNamespace}
+            templates={options.templates ?? []}
+            canSaveTemplates={!!onOptionsChange}
+            onSaveTemplate={(t) => saveTemplates([...(options.templates ?? []).filter((x) => x.name !== t.name), t])}
+            onDeleteTemplate={(name) => saveTemplates((options.templates ?? []).filter((x) => x.name !== name))}
+            onLaunched={(e) => {
+              setLaunching(false);
+              setNotice(`Launched ${keyOf(e)}.`);
+              void state.reload();
+            }}
+            onCancel={() => setLaunching(false)}
+          />
+        </Drawer>
+      )}
+    </div>
+  );
+}
+
+/** Active experiments first, in lifecycle order; then ended ones, newest first. */
+function rank(e: Experiment): number {
+  const i = ACTIVE_PHASES.indexOf(e.status.phase);
+  return i >= 0 ? i : ACTIVE_PHASES.length;
+}
+
+function LiveIndicator({ live }: { live: LiveState }) {
+  const styles = useStyles2(getStyles);
+  const text = live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+  const tip =
+    live === 'down' ? 'The live event stream is interrupted; the list is refreshed every few seconds until it is back.' : 'Updates arrive as they happen.';
+  return (
+    <Tooltip content={tip}>
+      <span className={styles.live} data-live={live}>
+        <span className={live === 'live' ? styles.dotLive : styles.dotDown} /> {text}
+      </span>
+    </Tooltip>
+  );
+}
+
+const getStyles = (theme: GrafanaTheme2) => ({
+  wrapper: css({ display: 'flex', flexDirection: 'column', gap: theme.spacing(1), overflow: 'hidden' }),
+  toolbar: css({ display: 'flex', justifyContent: 'space-between', alignItems: 'center', flexWrap: 'wrap', gap: theme.spacing(1) }),
+  summary: css({ fontWeight: theme.typography.fontWeightMedium }),
+  readOnly: css({ color: theme.colors.text.secondary, fontSize: theme.typography.bodySmall.fontSize, display: 'inline-flex', gap: theme.spacing(0.5), alignItems: 'center' }),
+  scroll: css({ flex: 1, overflow: 'auto', minHeight: 0 }),
+  events: css({ marginTop: theme.spacing(1.5), paddingTop: theme.spacing(1), borderTop: `1px solid ${theme.colors.border.weak}` }),
+  eventsTitle: css({ color: theme.colors.text.secondary, fontSize: theme.typography.bodySmall.fontSize, fontWeight: theme.typography.fontWeightMedium, marginBottom: theme.spacing(0.5) }),
+  live: css({ display: 'inline-flex', alignItems: 'center', gap: theme.spacing(0.5), color: theme.colors.text.secondary, fontSize: theme.typography.bodySmall.fontSize }),
+  dotLive: css({ width: 8, height: 8, borderRadius: '50%', background: theme.colors.success.main, boxShadow: `0 0 0 3px ${theme.colors.success.transparent}` }),
+  dotDown: css({ width: 8, height: 8, borderRadius: '50%', background: theme.colors.warning.main }),
+});
