@@ -3,25 +3,28 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { ApiError } from '../api/errors';
 import { durationMs, parseSettingsPatch, type DemoSettings } from './config';
+import type { Backend } from './backend';
 import type { DemoMetrics } from './metrics';
 
 // The demo service's HTTP routes. Two API routes, each sensitive to a different kind of fault:
 //   GET /api/work      CPU work per request (SHA-256 rounds): cpu-stress and process-pause raise its latency
 //   GET /api/checkout  calls the backend over TCP: network delay/loss/partition and a paused or
 //                      killed backend turn into latency and 502/504 answers
-// plus GET/PUT /admin/settings to make the service fail on purpose (errorRatio, latency), which
-// is how the alerting path is exercised without touching the network.
+// plus GET/PUT /admin/settings to make the service fail on purpose (errorRatio, latency), and
+// GET /admin/backend: where the backend is and its pid, to aim a fault at it.
 
 export interface AppDeps {
   metrics: DemoMetrics;
   settings: DemoSettings;
   backendUrl: string;
+  backend?: Backend;
   backendTimeoutMs: number;
   work: number;
   log: Logger;
 }
 
 const API_ROUTES = new Set(['/api/work', '/api/checkout']);
+const KNOWN_ROUTES = new Set(['/admin/settings', '/admin/backend', '/metrics', '/healthz']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createDemoApp(deps: AppDeps): express.Express {
@@ -31,7 +34,7 @@ export function createDemoApp(deps: AppDeps): express.Express {
 
   // Count and time every request under a fixed set of route labels (no unbounded label values).
   app.use((req, res, next) => {
-    const route = API_ROUTES.has(req.path) || req.path === '/admin/settings' ? req.path : req.path === '/metrics' || req.path === '/healthz' ? req.path : 'other';
+    const route = API_ROUTES.has(req.path) || KNOWN_ROUTES.has(req.path) ? req.path : 'other';
     const end = metrics.duration.startTimer({ route });
     res.on('finish', () => {
       end();
@@ -87,6 +90,11 @@ export function createDemoApp(deps: AppDeps): express.Express {
     Object.assign(settings, patch);
     deps.log.info({ settings }, 'demo settings changed');
     res.json(settings);
+  });
+
+  app.get('/admin/backend', (_req, res) => {
+    const b = deps.backend;
+    res.json(b ? { url: deps.backendUrl, builtIn: true, pid: b.pid() ?? null, up: b.up(), restarts: b.restarts() } : { url: deps.backendUrl, builtIn: false });
   });
 
   app.get('/metrics', async (_req, res) => {

@@ -7,12 +7,14 @@ import { durationMs, splitListen, type DemoConfig, type DemoSettings } from './c
 import { startLoad } from './load';
 import { createDemoMetrics } from './metrics';
 
-// `faultline demo`: the demo service, its built-in backend (unless --backend names another) and
+// `faultline demo`: the demo service, its backend process (unless --backend names another) and
 // the load generator, started together and stopped together.
 
 export interface RunningDemo {
   url: string;
   backendUrl: string;
+  /** The built-in backend process (undefined with --backend URL). */
+  backend?: Backend;
   settings: DemoSettings;
   close(): Promise<void>;
 }
@@ -22,13 +24,13 @@ export async function startDemo(config: DemoConfig, log: Logger = pino({ name: '
   let backend: Backend | undefined;
   if (!config.backend) {
     const b = splitListen(config.backendListen);
-    backend = await startBackend(b.host, b.port);
+    backend = await startBackend(b.host, b.port, log);
   }
   const backendUrl = config.backend ?? backend!.url;
 
   let inFlight = () => 0;
-  const metrics = createDemoMetrics(() => ({ errorRatio: settings.errorRatio, latencyMs: durationMs(settings.latency) }), () => inFlight());
-  const app = createDemoApp({ metrics, settings, backendUrl, backendTimeoutMs: durationMs(config.backendTimeout), work: config.work, log });
+  const metrics = createDemoMetrics(() => ({ errorRatio: settings.errorRatio, latencyMs: durationMs(settings.latency) }), () => inFlight(), backend);
+  const app = createDemoApp({ metrics, settings, backendUrl, backend, backendTimeoutMs: durationMs(config.backendTimeout), work: config.work, log });
 
   const { host, port } = splitListen(config.listen);
   const server = http.createServer(app);
@@ -52,6 +54,7 @@ export async function startDemo(config: DemoConfig, log: Logger = pino({ name: '
   return {
     url,
     backendUrl,
+    backend,
     settings,
     async close() {
       await load.stop();

@@ -8,12 +8,19 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 //   demo_backend_request_duration_seconds{result}   the /api/checkout → backend call
 //   demo_load_requests_total{result}                the built-in load generator: ok | error | skipped
 //   demo_settings_error_ratio / demo_settings_latency_seconds   the admin knobs, so dashboards show them
+//   demo_backend_up / demo_backend_restarts          the built-in backend process (killed → 0, restarted)
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export type DemoMetrics = ReturnType<typeof createDemoMetrics>;
 
-export function createDemoMetrics(settings: () => { errorRatio: number; latencyMs: number }, inFlight: () => number) {
+/** The built-in backend's state, when the demo runs one (not with --backend URL). */
+export interface BackendState {
+  up(): boolean;
+  restarts(): number;
+}
+
+export function createDemoMetrics(settings: () => { errorRatio: number; latencyMs: number }, inFlight: () => number, backend?: BackendState) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -64,6 +71,22 @@ export function createDemoMetrics(settings: () => { errorRatio: number; latencyM
       registers: [registry],
       collect() {
         this.set(settings().errorRatio);
+      },
+    }),
+    backendUp: new Gauge({
+      name: 'demo_backend_up',
+      help: 'Whether the built-in backend process is alive (1) or dead and being restarted (0)',
+      registers: backend ? [registry] : [],
+      collect() {
+        this.set(backend?.up() ? 1 : 0);
+      },
+    }),
+    backendRestarts: new Gauge({
+      name: 'demo_backend_restarts',
+      help: 'How often the built-in backend process was restarted after it died',
+      registers: backend ? [registry] : [],
+      collect() {
+        this.set(backend?.restarts() ?? 0);
       },
     }),
     latency: new Gauge({

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FAULTLINE, Proc, startDemoProcess, waitFor } from '../helpers/stack';
@@ -83,6 +84,33 @@ describe('faultline demo', () => {
     expect((await fetch(`${demo.url}/api/work`)).status).toBe(200);
   }, 60_000);
 
+  it('runs its backend as a process of its own: paused → 504, killed → 502, then restarted', async () => {
+    const info = await (await fetch(`${demo.url}/admin/backend`)).json();
+    expect(info).toMatchObject({ url: demo.backendUrl, builtIn: true, up: true, restarts: 0, pid: expect.any(Number) });
+    expect(info.pid).not.toBe(demo.proc.child.pid);
+    // What process-pause and process-kill do to it.
+    process.kill(info.pid, 'SIGSTOP');
+    try {
+      const paused = await fetch(`${demo.url}/api/checkout`);
+      expect(paused.status).toBe(504);
+      expect((await fetch(`${demo.url}/api/work`)).status).toBe(200);
+    } finally {
+      process.kill(info.pid, 'SIGCONT');
+    }
+    expect((await fetch(`${demo.url}/api/checkout`)).status).toBe(200);
+    process.kill(info.pid, 'SIGKILL');
+    await waitFor('backend seen down', async () => (await fetch(`${demo.url}/api/checkout`)).status === 502, 10_000, 50);
+    expect(await metric(demo.url, 'demo_backend_up')).toBe(0);
+    const after = await waitFor('backend restarted', async () => {
+      const b = await (await fetch(`${demo.url}/admin/backend`)).json();
+      return b.up && b.restarts === 1 ? b : undefined;
+    }, 30_000);
+    expect(after.pid).not.toBe(info.pid);
+    expect(after.url).toBe(info.url);
+    expect((await fetch(`${demo.url}/api/checkout`)).status).toBe(200);
+    expect(await metric(demo.url, 'demo_backend_restarts')).toBe(1);
+  }, 60_000);
+
   it('answers 404 with an error body for unknown routes', async () => {
     const r = await fetch(`${demo.url}/nope`);
     expect(r.status).toBe(404);
@@ -127,6 +155,15 @@ describe('faultline demo with a bad backend', () => {
     expect(r.status).toBe(502);
     expect((await r.json()).error.code).toBe('backend_unreachable');
   }, 90_000);
+
+  it('leaves no backend process behind, even when the demo is killed with SIGKILL', async () => {
+    const d = await startDemoProcess(['--load', '0']);
+    procs.push(d.proc);
+    const { pid } = await (await fetch(`${d.url}/admin/backend`)).json();
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    d.proc.child.kill('SIGKILL');
+    await waitFor('backend gone', () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), 15_000);
+  }, 60_000);
 
   it('keeps the load generator within its concurrency bound when the service is slow', async () => {
     const d = await startDemoProcess(['--load', '50', '--concurrency', '2', '--latency', '1s']);
