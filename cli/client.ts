@@ -1,0 +1,163 @@
+import { Option, type Command } from 'commander';
+import YAML from 'yaml';
+import type { ErrorBody } from '../api/errors';
+
+// The HTTP client every client command uses, the shared flags (each with its FAULTLINE_* twin),
+// output formats, and the exit codes (documented in the README under "CLI").
+
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  invalid: 2,
+  notFound: 3,
+  conflict: 4,
+  unavailable: 5,
+  unauthorized: 6,
+  aborted: 7,
+  failed: 8,
+  timeout: 9,
+} as const;
+
+/** An error the user should read, with the exit code it ends the command with. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ClientOptions {
+  server: string;
+  token?: string;
+  output: 'json' | 'yaml' | 'table';
+  namespace: string;
+}
+
+/** Adds --server, --token, -o, -n to a client command. */
+export function clientOptions(cmd: Command, opts: { output?: boolean } = { output: true }): Command {
+  cmd
+    .addOption(new Option('--server <url>', 'exporter URL').env('FAULTLINE_SERVER').default('http://127.0.0.1:9470'))
+    .addOption(new Option('--token <token>', 'bearer token').env('FAULTLINE_TOKEN'))
+    .addOption(new Option('-n, --namespace <ns>', 'namespace').env('FAULTLINE_NAMESPACE').default('default'));
+  if (opts.output !== false) cmd.addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).env('FAULTLINE_OUTPUT').default('table'));
+  return cmd;
+}
+
+function exitFor(status: number): number {
+  if (status === 400 || status === 413 || status === 422) return EXIT.invalid;
+  if (status === 401 || status === 403) return EXIT.unauthorized;
+  if (status === 404) return EXIT.notFound;
+  if (status === 409) return EXIT.conflict;
+  return EXIT.unavailable;
+}
+
+/** "message" plus one indented line per field detail. */
+export function formatServerError(status: number, body: unknown): string {
+  const err = (body as ErrorBody | undefined)?.error;
+  if (!err) return `server answered HTTP ${status}`;
+  const lines = [err.message];
+  for (const d of err.details ?? []) if (!err.message.includes(`${d.field} ${d.reason}`) || (err.details?.length ?? 0) > 1) lines.push(`  ${d.field}: ${d.reason}`);
+  return lines.join('\n');
+}
+
+export class Client {
+  readonly base: string;
+
+  constructor(readonly o: Pick<ClientOptions, 'server' | 'token'>) {
+    try {
+      this.base = new URL(o.server).href.replace(/\/+$/, '');
+    } catch {
+      throw new CliError(`--server ${JSON.stringify(o.server)} is not a URL`, EXIT.invalid);
+    }
+  }
+
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { accept: 'application/json', ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}), ...extra };
+  }
+
+  async raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<globalThis.Response> {
+    try {
+      return await fetch(this.base + path, {
+        method,
+        headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      throw new CliError(`cannot reach the exporter at ${this.base}: ${e.cause?.code ?? e.message}`, EXIT.unavailable);
+    }
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.raw(method, path, body);
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!res.ok) throw new CliError(formatServerError(res.status, parsed), exitFor(res.status));
+    return parsed as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('POST', path, body ?? {});
+  }
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+}
+
+export const expPath = (ns: string, name: string) => `/api/v1/experiments/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
+
+export function render(value: unknown, format: ClientOptions['output'], table: () => string): string {
+  if (format === 'json') return JSON.stringify(value, null, 2);
+  if (format === 'yaml') return YAML.stringify(value).trimEnd();
+  return table();
+}
+
+/** Aligned columns; the last column is not padded. */
+export function table(headers: string[], rows: (string | number | undefined)[][]): string {
+  const cells = rows.map((r) => r.map((c) => (c === undefined || c === '' ? '-' : String(c))));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('   ');
+  return [line(headers), ...cells.map(line)].join('\n');
+}
+
+/** "3m12s"-style age of an ISO time. */
+export function age(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return '-';
+  let s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s`;
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  return d ? `${d}d${h}h` : h ? `${h}h${m}m` : `${m}m${s}s`;
+}
+
+/** Wraps a command action: a CliError prints its message and exits with its code. */
+export function run<A extends unknown[]>(fn: (...args: A) => Promise<void | number>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const code = await fn(...args);
+      process.exitCode = typeof code === 'number' ? code : EXIT.ok;
+    } catch (err) {
+      if (err instanceof CliError) {
+        process.stderr.write(`error: ${err.message}\n`);
+        process.exit(err.exitCode);
+      }
+      process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(EXIT.error);
+    }
+  };
+}

@@ -1,0 +1,88 @@
+import { Command, Option } from 'commander';
+import pino from 'pino';
+import { parseDuration } from '../../api/units';
+import type { DaemonConfig } from '../../exporter/daemons';
+import { startExporter, type RunningExporter } from '../../exporter/index';
+import { VERSION } from '../version';
+
+// `faultline exporter`: the exporter driving remote daemons (`--daemon [NAME=]URL[,TOKEN]`, repeatable).
+
+/** "[name=]url[,token]" → DaemonConfig. */
+export function parseDaemonFlag(text: string): DaemonConfig {
+  const m = /^(?:([A-Za-z0-9_.@-]{1,253})=)?(https?:\/\/[^,\s]+)(?:,(.+))?$/.exec(text.trim());
+  if (!m) throw new Error(`--daemon "${text}" is not [NAME=]URL[,TOKEN] (e.g. http://10.0.0.5:9471,s3cret)`);
+  return { url: m[2], ...(m[3] ? { token: m[3] } : {}), ...(m[1] ? { name: m[1] } : {}) };
+}
+
+export interface CommonExporterFlags {
+  listen: string;
+  dataDir: string;
+  lease: string;
+  onShutdown: 'recover' | 'leave';
+  logLevel: string;
+}
+
+/** Flags shared by `exporter` and `start`. */
+export function exporterOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--listen <host:port>', 'address of the API, /metrics and the event stream').env('FAULTLINE_LISTEN').default('127.0.0.1:9470'))
+    .addOption(new Option('--data-dir <dir>', 'SQLite database and state').env('FAULTLINE_DATA_DIR').default('./data'))
+    .addOption(new Option('--lease <duration>', 'lease given to the daemons for each fault (renewed every third of it)').env('FAULTLINE_LEASE').default('30s'))
+    .addOption(
+      new Option('--on-shutdown <what>', 'on SIGTERM/SIGINT: recover running experiments, or leave them to their leases and the next start')
+        .choices(['recover', 'leave'])
+        .env('FAULTLINE_ON_SHUTDOWN')
+        .default('recover'),
+    )
+    .addOption(new Option('--log-level <level>', 'pino log level').env('FAULTLINE_LOG_LEVEL').default('info'));
+}
+
+export function leaseSeconds(text: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (err) {
+    throw new Error(`--lease: ${(err as Error).message}`);
+  }
+  if (ms < 1000 || ms > 86_400_000) throw new Error('--lease must be between 1s and 24h');
+  return Math.round(ms / 1000);
+}
+
+/** SIGTERM/SIGINT: graceful stop, then `after` (e.g. the embedded daemon), then exit. */
+export function stopOnSignals(ex: RunningExporter, recover: boolean, log: pino.Logger, after?: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, recover }, 'stopping the exporter');
+    ex.close({ recover })
+      .then(() => after?.())
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        log.error({ err: String(err) }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+export function registerExporter(program: Command): void {
+  exporterOptions(
+    program
+      .command('exporter')
+      .description('run the exporter (API, schedules, metrics, events) driving the given node daemons')
+      .addOption(
+        new Option('--daemon <[name=]url[,token]>', 'a node daemon to drive (repeatable); FAULTLINE_DAEMONS takes several separated by spaces')
+          .env('FAULTLINE_DAEMONS')
+          .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(/\s+/).filter(Boolean)]),
+      ),
+  ).action(async (o: CommonExporterFlags & { daemon?: string[] }) => {
+    const log = pino({ name: 'faultline-exporter', level: o.logLevel });
+    const daemons = (o.daemon ?? []).map(parseDaemonFlag);
+    if (daemons.length === 0) log.warn('no --daemon given: experiments cannot target anything');
+    const ex = await startExporter({ listen: o.listen, dataDir: o.dataDir, daemons, logger: log, version: VERSION, leaseSeconds: leaseSeconds(o.lease) });
+    process.stdout.write(`faultline exporter listening on ${ex.url}\n`);
+    stopOnSignals(ex, o.onShutdown === 'recover', log);
+  });
+}

@@ -1,0 +1,34 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { startDaemon } from '../../daemon/index';
+import { startExporter } from '../../exporter/index';
+import { VERSION } from '../version';
+import { exporterOptions, leaseSeconds, stopOnSignals, type CommonExporterFlags } from './exporter';
+
+// `faultline start` (what `npm start` runs): the exporter with an embedded node daemon on a free
+// loopback port. The exporter still reaches the daemon over HTTP, like any other; the daemon
+// protects this process (the exporter) from being a target.
+export function registerStart(program: Command): void {
+  exporterOptions(program.command('start').description('run the exporter with an embedded local daemon (data under --data-dir)')).action(async (o: CommonExporterFlags) => {
+    const log = pino({ name: 'faultline', level: o.logLevel });
+    const daemon = await startDaemon({
+      listen: '127.0.0.1:0',
+      stateDir: path.join(o.dataDir, 'embedded-daemon'),
+      protect: [String(process.pid)],
+      logger: log.child({ component: 'daemon' }),
+    });
+    const ex = await startExporter({
+      listen: o.listen,
+      dataDir: o.dataDir,
+      daemons: [{ url: daemon.url }],
+      logger: log.child({ component: 'exporter' }),
+      version: VERSION,
+      leaseSeconds: leaseSeconds(o.lease),
+    });
+    process.stdout.write(`faultline exporter listening on ${ex.url} (embedded daemon ${daemon.url}, data in ${path.resolve(o.dataDir)})\n`);
+    // The embedded daemon always reverts its faults when it stops (nobody would renew their leases);
+    // with --on-shutdown leave the experiments stay Running in the store and are injected again on the next start.
+    stopOnSignals(ex, o.onShutdown === 'recover', log, () => daemon.shutdown({ recover: true }));
+  });
+}
