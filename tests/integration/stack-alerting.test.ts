@@ -20,10 +20,11 @@ import {
 // The alerting path of the stack without Docker, every part real and configured from
 // provisioning/: the demo service under load, `faultline start` (exporter + embedded daemon),
 // Prometheus with prometheus.yml + rules.yml, Alertmanager with alertmanager.yml (ports and token
-// files rewritten, 1 s intervals). A guarded experiment pauses a process; the demo is told to
-// fail; DemoHighErrorRate fires; Alertmanager posts to the exporter with the alerting token; the
-// experiment ends Aborted and the process runs again. An experiment guarded by another alert
-// keeps running.
+// files rewritten, 1 s intervals). A guarded experiment pauses the demo's backend process; the
+// demo's checkouts time out; DemoHighErrorRate fires; Alertmanager posts to the exporter with the
+// alerting token; the experiment ends Aborted and the backend runs again. An experiment guarded
+// by another alert keeps running. While the alert fires (the demo failing on purpose through its
+// admin endpoint), a new guarded experiment is refused.
 
 const START_COMMAND = path.join(REPO, 'cli', 'commands', 'start.ts');
 const GUARD_ROUTES = path.join(REPO, 'exporter', 'guards', 'routes.ts');
@@ -129,30 +130,33 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'stack alerting pat
       removeDir(dir);
     }, 60_000);
 
-    it('aborts the guarded experiment and resumes its target; leaves the other guard alone', async () => {
-      const guardedPid = victim();
+    it('aborts the experiment whose fault breaks the demo, resumes its target, and leaves another guard alone', async () => {
+      // The fault is the cause: pausing the demo's backend process turns /api/checkout into 504s.
+      const backend = (await (await fetch(`${demoUrl}/admin/backend`)).json()) as { pid: number };
       const otherPid = victim();
-      const guarded = `guarded-${process.pid}`;
+      const guarded = `pause-backend-${process.pid}`;
       const other = `other-guard-${process.pid}`;
-      for (const [name, pid, guard] of [[guarded, guardedPid, 'alertname="DemoHighErrorRate"'], [other, otherPid, 'alertname="SomeOtherAlert"']] as const) {
-        const created = await api('POST', '/experiments', experiment(name, pid, guard));
-        expect({ name, status: created.status, body: created.json }).toEqual({ name, status: 201, body: expect.anything() });
-      }
-      await waitFor('both experiments Running', async () => (await phase(guarded)) === 'Running' && (await phase(other)) === 'Running', 60_000);
-      expect(procState(guardedPid)).toBe('T');
-      expect(procState(otherPid)).toBe('T');
+      const created = await api('POST', '/experiments', experiment(other, otherPid, 'alertname="SomeOtherAlert"'));
+      expect({ status: created.status, body: created.json }).toEqual({ status: 201, body: expect.anything() });
+      await waitFor('other experiment Running', async () => (await phase(other)) === 'Running', 60_000);
 
-      // The demo fails every API request: the error ratio rule fires within a few evaluations.
       const started = Date.now();
-      const put = await fetch(`${demoUrl}/admin/settings`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"errorRatio":1}' });
-      expect(put.status).toBe(200);
+      const g = await api('POST', '/experiments', experiment(guarded, backend.pid, 'alertname="DemoHighErrorRate"'));
+      expect({ status: g.status, body: g.json }).toEqual({ status: 201, body: expect.anything() });
+      await waitFor('backend paused', () => procState(backend.pid) === 'T', 30_000, 100);
+      const paused = Date.now();
+      expect((await fetch(`${demoUrl}/api/checkout`)).status).toBe(504);
 
       await waitFor('guarded experiment Aborted', async () => (await phase(guarded)) === 'Aborted', 90_000, 250);
-      const seconds = (Date.now() - started) / 1000;
-      // The number for the report: demo errors on → experiment aborted, through scrape (1 s), rate window, rule, Alertmanager, exporter.
-      console.log(`stack alerting: demo errors on → guarded experiment Aborted in ${seconds.toFixed(1)} s`);
+      const aborted = Date.now();
+      // Numbers for the report: scrape (1 s) + 30 s rate window crossing 20% + rule (1 s) + Alertmanager + exporter.
+      console.log(
+        `stack alerting: experiment created → backend paused ${((paused - started) / 1000).toFixed(1)} s; ` +
+          `paused → Aborted by DemoHighErrorRate ${((aborted - paused) / 1000).toFixed(1)} s`,
+      );
 
-      await waitFor('guarded target resumed', () => procState(guardedPid) !== 'T', 30_000);
+      await waitFor('backend resumed', () => procState(backend.pid) !== 'T', 30_000, 100);
+      await waitFor('checkout answers again', async () => (await fetch(`${demoUrl}/api/checkout`)).status === 200, 30_000);
       const got = await api('GET', `/experiments/${NS}/${guarded}`);
       expect(JSON.stringify(got.json.status)).toContain('DemoHighErrorRate');
 
@@ -168,12 +172,23 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'stack alerting pat
       await waitFor('other target resumed', () => procState(otherPid) !== 'T', 30_000);
     }, 150_000);
 
-    it('refuses to start an experiment while its guard alert is firing', async () => {
-      const pid = victim();
-      const r = await api('POST', '/experiments', experiment(`late-${process.pid}`, pid, 'alertname="DemoHighErrorRate"'));
-      expect(r.status).toBe(409);
-      expect(JSON.stringify(r.json)).toContain('DemoHighErrorRate');
-      expect(procState(pid)).not.toBe('T');
-    }, 60_000);
+    it('refuses to start an experiment while its guard alert is firing (demo failing via its admin endpoint)', async () => {
+      const set = (ratio: number) =>
+        fetch(`${demoUrl}/admin/settings`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errorRatio: ratio }) });
+      expect((await set(1)).status).toBe(200);
+      try {
+        await waitFor('exporter sees DemoHighErrorRate firing', async () => {
+          const r = await api('GET', '/alerts');
+          return JSON.stringify(r.json).includes('DemoHighErrorRate');
+        }, 90_000, 500);
+        const pid = victim();
+        const r = await api('POST', '/experiments', experiment(`late-${process.pid}`, pid, 'alertname="DemoHighErrorRate"'));
+        expect(r.status).toBe(409);
+        expect(JSON.stringify(r.json)).toContain('DemoHighErrorRate');
+        expect(procState(pid)).not.toBe('T');
+      } finally {
+        await set(0);
+      }
+    }, 120_000);
   });
 });
