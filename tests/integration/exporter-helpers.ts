@@ -1,0 +1,168 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { startDaemon, type RunningDaemon } from '../../daemon/index';
+import type { DaemonConfig } from '../../exporter/daemons';
+import { startExporter, type RunningExporter, type StartOptions } from '../../exporter/index';
+
+// Shared by the exporter and CLI tests: a real daemon and a real exporter on random loopback
+// ports with throwaway directories, a JSON client, polling with deadlines, and `sleep` processes
+// to pause (process-pause is the easiest real fault to observe: /proc/PID/stat state T).
+
+export const ROOT = path.resolve(__dirname, '../..');
+
+export function tempDir(tag: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `fl-${tag}-${process.pid}-`));
+}
+
+export interface Reply {
+  status: number;
+  body: any;
+}
+
+export async function request(url: string, method: string, p: string, body?: unknown): Promise<Reply> {
+  const res = await fetch(url + p, {
+    method,
+    headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: any = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* metrics text */
+  }
+  return { status: res.status, body: parsed };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export interface Stack {
+  daemon: RunningDaemon;
+  ex: RunningExporter;
+  url: string;
+  api(method: string, p: string, body?: unknown): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+const quiet = () => pino({ level: 'silent' });
+
+export async function startTestDaemon(stateDir = tempDir('d')): Promise<RunningDaemon & { stateDir: string }> {
+  const d = await startDaemon({ listen: '127.0.0.1:0', stateDir, logger: quiet() });
+  return { ...d, stateDir };
+}
+
+/** A daemon and an exporter driving it (plus `extraDaemons`, e.g. one that is not there). */
+export async function startStack(opts: Partial<StartOptions> & { extraDaemons?: DaemonConfig[] } = {}): Promise<Stack> {
+  const daemon = await startTestDaemon();
+  const dataDir = opts.dataDir ?? tempDir('x');
+  const ex = await startExporter({
+    listen: '127.0.0.1:0',
+    dataDir,
+    daemons: [{ url: daemon.url, name: 'local' }, ...(opts.extraDaemons ?? [])],
+    logger: quiet(),
+    retry: { attempts: 3, baseMs: 50, maxMs: 200 },
+    ...opts,
+  });
+  return {
+    daemon,
+    ex,
+    url: ex.url,
+    api: (m, p, b) => request(ex.url, m, p, b),
+    async close() {
+      await ex.close({ recover: true });
+      await daemon.shutdown({ recover: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function spawnSleep(seconds = 300): ChildProcess {
+  const p = spawn('sleep', [String(seconds)], { stdio: 'ignore' });
+  return p;
+}
+
+/** State letter of /proc/PID/stat: T while stopped (paused), S while sleeping. */
+export function procState(pid: number): string {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return text.slice(text.lastIndexOf(')') + 2)[0];
+}
+
+/** A process-pause experiment on `pids` of the daemon named `local` (a pid selector applies on every selected daemon). */
+export function pauseExperiment(name: string, pids: number[], duration = '60s', extra: Record<string, unknown> = {}) {
+  return {
+    metadata: { name },
+    spec: { fault: { kind: 'process-pause', params: {} }, targets: { selector: { pids, daemons: ['local'] }, mode: 'all' }, duration, ...extra },
+  };
+}
+
+export async function phaseOf(api: Stack['api'], name: string, ns = 'default'): Promise<string> {
+  const r = await api('GET', `/api/v1/experiments/${ns}/${name}`);
+  return r.body?.status?.phase;
+}
+
+export function killAll(procs: ChildProcess[]): void {
+  for (const p of procs) {
+    try {
+      if (p.pid) process.kill(p.pid, 'SIGCONT');
+      p.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** Runs the CLI; resolves with its exit code and output. */
+export function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/faultline.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Spawns a long-running CLI command and resolves once it prints "listening on URL". */
+export function spawnServer(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/faultline.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`no "listening" line within 30s: ${out}`)), 30_000);
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (http:\/\/[0-9.:]+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve({ child, url: m[1], output: () => out });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`exited with ${code} before listening: ${out}`));
+    });
+  });
+}
