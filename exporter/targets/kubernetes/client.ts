@@ -60,11 +60,11 @@ export class KubeClient {
     this.coordination = config.makeApiClient(CoordinationV1Api);
   }
 
-  /** For tests and `--kubeconfig`-less setups: a client for one API server URL. */
-  static forServer(server: string, token?: string): KubeClient {
+  /** A client for one API server URL, trusting `caPem` (as a kubeconfig's certificate-authority-data). */
+  static forServer(server: string, token?: string, caPem?: string): KubeClient {
     const kc = new KubeConfig();
     kc.loadFromOptions({
-      clusters: [{ name: 'c', server, skipTLSVerify: false }],
+      clusters: [{ name: 'c', server, skipTLSVerify: false, ...(caPem ? { caData: Buffer.from(caPem).toString('base64') } : {}) }],
       users: [{ name: 'u', ...(token ? { token } : {}) }],
       contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
       currentContext: 'x',
