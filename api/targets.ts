@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { FreezeState } from './alerts';
 
 // Exporter read-only shapes besides experiments and events: discoverable targets, fault kinds
 // with their support per daemon, and health. The Grafana data source reads these as they are.
@@ -58,6 +59,14 @@ export const Health = Type.Object(
     name: Type.Literal('faultline-exporter'),
     version: Type.String(),
     daemons: Type.Array(DaemonHealth),
+    freeze: Type.Optional(FreezeState),
+    guards: Type.Optional(
+      Type.Object({
+        firingAlerts: Type.Integer({ description: 'alerts reported firing by webhooks and not yet resolved' }),
+        promqlGuards: Type.Integer({ description: 'running experiments whose PromQL guards are evaluated' }),
+        prometheus: Type.Union([Type.String(), Type.Null()], { description: '--prometheus-url, or null' }),
+      }),
+    ),
   },
   { $id: 'Health' },
 );

@@ -2,6 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { RequestHandler, Router } from 'express';
 import pino, { type Logger } from 'pino';
 import { loopbackOnly } from './auth';
+import { authMiddleware } from './auth/middleware';
+import type { TokenSet } from './auth/tokens';
+import { safetyRoutes } from './guards/routes';
+import type { Policy } from './policy';
+import { attachSafety, type Safety } from './safety';
 import { DaemonRegistry, type DaemonConfig } from './daemons';
 import { Engine } from './engine/lifecycle';
 import { Scheduler } from './engine/schedules';
@@ -35,6 +40,14 @@ export interface ExporterOptions {
   requestTimeoutMs?: number;
   heartbeatMs?: number;
   sseMaxBufferedBytes?: number;
+  /** API tokens (--tokens-file / FAULTLINE_TOKENS); none: anonymous on loopback only. */
+  tokens?: TokenSet;
+  /** Safety: blast radius policy, PromQL guards' Prometheus, alert registry ttl. */
+  policy?: Policy;
+  prometheusUrl?: string;
+  promqlMaxFailures?: number;
+  promqlOnFailure?: 'abort' | 'ignore';
+  alertTtlMs?: number;
 }
 
 export interface Exporter {
@@ -47,6 +60,8 @@ export interface Exporter {
   targets: TargetResolver;
   engine: Engine;
   scheduler: Scheduler;
+  /** Alert guards, PromQL guards, freeze, policy (exporter/safety.ts). */
+  safety: Safety;
   app: ReturnType<typeof buildApp>;
   log: Logger;
   instanceId: string;
@@ -97,6 +112,34 @@ export function createExporter(o: ExporterOptions): Exporter {
   holder.engine = engine;
   const scheduler = new Scheduler(engine, experiments, log);
   const version = o.version ?? '0.0.0';
-  const app = buildApp({ engine, bus, events, daemons, targets, metrics, version, log, auth: o.auth ?? loopbackOnly(), extraRoutes: o.extraRoutes });
-  return { db, experiments, events, bus, metrics, daemons, targets, engine, scheduler, app, log, instanceId };
+  const safety = attachSafety({
+    db,
+    engine,
+    emit: (e) => bus.emit(e),
+    registry: metrics.registry,
+    policy: o.policy,
+    prometheusUrl: o.prometheusUrl,
+    promqlMaxFailures: o.promqlMaxFailures,
+    promqlOnFailure: o.promqlOnFailure,
+    alertTtlMs: o.alertTtlMs,
+    log,
+  });
+  const auth = o.auth ?? (o.tokens && o.tokens.size > 0 ? authMiddleware({ tokens: o.tokens }) : loopbackOnly());
+  const app = buildApp({
+    engine,
+    bus,
+    events,
+    daemons,
+    targets,
+    metrics,
+    version,
+    log,
+    auth,
+    extraRoutes: [(r) => r.use(safetyRoutes(safety)), ...(o.extraRoutes ?? [])],
+    healthExtra: () => {
+      const h = safety.health();
+      return { freeze: h.frozen, guards: { firingAlerts: h.firingAlerts, promqlGuards: h.promqlGuards, prometheus: h.prometheus } };
+    },
+  });
+  return { db, experiments, events, bus, metrics, daemons, targets, engine, scheduler, safety, app, log, instanceId };
 }

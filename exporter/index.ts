@@ -48,6 +48,7 @@ export async function startExporter(o: StartOptions): Promise<RunningExporter> {
       // Stop accepting first; event streams are ended so server.close can finish.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       ex.scheduler.close();
+      ex.safety.close();
       ex.bus.close();
       server.closeIdleConnections();
       await ex.engine.shutdown({ recover: opts.recover ?? true });

@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { ApiError, type ErrorDetail } from '../api/errors';
 import type { Registry } from 'prom-client';
 import { ACTIVE_PHASES, type Experiment, type ExperimentSpec } from '../api/experiment';
-import type { StartContext } from './engine/lifecycle';
+import type { StartContext, TransitionListener } from './engine/lifecycle';
 import { Freeze } from './freeze';
 import { AlertGuard, parseGuardSelectors, type Alert, type PlannedStop } from './guards/alerts';
 import { registerSafetyMetrics } from './guards/metrics';
@@ -153,7 +153,7 @@ export interface EngineSeams {
   abort(ref: { namespace: string; name: string }, reason: string, actor: string, code?: string): Promise<unknown>;
   stopAll(actor: string, reason?: string, code?: string): Promise<unknown>;
   beforeStart: ((ctx: StartContext) => void | Promise<void>)[];
-  listeners: ((e: Experiment, from: string | undefined) => void)[];
+  listeners: TransitionListener[];
 }
 
 export interface AttachOptions extends Omit<SafetyOptions, 'engine'> {

@@ -6,6 +6,7 @@ import type { Engine } from '../engine/lifecycle';
 import type { EventBus } from '../events';
 import type { ExporterMetrics } from '../metrics';
 import type { EventStore } from '../store/events';
+import type { Health } from '../../api/targets';
 import type { TargetResolver } from '../targets/types';
 import { eventRoutes } from './events';
 import { experimentRoutes } from './experiments';
@@ -25,6 +26,8 @@ export interface RouteDeps {
   log: Logger;
   auth: RequestHandler;
   extraRoutes?: ((router: Router) => void)[];
+  /** Adds fields to /api/v1/health (freeze state, guards). */
+  healthExtra?: () => Partial<Health>;
 }
 
 export function buildApp(d: RouteDeps): express.Express {

@@ -8,7 +8,7 @@ import type { TargetResolver } from '../targets/types';
 
 // Health, kinds, targets, the OpenAPI document and /metrics.
 
-export function metaRoutes(d: { daemons: DaemonRegistry; targets: TargetResolver; metrics: ExporterMetrics; version: string }) {
+export function metaRoutes(d: { daemons: DaemonRegistry; targets: TargetResolver; metrics: ExporterMetrics; version: string; healthExtra?: () => Partial<Health> }) {
   const doc = openapi(d.version);
   const kindsSchema = new Map(KIND_SPECS.map((k) => [k.kind, JSON.parse(JSON.stringify(k.params)) as unknown]));
   return {
@@ -25,6 +25,7 @@ export function metaRoutes(d: { daemons: DaemonRegistry; targets: TargetResolver
           ...(c.lastSeen ? { lastSeen: c.lastSeen.toISOString() } : {}),
           ...(c.lastError ? { error: c.lastError } : {}),
         })),
+        ...(d.healthExtra ? d.healthExtra() : {}),
       };
       res.json(body);
     },
