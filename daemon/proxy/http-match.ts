@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { Static } from '@sinclair/typebox';
 import type { HttpMatch } from '../../api/proxy';
 import { ApiError, type ErrorDetail } from '../../api/errors';
@@ -6,7 +5,14 @@ import { ApiError, type ErrorDetail } from '../../api/errors';
 // Which requests an http-fault acts on: method, path (glob or regex, query excluded) and headers
 // (name → regex over the whole value). Compiled once; a bad pattern is a 400 naming its field.
 
-export type RequestMatcher = (req: IncomingMessage) => boolean;
+/** What matching looks at: a request head (header names in lower case). */
+export interface RequestInfo {
+  method?: string;
+  url?: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export type RequestMatcher = (req: RequestInfo) => boolean;
 
 /** Glob over a URL path: `*` and `?` stay within a segment, `**` crosses segments. */
 export function globToRegExp(glob: string): RegExp {

@@ -186,6 +186,21 @@ describe('HTTP/1.1 passes through the proxy intact', () => {
     expect(streamed).toBe('one,two');
   });
 
+  it('answers pipelined requests in order when one in the middle is aborted; HEAD gets no body', async () => {
+    const port = await proxy({ match: { path: '/api/**' }, abort: { status: 503, body: 'no' } });
+    const s = net.connect(port, '127.0.0.1');
+    s.write('GET /one HTTP/1.1\r\nHost: t\r\n\r\nGET /api/two HTTP/1.1\r\nHost: t\r\n\r\nHEAD /three HTTP/1.1\r\nHost: t\r\n\r\nGET /api/four HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n');
+    let got = '';
+    s.on('data', (d) => (got += d));
+    await new Promise((r) => s.once('end', r));
+    const statuses = [...got.matchAll(/HTTP\/1\.1 ([0-9]{3})/g)].map((m) => m[1]);
+    expect(statuses).toEqual(['200', '503', '200', '503']);
+    expect(got.indexOf('"/one"')).toBeLessThan(got.indexOf('\r\n\r\nno'));
+    expect(got).not.toContain('"/three"');
+    expect(got.endsWith('\r\n\r\nno')).toBe(true);
+    s.destroy();
+  });
+
   it('passes an upgraded connection through as raw bytes', async () => {
     const port = await proxy({ match: { path: '/never' }, abort: {} });
     const s = net.connect(port, '127.0.0.1');

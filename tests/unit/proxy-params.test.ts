@@ -11,7 +11,8 @@ import { KIND_NAMES } from '../../api/kinds';
 import { FAULT_KINDS } from '../../daemon/faults';
 import { canonicalIp, originalDestination, parseEndpoint } from '../../daemon/proxy/endpoint';
 import { proxyMode } from '../../daemon/proxy/fault';
-import { forwardHeaders } from '../../daemon/proxy/http-proxy';
+import { answer, replacedHead } from '../../daemon/proxy/http-proxy';
+import { BodyReader, headEnd, parseHead, requestFraming, responseFraming } from '../../daemon/proxy/http-parse';
 import { compileMatcher, globToRegExp } from '../../daemon/proxy/http-match';
 import { redirectScript } from '../../daemon/proxy/transparent';
 import { TOXICS } from '../../daemon/proxy/toxics';
@@ -135,10 +136,47 @@ describe('request matching', () => {
     expect(compileMatcher({ pathRegex: '^/users/[0-9]+$' })(req('GET', '/users/42?full'))).toBe(true);
   });
 
-  it('drops hop-by-hop headers and those Connection names, keeps case and order', () => {
-    expect(forwardHeaders(['Host', 'a', 'Connection', 'keep-alive, X-Hop', 'X-Hop', '1', 'Keep-Alive', 'timeout=5', 'X-Trace', 't', 'Transfer-Encoding', 'chunked'])).toEqual([
-      'Host', 'a', 'X-Trace', 't', 'Transfer-Encoding', 'chunked',
-    ]);
+});
+
+describe('HTTP/1.1 framing', () => {
+  const head = (text: string, kind: 'request' | 'response') => {
+    const buf = Buffer.from(text, 'latin1');
+    return parseHead(buf.subarray(0, headEnd(buf)), kind);
+  };
+
+  it('reads request and response heads', () => {
+    const req = head('POST /a?b=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 5\r\n\r\nhello', 'request');
+    expect(req).toMatchObject({ method: 'POST', url: '/a?b=1', version: '1.1', headers: { host: 'x', 'x-a': '1, 2', 'content-length': '5' } });
+    expect(requestFraming(req)).toEqual({ kind: 'length', length: 5 });
+    expect(headEnd(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n'))).toBe(-1);
+    expect(() => head('GARBAGE\r\n\r\n', 'request')).toThrow(/bad request line/);
+    const res = head('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', 'response');
+    expect(responseFraming(res, 'GET')).toEqual({ kind: 'chunked' });
+    expect(responseFraming(res, 'HEAD')).toEqual({ kind: 'none' });
+    expect(responseFraming(head('HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n', 'response'), 'GET')).toEqual({ kind: 'none' });
+    expect(responseFraming(head('HTTP/1.0 200 OK\r\n\r\n', 'response'), 'GET')).toEqual({ kind: 'close' });
+  });
+
+  it('follows a chunked body split at every byte, and stops at its end', () => {
+    const body = Buffer.from('5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\nNEXT');
+    const whole = new BodyReader({ kind: 'chunked' });
+    expect(whole.take(body, 0)).toBe(body.length - 4);
+    expect(whole.done).toBe(true);
+    const split = new BodyReader({ kind: 'chunked' });
+    let used = 0;
+    for (let i = 0; i < body.length && !split.done; i++) used += split.take(body.subarray(i, i + 1), 0);
+    expect([used, split.done]).toEqual([body.length - 4, true]);
+    const fixed = new BodyReader({ kind: 'length', length: 3 });
+    expect(fixed.take(Buffer.from('abcdef'), 1)).toBe(3);
+    expect(fixed.done).toBe(true);
+    expect(() => new BodyReader({ kind: 'chunked' }).take(Buffer.from('zz\r\n'), 0)).toThrow(/bad chunk size/);
+  });
+
+  it('rewrites a response head and writes its own answers', () => {
+    const res = head('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nX-Up: 1\r\n\r\n', 'response');
+    const out = replacedHead(res, { status: 418, headers: { 'content-type': 'text/plain' }, body: 'tea', percent: 100 }).toString();
+    expect(out).toBe('HTTP/1.1 418 I\'m a Teapot\r\nX-Up: 1\r\ncontent-type: text/plain\r\nContent-Length: 3\r\n\r\n');
+    expect(answer(503, 'x', { close: true }).toString()).toBe('HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 1\r\nconnection: close\r\n\r\nx');
   });
 });
 
