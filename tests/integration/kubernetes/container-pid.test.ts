@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 import { ApiError } from '../../../api/errors';
 import processKillSpec from '../../../api/kinds/process-kill';
 import { containerIdOfCgroupPath, normalizeContainerId, resolveContainer } from '../../../daemon/sys/containers';
@@ -9,6 +11,12 @@ import { readStat } from '../../../daemon/sys/proc';
 import { resolveTarget } from '../../../daemon/resolve/targets';
 import { Protection } from '../../../daemon/resolve/protect';
 import { faultKind } from '../../../daemon/faults/index';
+import { startDaemon } from '../../../daemon/index';
+import { KubeClient } from '../../../exporter/targets/kubernetes/client';
+import { kubernetesConfigFrom } from '../../../exporter/targets/kubernetes/config';
+import { KubernetesMode } from '../../../exporter/targets/kubernetes/index';
+import { startFakeApiServer } from '../../helpers/fake-kube-apiserver';
+import { namespace, OPTED_IN, pod } from '../../unit/kubernetes/fixtures';
 
 // Container pid resolution FOR REAL: the test makes the cgroups a kubelet would make (cgroup v1 under
 // /sys/fs/cgroup/pids, and the v2 unified tree when it is mounted and writable), moves processes it
@@ -16,6 +24,9 @@ import { faultKind } from '../../../daemon/faults/index';
 // status.containerStatuses[].containerID. Then the daemon's process-kill kind, given target
 // {containerId}, kills the container's main process: the container-kill path on the node.
 // Every cgroup the test made is removed in afterAll, processes first moved back to the root.
+// The last test runs the whole container-kill path: exporter (Kubernetes mode, resolving the pod
+// through the API-shaped stand-in of tests/helpers/fake-kube-apiserver.ts) → real daemon on this
+// "node" → /proc scan → SIGKILL to the container's main process.
 
 const V1_ROOT = '/sys/fs/cgroup/pids';
 const V2_ROOT = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
@@ -212,6 +223,55 @@ describeV1('cgroup v1 (pids hierarchy), real processes', () => {
     expect((await readStat(childPid))?.state).toMatch(/[SR]/);
     process.kill(childPid, 'SIGKILL');
   });
+});
+
+describeV1('container-kill end to end: exporter → daemon on the pod\'s node → the container\'s main process', () => {
+  it('kills the main process of the selected pod\'s container and records Events', async () => {
+    const id = hex64();
+    const dir = makeCgroup(V1_ROOT, `kubepods/burstable/pod${randomUUID()}/cri-containerd-${id}.scope`);
+    const victim = spawnSleeper();
+    const bystander = spawnSleeper(); // same name, not in the container: must survive
+    moveInto(dir, victim.pid as number);
+    const died = new Promise<NodeJS.Signals | null>((r) => victim.once('exit', (_c, sig) => r(sig)));
+
+    const stateDir = mkdtempSync(path.join(tmpdir(), `faultline-k8s-daemon-${process.pid}-`));
+    const daemon = await startDaemon({ listen: '127.0.0.1:0', stateDir, logger: pino({ level: 'silent' }) });
+    const api = await startFakeApiServer();
+    try {
+      api.namespaces.set('shop', namespace('shop', OPTED_IN));
+      const p = pod({ name: 'victim-1', labels: { app: 'victim' }, node: 'node-local' });
+      p.status!.containerStatuses![0].containerID = `containerd://${id}`;
+      api.addPod(p);
+      const d = pod({ ns: 'faultline', name: 'faultline-daemon-local', labels: { 'app.kubernetes.io/name': 'faultline-daemon' }, node: 'node-local' });
+      d.status!.podIP = '127.0.0.1';
+      api.addPod(d);
+
+      const port = Number(new URL(daemon.url).port);
+      const cfg = kubernetesConfigFrom({ kubernetes: true, kubernetesNamespace: 'faultline', kubernetesDaemonPort: String(port) }, {});
+      const k8s = new KubernetesMode(cfg, KubeClient.forServer(api.url, api.token, api.ca));
+      const [target] = (await k8s.resolve({ selector: { labelSelectors: { app: 'victim' } } }, 'shop')).targets;
+      expect(target.containers[0].containerId).toBe(`containerd://${id}`);
+
+      const req = { id: `ck-e2e-${process.pid}`, kind: 'container-kill', target, params: { signal: 'SIGKILL' }, experiment: 'shop/ck' };
+      const state = await k8s.inject(req);
+      expect(await died).toBe('SIGKILL');
+      expect(bystander.exitCode).toBeNull();
+      expect(bystander.signalCode).toBeNull();
+      const faults = (await (await fetch(`${daemon.url}/v1/faults`)).json()) as { items?: { kind: string; target?: { containerId?: string } }[] };
+      expect(JSON.stringify(faults)).toContain(id);
+
+      await k8s.recover(req, state);
+      expect(JSON.stringify(await (await fetch(`${daemon.url}/v1/faults`)).json())).not.toContain(id);
+      expect(api.events.map((e) => [e.reason, e.involvedObject.name])).toEqual([
+        ['FaultInjected', 'victim-1'],
+        ['FaultRecovered', 'victim-1'],
+      ]);
+    } finally {
+      await api.close();
+      await daemon.shutdown({ recover: true });
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describeV2('cgroup v2 (unified), real processes', () => {
