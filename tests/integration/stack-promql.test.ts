@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describeWithTools } from '../helpers/require-tool';
@@ -34,8 +35,10 @@ interface QueryResult {
 describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus', () => {
   const expressions = collectPromExpressions();
   const procs: Proc[] = [];
+  const victims: ChildProcess[] = [];
   let dir: string;
   let promUrl: string;
+  let exporterUrl = '';
 
   async function query(expr: string): Promise<QueryResult> {
     const r = await fetch(`${promUrl}/api/v1/query`, {
@@ -48,12 +51,14 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
 
   beforeAll(async () => {
     dir = tempDir('faultline-promql');
-    const demo = await startDemoProcess(['--load', '30']);
+    // 5% of requests fail on purpose, so the error panels have series to show.
+    const demo = await startDemoProcess(['--load', '30', '--error-ratio', '0.05']);
     procs.push(demo.proc);
     const targets: Record<string, string> = { demo: new URL(demo.url).host };
     if (HAS_EXPORTER) {
       const exporter = await startExporterProcess(path.join(dir, 'exporter'), `prometheus:viewer:${VIEWER},test:operator:${OPERATOR}`, VIEWER);
       procs.push(exporter.proc);
+      exporterUrl = exporter.url;
       targets['faultline-exporter'] = new URL(exporter.url).host;
     }
     const port = await freePort();
@@ -69,7 +74,9 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
   }, 180_000);
 
   afterAll(async () => {
+    if (exporterUrl) await fetch(`${exporterUrl}/api/v1/stop-all`, { method: 'POST', headers: { authorization: `Bearer ${OPERATOR}` } }).catch(() => undefined);
     await Promise.all(procs.map((p) => p.stop()));
+    for (const v of victims) v.kill('SIGKILL');
     removeDir(dir);
   });
 
@@ -115,4 +122,58 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
       return up.data!.result.length === 1 && daemon.data!.result.length > 0;
     }, 60_000, 500);
   }, 90_000);
+
+  (HAS_EXPORTER ? it : it.skip)("returns series for the overview's exporter panels once experiments ran, finished, aborted and run", async () => {
+    // One experiment that ends (finished or aborted by stop-all), one aborted, one still running: every
+    // overview metric then has series, so a wrong metric or label name shows as an empty panel.
+    const api = async (method: string, p: string, body?: unknown) => {
+      const r = await fetch(`${exporterUrl}/api/v1${p}`, {
+        method,
+        headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: r.status, json: (await r.json()) as any };
+    };
+    const pause = (name: string, duration: string) => {
+      const child = spawn('sleep', ['300'], { stdio: 'ignore' });
+      victims.push(child);
+      return api('POST', '/experiments', {
+        metadata: { name, namespace: 'default' },
+        spec: { fault: { kind: 'process-pause', params: {} }, targets: { selector: { pids: [child.pid] }, mode: 'all' }, duration },
+      });
+    };
+    const tag = process.pid;
+    const phaseOf = async (name: string) => (await api('GET', `/experiments/default/${name}`)).json.status?.phase;
+    for (const [name, duration] of [[`finishes-${tag}`, '2s'], [`aborted-${tag}`, '5m']]) {
+      const r = await pause(name, duration);
+      expect({ name, status: r.status }).toEqual({ name, status: 201 });
+    }
+    await waitFor('aborted-* Running', async () => (await phaseOf(`aborted-${tag}`)) === 'Running', 60_000);
+    // stop-all aborts (faultline_aborts_total{reason="stop-all"}); a plain stop would finish.
+    expect((await api('POST', '/stop-all')).status).toBeLessThan(300);
+    await waitFor('aborted-* Aborted', async () => (await phaseOf(`aborted-${tag}`)) === 'Aborted', 60_000);
+    await waitFor('finishes-* Finished', async () => ['Finished', 'Aborted'].includes(await phaseOf(`finishes-${tag}`)), 60_000);
+    const running = await pause(`running-${tag}`, '5m');
+    expect(running.status).toBe(201);
+    await waitFor('running-* Running', async () => (await phaseOf(`running-${tag}`)) === 'Running', 60_000);
+
+    const exporterExprs = expressions.filter(
+      ({ where, expr }) =>
+        /faultline_/.test(expr) &&
+        where.includes('faultline-overview.json') &&
+        // The embedded daemon of `faultline start` has no port of its own for Prometheus to scrape.
+        !expr.includes('faultline_daemon_faults_active'),
+    );
+    expect(exporterExprs.length).toBeGreaterThanOrEqual(8);
+    let empty: string[] = [];
+    await waitFor('every overview panel has series', async () => {
+      empty = [];
+      for (const { where, expr } of exporterExprs) {
+        const r = await query(expr);
+        if (!r.data || r.data.result.length === 0) empty.push(`${where}: ${expr}`);
+      }
+      return empty.length === 0;
+    }, 60_000, 1000).catch(() => undefined);
+    expect(empty).toEqual([]);
+  }, 180_000);
 });
