@@ -118,7 +118,7 @@ export class PromStack {
   }
 
   /** Starts Alertmanager (when a receiver is given) and Prometheus scraping `targets`. */
-  async start(opts: { targets: number[]; rules?: AlertRule[]; receiver?: WebhookReceiver }): Promise<void> {
+  async start(opts: { targets: number[]; rules?: AlertRule[]; receiver?: WebhookReceiver; promPort?: number }): Promise<void> {
     if (opts.receiver) {
       this.amPort = await freeLoopbackPort();
       const httpConfig = opts.receiver.bearer
@@ -146,7 +146,7 @@ export class PromStack {
       );
       await pollUntil(`alertmanager ready (${this.am.output.slice(-500)})`, async () => (await fetch(`${this.alertmanagerUrl}/-/ready`)).ok);
     }
-    this.promPort = await freeLoopbackPort();
+    this.promPort = opts.promPort ?? (await freeLoopbackPort());
     writeFileSync(path.join(this.dir, 'rules.yml'), YAML.stringify({ groups: [{ name: 'faultline-test', interval: '1s', rules: opts.rules ?? [] }] }));
     const promConfig = {
       global: { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '900ms' },
