@@ -1,0 +1,130 @@
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import net from 'node:net';
+import { killAll, pauseExperiment, procState, request, spawnServer, spawnSleep, tempDir, waitFor } from './exporter-helpers';
+
+// kill -9 of the exporter and of the daemon mid-experiment, with both as real processes:
+// nothing stays injected without an owner, running experiments keep their end time, and
+// SIGTERM shuts the exporter down gracefully (recovering what runs).
+
+jest.setTimeout(180_000);
+
+const procs: ChildProcess[] = [];
+const servers: ChildProcess[] = [];
+const dirs: string[] = [];
+
+afterAll(() => {
+  for (const s of servers) {
+    try {
+      s.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  killAll(procs);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+const sleeper = () => {
+  const p = spawnSleep();
+  procs.push(p);
+  return p.pid!;
+};
+
+const exited = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
+
+describe('restart reconciliation', () => {
+  it('survives kill -9 of the exporter and of the daemon; SIGTERM recovers what runs', async () => {
+    const stateDir = tempDir('rd');
+    const dataDir = tempDir('rx');
+    dirs.push(stateDir, dataDir);
+    const port = await freePort();
+    const startDaemonProc = async () => {
+      const d = await spawnServer(['daemon', '--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, '--log-level', 'warn']);
+      servers.push(d.child);
+      return d;
+    };
+    const startExporterProc = async () => {
+      const e = await spawnServer(['exporter', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--daemon', `local=http://127.0.0.1:${port}`, '--lease', '10s', '--log-level', 'warn']);
+      servers.push(e.child);
+      return e;
+    };
+    let daemon = await startDaemonProc();
+    let exporter = await startExporterProc();
+    const api = (m: string, p: string, b?: unknown) => request(exporter.url, m, p, b);
+    const dapi = (m: string, p: string, b?: unknown) => request(daemon.url, m, p, b);
+    const phase = async (n: string) => (await api('GET', `/api/v1/experiments/default/${n}`)).body.status.phase;
+
+    // --- kill -9 the exporter while an experiment runs
+    const a = sleeper();
+    const nameA = `ra-${process.pid}`;
+    expect((await api('POST', '/api/v1/experiments', pauseExperiment(nameA, [a], '25s'))).status).toBe(201);
+    await waitFor('A Running', async () => (await phase(nameA)) === 'Running');
+    const before = (await api('GET', `/api/v1/experiments/default/${nameA}`)).body;
+    const faultId: string = (await dapi('GET', '/v1/faults')).body.faults[0].id;
+    const instance = /^fl-([0-9a-f]+)-/.exec(faultId)![1];
+
+    // an orphan: this exporter's prefix, no experiment behind it
+    const orphanPid = sleeper();
+    const orphan = await dapi('POST', '/v1/faults', { id: `fl-${instance}-0123456789ab-0`, kind: 'process-pause', params: {}, target: { pid: orphanPid }, leaseSeconds: 120 });
+    expect(orphan.status).toBe(201);
+    expect(procState(orphanPid)).toBe('T');
+
+    exporter.child.kill('SIGKILL');
+    await exited(exporter.child);
+    expect(procState(a)).toBe('T'); // the fault outlives the exporter (its lease runs)
+    exporter = await startExporterProc();
+
+    await waitFor('orphan removed', async () => procState(orphanPid) !== 'T', 20_000);
+    const faults = (await dapi('GET', '/v1/faults')).body.faults.map((f: any) => f.id);
+    expect(faults).toEqual([faultId]);
+    const after = (await api('GET', `/api/v1/experiments/default/${nameA}`)).body;
+    expect(after.status.phase).toBe('Running');
+    expect(after.status.endsAt).toBe(before.status.endsAt);
+    expect(after.status.startedAt).toBe(before.status.startedAt);
+    expect(procState(a)).toBe('T');
+    const orphanEvents = (await api('GET', '/api/v1/events?type=recovered')).body.items.filter((e: any) => /no experiment owns it/.test(e.message));
+    expect(orphanEvents).toHaveLength(1);
+
+    // --- kill -9 the daemon: its journal reverts on restart, the exporter injects again (lease renewal gets 404)
+    daemon.child.kill('SIGKILL');
+    await exited(daemon.child);
+    daemon = await startDaemonProc();
+    await waitFor('injected again by the exporter', async () => (await dapi('GET', '/v1/faults')).body.faults.length === 1 && procState(a) === 'T', 30_000);
+    const reinjected = (await api('GET', `/api/v1/events?experiment=${nameA}&type=injecting`)).body.items;
+    expect(reinjected.some((e: any) => /lost the fault/.test(e.message))).toBe(true);
+
+    // --- the end time holds: A finishes at its original endsAt and nothing stays injected
+    await waitFor('A Finished', async () => (await phase(nameA)) === 'Finished', 40_000, 250);
+    const done = (await api('GET', `/api/v1/experiments/default/${nameA}`)).body;
+    expect(Date.parse(done.status.endedAt)).toBeGreaterThanOrEqual(Date.parse(before.status.endsAt));
+    expect(procState(a)).not.toBe('T');
+    expect((await dapi('GET', '/v1/faults')).body.faults).toEqual([]);
+
+    // --- SIGTERM: graceful, recovers the running experiment, exits 0
+    const b = sleeper();
+    const nameB = `rb-${process.pid}`;
+    await api('POST', '/api/v1/experiments', pauseExperiment(nameB, [b], '5m'));
+    await waitFor('B Running', async () => (await phase(nameB)) === 'Running');
+    expect(procState(b)).toBe('T');
+    exporter.child.kill('SIGTERM');
+    expect(await exited(exporter.child)).toBe(0);
+    expect(procState(b)).not.toBe('T');
+    expect((await dapi('GET', '/v1/faults')).body.faults).toEqual([]);
+    exporter = await startExporterProc();
+    const b2 = (await api('GET', `/api/v1/experiments/default/${nameB}`)).body;
+    expect(b2.status).toMatchObject({ phase: 'Aborted', reason: 'shutdown' });
+    exporter.child.kill('SIGTERM');
+    await exited(exporter.child);
+    daemon.child.kill('SIGTERM');
+    await exited(daemon.child);
+  });
+});
