@@ -6,7 +6,8 @@ import { parseDuration, parseRate, parseSize } from './units';
 
 // One ajv instance for every wire shape. Unknown fields are errors (additionalProperties: false
 // in the schemas), defaults are filled in, nothing is coerced: "30" is not 30.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, removeAdditional: false });
+// verbose: errors carry their schema, so a pattern error can say what the pattern means (its description).
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, removeAdditional: false, verbose: true });
 (addFormats as unknown as (a: Ajv) => void)(ajv);
 
 // Formats that the patterns cannot fully express (e.g. "99999999999h" overflow, "1.2.3s").
