@@ -3,6 +3,7 @@ import pino from 'pino';
 import { parseDuration } from '../../api/units';
 import type { DaemonConfig } from '../../exporter/daemons';
 import { startExporter, type RunningExporter } from '../../exporter/index';
+import { anonymousWarning, safetyConfig, safetyOptions, type SafetyFlags } from '../safety-flags';
 import { VERSION } from '../version';
 
 // `faultline exporter`: the exporter driving remote daemons (`--daemon [NAME=]URL[,TOKEN]`, repeatable).
@@ -14,7 +15,7 @@ export function parseDaemonFlag(text: string): DaemonConfig {
   return { url: m[2], ...(m[3] ? { token: m[3] } : {}), ...(m[1] ? { name: m[1] } : {}) };
 }
 
-export interface CommonExporterFlags {
+export interface CommonExporterFlags extends SafetyFlags {
   listen: string;
   dataDir: string;
   lease: string;
@@ -24,7 +25,7 @@ export interface CommonExporterFlags {
 
 /** Flags shared by `exporter` and `start`. */
 export function exporterOptions(cmd: Command): Command {
-  return cmd
+  return safetyOptions(cmd)
     .addOption(new Option('--listen <host:port>', 'address of the API, /metrics and the event stream').env('FAULTLINE_LISTEN').default('127.0.0.1:9470'))
     .addOption(new Option('--data-dir <dir>', 'SQLite database and state').env('FAULTLINE_DATA_DIR').default('./data'))
     .addOption(new Option('--lease <duration>', 'lease given to the daemons for each fault (renewed every third of it)').env('FAULTLINE_LEASE').default('30s'))
@@ -81,7 +82,10 @@ export function registerExporter(program: Command): void {
     const log = pino({ name: 'faultline-exporter', level: o.logLevel });
     const daemons = (o.daemon ?? []).map(parseDaemonFlag);
     if (daemons.length === 0) log.warn('no --daemon given: experiments cannot target anything');
-    const ex = await startExporter({ listen: o.listen, dataDir: o.dataDir, daemons, logger: log, version: VERSION, leaseSeconds: leaseSeconds(o.lease) });
+    const safety = safetyConfig(o);
+    const warn = anonymousWarning(o.listen, safety);
+    if (warn) log.warn(warn);
+    const ex = await startExporter({ listen: o.listen, dataDir: o.dataDir, daemons, logger: log, version: VERSION, leaseSeconds: leaseSeconds(o.lease), ...safety });
     process.stdout.write(`faultline exporter listening on ${ex.url}\n`);
     stopOnSignals(ex, o.onShutdown === 'recover', log);
   });

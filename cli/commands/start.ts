@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { startDaemon } from '../../daemon/index';
 import { startExporter } from '../../exporter/index';
+import { anonymousWarning, safetyConfig } from '../safety-flags';
 import { VERSION } from '../version';
 import { exporterOptions, leaseSeconds, stopOnSignals, type CommonExporterFlags } from './exporter';
 
@@ -12,6 +13,9 @@ import { exporterOptions, leaseSeconds, stopOnSignals, type CommonExporterFlags 
 export function registerStart(program: Command): void {
   exporterOptions(program.command('start').description('run the exporter with an embedded local daemon (data under --data-dir)')).action(async (o: CommonExporterFlags) => {
     const log = pino({ name: 'faultline', level: o.logLevel });
+    const safety = safetyConfig(o); // before anything starts: a bad flag starts nothing
+    const warn = anonymousWarning(o.listen, safety);
+    if (warn) log.warn(warn);
     const daemon = await startDaemon({
       listen: '127.0.0.1:0',
       stateDir: path.join(o.dataDir, 'embedded-daemon'),
@@ -25,6 +29,7 @@ export function registerStart(program: Command): void {
       logger: log.child({ component: 'exporter' }),
       version: VERSION,
       leaseSeconds: leaseSeconds(o.lease),
+      ...safety,
     });
     process.stdout.write(`faultline exporter listening on ${ex.url} (embedded daemon ${daemon.url}, data in ${path.resolve(o.dataDir)})\n`);
     // The embedded daemon always reverts its faults when it stops (nobody would renew their leases);
