@@ -130,6 +130,17 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'stack alerting pat
       removeDir(dir);
     }, 60_000);
 
+    it('runs the exporter with tokens: the webhook needs one, and the alerting token cannot start chaos', async () => {
+      const anonymous = await fetch(`${exporterUrl}/api/v1/alerts/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(anonymous.status).toBe(401);
+      const asAlerting = await fetch(`${exporterUrl}/api/v1/experiments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ALERTING}`, 'content-type': 'application/json' },
+        body: JSON.stringify(experiment(`not-allowed-${process.pid}`, process.pid, 'alertname="X"')),
+      });
+      expect(asAlerting.status).toBe(403);
+    });
+
     it('aborts the experiment whose fault breaks the demo, resumes its target, and leaves another guard alone', async () => {
       // The fault is the cause: pausing the demo's backend process turns /api/checkout into 504s.
       const backend = (await (await fetch(`${demoUrl}/admin/backend`)).json()) as { pid: number };

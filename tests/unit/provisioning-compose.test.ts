@@ -14,6 +14,8 @@ import { REPO, readJson, readYaml } from '../helpers/stack';
 // faultline command in the stack is a real subcommand with real flags.
 
 const run = promisify(execFile);
+// External tools on a loaded machine: generous, never a speed assertion.
+jest.setTimeout(60_000);
 const COMPOSE = path.join(REPO, 'docker-compose.yaml');
 const compose = readYaml(COMPOSE);
 const services: Record<string, any> = compose.services;
@@ -91,6 +93,21 @@ describe('docker-compose.yaml', () => {
       if (!cmd) throw new Error(`service ${name} runs "faultline ${sub}", which is not a registered command`);
       const known = new Set(cmd.options.map((o) => o.long));
       for (const a of args) if (a.startsWith('--')) expect({ name, flag: a, known: known.has(a) }).toEqual({ name, flag: a, known: true });
+    }
+  });
+
+  it('sets only FAULTLINE_* environment variables that the command reads', () => {
+    const program = new Command('faultline');
+    for (const register of COMMANDS) register(program);
+    // Read from the environment directly, not as a flag's twin.
+    const direct = new Set(['FAULTLINE_TOKENS']);
+    for (const name of FAULTLINE_SERVICES) {
+      const cmd = program.commands.find((c) => c.name() === (services[name].command as string[])[0])!;
+      const known = new Set(cmd.options.map((o) => o.envVar).filter(Boolean));
+      for (const key of Object.keys(services[name].environment ?? {})) {
+        if (!key.startsWith('FAULTLINE_')) continue;
+        expect({ name, key, read: known.has(key) || direct.has(key) }).toEqual({ name, key, read: true });
+      }
     }
   });
 

@@ -11,6 +11,8 @@ import { PROVISIONING, REPO, readYaml, removeDir, tempDir } from '../helpers/sta
 // `promtool test rules` run that proves DemoHighErrorRate fires on errors and only then.
 
 const run = promisify(execFile);
+// External tools on a loaded machine: generous, never a speed assertion.
+jest.setTimeout(60_000);
 const PROM_DIR = path.join(PROVISIONING, 'prometheus');
 const AM_FILE = path.join(PROVISIONING, 'alertmanager', 'alertmanager.yml');
 const RULES = path.join(PROM_DIR, 'rules.yml');
