@@ -1,2 +1,8 @@
+import { benchDaemon } from './daemon';
+import { benchProxy } from './proxy';
+
 /** Every benchmark: name → a function that runs it, prints its table and returns its figures. */
-export const BENCHES: Record<string, () => Promise<unknown>> = {};
+export const BENCHES: Record<string, () => Promise<unknown>> = {
+  daemon: benchDaemon,
+  proxy: benchProxy,
+};

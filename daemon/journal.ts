@@ -37,6 +37,8 @@ async function fsyncPath(p: string, flags = 'r'): Promise<void> {
 export class Journal {
   readonly dir: string;
   private seq = 0;
+  /** Writes and removes of one id run in order, so a late write can never resurrect a removed entry. */
+  private readonly chains = new Map<string, Promise<void>>();
 
   constructor(stateDir: string) {
     this.dir = path.join(stateDir, 'faults');
@@ -50,13 +52,29 @@ export class Journal {
     return path.join(this.dir, `${id}.json`);
   }
 
-  /** Durably replaces the entry for `entry.id`. */
-  async write(entry: JournalEntry): Promise<void> {
-    const file = this.fileOf(entry.id);
+  private enqueue(id: string, op: () => Promise<void>): Promise<void> {
+    const prev = this.chains.get(id) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(op);
+    this.chains.set(id, next);
+    const clear = () => {
+      if (this.chains.get(id) === next) this.chains.delete(id);
+    };
+    next.then(clear, clear);
+    return next;
+  }
+
+  /** Durably replaces the entry for `entry.id` (a snapshot of it as it is now). */
+  write(entry: JournalEntry): Promise<void> {
+    const text = JSON.stringify(entry, null, 2);
+    return this.enqueue(entry.id, () => this.writeNow(entry.id, text));
+  }
+
+  private async writeNow(id: string, text: string): Promise<void> {
+    const file = this.fileOf(id);
     const tmp = `${file}.${process.pid}.${++this.seq}.tmp`;
     const fh = await open(tmp, 'w', 0o600);
     try {
-      await fh.writeFile(JSON.stringify(entry, null, 2));
+      await fh.writeFile(text);
       await fh.sync();
     } finally {
       await fh.close();
@@ -65,14 +83,16 @@ export class Journal {
     await fsyncPath(this.dir);
   }
 
-  /** Durably removes the entry (absent = done). */
-  async remove(id: string): Promise<void> {
-    try {
-      await unlink(this.fileOf(id));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    await fsyncPath(this.dir);
+  /** Durably removes the entry (absent = done), after any write of it still in flight. */
+  remove(id: string): Promise<void> {
+    return this.enqueue(id, async () => {
+      try {
+        await unlink(this.fileOf(id));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      await fsyncPath(this.dir);
+    });
   }
 
   /** Every entry on disk; unreadable files are reported, leftover temp files removed. */

@@ -146,7 +146,9 @@ export class FaultManager {
       l.entry.state = { ...l.entry.state, ...state };
       l.entry.phase = 'active';
       l.entry.injectedAt = new Date().toISOString();
-      await this.o.journal.write(l.entry);
+      // Not awaited: everything recover needs was saved before each change (rule 2 in faults/README.md);
+      // this write only records the phase. The journal orders it before any later write or remove.
+      this.o.journal.write(l.entry).catch((err) => this.o.log.error({ fault: l.entry.id, err: String(err) }, 'journal write failed'));
       this.o.metrics.injectDuration.observe({ kind: k }, Number(process.hrtime.bigint() - t0) / 1e9);
       this.o.metrics.injections.inc({ kind: k, result: 'success' });
       this.o.metrics.active.inc({ kind: k });

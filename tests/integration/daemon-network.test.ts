@@ -10,7 +10,9 @@ const nsOk = canUseNetns();
 const nftTables = (ns: string) => execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'tables'], { encoding: 'utf8' });
 const rootQdisc = (ns: string, dev: string) => JSON.parse(execFileSync('tc', ['-n', ns, '-j', 'qdisc', 'show', 'dev', dev], { encoding: 'utf8' })) as { kind: string; root?: boolean }[];
 
-(nsOk.ok ? describeWithTools : describe.skip)(['nft', 'tc', 'iperf3'], 'daemon network kinds', () => {
+const suite = nsOk.ok ? describeWithTools : (_tools: string[], name: string, fn: () => void) => describe.skip(`${name} (skipped: ${nsOk.reason})`, fn);
+
+suite(['nft', 'tc', 'iperf3'], 'daemon network kinds', () => {
   let dm: TestDaemon;
   let pair: NetnsPair;
   let addrB2: string;

@@ -35,7 +35,7 @@ if (mode === 'recv') {
   const payload = Buffer.alloc(64, 0x61);
   let sent = 0;
   const batch = () => {
-    for (let i = 0; i < 50 && sent < total; i++, sent++) sock.send(payload, port, host);
+    for (let i = 0; i < 10 && sent < total; i++, sent++) sock.send(payload, port, host);
     if (sent < total) setTimeout(batch, 2);
     else setTimeout(() => {
       process.stdout.write(JSON.stringify({ sent }) + '\n');
