@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import pino from 'pino';
 import type { TObject } from '@sinclair/typebox';
 import { validate } from '../api/validate';
@@ -178,6 +179,9 @@ export async function benchProxy(): Promise<unknown> {
       const rr = mean(rpsRaw);
 
       const figures = {
+        // Every ratio here is CPU-bound on a small machine: record how busy it was.
+        loadAverage1m: Math.round(os.loadavg()[0] * 100) / 100,
+        cpus: os.cpus().length,
         latencyMs: { direct: d, proxied: p, addedP50: round3(p.p50 - d.p50), addedP99: round3(p.p99 - d.p99), goalAddedP50: 0.2 },
         bulk: { directMBps: round3(bd / 1e6), proxiedMBps: round3(bp / 1e6), ratio: round3(bp / bd), goalRatio: 0.8 },
         http: { directRps: Math.round(rd), proxiedRps: Math.round(rp), ratio: round3(rp / rd), goalRatio: 0.7, parallel: HTTP_PARALLEL, throughTcpProxyRps: Math.round(rr), tcpProxyRatio: round3(rr / rd) },
@@ -193,7 +197,7 @@ export async function benchProxy(): Promise<unknown> {
         { what: 'same HTTP load through tcp-fault (bytes only)', direct: figures.http.directRps, proxied: figures.http.throughTcpProxyRps, ratio: figures.http.tcpProxyRatio, goal: '' },
       ]);
       console.log(
-        `\nadded latency p50 ${figures.latencyMs.addedP50} ms (goal < 0.2) · bulk ratio ${figures.bulk.ratio} (goal ≥ 0.8) · HTTP ratio ${figures.http.ratio} (goal ≥ 0.7)`,
+        `\nload average ${figures.loadAverage1m} on ${figures.cpus} CPUs · added latency p50 ${figures.latencyMs.addedP50} ms (goal < 0.2) · bulk ratio ${figures.bulk.ratio} (goal ≥ 0.8) · HTTP ratio ${figures.http.ratio} (goal ≥ 0.7)`,
       );
       return figures;
     } finally {

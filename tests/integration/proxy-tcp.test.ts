@@ -44,28 +44,40 @@ afterAll(async () => {
 
 describe('tcp-fault toxics, observed by a real client', () => {
   it('latency: mean and jitter of the added delay over 500 round trips', async () => {
-    // Baseline first: what the loopback round trip costs without the proxy.
-    const direct = await connect(echo.port);
-    const base = stats(await pingRtts(direct, 100)).mean;
-    direct.destroy();
-
+    // Each ping through the toxic is paired with one through a proxy without toxics, on the same
+    // kind of path at the same moment, so what a loaded machine adds cancels out of the difference.
     const p = await proxy([{ type: 'latency', latency: '50ms', jitter: '20ms' }]);
-    const conns = await Promise.all(Array.from({ length: 10 }, () => connect(p.port)));
-    const rtts = (await Promise.all(conns.map((c) => pingRtts(c, 50)))).flat();
-    conns.forEach((c) => c.destroy());
-    const added = rtts.map((r) => r - base);
+    const control = await proxy([]);
+    const raw: number[] = [];
+    const added = (
+      await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          const [slow, fast] = await Promise.all([connect(p.port), connect(control.port)]);
+          const out: number[] = [];
+          for (let i = 0; i < 100; i++) {
+            const [s1] = await pingRtts(slow, 1);
+            const [f1] = await pingRtts(fast, 1);
+            out.push(s1 - f1);
+            raw.push(s1);
+          }
+          slow.destroy();
+          fast.destroy();
+          return out;
+        }),
+      )
+    ).flat();
     const s = stats(added);
     expect(added.length).toBeGreaterThanOrEqual(500);
     // 50 ms ± 20 ms uniform: mean and median 50, interquartile range 20, nothing under 30 ms.
-    // A loaded machine wakes timers late, so the upper bounds leave room for that (never the lower).
-    expect(s.min).toBeGreaterThan(29.5);
-    expect(s.mean).toBeGreaterThan(48.5);
-    expect(s.mean).toBeLessThan(58);
-    expect(s.p(0.5)).toBeGreaterThan(47);
-    expect(s.p(0.5)).toBeLessThan(57);
+    // The bounds leave room for timers a loaded machine fires late (never for early ones).
+    expect(Math.min(...raw)).toBeGreaterThan(29.5);
+    expect(s.mean).toBeGreaterThan(48);
+    expect(s.mean).toBeLessThan(60);
+    expect(s.p(0.5)).toBeGreaterThan(46);
+    expect(s.p(0.5)).toBeLessThan(58);
     const iqr = s.p(0.75) - s.p(0.25);
-    expect(iqr).toBeGreaterThan(15);
-    expect(iqr).toBeLessThan(28);
+    expect(iqr).toBeGreaterThan(14);
+    expect(iqr).toBeLessThan(32);
   });
 
   it('bandwidth: a 1 MB download at 4mbit lands within ±15 % of the rate', async () => {
@@ -163,20 +175,26 @@ describe('tcp-fault toxics, observed by a real client', () => {
 
   it('toxicity: a toxic applies to about that share of connections; toxics stack', async () => {
     const p = await proxy([
-      { type: 'latency', latency: '150ms', toxicity: 0.5 },
+      { type: 'latency', latency: '500ms', toxicity: 0.5 },
       { type: 'limit-data', bytes: '4', direction: 'downstream' },
     ]);
-    const rtts = await Promise.all(
-      Array.from({ length: 120 }, async () => {
-        const c = await connect(p.port);
-        const [rtt] = await pingRtts(c, 1);
-        c.destroy();
-        return rtt;
-      }),
-    );
-    const share = rtts.filter((r) => r > 120).length / rtts.length;
-    expect(share).toBeGreaterThan(0.3);
-    expect(share).toBeLessThan(0.7);
+    const rtts: number[] = [];
+    for (let batch = 0; batch < 5; batch++) {
+      rtts.push(
+        ...(await Promise.all(
+          Array.from({ length: 20 }, async () => {
+            const c = await connect(p.port);
+            const [rtt] = await pingRtts(c, 1);
+            c.destroy();
+            return rtt;
+          }),
+        )),
+      );
+    }
+    // 100 connections: a share of 0.5 lands in 0.35..0.65 with 3 standard deviations to spare.
+    const share = rtts.filter((r) => r > 300).length / rtts.length;
+    expect(share).toBeGreaterThan(0.35);
+    expect(share).toBeLessThan(0.65);
     // limit-data stacked after latency: 4 bytes pass, then the connection ends.
     const c = await connect(p.port);
     c.write('abcdefgh');
