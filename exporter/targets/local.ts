@@ -9,7 +9,7 @@ import type { TargetCandidate } from '../../api/targets';
 import { validate } from '../../api/validate';
 import type { DaemonClient, DaemonRegistry } from '../daemons';
 import { checkModeValue, pickByMode, type Mode } from './mode';
-import { listProcesses, pathExists } from './procfs';
+import { listProcesses, pathExists, readProcess, type LocalProcess } from './procfs';
 import type { Resolution, ResolvedTarget, TargetResolver } from './types';
 
 // Local mode: processes (by pid or name regex), cgroups and network namespaces on the configured
@@ -57,8 +57,11 @@ export class LocalTargets implements TargetResolver {
     return host === 'localhost' || host.startsWith('127.') || host === '[::1]' || host === '::1';
   }
 
-  /** Processes on the daemon's host, or undefined when they cannot be listed from here. */
-  private async processes(d: DaemonClient): Promise<Proc[] | undefined> {
+  /**
+   * Processes on the daemon's host (only `pids` when given: no full scan), or undefined when they
+   * cannot be listed from here.
+   */
+  private async processes(d: DaemonClient, pids?: number[]): Promise<Proc[] | undefined> {
     if (d.up) {
       try {
         const listed = await d.listTargets();
@@ -68,7 +71,8 @@ export class LocalTargets implements TargetResolver {
       }
     }
     if (this.isLocal(d) && d.info?.pid && (await pathExists(`/proc/${d.info.pid}`))) {
-      return (await listProcesses()).map((p) => ({ pid: p.pid, pidStartTime: p.startTime, processName: p.comm, cmdline: p.cmdline }));
+      const found = pids ? (await Promise.all(pids.map((pid) => readProcess(pid)))).filter((p): p is LocalProcess => !!p) : await listProcesses();
+      return found.map((p) => ({ pid: p.pid, pidStartTime: p.startTime, processName: p.comm, cmdline: p.cmdline }));
     }
     return undefined;
   }
@@ -121,7 +125,7 @@ export class LocalTargets implements TargetResolver {
     const units: ResolvedTarget[] = [];
     const extra: Partial<DaemonTarget> = sel.interface ? { interface: sel.interface } : {};
     for (const d of daemons) {
-      const procs = sel.pids?.length || nameRe ? await this.processes(d) : undefined;
+      const procs = nameRe ? await this.processes(d) : sel.pids?.length ? await this.processes(d, sel.pids) : undefined;
       const seen = new Set<number>();
       const addProc = (p: Proc) => {
         if (seen.has(p.pid)) return;
