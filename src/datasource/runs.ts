@@ -23,6 +23,8 @@ export interface Run {
   params?: Record<string, unknown>;
   /** Why the run ended early: the guard/alert that fired, or the failure. */
   reason?: string;
+  /** The start is the range start: the run's injection is older than the events we have. */
+  clipped?: boolean;
 }
 
 const END_TYPES: Record<string, RunOutcome> = { finished: 'finished', aborted: 'aborted', failed: 'failed' };
@@ -39,8 +41,10 @@ const runKey = (uid: string | undefined, namespace: string | undefined, name: st
 interface Draft {
   run: Run;
   firstSeen: number;
+  /** First and last injection: a pause recovers the faults and a resume injects them again. */
   injected?: number;
-  recovered?: number;
+  lastInjected?: number;
+  lastRecovered?: number;
   ended?: number;
 }
 
@@ -80,9 +84,10 @@ export function runsFromEvents(events: FaultlineEvent[], rangeFrom?: number): Ma
       case 'injected':
       case 'running':
         d.injected = Math.min(d.injected ?? t, t);
+        d.lastInjected = Math.max(d.lastInjected ?? t, t);
         break;
       case 'recovered':
-        d.recovered = Math.max(d.recovered ?? t, t);
+        d.lastRecovered = Math.max(d.lastRecovered ?? t, t);
         break;
       case 'paused':
         if (!d.ended) run.outcome = 'paused';
@@ -105,9 +110,14 @@ export function runsFromEvents(events: FaultlineEvent[], rangeFrom?: number): Ma
   const out = new Map<string, Run>();
   for (const [key, d] of drafts) {
     const { run } = d;
-    const startedBeforeRange = d.injected === undefined && d.firstSeen !== undefined && (d.recovered !== undefined || d.ended !== undefined) && rangeFrom !== undefined;
+    // Only recoveries/an end in range, no injection: the run began before the events we have.
+    const startedBeforeRange = d.injected === undefined && (d.lastRecovered !== undefined || d.ended !== undefined) && rangeFrom !== undefined;
     run.start = d.injected ?? (startedBeforeRange ? Math.min(rangeFrom!, d.firstSeen) : d.firstSeen);
-    run.end = d.ended !== undefined || d.recovered !== undefined ? Math.max(d.recovered ?? 0, d.ended ?? 0) : undefined;
+    if (d.injected === undefined && startedBeforeRange) run.clipped = true;
+    // The region ends when the faults were recovered for the last time, once the run has ended;
+    // recoveries of a pause are not the end. While the run goes on, there is no end yet.
+    const recoveredLast = d.lastRecovered !== undefined && d.lastRecovered >= (d.lastInjected ?? -Infinity);
+    run.end = d.ended === undefined ? undefined : recoveredLast ? d.lastRecovered : d.ended;
     out.set(key, run);
   }
   return out;
@@ -163,10 +173,15 @@ export function mergeRuns(fromEvents: Map<string, Run>, experiments: Experiment[
     }
     const existing = runs.get(current.key) ?? runs.get(byName);
     if (existing) {
+      // Events give the times (they also cover runs of deleted experiments, so regions do not move
+      // when an experiment is deleted); the status fills in what the events in range lack.
       existing.params = current.params;
       if (current.targets.length) existing.targets = current.targets;
-      existing.start = Math.min(existing.start, current.start);
-      if (current.end !== undefined) existing.end = current.end;
+      if (existing.clipped) {
+        existing.start = current.start;
+        existing.clipped = false;
+      }
+      if (existing.end === undefined && current.end !== undefined) existing.end = current.end;
       if (current.outcome !== 'running' || existing.outcome === 'paused') existing.outcome = current.outcome;
       existing.reason = existing.reason ?? current.reason;
     } else if (!range || (current.start <= range.to && (current.end ?? Infinity) >= range.from)) {

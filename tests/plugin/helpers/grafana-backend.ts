@@ -12,6 +12,10 @@ export interface GrafanaStub {
   setRole(role: GrafanaRole): void;
   /** Requests made, for asserting what went over the wire. */
   requests: Array<{ method: string; url: string; status: number }>;
+  /** fetch() calls through the proxy (the SSE stream): headers sent and whether the caller closed it. */
+  streams: Array<{ url: string; headers: Record<string, string>; closed: boolean }>;
+  /** Cuts every open stream from the proxy side, as Grafana's proxy timeout would. */
+  cutStreams(): void;
 }
 
 async function proxied(ds: ProxiedDataSource, role: () => GrafanaRole, method: string, url: string, init: RequestInit, log: GrafanaStub['requests']): Promise<Response> {
@@ -29,7 +33,7 @@ async function proxied(ds: ProxiedDataSource, role: () => GrafanaRole, method: s
     log.push({ method, url, status: res.status });
     return res;
   } catch (err) {
-    if ((init.signal as AbortSignal | undefined)?.aborted) throw err;
+    if (init.signal?.aborted) throw err;
     // What Grafana's proxy answers when the target is down.
     log.push({ method, url, status: 502 });
     return new Response(JSON.stringify({ message: `Bad Gateway: ${(err as Error).cause ?? (err as Error).message}` }), { status: 502 });
@@ -38,14 +42,32 @@ async function proxied(ds: ProxiedDataSource, role: () => GrafanaRole, method: s
 
 export function installGrafana(ds: ProxiedDataSource, initialRole: GrafanaRole = 'Editor', variables: Record<string, string | string[]> = {}): GrafanaStub {
   let role = initialRole;
-  const stub: GrafanaStub = { setRole: (r) => (role = r), requests: [] };
+  const upstreams = new Set<AbortController>();
+  const stub: GrafanaStub = {
+    setRole: (r) => (role = r),
+    requests: [],
+    streams: [],
+    cutStreams: () => {
+      for (const c of upstreams) c.abort();
+      upstreams.clear();
+    },
+  };
   const nodeFetch = globalThis.fetch;
 
   // The SSE stream calls fetch() with the proxy path, as the browser would.
   globalThis.fetch = ((input: RequestInfo | URL, init: RequestInit = {}) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if (parseProxyUrl(url)) return proxied(ds, () => role, init.method ?? 'GET', url, init, stub.requests);
-    return nodeFetch(input, init);
+    if (!parseProxyUrl(url)) return nodeFetch(input, init);
+    const record = { url, headers: { ...(init.headers as Record<string, string>) }, closed: false };
+    stub.streams.push(record);
+    // The upstream request has its own controller so that cutStreams() can end it from the "proxy".
+    const upstream = new AbortController();
+    upstreams.add(upstream);
+    init.signal?.addEventListener('abort', () => {
+      record.closed = true;
+      upstream.abort();
+    });
+    return proxied(ds, () => role, init.method ?? 'GET', url, { ...init, signal: upstream.signal }, stub.requests);
   }) as typeof fetch;
 
   const backendSrv = {
