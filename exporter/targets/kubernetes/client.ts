@@ -12,7 +12,7 @@ import {
 } from '@kubernetes/client-node';
 
 // The only Kubernetes API calls Faultline makes, in one place, so the RBAC rules in
-// deploy/kubernetes/rbac.yaml can be read off this file (see the verb next to each method).
+// deploy/kubernetes/base/rbac.yaml can be read off this file (see the verb next to each method).
 
 /** An API error with its HTTP status (404 not found, 409 conflict, 403 forbidden...). */
 export class KubeError extends Error {
