@@ -13,6 +13,20 @@ export const ContainerId = Type.String({
   description: 'container id, optionally with its runtime prefix, e.g. containerd://<64 hex>',
 });
 
+/**
+ * A pod, for the pod kinds (pod-kill, pod-failure, container-kill) in Kubernetes mode. Only the exporter's
+ * in-process pod daemon (exporter/targets/kubernetes/pod-daemon.ts) takes it; node daemons refuse those kinds.
+ */
+export const PodRef = Type.Object(
+  {
+    namespace: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' }),
+    name: Type.String({ pattern: '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$' }),
+    uid: Type.String({ pattern: '^[a-zA-Z0-9-]{1,64}$', description: 'the pod\'s uid: a replacement with the same name is never hit' }),
+    containers: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' }), { maxItems: 64, description: 'containers to act on; default all' })),
+  },
+  { additionalProperties: false },
+);
+
 /** What a fault acts on, on one host. All fields optional: no target = the host itself. */
 export const DaemonTarget = Type.Object(
   {
@@ -27,6 +41,7 @@ export const DaemonTarget = Type.Object(
     netns: Type.Optional(NetnsRef),
     interface: Type.Optional(InterfaceName),
     containerId: Type.Optional(ContainerId),
+    pod: Type.Optional(PodRef),
   },
   { additionalProperties: false, $id: 'DaemonTarget' },
 );
