@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { ProxyChildConfig, ProxyChildReply } from './config';
+import { run } from '../sys/exec';
+import { leaseAbandoned } from './deadman';
 import { formatEndpoint } from './endpoint';
 import { probeConnect } from './probe';
 import { createHttpProxy } from './http-proxy';
@@ -16,6 +18,11 @@ function reply(r: ProxyChildReply): void {
 }
 
 for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
+// One broken connection must not take the fault's proxy down with it (the redirect would then point
+// at nothing until recovery): count and carry on.
+let unexpected = 0;
+process.on('uncaughtException', () => void unexpected++);
+process.on('unhandledRejection', () => void unexpected++);
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -51,11 +58,21 @@ async function main(): Promise<void> {
   proxy.server.once('listening', () => reply({ ready: true, port: (proxy.server.address() as AddressInfo).port }));
   listen(cfg.listen.host);
   let draining = false;
-  process.on('SIGTERM', () => {
+  const stop = () => {
     if (draining) return;
     draining = true;
     void proxy.drain(cfg.drainMs).finally(() => process.exit(0));
-  });
+  };
+  process.on('SIGTERM', stop);
+  if (cfg.journalFile) {
+    const journalFile = cfg.journalFile;
+    setInterval(() => {
+      if (draining || !leaseAbandoned(journalFile)) return;
+      // Nobody will recover this fault: take the redirect away first, then drain like a recover would.
+      const removal = cfg.table ? run('nft', ['delete', 'table', 'inet', cfg.table]).catch(() => undefined) : Promise.resolve();
+      void removal.finally(stop);
+    }, 1000).unref();
+  }
 }
 
 main().catch((err: Error) => {

@@ -17,6 +17,10 @@ export interface ProxyChildConfig {
   targetPort?: number;
   toxics?: Static<typeof Toxic>[];
   http?: HttpRules;
+  /** The fault's journal file: the child ends itself when it is gone or its lease long expired. */
+  journalFile?: string;
+  /** Transparent mode: the nft table (in the child's own namespace) the child removes when it ends itself. */
+  table?: string;
   /** How long open connections may finish after SIGTERM. */
   drainMs: number;
 }

@@ -78,7 +78,8 @@ export async function injectProxy(
   const cfg: ProxyChildConfig = {
     ...proxy,
     listen: mode.mode === 'explicit' ? mode.listen : { host: '::', port: 0 },
-    ...(mode.mode === 'explicit' ? { upstream: mode.upstream, probeUpstream: true } : { targetPort: mode.port }),
+    ...(mode.mode === 'explicit' ? { upstream: mode.upstream, probeUpstream: true } : { targetPort: mode.port, table: redirectTableName(ctx.id) }),
+    ...(ctx.journalFile ? { journalFile: ctx.journalFile } : {}),
     drainMs: DRAIN_MS,
   };
   const { port } = await startProxyChild(cfg, {

@@ -82,6 +82,8 @@ class HttpConnection {
   private clientEnded = false;
   private draining = false;
   private done = false;
+  /** The client is paused until the upstream drains (not to be resumed by the parser). */
+  private waitingUpstream = false;
 
   constructor(
     private readonly client: net.Socket,
@@ -140,7 +142,7 @@ class HttpConnection {
         this.reqBuf = this.reqBuf.subarray(end);
         this.onRequest(head);
       }
-      if (this.reqBuf.length < HIGH_WATER && this.client.isPaused() && this.target) this.client.resume();
+      if (this.reqBuf.length < HIGH_WATER && this.client.isPaused() && this.target && !this.waitingUpstream) this.client.resume();
       this.maybeFinish();
     } catch (err) {
       this.badRequest(err as Error);
@@ -194,9 +196,13 @@ class HttpConnection {
 
   private toUpstream(bytes: Buffer): void {
     if (!this.upstream) this.connectUpstream();
-    if (!this.upstream!.write(bytes) && !this.client.isPaused()) {
+    if (!this.upstream!.write(bytes) && !this.waitingUpstream) {
+      this.waitingUpstream = true;
       this.client.pause();
-      this.upstream!.once('drain', () => this.client.resume());
+      this.upstream!.once('drain', () => {
+        this.waitingUpstream = false;
+        if (this.reqBuf.length < HIGH_WATER) this.client.resume();
+      });
     }
   }
 

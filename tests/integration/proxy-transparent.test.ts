@@ -1,4 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import httpFault from '../../daemon/faults/http-fault';
 import tcpFault from '../../daemon/faults/tcp-fault';
@@ -6,7 +9,7 @@ import type { FaultKind, ResolvedTarget } from '../../daemon/faults/types';
 import { listTables } from '../../daemon/sys/nft';
 import { canUseNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns';
 import { describeWithTools } from '../helpers/require-tool';
-import { injectFault, proxyAlive, stats, type TestFault } from './proxy-helpers';
+import { injectFault, makeCtx, proxyAlive, stats, type TestFault } from './proxy-helpers';
 
 // Transparent mode in namespaces this test makes: the application is not told about the proxy; an
 // nft redirect in the target namespace sends the target port through it. Traffic is delayed (or
@@ -125,6 +128,28 @@ describeNetns(['ip', 'nft'], 'transparent mode (nft redirect in a test-made name
     await faults.pop()!.recover();
     expect(await inNs(pair.a, HTTP_CLIENT, '127.0.0.1', String(PORT))).toEqual({ status: 200, body: 'direct' });
     await expectClean(f, pair.a);
+  });
+
+  it('dead-man switch: with its lease long expired and no daemon, the proxy removes its redirect and ends', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `fl-proxy-journal-${process.pid}-`));
+    const journalFile = path.join(dir, 'fault.json');
+    const lease = (ms: number) => writeFileSync(journalFile, JSON.stringify({ leaseExpiresAt: new Date(Date.now() + ms).toISOString() }));
+    try {
+      lease(60_000);
+      const { ctx } = makeCtx(tcp, { port: PORT, toxics: [{ type: 'latency', latency: '100ms' }] }, targetIn(pair.a));
+      ctx.journalFile = journalFile;
+      const state = (await tcp.inject(ctx)) as Record<string, any>;
+      faults.push({ ctx, saved: [], state, recover: () => tcp.recover(ctx, state) });
+      expect(await pingMedian(pair.a, pair.addrB)).toBeGreaterThan(95);
+      lease(-60_000);
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && (await proxyAlive(state))) await new Promise((r) => setTimeout(r, 200));
+      expect(await proxyAlive(state)).toBe(false);
+      expect(await listTables(`/run/netns/${pair.a}`)).not.toContain(state.table);
+      expect(await pingMedian(pair.a, pair.addrB)).toBeLessThan(40);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('recovers from the journaled state alone, also when the namespace is already gone', async () => {
