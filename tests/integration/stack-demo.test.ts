@@ -1,6 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { parseDemoConfig } from '../../demo/config';
+import { startDemo, type RunningDemo } from '../../demo/index';
 import { FAULTLINE, Proc, startDemoProcess, waitFor } from '../helpers/stack';
 
 // `faultline demo` as a user runs it: a real process on loopback ports, its metrics, its admin
@@ -118,24 +121,31 @@ describe('faultline demo', () => {
   });
 });
 
-describe('faultline demo with a bad backend', () => {
+// These run the demo in this process (startDemo, what the CLI calls): the same sockets, backend
+// process and load generator, without paying a CLI start-up each.
+describe('the demo with a bad backend or a slow service', () => {
   let silent: http.Server;
   const procs: Proc[] = [];
+  const demos: RunningDemo[] = [];
+  const inProcess = async (flags: Record<string, unknown>) => {
+    const d = await startDemo(parseDemoConfig({ listen: '127.0.0.1:0', backendListen: '127.0.0.1:0', ...flags }), pino({ level: 'silent' }));
+    demos.push(d);
+    return d;
+  };
   beforeAll(async () => {
     // A backend that accepts connections and never answers: what a partitioned or paused backend looks like.
     silent = http.createServer(() => undefined);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
   });
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
+    await Promise.all([...procs.map((p) => p.stop()), ...demos.map((d) => d.close())]);
     silent.closeAllConnections();
     await new Promise((r) => silent.close(r));
   });
 
   it('answers 504 when the backend does not answer in time', async () => {
     const port = (silent.address() as AddressInfo).port;
-    const d = await startDemoProcess(['--load', '0', '--backend', `http://127.0.0.1:${port}`, '--backend-timeout', '300ms']);
-    procs.push(d.proc);
+    const d = await inProcess({ load: 0, backend: `http://127.0.0.1:${port}`, backendTimeout: '300ms' });
     const r = await fetch(`${d.url}/api/checkout`);
     expect(r.status).toBe(504);
     expect((await r.json()).error.code).toBe('backend_timeout');
@@ -149,8 +159,7 @@ describe('faultline demo with a bad backend', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
-    const d = await startDemoProcess(['--load', '0', '--backend', `http://127.0.0.1:${port}`]);
-    procs.push(d.proc);
+    const d = await inProcess({ load: 0, backend: `http://127.0.0.1:${port}` });
     const r = await fetch(`${d.url}/api/checkout`);
     expect(r.status).toBe(502);
     expect((await r.json()).error.code).toBe('backend_unreachable');
@@ -166,8 +175,7 @@ describe('faultline demo with a bad backend', () => {
   }, 60_000);
 
   it('keeps the load generator within its concurrency bound when the service is slow', async () => {
-    const d = await startDemoProcess(['--load', '50', '--concurrency', '2', '--latency', '1s']);
-    procs.push(d.proc);
+    const d = await inProcess({ load: 50, concurrency: 2, latency: '1s' });
     await waitFor('skipped load requests', async () => (await metric(d.url, 'demo_load_requests_total', { result: 'skipped' })) > 20, 30_000);
     for (let i = 0; i < 5; i++) {
       expect(await metric(d.url, 'demo_load_in_flight')).toBeLessThanOrEqual(2);
