@@ -15,6 +15,7 @@ import { answer, replacedHead } from '../../daemon/proxy/http-proxy';
 import { BodyReader, headEnd, parseHead, requestFraming, responseFraming } from '../../daemon/proxy/http-parse';
 import { compileMatcher, globToRegExp } from '../../daemon/proxy/http-match';
 import { redirectScript } from '../../daemon/proxy/transparent';
+import { leaseAbandoned } from '../../daemon/proxy/deadman';
 import { TOXICS } from '../../daemon/proxy/toxics';
 import { checkToxics } from '../../daemon/proxy/toxics/check';
 
@@ -208,6 +209,21 @@ describe('endpoints and transparent mode', () => {
     expect(script).toContain('type nat hook output');
     expect(script).toMatch(/meta skgid != \d+ tcp dport 8080 redirect to :40000/);
     expect(script).toContain('type nat hook prerouting');
+  });
+});
+
+describe('dead-man switch', () => {
+  it('is abandoned when the journal entry is gone or its lease ran out over 30 s ago', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `fl-deadman-${process.pid}-`));
+    const file = path.join(dir, 'f.json');
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(leaseAbandoned(file, now)).toBe(true);
+    writeFileSync(file, JSON.stringify({ leaseExpiresAt: '2026-01-01T00:00:00Z' }));
+    expect(leaseAbandoned(file, now + 29_000)).toBe(false);
+    expect(leaseAbandoned(file, now + 31_000)).toBe(true);
+    writeFileSync(file, '{"leaseExp');
+    expect(leaseAbandoned(file, now + 31_000)).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
