@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import https from 'node:https';
+import pino from 'pino';
 import path from 'node:path';
 import { startDaemon } from '../../daemon/index';
 import { faultId, killChildren, procState, spawnSleep, startTestDaemon, tempDir, waitFor, type TestDaemon } from './daemon-helpers';
@@ -201,6 +203,31 @@ d('daemon auth and listen rules', () => {
     await expect(startDaemon({ listen: 'localhost', stateDir })).rejects.toThrow(/HOST:PORT/);
     await expect(startDaemon({ listen: '127.0.0.1:99999', stateDir })).rejects.toThrow(/HOST:PORT/);
   });
+
+  it('serves HTTPS with --tls-cert/--tls-key (and still wants the token)', async () => {
+    const dir = tempDir('tls');
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const tls = await startDaemon({ listen: '127.0.0.1:0', stateDir: path.join(dir, 'state'), token, tlsCert: cert, tlsKey: key, logger: pino({ level: 'silent' }) });
+    try {
+      expect(tls.url).toMatch(/^https:\/\/127\.0\.0\.1:[0-9]+$/);
+      const get = (auth: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = https.request(`${tls.url}/v1/info`, { ca: readFileSync(cert), headers: { authorization: auth } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await get(`Bearer ${token}`)).toBe(200);
+      expect(await get('Bearer nope')).toBe(401);
+    } finally {
+      await tls.shutdown({ recover: true });
+    }
+    await expect(startDaemon({ listen: '127.0.0.1:0', stateDir: path.join(dir, 'state2'), tlsCert: cert })).rejects.toThrow(/go together/);
+  }, 60_000);
 
   it('refuses a second daemon on the same state dir', async () => {
     await expect(startDaemon({ listen: '127.0.0.1:0', stateDir: dm.stateDir })).rejects.toThrow(/in use/);
