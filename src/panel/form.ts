@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { ExperimentInput as ExperimentInputSchema } from '../../api/experiment';
 import { kindSpec } from '../../api/kinds';
+import { DURATION_PATTERN, RATE_PATTERN, SIZE_OR_PERCENT_PATTERN, SIZE_PATTERN } from '../../api/units';
 import { check } from '../../api/validate';
 import type { ErrorDetail, ExperimentInput, JsonSchema, KindInfo, LaunchFormState, TargetMode } from './types';
 
@@ -159,14 +160,33 @@ export interface FormErrors {
   other: ErrorDetail[];
 }
 
+/**
+ * Pattern errors name a regular expression; users get its description instead:
+ * "must match ^…$ (Go-style duration, e.g. 500ms)" → "must be a Go-style duration, e.g. 500ms".
+ */
+export function readable(reason: string): string {
+  for (const [pattern, says] of UNIT_WORDS) if (reason.includes(pattern)) return says;
+  const m = /^must match \S+ \((.+)\)$/.exec(reason);
+  if (m) return `must be: ${m[1]}`;
+  if (/^must match pattern /.test(reason)) return 'has the wrong format';
+  return reason;
+}
+
+const UNIT_WORDS: Array<[string, string]> = [
+  [DURATION_PATTERN, 'must be a duration such as 500ms, 30s, 5m or 1h30m'],
+  [SIZE_OR_PERCENT_PATTERN, 'must be a size such as 256MiB, or a percentage such as 20%'],
+  [SIZE_PATTERN, 'must be a size such as 512KiB, 256MiB or 1G'],
+  [RATE_PATTERN, 'must be a rate such as 512kbit, 8mbit or 1gbit'],
+];
+
 /** Sorts error details onto the fields that show them. */
 export function sortErrors(details: ErrorDetail[], toForm: (p: string) => string = (p) => p): FormErrors {
   const fields: Record<string, string> = {};
   const other: ErrorDetail[] = [];
   for (const d of details) {
     const key = fieldKey(toForm(d.field));
-    if (!key) other.push(d);
-    else fields[key] ??= d.reason;
+    if (!key) other.push({ field: d.field, reason: readable(d.reason) });
+    else fields[key] ??= readable(d.reason);
   }
   return { fields, other };
 }

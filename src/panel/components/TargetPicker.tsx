@@ -112,7 +112,7 @@ export function TargetPicker({ targets, loadError, selector, mode, value, requir
         </Field>
       </div>
       <div className={styles.modeRow}>
-        <Field label="Mode" description={MODES.find((m) => m.value === mode)?.description} invalid={!!errors['/spec/targets/mode']} error={errors['/spec/targets/mode']}>
+        <Field label="Selection mode" description={MODES.find((m) => m.value === mode)?.description} invalid={!!errors['/spec/targets/mode']} error={errors['/spec/targets/mode']}>
           <RadioButtonGroup options={MODES} value={mode} onChange={(m) => onChange({ mode: m })} />
         </Field>
         {MODES_WITH_VALUE.includes(mode) && (
