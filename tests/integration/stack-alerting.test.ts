@@ -3,8 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describeWithTools } from '../helpers/require-tool';
 import {
+  PROVISIONING,
   REPO,
   freePort,
+  readYaml,
   removeDir,
   rewriteAlertmanagerConfig,
   rewritePrometheusConfig,
@@ -182,6 +184,61 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'stack alerting pat
       expect(stopped.status).toBeLessThan(300);
       await waitFor('other target resumed', () => procState(otherPid) !== 'T', 30_000);
     }, 150_000);
+
+    it("aborts a guarded experiment on Grafana's webhook, sent as the provisioned contact point sends it", async () => {
+      // Grafana itself cannot run here: this posts what its webhook contact point posts, to the
+      // URL path, with the auth scheme and the token variable of provisioning/grafana/alerting.
+      const cp = readYaml(path.join(PROVISIONING, 'grafana', 'alerting', 'contact-points.yaml')).contactPoints[0].receivers[0].settings;
+      expect(cp.authorization_credentials).toBe('$FAULTLINE_ALERT_TOKEN');
+      const pid = victim();
+      const name = `grafana-guarded-${process.pid}`;
+      // Guarded by the Grafana-managed twin only (grafana_folder is a label Grafana adds): the
+      // Prometheus alert of the same name may still be firing from the tests above.
+      const created = await api('POST', '/experiments', experiment(name, pid, 'alertname="DemoHighErrorRate", grafana_folder="Faultline"'));
+      expect(created.status).toBe(201);
+      await waitFor('grafana-guarded Running', async () => (await phase(name)) === 'Running', 60_000);
+      const now = new Date().toISOString();
+      const labels = { alertname: 'DemoHighErrorRate', grafana_folder: 'Faultline', severity: 'critical', service: 'demo' };
+      const payload = {
+        receiver: 'faultline',
+        status: 'firing',
+        orgId: 1,
+        alerts: [
+          {
+            status: 'firing',
+            labels,
+            annotations: { summary: 'More than 20% of the demo API requests fail' },
+            startsAt: now,
+            endsAt: '0001-01-01T00:00:00Z',
+            generatorURL: 'http://grafana:3000/alerting/grafana/demo-high-error-rate/view',
+            fingerprint: `f${process.pid.toString(16)}`,
+            silenceURL: 'http://grafana:3000/alerting/silence/new',
+            dashboardURL: '',
+            panelURL: '',
+            values: { A: 0.5, B: 1 },
+            valueString: "[ var='A' value=0.5 ], [ var='B' value=1 ]",
+          },
+        ],
+        groupLabels: { alertname: 'DemoHighErrorRate', service: 'demo' },
+        commonLabels: labels,
+        commonAnnotations: {},
+        externalURL: 'http://grafana:3000/',
+        version: '1',
+        groupKey: '{}/{}:{alertname="DemoHighErrorRate", service="demo"}',
+        truncatedAlerts: 0,
+        title: '[FIRING:1] DemoHighErrorRate',
+        state: 'alerting',
+        message: 'DemoHighErrorRate is firing',
+      };
+      const r = await fetch(exporterUrl + new URL(cp.url).pathname, {
+        method: cp.httpMethod,
+        headers: { authorization: `${cp.authorization_scheme} ${ALERTING}`, 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+      });
+      expect(r.status).toBe(200);
+      await waitFor('grafana-guarded Aborted', async () => (await phase(name)) === 'Aborted', 30_000, 100);
+      await waitFor('its target resumed', () => procState(pid) !== 'T', 30_000, 100);
+    }, 120_000);
 
     it('refuses to start an experiment while its guard alert is firing (demo failing via its admin endpoint)', async () => {
       const set = (ratio: number) =>
