@@ -137,14 +137,13 @@ export class EventBus {
     this.write(s, 'retry: 2000\n: connected\n\n');
     // Replay from the store while live events wait in `pending`, then hand over without a gap.
     if (lastEventId !== undefined) {
-      let cursor = lastEventId;
-      let budget = this.maxReplay;
-      while (budget > 0 && this.subs.has(s)) {
-        const batch = this.store.since(cursor, Math.min(1000, budget));
+      // at most the newest maxReplay events: a client far behind skips the oldest, never the newest
+      let cursor = Math.max(lastEventId, this.store.lastId() - this.maxReplay);
+      while (this.subs.has(s)) {
+        const batch = this.store.since(cursor, 1000);
         for (const e of batch) this.deliver(s, e);
         if (batch.length === 0) break;
         cursor = batch[batch.length - 1].id;
-        budget -= batch.length;
       }
       s.lastId = Math.max(s.lastId, cursor);
     } else {

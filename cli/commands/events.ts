@@ -44,7 +44,8 @@ export function registerEvents(program: Command): void {
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       process.once('SIGTERM', () => ac.abort());
-      const lastId = items.length ? items[items.length - 1].id : undefined;
+      // resume after what was printed; with nothing printed, replay from the start (the server bounds it) so nothing is missed in between
+      const lastId = items.length ? items[items.length - 1].id : o.since ? undefined : 0;
       await followEvents(client, new URLSearchParams(filters), (e) => console.log(line(e)), ac.signal, lastId);
     }),
   );

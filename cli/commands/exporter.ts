@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import pino from 'pino';
 import { parseDuration } from '../../api/units';
 import type { DaemonConfig } from '../../exporter/daemons';
-import { startExporter, type RunningExporter } from '../../exporter/index';
+import type { RunningExporter } from '../../exporter/index';
 import { anonymousWarning, safetyConfig, safetyOptions, type SafetyFlags } from '../safety-flags';
 import { VERSION } from '../version';
 
@@ -80,6 +80,7 @@ export function registerExporter(program: Command): void {
       ),
   ).action(async (o: CommonExporterFlags & { daemon?: string[] }) => {
     const log = pino({ name: 'faultline-exporter', level: o.logLevel });
+    const { startExporter } = await import('../../exporter/index'); // loaded lazily: client commands start faster
     const daemons = (o.daemon ?? []).map(parseDaemonFlag);
     if (daemons.length === 0) log.warn('no --daemon given: experiments cannot target anything');
     const safety = safetyConfig(o);

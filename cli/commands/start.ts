@@ -1,8 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { startDaemon } from '../../daemon/index';
-import { startExporter } from '../../exporter/index';
 import { anonymousWarning, safetyConfig } from '../safety-flags';
 import { VERSION } from '../version';
 import { exporterOptions, leaseSeconds, stopOnSignals, type CommonExporterFlags } from './exporter';
@@ -13,6 +11,9 @@ import { exporterOptions, leaseSeconds, stopOnSignals, type CommonExporterFlags 
 export function registerStart(program: Command): void {
   exporterOptions(program.command('start').description('run the exporter with an embedded local daemon (data under --data-dir)')).action(async (o: CommonExporterFlags) => {
     const log = pino({ name: 'faultline', level: o.logLevel });
+    // loaded here, not at the top: every other command starts faster without the servers' modules
+    const { startDaemon } = await import('../../daemon/index');
+    const { startExporter } = await import('../../exporter/index');
     const safety = safetyConfig(o); // before anything starts: a bad flag starts nothing
     const warn = anonymousWarning(o.listen, safety);
     if (warn) log.warn(warn);
