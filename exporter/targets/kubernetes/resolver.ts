@@ -7,21 +7,19 @@ import type { Mode } from '../mode';
 import type { Resolution, ResolvedTarget, TargetResolver } from '../types';
 import type { KubernetesMode } from './index';
 import { isProtectedNamespace, namespaceRefusal, podRefusal } from './safety';
+import { POD_DAEMON_NAME } from './pod-daemon';
 import type { PodTarget } from './select';
+
+const podRef = (p: PodTarget) => ({ namespace: p.namespace, name: p.name, uid: p.uid, containers: p.containers.map((c) => c.name) });
 
 // Kubernetes mode behind the engine's TargetResolver interface (exporter/targets/types.ts):
 // - node-level kinds (network, stress, process): one target per pod (network) or per container,
 //   placed on the daemon named after the pod's node, with the daemon-level target {containerId};
-// - pod kinds (pod-kill, pod-failure, container-kill): one target per pod, carrying the pod in
-//   `pod`, for the engine to hand to KubernetesMode.inject/recover instead of a daemon.
+// - pod kinds (pod-kill, pod-failure, container-kill): one target per pod, {pod: {namespace, name,
+//   uid, containers}}, on the exporter's in-process pod daemon `kubernetes-api` (pod-daemon.ts).
 // Daemons are the DaemonSet's pods: daemonConfigs() lists them, named after their node.
 
-export interface PodResolvedTarget extends ResolvedTarget {
-  /** Set for pod kinds: the engine calls KubernetesMode.inject/recover with it. */
-  pod?: PodTarget;
-}
-
-export const POD_KIND_DAEMON = 'kubernetes-api';
+export { POD_DAEMON_NAME as POD_KIND_DAEMON } from './pod-daemon';
 
 export class KubernetesTargets implements TargetResolver {
   constructor(private readonly k8s: KubernetesMode) {}
@@ -33,10 +31,10 @@ export class KubernetesTargets implements TargetResolver {
     const kind = kindSpec(spec.fault.kind);
     if (!kind) throw ApiError.invalid(`invalid experiment: /spec/fault/kind ${spec.fault.kind} is not a known kind`, [{ field: '/spec/fault/kind', reason: 'is not a known kind' }]);
     const r = await this.k8s.resolve({ selector: spec.targets.selector, mode: spec.targets.mode as Mode, ...(spec.targets.value !== undefined ? { value: spec.targets.value } : {}) }, namespace);
-    const selected: PodResolvedTarget[] = [];
+    const selected: ResolvedTarget[] = [];
     for (const pod of r.targets) {
       if (kind.scope === 'pod') {
-        selected.push({ daemon: POD_KIND_DAEMON, target: {}, description: pod.id, pod });
+        selected.push({ daemon: POD_DAEMON_NAME, target: { pod: podRef(pod) }, description: pod.id });
         continue;
       }
       for (const t of await this.k8s.nodeTargets(pod, kind.kind)) {

@@ -8,6 +8,8 @@ import { LeaderElector } from '../../../exporter/targets/kubernetes/leader';
 import { ORIGINAL_IMAGES_ANNOTATION } from '../../../exporter/targets/kubernetes/pod-failure';
 import type { DaemonCaller } from '../../../exporter/targets/kubernetes/pod-fault';
 import { KubernetesTargets, POD_KIND_DAEMON } from '../../../exporter/targets/kubernetes/resolver';
+import { startPodDaemon } from '../../../exporter/targets/kubernetes/pod-daemon';
+import { DaemonClient, DaemonError } from '../../../exporter/daemons';
 import { startFakeApiServer, type FakeApiServer } from '../../helpers/fake-kube-apiserver';
 import { namespace, node, OPTED_IN, pod } from '../../unit/kubernetes/fixtures';
 
@@ -270,7 +272,9 @@ describe('Kubernetes mode against the API-shaped stand-in', () => {
     const cpu = await targets.resolve('shop', spec('cpu-stress'));
     expect(cpu.selected.map((t) => t.description)).toEqual(['shop/api-1/api', 'shop/api-1/sidecar']);
     const kill = await targets.resolve('shop', spec('pod-kill'));
-    expect(kill.selected).toMatchObject([{ daemon: POD_KIND_DAEMON, description: 'shop/api-1', pod: { uid: expect.any(String) } }]);
+    expect(kill.selected).toEqual([
+      { daemon: POD_KIND_DAEMON, target: { pod: { namespace: 'shop', name: 'api-1', uid: api.pods.get('shop/api-1')?.metadata.uid, containers: ['api', 'sidecar'] } }, description: 'shop/api-1' },
+    ]);
     expect(await targets.daemonConfigs('tok')).toEqual([
       { url: 'http://192.168.0.11:9471', name: 'node-a', token: 'tok' },
       { url: 'http://192.168.0.12:9471', name: 'node-b', token: 'tok' },
@@ -287,6 +291,84 @@ describe('Kubernetes mode against the API-shaped stand-in', () => {
     expect(err).toBeInstanceOf(KubeError);
     expect((err as KubeError).message).toBe('get pod shop/nope: HTTP 404: pods "nope" not found');
     await expect(k8s.client.patchPod('shop', 'web-1', { spec: { containers: [{ name: 'new', image: 'x' }] } })).rejects.toMatchObject({ status: 422 });
+  });
+});
+
+describe('the pod daemon: pod kinds behind the node daemon API, driven by the exporter\'s DaemonClient', () => {
+  let api: FakeApiServer;
+  let k8s: KubernetesMode;
+  beforeEach(async () => {
+    api = await startFakeApiServer();
+    seed(api);
+    k8s = new KubernetesMode(config(), KubeClient.forServer(api.url, api.token, api.ca), { log, daemon: recordingDaemon() });
+  });
+  afterEach(async () => {
+    await api.close();
+  });
+  const ref = (name: string) => ({ namespace: 'shop', name, uid: api.pods.get(`shop/${name}`)?.metadata.uid as string });
+  const images = (name: string) => (api.pods.get(`shop/${name}`)?.spec.containers as { image: string }[]).map((c) => c.image);
+
+  it('create, list, idempotent retry, renew, delete; info names the kinds; token required', async () => {
+    const pd = await startPodDaemon(k8s, { sweepMs: 50 });
+    try {
+      const client = new DaemonClient({ url: pd.url, token: pd.token });
+      const info = await client.fetchInfo();
+      expect(info).toMatchObject({ name: 'kubernetes-api', capabilities: { k8s: { available: true } } });
+      expect(info.kinds.map((k) => k.kind).sort()).toEqual(['container-kill', 'pod-failure', 'pod-kill']);
+      const req = { id: 'fl-pf-api-1', kind: 'pod-failure', params: {}, target: { pod: ref('api-1') }, leaseSeconds: 30 };
+      const first = await client.createFault(req);
+      expect(first).toMatchObject({ created: true, fault: { id: 'fl-pf-api-1', phase: 'active' } });
+      expect(images('api-1')).toEqual(['registry.k8s.io/pause:3.10', 'registry.k8s.io/pause:3.10']);
+      expect((await client.createFault(req)).created).toBe(false); // the engine's retry after a restart: 200, not applied twice
+      expect(api.requests.filter((q) => q.method === 'PATCH')).toHaveLength(1);
+      await expect(client.createFault({ ...req, params: { pauseImage: 'other:1' } })).rejects.toMatchObject({ status: 409 });
+      expect((await client.listFaults()).map((f) => f.id)).toEqual(['fl-pf-api-1']);
+      const renewed = await client.renewLease('fl-pf-api-1', 60);
+      expect(Date.parse(renewed.leaseExpiresAt)).toBeGreaterThan(Date.now() + 50_000);
+      expect(await client.deleteFault('fl-pf-api-1')).toMatchObject({ phase: 'recovered' });
+      expect(images('api-1')).toEqual(['registry.example/api:1.2.3', 'registry.example/sidecar:1.2.3']);
+      expect(await client.deleteFault('fl-pf-api-1')).toBeUndefined(); // 404 = already gone
+      const anon = new DaemonClient({ url: pd.url });
+      await expect(anon.listFaults()).rejects.toMatchObject({ status: 401 });
+    } finally {
+      await pd.close();
+    }
+  });
+
+  it('a lease that is not renewed reverts the fault (pod-failure gets its images back)', async () => {
+    const pd = await startPodDaemon(k8s, { sweepMs: 50 });
+    try {
+      const client = new DaemonClient({ url: pd.url, token: pd.token });
+      await client.createFault({ id: 'fl-lease', kind: 'pod-failure', params: {}, target: { pod: ref('web-1') }, leaseSeconds: 1 });
+      expect(images('web-1')).toEqual(['registry.k8s.io/pause:3.10']);
+      const deadline = Date.now() + 20_000;
+      while ((await client.listFaults()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await client.listFaults()).toEqual([]);
+      expect(images('web-1')).toEqual(['registry.example/app:1.2.3']);
+      expect(api.events.map((e) => e.reason)).toEqual(['FaultInjected', 'FaultRecovered']);
+    } finally {
+      await pd.close();
+    }
+  });
+
+  it('refuses what is not a pod kind, a missing pod, a replaced pod, and a pod protected since planning — nothing applied', async () => {
+    const pd = await startPodDaemon(k8s);
+    try {
+      const client = new DaemonClient({ url: pd.url, token: pd.token });
+      const fail = (req: Record<string, unknown>) => client.createFault(req as never).catch((e: unknown) => e as DaemonError);
+      expect(await fail({ id: 'a', kind: 'network-loss', params: {}, target: { pod: ref('web-1') }, leaseSeconds: 5 })).toMatchObject({ status: 422 });
+      expect(await fail({ id: 'b', kind: 'pod-kill', params: {}, leaseSeconds: 5 })).toMatchObject({ status: 400 });
+      expect(await fail({ id: 'c', kind: 'pod-kill', params: {}, target: { pod: { ...ref('web-1'), uid: 'someone-else' } }, leaseSeconds: 5 })).toMatchObject({ status: 422 });
+      expect(await fail({ id: 'd', kind: 'pod-kill', params: {}, target: { pod: { namespace: 'shop', name: 'ghost', uid: 'x' } }, leaseSeconds: 5 })).toMatchObject({ status: 422 });
+      expect(await fail({ id: 'e', kind: 'pod-kill', params: { gracePeriodSeconds: -1 }, target: { pod: ref('web-1') }, leaseSeconds: 5 })).toMatchObject({ status: 400 });
+      expect(await fail({ id: 'f', kind: 'pod-kill', params: {}, target: { pod: { ...ref('web-1'), name: 'Web 1; rm' } }, leaseSeconds: 5 })).toMatchObject({ status: 400 });
+      api.pods.get('shop/web-1')!.metadata.annotations = { 'faultline.dev/protected': 'true' };
+      expect(await fail({ id: 'g', kind: 'pod-kill', params: {}, target: { pod: ref('web-1') }, leaseSeconds: 5 })).toMatchObject({ status: 422 });
+      expect(api.requests.filter((q) => q.method === 'DELETE' || q.method === 'PATCH')).toEqual([]);
+      expect(await client.listFaults()).toEqual([]);
+    } finally {
+      await pd.close();
+    }
   });
 });
 

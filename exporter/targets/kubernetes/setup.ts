@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import { DaemonClient, type DaemonConfig, type DaemonRegistry } from '../../daemons';
+import type { KubernetesConfig } from './config';
+import { KubernetesMode } from './index';
+import { startPodDaemon, type RunningPodDaemon } from './pod-daemon';
+import { KubernetesTargets } from './resolver';
+
+// Wiring Kubernetes mode into `faultline exporter --kubernetes` in one call: the target resolver for
+// the engine, the daemons to register (every DaemonSet pod, named after its node, plus the in-process
+// pod daemon for the pod kinds), leader election, and a refresh that picks up nodes added later.
+
+export interface KubernetesSetup {
+  mode: KubernetesMode;
+  resolver: KubernetesTargets;
+  /** Node daemons (from the DaemonSet) and the pod daemon, for the exporter's DaemonRegistry. */
+  daemons: DaemonConfig[];
+  podDaemon: RunningPodDaemon;
+  /** Adds daemons of nodes that joined since start to `registry`; returns how many were added. */
+  syncDaemons(registry: DaemonRegistry): Promise<number>;
+  close(opts?: { recover?: boolean }): Promise<void>;
+}
+
+export async function startKubernetes(config: KubernetesConfig, opts: { log: Logger; daemonToken?: string; mode?: KubernetesMode }): Promise<KubernetesSetup> {
+  const mode = opts.mode ?? KubernetesMode.fromConfig(config, { log: opts.log, ...(opts.daemonToken ? { daemonToken: opts.daemonToken } : {}) });
+  const resolver = new KubernetesTargets(mode);
+  const podDaemon = await startPodDaemon(mode, { log: opts.log });
+  const podDaemonConfig: DaemonConfig = { url: podDaemon.url, name: 'kubernetes-api', token: podDaemon.token };
+  const daemons = [...(await resolver.daemonConfigs(opts.daemonToken)), podDaemonConfig];
+  opts.log.info({ daemons: daemons.map((d) => d.name), scope: config.scopeNamespaces ?? 'cluster' }, 'Kubernetes mode');
+  mode.leader?.start();
+  return {
+    mode,
+    resolver,
+    daemons,
+    podDaemon,
+    async syncDaemons(registry) {
+      let added = 0;
+      for (const c of await resolver.daemonConfigs(opts.daemonToken)) {
+        if (registry.byName(c.name as string)) continue;
+        registry.clients.push(new DaemonClient(c));
+        added++;
+      }
+      return added;
+    },
+    async close(o = {}) {
+      await mode.leader?.stop();
+      await podDaemon.close(o);
+    },
+  };
+}
