@@ -77,11 +77,12 @@ export class FaultManager {
     const existing = this.live.get(req.id);
     if (existing) {
       const e = existing.entry;
-      if (e.kind === req.kind && isDeepStrictEqual(e.params, params) && isDeepStrictEqual(e.target ?? {}, req.target ?? {}) && !existing.recovering) {
+      if (!existing.recovering && e.kind === req.kind && isDeepStrictEqual(e.params, params) && isDeepStrictEqual(e.target ?? {}, req.target ?? {})) {
         await existing.busy.catch(() => undefined);
         if (!this.live.has(req.id)) throw ApiError.conflict(`fault ${req.id} failed while being injected; retry`);
         return { fault: toWire(existing.entry), created: false };
       }
+      if (existing.recovering) throw ApiError.conflict(`fault ${req.id} is being recovered; retry once it is gone`, [{ field: '/id', reason: 'is being recovered' }]);
       throw ApiError.conflict(`fault ${req.id} already exists with a different kind, params or target`, [{ field: '/id', reason: 'already exists, different' }]);
     }
 

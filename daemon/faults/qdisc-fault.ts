@@ -10,12 +10,13 @@ import type { FaultContext, ResolvedTarget, Support } from './types';
 
 export type QdiscState = { dev: string; handle: string; netnsPath?: string; netnsId?: string } & Record<string, unknown>;
 
+/** Picks (and checks) the interface once, recording it in the resolved target that the journal keeps. */
 export async function precheckQdisc(target: ResolvedTarget): Promise<void> {
-  await pickInterface(target);
+  target.interface = await pickInterface(target);
 }
 
 export async function injectQdisc(ctx: FaultContext<unknown>, kindArgs: string[]): Promise<QdiscState> {
-  const dev = await pickInterface(ctx.target);
+  const dev = ctx.target.interface ?? (await pickInterface(ctx.target));
   const t = ctx.target;
   const state: QdiscState = { dev, handle: handleFor(ctx.id), ...(t.netnsPath ? { netnsPath: t.netnsPath, netnsId: t.netnsId } : {}) };
   await ctx.save(state);

@@ -28,14 +28,16 @@ export async function listQdiscs(dev: string, netnsPath?: string): Promise<Qdisc
   return rows.map((r) => ({ kind: r.kind, handle: r.handle, root: !!r.root }));
 }
 
-/** Deletes the root qdisc of `dev` if it is still `handle`; gone device/netns/qdisc = done. */
+/**
+ * Deletes the root qdisc of `dev` if it is still `handle`: the kernel itself refuses ("Invalid handle")
+ * when the root qdisc has another handle, so one call is both the check and the delete.
+ * A gone device, netns or qdisc counts as done.
+ */
 export async function deleteRootQdisc(dev: string, handle: string, netnsPath?: string): Promise<void> {
-  const qdiscs = await listQdiscs(dev, netnsPath);
-  if (!qdiscs.some((q) => q.root && q.handle === handle)) return;
   try {
     await run('tc', ['qdisc', 'del', 'dev', dev, 'root', 'handle', handle], { netnsPath });
   } catch (err) {
-    if (err instanceof ToolError && /Cannot find device|No such file|Invalid handle|Cannot delete qdisc with handle of zero/i.test(err.stderr)) return;
+    if (err instanceof ToolError && /Cannot find device|No such file|Invalid handle|handle of zero|No such device/i.test(err.stderr)) return;
     throw err;
   }
 }

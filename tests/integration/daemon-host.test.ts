@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { faultId, killChildren, procAlive, procState, spawnSleep, startTestDaemon, tempDir, waitFor, type TestDaemon } from './daemon-helpers';
 
@@ -165,6 +165,19 @@ d('daemon process, stress and disk kinds', () => {
     await dm.req('DELETE', `/v1/faults/${id}`);
     expect(existsSync(ioDir)).toBe(false);
     for (const p of pids) expect(procAlive(p)).toBe(false);
+  }, 60_000);
+
+  it('stressors end themselves when their journal entry disappears (dead-man switch without a daemon)', async () => {
+    const id = faultId('deadman');
+    const res = await dm.req('POST', '/v1/faults', { id, kind: 'cpu-stress', params: { workers: 1, load: 5 } });
+    expect(res.status).toBe(201);
+    const [pid] = stressorPids(res.body);
+    const file = path.join(dm.stateDir, 'faults', `${id}.json`);
+    // the last journal write (phase active) lands just after the response: remove the entry after it
+    await waitFor('journal phase active', () => JSON.parse(readFileSync(file, 'utf8')).phase === 'active');
+    rmSync(file);
+    await waitFor('stressor to exit on its own', () => !procAlive(pid), 20_000);
+    expect((await dm.req('DELETE', `/v1/faults/${id}`)).status).toBe(200); // recovering what is gone is fine
   }, 60_000);
 
   it('a protected process name (--protect) is never a target', async () => {

@@ -1,7 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { canUseNetns, ip, makeNetnsPair, type NetnsPair } from '../helpers/netns';
 import { describeWithTools } from '../helpers/require-tool';
-import { faultId, startTestDaemon, type TestDaemon } from './daemon-helpers';
+import { readlinkSync } from 'node:fs';
+import { faultId, startTestDaemon, waitFor, type TestDaemon } from './daemon-helpers';
 import { udpDelivered } from './daemon-traffic';
 
 // Network kinds against real traffic between two namespaces the test makes (and removes).
@@ -85,6 +86,28 @@ suite(['nft', 'tc', 'iperf3'], 'daemon network kinds', () => {
     }
     expect((await dm.req('DELETE', `/v1/faults/${id}`)).status).toBe(200);
     expect(rootQdisc(pair.a, pair.ifA).some((q) => q.kind === 'tbf')).toBe(false);
+  }, 120_000);
+
+  it('a pid target acts in that process\'s network namespace', async () => {
+    const inA = spawn('ip', ['netns', 'exec', pair.a, 'sleep', '600'], { stdio: 'ignore' });
+    try {
+      const pid = await waitFor('sleep in netns A', () => {
+        try {
+          return readlinkSync(`/proc/${inA.pid}/exe`).endsWith('/sleep') ? inA.pid : undefined; // ip has exec'd sleep
+        } catch {
+          return undefined;
+        }
+      });
+      const id = faultId('bypid');
+      const res = await dm.req('POST', '/v1/faults', { id, kind: 'network-partition', params: { peers: [pair.addrB] }, target: { pid } });
+      expect(res.status).toBe(201);
+      expect(nftTables(pair.a)).toContain(`faultline-${id}`);
+      expect(await udpDelivered(pair.a, pair.b, pair.addrB, 200)).toBe(0);
+      expect((await dm.req('DELETE', `/v1/faults/${id}`)).status).toBe(200);
+      expect(nftTables(pair.a)).not.toContain('faultline');
+    } finally {
+      inA.kill('SIGKILL');
+    }
   }, 120_000);
 
   it('a second tc fault on the same interface is a conflict and removes nothing', async () => {

@@ -13,23 +13,26 @@ function inNs(ns: string, args: string[]) {
 /** Sends `count` datagrams from `fromNs` to `toAddr:port` in `toNs`; resolves how many arrived. */
 export async function udpDelivered(fromNs: string, toNs: string, toAddr: string, count: number, port = 20000 + (process.pid % 20000)): Promise<number> {
   const recv = inNs(toNs, ['recv', toAddr, String(port), '1500', '60000']);
+  // listen for exit right away: the receiver may finish before the sender's exit is even seen
+  const recvExit = new Promise<number | null>((resolve) => recv.once('exit', resolve));
   let out = '';
   let err = '';
   recv.stdout.on('data', (c) => (out += c));
   recv.stderr.on('data', (c) => (err += c));
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`receiver did not start: ${err}`)), 20_000);
-    recv.stdout.on('data', () => {
+    const t = setTimeout(() => reject(new Error(`receiver did not start: ${err}`)), 30_000);
+    const onData = () => {
       if (out.includes('ready')) {
         clearTimeout(t);
+        recv.stdout.off('data', onData);
         resolve();
       }
-    });
-    recv.once('exit', (code) => reject(new Error(`receiver exited ${code}: ${err}`)));
+    };
+    recv.stdout.on('data', onData);
+    void recvExit.then((code) => reject(new Error(`receiver exited ${code} before it was ready: ${err}`)));
   });
   const send = inNs(fromNs, ['send', toAddr, String(port), String(count)]);
-  await new Promise((resolve) => send.once('exit', resolve));
-  await new Promise((resolve) => recv.once('exit', resolve));
+  await Promise.all([new Promise((resolve) => send.once('exit', resolve)), recvExit]);
   const m = /\{"count":([0-9]+)\}/.exec(out);
   if (!m) throw new Error(`receiver printed no count: ${out} ${err}`);
   return Number(m[1]);
