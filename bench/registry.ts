@@ -1,10 +1,12 @@
 import { benchDaemon } from './daemon';
+import { benchExporter } from './exporter';
 import { benchGuards } from './guards';
 import { benchProxy } from './proxy';
 
 /** Every benchmark: name → a function that runs it, prints its table and returns its figures. */
 export const BENCHES: Record<string, () => Promise<unknown>> = {
   daemon: benchDaemon,
+  exporter: benchExporter,
   guards: benchGuards,
   proxy: benchProxy,
 };

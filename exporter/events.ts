@@ -76,17 +76,18 @@ export class EventBus {
   emit(e: NewEvent): FaultlineEvent {
     const stored = this.store.insert(e);
     this.opts.onEvent?.(stored);
+    let text: string | undefined; // serialised once for every subscriber
     for (const s of this.subs) {
       if (s.pending) s.pending.push(stored);
-      else this.deliver(s, stored);
+      else this.deliver(s, stored, (text ??= frame(stored)));
     }
     return stored;
   }
 
-  private deliver(s: Subscriber, e: FaultlineEvent): void {
+  private deliver(s: Subscriber, e: FaultlineEvent, text?: string): void {
     if (e.id <= s.lastId || !matches(s.filter, e)) return;
     s.lastId = e.id;
-    this.write(s, frame(e));
+    this.write(s, text ?? frame(e));
   }
 
   private write(s: Subscriber, chunk: string): void {

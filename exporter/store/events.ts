@@ -50,6 +50,8 @@ export class EventStore {
   private readonly insertStmt;
   private readonly firstAtOrAfter;
   private readonly lastAtOrBefore;
+  /** Prepared statements by SQL text: a query shape is compiled once. */
+  private readonly stmts = new Map<string, ReturnType<DB['prepare']>>();
 
   constructor(private readonly db: DB) {
     this.insertStmt = db.prepare(
@@ -109,7 +111,10 @@ export class EventStore {
       where.push(`type IN (${types.map(() => '?').join(',')})`);
       args.push(...types);
     }
-    const rows = this.db.prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`).all(...args, f.limit + 1) as Row[];
+    const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`;
+    let stmt = this.stmts.get(sql);
+    if (!stmt) this.stmts.set(sql, (stmt = this.db.prepare(sql)));
+    const rows = stmt.all(...args, f.limit + 1) as Row[];
     const more = rows.length > f.limit;
     return { items: rows.slice(0, f.limit).map(toEvent), more };
   }

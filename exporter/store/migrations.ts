@@ -31,4 +31,6 @@ export const MIGRATIONS: string[] = [
    );
    CREATE INDEX events_time ON events (time_ms);
    CREATE INDEX events_experiment ON events (namespace, experiment, id);`,
+  // faultline_experiments is computed at every scrape: count from the index alone, never the documents
+  `CREATE INDEX experiments_counts ON experiments (namespace, kind, phase);`,
 ];

@@ -46,7 +46,7 @@ describe('faultline CLI', () => {
   it('apply several documents; re-apply is unchanged; a changed spec is a conflict; bad documents exit 2 naming the field', async () => {
     const pid = sleeper();
     const pid2 = sleeper();
-    const f = file('two.yaml', [pause(`ap1-${process.pid}`, pid, '1m'), pause(`ap2-${process.pid}`, pid2, '1m')]);
+    const f = file('two.yaml', [pause(`ap1-${process.pid}`, pid, '30m'), pause(`ap2-${process.pid}`, pid2, '30m')]);
     let r = await cli(['apply', '-f', f], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`experiment default/ap1-${process.pid} created`);
@@ -54,7 +54,7 @@ describe('faultline CLI', () => {
     r = await cli(['apply', '-f', f], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('unchanged');
-    r = await cli(['apply', '-f', file('changed.yaml', [pause(`ap1-${process.pid}`, pid, '5m')])], env);
+    r = await cli(['apply', '-f', file('changed.yaml', [pause(`ap1-${process.pid}`, pid, '45m')])], env);
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/already exists/);
 
