@@ -5,6 +5,7 @@ import type { DaemonConfig } from '../../exporter/daemons';
 import type { RunningExporter } from '../../exporter/index';
 import { anonymousWarning, safetyConfig, safetyOptions, type SafetyFlags } from '../safety-flags';
 import { VERSION } from '../version';
+import { addKubernetesOptions, kubernetesConfigFrom } from '../../exporter/targets/kubernetes/config';
 
 // `faultline exporter`: the exporter driving remote daemons (`--daemon [NAME=]URL[,TOKEN]`, repeatable).
 
@@ -69,7 +70,7 @@ export function stopOnSignals(ex: RunningExporter, recover: boolean, log: pino.L
 }
 
 export function registerExporter(program: Command): void {
-  exporterOptions(
+  addKubernetesOptions(exporterOptions(
     program
       .command('exporter')
       .description('run the exporter (API, schedules, metrics, events) driving the given node daemons')
@@ -78,16 +79,25 @@ export function registerExporter(program: Command): void {
           .env('FAULTLINE_DAEMONS')
           .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(/\s+/).filter(Boolean)]),
       ),
-  ).action(async (o: CommonExporterFlags & { daemon?: string[] }) => {
+  )).action(async (o: CommonExporterFlags & { daemon?: string[] }) => {
     const log = pino({ name: 'faultline-exporter', level: o.logLevel });
     const { startExporter } = await import('../../exporter/index'); // loaded lazily: client commands start faster
     const daemons = (o.daemon ?? []).map(parseDaemonFlag);
+    // Kubernetes mode (--kubernetes): pods as targets, the DaemonSet's daemons, the pod daemon for pod kinds.
+    const k8sConfig = kubernetesConfigFrom(o as unknown as Record<string, unknown>);
+    const k8s = k8sConfig.enabled
+      ? await (await import('../../exporter/targets/kubernetes/setup')).startKubernetes(k8sConfig, { log, daemonToken: process.env.FAULTLINE_DAEMON_TOKEN })
+      : undefined;
+    if (k8s) daemons.push(...k8s.daemons);
     if (daemons.length === 0) log.warn('no --daemon given: experiments cannot target anything');
     const safety = safetyConfig(o);
     const warn = anonymousWarning(o.listen, safety);
     if (warn) log.warn(warn);
-    const ex = await startExporter({ listen: o.listen, dataDir: o.dataDir, daemons, logger: log, version: VERSION, leaseSeconds: leaseSeconds(o.lease), ...safety });
+    const ex = await startExporter({
+      listen: o.listen, dataDir: o.dataDir, daemons, logger: log, version: VERSION, leaseSeconds: leaseSeconds(o.lease), ...safety,
+      ...(k8s ? { targets: () => k8s.resolver } : {}),
+    });
     process.stdout.write(`faultline exporter listening on ${ex.url}\n`);
-    stopOnSignals(ex, o.onShutdown === 'recover', log);
+    stopOnSignals(ex, o.onShutdown === 'recover', log, k8s ? () => k8s.close() : undefined);
   });
 }
