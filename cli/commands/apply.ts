@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Experiment } from '../../api/experiment';
 import { Client, CliError, EXIT, clientOptions, expPath, render, run } from '../client';
+import { describeImport, expandChaosMesh } from '../chaosmesh';
 import { docRef, readDocuments, subsetEqual, withNamespace } from '../documents';
 
 // `faultline apply -f FILE|-`: creates each experiment document. One that exists with the same
@@ -15,7 +16,9 @@ export function registerApply(program: Command): void {
   ).action(
     run(async (o: { file: string; server: string; token?: string; namespace: string; output: 'table' | 'json' | 'yaml' }) => {
       const client = new Client(o);
-      const docs = await readDocuments(o.file);
+      // Chaos Mesh documents are converted first; what they cannot carry over is printed, never dropped.
+      const { docs, result } = expandChaosMesh(await readDocuments(o.file));
+      for (const line of describeImport(result)) process.stderr.write(`${line}\n`);
       let exit: number = EXIT.ok;
       const created: Experiment[] = [];
       for (const [i, raw] of docs.entries()) {

@@ -9,6 +9,7 @@ import { registerDescribe } from './describe';
 import { registerEvents } from './events';
 import { registerExporter } from './exporter';
 import { registerGet } from './get';
+import { registerImport } from './import';
 import { registerPause } from './pause';
 import { registerResume } from './resume';
 import { registerRun } from './run';
@@ -28,6 +29,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerExporter,
   registerFreeze,
   registerGet,
+  registerImport,
   registerPause,
   registerResume,
   registerRun,

@@ -3,6 +3,7 @@ import type { EventList } from '../../api/events';
 import { TERMINAL_PHASES, type Experiment } from '../../api/experiment';
 import { parseDuration } from '../../api/units';
 import { Client, CliError, EXIT, clientOptions, expPath, run } from '../client';
+import { describeImport, expandChaosMesh } from '../chaosmesh';
 import { docRef, readDocuments, withNamespace } from '../documents';
 import { describeExperiment, eventLine } from '../format';
 
@@ -35,7 +36,8 @@ export function registerRun(program: Command): void {
         throw new CliError(`--timeout/--poll: ${(err as Error).message}`, EXIT.invalid);
       }
       const client = new Client(o);
-      const docs = await readDocuments(o.file);
+      const { docs, result } = expandChaosMesh(await readDocuments(o.file));
+      for (const line of describeImport(result)) process.stderr.write(`${line}\n`);
       if (docs.length !== 1) throw new CliError(`${o.file} holds ${docs.length} documents; run takes exactly one experiment (use apply for several)`, EXIT.invalid);
       let doc = withNamespace(docs[0], o.namespace) as { metadata?: { name?: string }; spec?: { schedule?: string } };
       if (doc.spec?.schedule) throw new CliError('run starts one experiment; this one has spec.schedule (use apply)', EXIT.invalid);

@@ -1,0 +1,36 @@
+import { importChaosMesh, isChaosMeshDocument, type ImportResult } from '../api/import/chaosmesh';
+
+// Lets `apply`, `run` and `import` take Chaos Mesh documents next to Faultline ones: Chaos Mesh
+// documents are converted in place, and every field that could not be mapped is printed, so
+// nothing is dropped in silence.
+
+export interface Expanded {
+  docs: unknown[];
+  result: ImportResult;
+}
+
+/** Replaces each Chaos Mesh document with the experiments it maps to; Faultline documents pass through. */
+export function expandChaosMesh(docs: unknown[]): Expanded {
+  const out: unknown[] = [];
+  const result: ImportResult = { experiments: [], unmapped: [], notes: [] };
+  for (const doc of docs) {
+    if (!isChaosMeshDocument(doc)) {
+      out.push(doc);
+      continue;
+    }
+    const r = importChaosMesh([doc]);
+    out.push(...r.experiments);
+    result.experiments.push(...r.experiments);
+    result.unmapped.push(...r.unmapped);
+    result.notes.push(...r.notes);
+  }
+  return { docs: out, result };
+}
+
+/** One line per unmapped field and per filled-in default, for stderr. */
+export function describeImport(result: ImportResult): string[] {
+  return [
+    ...result.unmapped.map((u) => `not mapped: ${u.document} ${u.field}: ${u.reason}`),
+    ...result.notes.map((n) => `note: ${n.document} ${n.field}: ${n.reason}`),
+  ];
+}
