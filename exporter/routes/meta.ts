@@ -40,7 +40,8 @@ export function metaRoutes(d: { daemons: DaemonRegistry; targets: TargetResolver
           requires: [...k.requires],
           schema: kindsSchema.get(k.kind),
           support: d.daemons.clients.map((c) => {
-            if (k.scope === 'pod') return { daemon: c.name, supported: false, reason: 'needs the exporter in Kubernetes mode' };
+            // pod kinds: only the exporter's pod daemon (Kubernetes mode, name kubernetes-api) lists them
+            if (k.scope === 'pod' && !c.info?.kinds.some((x) => x.kind === k.kind)) return { daemon: c.name, supported: false, reason: 'needs the exporter in Kubernetes mode' };
             const s = c.info?.kinds.find((x) => x.kind === k.kind);
             if (!c.info) return { daemon: c.name, supported: false, reason: `daemon unreachable${c.lastError ? `: ${c.lastError}` : ''}` };
             if (!s) return { daemon: c.name, supported: false, reason: 'this daemon does not know the kind' };

@@ -116,6 +116,11 @@ describe('faultline exporter --kubernetes (real process, API-shaped stand-in)', 
     // the exporter talked to the real daemon it found through the DaemonSet pod on node-local
     const pd = kinds.body.items.find((k: { kind: string }) => k.kind === 'process-kill');
     expect(pd.support.map((s: { daemon: string }) => s.daemon)).toContain('node-local');
+    // pod kinds are served by the exporter's own pod daemon, not by the node daemons
+    const pf = kinds.body.items.find((k: { kind: string }) => k.kind === 'pod-failure');
+    expect(pf.support).toEqual(
+      expect.arrayContaining([{ daemon: 'kubernetes-api', supported: true }, expect.objectContaining({ daemon: 'node-local', supported: false })]),
+    );
   }, T);
 
   it('a pod-failure experiment pauses the selected pods and stop restores them; Events on each pod', async () => {
