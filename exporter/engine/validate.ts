@@ -4,6 +4,7 @@ import { ExperimentInput } from '../../api/experiment';
 import { KIND_NAMES, kindSpec } from '../../api/kinds/index';
 import { parseDuration } from '../../api/units';
 import { validate } from '../../api/validate';
+import { parseGuardSelectors } from '../guards/alerts';
 
 // Everything a create/apply request must pass before anything is stored or injected: the
 // Experiment schema, the kind's own params schema (errors under /spec/fault/params), the
@@ -47,6 +48,11 @@ export function validateInput(body: unknown): ExperimentInput {
     // ajv fills the schema defaults in; they mean nothing without a schedule
     delete spec.concurrencyPolicy;
     delete spec.historyLimit;
+  }
+  // Alert guard matchers are checked here too, so a schedule with a bad one is refused at create.
+  const bad = parseGuardSelectors(spec.guards?.alerts).errors;
+  if (bad.length) {
+    throw ApiError.invalid(`invalid experiment: /spec/guards/alerts/${bad[0].index} ${bad[0].reason}`, bad.map((e) => ({ field: `/spec/guards/alerts/${e.index}`, reason: e.reason })));
   }
   input.metadata.namespace ??= 'default';
   return input;
