@@ -58,7 +58,7 @@ const nftTables = (ns: string) => execFileSync('ip', ['netns', 'exec', ns, 'nft'
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it('creates, refuses bad input, deletes; after kill -9 the restart stops leftover proxies and rules', async () => {
+  it('creates, refuses bad input, deletes; after kill -9 the restart stops leftover proxies and rules; lease expiry reverts', async () => {
     daemon = startDaemonProcess(stateDir);
     let url = await urlOf(stateDir, daemon);
     const info = (await request(url, 'GET', '/v1/info')).body;
@@ -124,5 +124,18 @@ const nftTables = (ns: string) => execFileSync('ip', ['netns', 'exec', ns, 'nft'
     expect(await proxyAlive(b.body.state)).toBe(false);
     expect(await accepts(a.body.state.proxyPort)).toBe(false);
     expect(nftTables(pair.a)).not.toContain(b.body.state.table);
+
+    // A lease that is not renewed reverts the proxy fault like any other.
+    const leased = await request(url, 'POST', '/v1/faults', {
+      id: `pxd-lease-${process.pid}`,
+      kind: 'tcp-fault',
+      params: { port: 18081, toxics: [] },
+      target: { netns: pair.a },
+      leaseSeconds: 10,
+    });
+    expect([leased.status, leased.body.error?.message]).toEqual([201, undefined]);
+    expect(nftTables(pair.a)).toContain(leased.body.state.table);
+    await waitFor('lease expiry to stop the proxy', async () => !(await proxyAlive(leased.body.state)), 60_000);
+    expect(nftTables(pair.a)).not.toContain(leased.body.state.table);
   });
 });

@@ -130,6 +130,16 @@ describeNetns(['ip', 'nft'], 'transparent mode (nft redirect in a test-made name
     await expectClean(f, pair.a);
   });
 
+  it('explicit mode inside a target namespace: the proxy listens there and reaches the upstream from there', async () => {
+    const f = await injectFault(tcp, { listen: '127.0.0.1:0', upstream: `${pair.addrB}:${PORT}`, toxics: [{ type: 'latency', latency: '100ms' }] }, targetIn(pair.a));
+    faults.push(f);
+    const rtts = await inNs<number[]>(pair.a, PING_CLIENT, '127.0.0.1', String(f.state.proxyPort), '10');
+    expect(stats(rtts).p(0.5)).toBeGreaterThan(95);
+    // nothing was redirected: the port itself stays direct
+    expect(await pingMedian(pair.a, pair.addrB)).toBeLessThan(40);
+    expect(f.state.table).toBeUndefined();
+  });
+
   it('dead-man switch: with its lease long expired and no daemon, the proxy removes its redirect and ends', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), `fl-proxy-journal-${process.pid}-`));
     const journalFile = path.join(dir, 'fault.json');
