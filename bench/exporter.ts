@@ -42,7 +42,8 @@ export async function benchExporter(): Promise<unknown> {
   const ex = await startExporter({ listen: '127.0.0.1:0', dataDir: dirs[1], daemons: [{ url: daemon.url, name: 'bench' }], logger: log });
   const sleeps: ChildProcess[] = [];
   const rows: Record<string, unknown>[] = [];
-  const out: Record<string, unknown> = {};
+  // a loaded host (other jobs) inflates every figure: record how loaded it was
+  const out: Record<string, unknown> = { loadAverageBefore: os.loadavg().map((x) => Math.round(x * 100) / 100), cpus: os.cpus().length };
   try {
     // 1 + 2: lifecycle latency with real faults
     const runningAt = new Map<string, number>();
@@ -138,7 +139,8 @@ export async function benchExporter(): Promise<unknown> {
     for (const p of sleeps) p.kill('SIGKILL');
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
-  printTable('exporter (ms)', rows);
+  out.loadAverageAfter = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  printTable(`exporter (ms; load average ${(out.loadAverageBefore as number[])[0]} on ${os.cpus().length} CPUs)`, rows);
   return out;
 }
 

@@ -31,7 +31,7 @@ for (let i = 0; i < count; i++) {
   requests.push(req);
 }
 process.stdin.on('data', () => {
-  process.stdout.write(JSON.stringify(delays) + '\n');
   for (const r of requests) r.destroy();
-  process.exit(0);
+  // exit only once the (large) line is flushed into the pipe
+  process.stdout.write(JSON.stringify(delays) + '\n', () => process.exit(0));
 });
