@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ReportSpec } from './report';
 import { CgroupPath, Duration, NetnsRef, ObjectName, InterfaceName } from './common';
 
 // The Experiment resource, Kubernetes style. `spec` is what the user asks for; `status` is what
@@ -88,6 +89,7 @@ export const ExperimentSpec = Type.Object(
     concurrencyPolicy: Type.Optional(Type.Union([Type.Literal('Forbid'), Type.Literal('Allow')], { default: 'Forbid' })),
     historyLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 10 })),
     guards: Type.Optional(Guards),
+    report: Type.Optional(ReportSpec),
   },
   { additionalProperties: false },
 );

@@ -5,6 +5,8 @@ import { loopbackOnly } from './auth';
 import { authMiddleware } from './auth/middleware';
 import type { TokenSet } from './auth/tokens';
 import { safetyRoutes } from './guards/routes';
+import { PrometheusClient } from './guards/promql';
+import { reportRoutes } from './reports/routes';
 import type { Policy } from './policy';
 import { attachSafety, type Safety } from './safety';
 import { DaemonRegistry, type DaemonConfig } from './daemons';
@@ -135,7 +137,11 @@ export function createExporter(o: ExporterOptions): Exporter {
     version,
     log,
     auth,
-    extraRoutes: [(r) => r.use(safetyRoutes(safety)), ...(o.extraRoutes ?? [])],
+    extraRoutes: [
+      (r) => r.use(safetyRoutes(safety)),
+      (r) => r.use(reportRoutes({ engine, events, prometheus: o.prometheusUrl ? new PrometheusClient(o.prometheusUrl) : null })),
+      ...(o.extraRoutes ?? []),
+    ],
     healthExtra: () => {
       const h = safety.health();
       return { freeze: h.frozen, guards: { firingAlerts: h.firingAlerts, promqlGuards: h.promqlGuards, prometheus: h.prometheus } };

@@ -71,6 +71,22 @@ export class PrometheusClient {
     }
     return outcome(body.data.resultType, body.data.result);
   }
+
+  /** A range query (reports): every series' [epoch seconds, value] points. */
+  async queryRange(expr: string, startSec: number, endSec: number, stepSec: number, timeoutMs: number): Promise<{ metric: Record<string, string>; values: [number, number][] }[]> {
+    const params = new URLSearchParams({ query: expr, start: String(startSec), end: String(endSec), step: String(stepSec) });
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}/api/v1/query_range?${params}`, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      throw new Error(`Prometheus at ${this.base} unreachable: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
+    }
+    const body = (await res.json().catch(() => ({ status: 'error', error: `HTTP ${res.status} without JSON` }))) as PromResponse;
+    if (body.status !== 'success' || !body.data) throw new Error(`Prometheus rejected the query (HTTP ${res.status}, ${body.errorType ?? 'error'}: ${body.error ?? 'no detail'})`);
+    const list = (body.data.result as { metric: Record<string, string>; values: [number, string][] }[]) ?? [];
+    return list.map((s) => ({ metric: s.metric, values: s.values.map(([t, v]) => [t, Number(v)] as [number, number]) }));
+  }
 }
 
 function labelsText(metric: Record<string, string> | undefined): string {
