@@ -190,15 +190,16 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'stack alerting pat
       // URL path, with the auth scheme and the token variable of provisioning/grafana/alerting.
       const cp = readYaml(path.join(PROVISIONING, 'grafana', 'alerting', 'contact-points.yaml')).contactPoints[0].receivers[0].settings;
       expect(cp.authorization_credentials).toBe('$FAULTLINE_ALERT_TOKEN');
+      const folder = String(readYaml(path.join(PROVISIONING, 'grafana', 'alerting', 'rules.yaml')).groups[0].folder);
       const pid = victim();
       const name = `grafana-guarded-${process.pid}`;
       // Guarded by the Grafana-managed twin only (grafana_folder is a label Grafana adds): the
       // Prometheus alert of the same name may still be firing from the tests above.
-      const created = await api('POST', '/experiments', experiment(name, pid, 'alertname="DemoHighErrorRate", grafana_folder="Faultline"'));
+      const created = await api('POST', '/experiments', experiment(name, pid, `alertname="DemoHighErrorRate", grafana_folder="${folder}"`));
       expect(created.status).toBe(201);
       await waitFor('grafana-guarded Running', async () => (await phase(name)) === 'Running', 60_000);
       const now = new Date().toISOString();
-      const labels = { alertname: 'DemoHighErrorRate', grafana_folder: 'Faultline', severity: 'critical', service: 'demo' };
+      const labels = { alertname: 'DemoHighErrorRate', grafana_folder: folder, severity: 'critical', service: 'demo' };
       const payload = {
         receiver: 'faultline',
         status: 'firing',
