@@ -23,7 +23,9 @@ export function ConfirmStopAll({ activeCount, onConfirm }: Props) {
         body={
           activeCount === 1
             ? 'One experiment is active. It will be stopped and its faults reverted on every host.'
-            : `${activeCount === 0 ? 'No experiment seems active here, but' : `${activeCount} experiments are active;`} every active experiment in every namespace will be stopped and its faults reverted on every host.`
+            : activeCount === 0
+              ? 'No experiment is active in this view. Stop all still stops every active experiment in every namespace and reverts its faults on every host.'
+              : `${activeCount} experiments are active. Every active experiment in every namespace will be stopped and its faults reverted on every host.`
         }
         confirmText="Stop all"
         onConfirm={async () => {

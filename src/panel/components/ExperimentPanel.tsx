@@ -71,6 +71,8 @@ interface ViewProps {
   onOptionsChange?: (options: PanelOptions) => void;
 }
 
+const NOTICE_MS = 6000;
+
 const ACTION_WORDS: Record<ExperimentAction, string> = { pause: 'pause', resume: 'resume', stop: 'stop', delete: 'delete' };
 
 /** The panel's content, given a FaultlineApi (tests and the browser harness render this directly too). */
@@ -125,6 +127,13 @@ export function FaultlineView({ api, options, namespaces, canAct, timeZone, widt
     }
   };
 
+  // Success notices are transient; errors stay until dismissed.
+  useEffect(() => {
+    if (!notice) return;
+    const t = setTimeout(() => setNotice(undefined), NOTICE_MS);
+    return () => clearTimeout(t);
+  }, [notice]);
+
   const saveTemplates = (templates: LaunchTemplate[]) => onOptionsChange?.({ ...options, templates });
   const defaultNamespace = namespaces.length === 1 ? namespaces[0] : 'default';
 
@@ -156,19 +165,20 @@ export function FaultlineView({ api, options, namespaces, canAct, timeZone, widt
         )}
       </div>
 
-      {stopAllError && (
-        <Alert severity="error" title={stopAllError.title} onRemove={() => setStopAllError(undefined)}>
-          {stopAllError.message}
-        </Alert>
-      )}
-      {notice && (
-        <Alert severity="success" title={notice} onRemove={() => setNotice(undefined)} />
-      )}
-      {state.error && (
-        <Alert severity="error" title={state.error.title}>
-          {state.error.message}
-        </Alert>
-      )}
+      {/* Grafana's Alert grows in a flex column: keep notices at their own height. */}
+      <div className={styles.notices}>
+        {stopAllError && (
+          <Alert severity="error" title={stopAllError.title} bottomSpacing={1} onRemove={() => setStopAllError(undefined)}>
+            {stopAllError.message}
+          </Alert>
+        )}
+        {notice && <Alert severity="success" title={notice} bottomSpacing={1} onRemove={() => setNotice(undefined)} />}
+        {state.error && (
+          <Alert severity="error" title={state.error.title} bottomSpacing={1}>
+            {state.error.message}
+          </Alert>
+        )}
+      </div>
 
       <div className={styles.scroll}>
         {state.loading && state.experiments.length === 0 ? (
@@ -248,6 +258,7 @@ const getStyles = (theme: GrafanaTheme2) => ({
   toolbar: css({ display: 'flex', justifyContent: 'space-between', alignItems: 'center', flexWrap: 'wrap', gap: theme.spacing(1) }),
   summary: css({ fontWeight: theme.typography.fontWeightMedium }),
   readOnly: css({ color: theme.colors.text.secondary, fontSize: theme.typography.bodySmall.fontSize, display: 'inline-flex', gap: theme.spacing(0.5), alignItems: 'center' }),
+  notices: css({ flex: 'none', display: 'flex', flexDirection: 'column', '&:empty': { display: 'none' } }),
   scroll: css({ flex: 1, overflow: 'auto', minHeight: 0 }),
   events: css({ marginTop: theme.spacing(1.5), paddingTop: theme.spacing(1), borderTop: `1px solid ${theme.colors.border.weak}` }),
   eventsTitle: css({ color: theme.colors.text.secondary, fontSize: theme.typography.bodySmall.fontSize, fontWeight: theme.typography.fontWeightMedium, marginBottom: theme.spacing(0.5) }),
