@@ -7,7 +7,8 @@
  *   const server = await startHarnessServer({ build, datasources: [{ uid: 'faultline', url: exporterUrl, secureJsonData: { apiToken } }] });
  *   const browser = await launchChromium();
  *   const page = await browser.newPage();
- *   await openScenario(page, server, 'datasourcePage', { uid: 'faultline', url: exporterUrl });
+ *   const errors = await openScenario(page, server, 'datasourcePage', { uid: 'faultline', url: exporterUrl });
+ *   await runScenario(page, 'datasourcePage', { ...other options });   // re-mount, no reload
  *   await page.screenshot({ path: artifactPath('datasource-dark.png') });
  *   await browser.close(); await server.close();
  *
@@ -16,7 +17,8 @@
  * getTemplateSrv() wired to the harness server, and `window.harness` = { loadPlugin(id),
  * mount(element, mode), theme(mode), setVariables, scenarios, modules }. Scenarios (pages a test
  * renders) live in harness/scenarios/, one file per plugin page, listed in scenarios/index.ts;
- * openScenario(page, server, name, options) runs one.
+ * openScenario(page, server, name, options) loads the page and runs one; runScenario runs another
+ * on the same page (fast: the multi-megabyte vendor bundle is parsed once).
  *
  * What the server does (startHarnessServer): serves the page, the vendor bundle, dist/<id>/ at
  * /public/plugins/<id>/, Grafana's icons, and routes /api/datasources/proxy/uid/<uid>/... through
@@ -44,6 +46,8 @@ export interface HarnessBuild {
   dir: string;
   vendorJs: string;
   amdJs: string;
+  /** false when this call ran webpack. */
+  cached: boolean;
 }
 
 export function artifactPath(name: string): string {
@@ -58,7 +62,8 @@ function filesUnder(dir: string): string[] {
 /** Changes when harness sources or the shared packages change: then the vendor bundle is rebuilt. */
 function harnessKey(): string {
   const hash = createHash('sha256');
-  for (const f of filesUnder(HARNESS_DIR).filter((f) => /\.(tsx?|js)$/.test(f)).sort()) hash.update(f).update(readFileSync(f));
+  const bundled = [path.join(HARNESS_DIR, 'vendor-entry.tsx'), ...filesUnder(path.join(HARNESS_DIR, 'scenarios'))];
+  for (const f of bundled.filter((f) => /\.tsx?$/.test(f)).sort()) hash.update(f).update(readFileSync(f));
   for (const pkg of ['@grafana/ui', '@grafana/data', '@grafana/runtime', 'react', 'react-dom', 'rxjs', 'webpack']) {
     hash.update(readFileSync(path.join(ROOT, 'node_modules', pkg, 'package.json')));
   }
@@ -71,9 +76,9 @@ function harnessKey(): string {
  */
 export async function buildHarness(): Promise<HarnessBuild> {
   const key = harnessKey();
-  const result = (dir: string): HarnessBuild => ({ dir, vendorJs: path.join(dir, 'vendor.js'), amdJs: path.join(HARNESS_DIR, 'amd-loader.js') });
+  const result = (dir: string, cached: boolean): HarnessBuild => ({ dir, vendorJs: path.join(dir, 'vendor.js'), amdJs: path.join(HARNESS_DIR, 'amd-loader.js'), cached });
   const keyFile = path.join(BUILD_DIR, 'key');
-  if (existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key && existsSync(path.join(BUILD_DIR, 'vendor.js'))) return result(BUILD_DIR);
+  if (existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key && existsSync(path.join(BUILD_DIR, 'vendor.js'))) return result(BUILD_DIR, true);
 
   const { default: webpack } = await import('webpack');
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
@@ -116,21 +121,25 @@ export async function buildHarness(): Promise<HarnessBuild> {
   if (existsSync(BUILD_DIR)) renameSync(BUILD_DIR, `${BUILD_DIR}.old-${process.pid}`);
   renameSync(tmp, BUILD_DIR);
   rmSync(`${BUILD_DIR}.old-${process.pid}`, { recursive: true, force: true });
-  return result(BUILD_DIR);
+  return result(BUILD_DIR, false);
 }
 
 function newestMtime(paths: string[]): number {
   return Math.max(0, ...paths.filter((p) => existsSync(p)).flatMap((p) => (statSync(p).isDirectory() ? filesUnder(p) : [p])).map((f) => statSync(f).mtimeMs));
 }
 
-/** Runs `npm run build` unless every plugin's dist is newer than its sources (npm test builds first). */
-export async function ensurePluginsBuilt(): Promise<void> {
+/**
+ * Runs the plugin build unless every plugin's dist is newer than its sources (npm test builds
+ * first, so there this does nothing). Resolves true when it built.
+ */
+export async function ensurePluginsBuilt(): Promise<boolean> {
   const sources = newestMtime(['src', 'api', 'plugin.json', '.config'].map((p) => path.join(ROOT, p)));
   const outputs = ['faultline-datasource', 'faultline-panel'].map((id) => path.join(ROOT, 'dist', id, 'module.js'));
   const panelExpected = existsSync(path.join(ROOT, 'src/panel/module.tsx'));
   const needed = outputs.filter((o, i) => i === 0 || panelExpected);
-  if (needed.every((o) => existsSync(o) && statSync(o).mtimeMs >= sources)) return;
+  if (needed.every((o) => existsSync(o) && statSync(o).mtimeMs >= sources)) return false;
   await promisify(execFile)('npx', ['webpack', '--config', '.config/webpack.config.cjs', '--mode', 'production'], { cwd: ROOT, maxBuffer: 16 << 20 });
+  return true;
 }
 
 export interface HarnessServerOptions {
@@ -279,7 +288,10 @@ export async function launchChromium(): Promise<HarnessBrowser> {
   };
 }
 
-/** Opens the harness page and runs a scenario; page errors fail the returned promise. */
+/**
+ * Opens the harness page and runs a scenario. Resolves to a live list of page errors (uncaught
+ * exceptions and console errors) for the test to assert on.
+ */
 export async function openScenario(page: import('playwright-core').Page, server: HarnessServer, name: string, options: unknown): Promise<string[]> {
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(String(err)));
@@ -288,6 +300,12 @@ export async function openScenario(page: import('playwright-core').Page, server:
   });
   await page.goto(`${server.url}/harness.html`);
   await page.waitForFunction(() => Boolean((window as unknown as { harness?: unknown }).harness));
+  await runScenario(page, name, options);
+  return errors;
+}
+
+/** Runs (another) scenario on an open harness page: re-mounts without reloading the bundle. */
+export async function runScenario(page: import('playwright-core').Page, name: string, options: unknown): Promise<void> {
   await page.evaluate(
     async ([n, o]) => {
       const h = (window as unknown as { harness: { scenarios: Record<string, (opts: unknown) => Promise<void>> } }).harness;
@@ -296,5 +314,4 @@ export async function openScenario(page: import('playwright-core').Page, server:
     },
     [name, options] as const,
   );
-  return errors;
 }

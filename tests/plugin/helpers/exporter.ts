@@ -25,7 +25,7 @@ export async function startTestExporter(opts: { tokens?: string; token?: string 
     : new Proc('exporter-main', process.execPath, [path.join(REPO, 'bin/run-ts.js'), path.join(__dirname, 'exporter-main.ts'), dataDir], { env });
   let url: string;
   try {
-    url = (await proc.waitForLine(/faultline exporter listening on (http:\/\/127\.0\.0\.1:\d+)/, 90_000))[1];
+    url = (await proc.waitForLine(/faultline exporter listening on (http:\/\/127\.0\.0\.1:\d+)/, 180_000))[1];
   } catch (err) {
     await proc.stop();
     rmSync(dataDir, { recursive: true, force: true });
