@@ -1,4 +1,5 @@
 import type { FaultlineEvent } from '../../api/events';
+import type { Statement } from 'better-sqlite3';
 import type { DB } from './db';
 
 // The event log. Ids are SQLite rowids: monotonic, the SSE id and the pagination cursor. Time
@@ -51,7 +52,7 @@ export class EventStore {
   private readonly firstAtOrAfter;
   private readonly lastAtOrBefore;
   /** Prepared statements by SQL text: a query shape is compiled once. */
-  private readonly stmts = new Map<string, ReturnType<DB['prepare']>>();
+  private readonly stmts = new Map<string, Statement<unknown[]>>();
 
   constructor(private readonly db: DB) {
     this.insertStmt = db.prepare(
@@ -113,7 +114,7 @@ export class EventStore {
     }
     const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`;
     let stmt = this.stmts.get(sql);
-    if (!stmt) this.stmts.set(sql, (stmt = this.db.prepare(sql)));
+    if (!stmt) this.stmts.set(sql, (stmt = this.db.prepare<unknown[]>(sql)));
     const rows = stmt.all(...args, f.limit + 1) as Row[];
     const more = rows.length > f.limit;
     return { items: rows.slice(0, f.limit).map(toEvent), more };
