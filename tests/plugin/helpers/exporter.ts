@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FAULTLINE, Proc, REPO, waitFor } from '../../helpers/stack';
+import { FAULTLINE, Proc, waitFor } from '../../helpers/stack';
 
-// A real Faultline exporter (with its local daemon) for the data source tests, as its own process:
-// `faultline start`, or exporter-main.ts (the same parts plus token auth) when tokens are wanted.
-// Loopback, random port, throwaway data dir.
+// A real Faultline exporter for the data source tests: `faultline start` (exporter + embedded
+// daemon) as its own process, loopback, random port, throwaway data dir; FAULTLINE_TOKENS
+// (name:role:secret,...) when the test wants token auth.
 
 export interface TestExporter {
   url: string;
@@ -19,10 +19,7 @@ export interface TestExporter {
 export async function startTestExporter(opts: { tokens?: string; token?: string } = {}): Promise<TestExporter> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `fl-ds-${process.pid}-`));
   const env = { FAULTLINE_TOKENS: opts.tokens ?? '', FAULTLINE_LOG_LEVEL: 'warn' };
-  const useCli = !opts.tokens;
-  const proc = useCli
-    ? new Proc('faultline start', process.execPath, [FAULTLINE, 'start', '--listen', '127.0.0.1:0', '--data-dir', dataDir], { env })
-    : new Proc('exporter-main', process.execPath, [path.join(REPO, 'bin/run-ts.js'), path.join(__dirname, 'exporter-main.ts'), dataDir], { env });
+  const proc = new Proc('faultline start', process.execPath, [FAULTLINE, 'start', '--listen', '127.0.0.1:0', '--data-dir', dataDir], { env });
   let url: string;
   try {
     url = (await proc.waitForLine(/faultline exporter listening on (http:\/\/127\.0\.0\.1:\d+)/, 180_000))[1];
