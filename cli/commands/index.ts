@@ -11,6 +11,7 @@ import { registerExporter } from './exporter';
 import { registerGet } from './get';
 import { registerImport } from './import';
 import { registerPause } from './pause';
+import { registerReport } from './report';
 import { registerResume } from './resume';
 import { registerRun } from './run';
 import { registerStart } from './start';
@@ -31,6 +32,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerGet,
   registerImport,
   registerPause,
+  registerReport,
   registerResume,
   registerRun,
   registerStart,

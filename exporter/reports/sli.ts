@@ -30,8 +30,9 @@ export function combine(series: Point[][]): Point[] {
   return [...byTime.entries()].sort((a, b) => a[0] - b[0]);
 }
 
+/** Statistics over the half-open window [fromSec, toSec), so a sample at the boundary counts once. */
 export function windowStats(points: Point[], fromSec: number, toSec: number): WindowStats {
-  const vals = points.filter(([t]) => t >= fromSec && t <= toSec).map(([, v]) => v);
+  const vals = points.filter(([t]) => t >= fromSec && t < toSec).map(([, v]) => v);
   return {
     from: new Date(fromSec * 1000).toISOString(),
     to: new Date(toSec * 1000).toISOString(),
@@ -67,7 +68,7 @@ export function sliResult(sli: Sli, points: Point[], w: { baselineFrom: number; 
     unit: sli.unit ?? '',
     baseline,
     during: windowStats(points, w.start, w.end),
-    after: windowStats(points, w.end, w.afterTo),
+    after: windowStats(points, w.end, w.afterTo + 1e-6),
     recoverySeconds: recoverySeconds(points, baseline.mean, w.end, sli),
     points,
   };
