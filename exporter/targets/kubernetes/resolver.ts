@@ -25,6 +25,11 @@ export class KubernetesTargets implements TargetResolver {
   constructor(private readonly k8s: KubernetesMode) {}
 
   async resolve(namespace: string, spec: ExperimentSpec): Promise<Resolution> {
+    const leader = this.k8s.leader;
+    if (leader && !leader.isLeader) {
+      // Several replicas: only the one holding the Lease plans faults; a standby refuses, so no pod is hit twice.
+      throw new ApiError(503, 'not_leader', `this exporter (${this.k8s.config.identity}) is on standby: another replica holds the Lease ${this.k8s.config.namespace}/${this.k8s.config.leaseName}`);
+    }
     if (!spec.targets) {
       throw ApiError.invalid('invalid experiment: /spec/targets is required in Kubernetes mode', [{ field: '/spec/targets', reason: 'is required in Kubernetes mode' }]);
     }

@@ -27,7 +27,10 @@ export async function startKubernetes(config: KubernetesConfig, opts: { log: Log
   const podDaemonConfig: DaemonConfig = { url: podDaemon.url, name: 'kubernetes-api', token: podDaemon.token };
   const daemons = [...(await resolver.daemonConfigs(opts.daemonToken)), podDaemonConfig];
   opts.log.info({ daemons: daemons.map((d) => d.name), scope: config.scopeNamespaces ?? 'cluster' }, 'Kubernetes mode');
-  mode.leader?.start();
+  if (mode.leader) {
+    await mode.leader.tryAcquireOrRenew(); // know at once whether this replica leads
+    mode.leader.start();
+  }
   return {
     mode,
     resolver,

@@ -24,7 +24,7 @@ import { namespace, node, OPTED_IN, pod } from '../../unit/kubernetes/fixtures';
 const log = pino({ level: 'silent' });
 
 function config(over: Partial<KubernetesConfig> = {}): KubernetesConfig {
-  return { ...kubernetesConfigFrom({ kubernetes: true, kubernetesNamespace: 'faultline' }, {}), identity: 'exporter-0', ...over };
+  return { ...kubernetesConfigFrom({ kubernetes: true, kubernetesNamespace: 'faultline' }, {}), identity: 'exporter-0', leaseName: '', ...over };
 }
 
 /** Records daemon calls (container-kill is tested against a real daemon in container-pid.test.ts). */
@@ -282,6 +282,18 @@ describe('Kubernetes mode against the API-shaped stand-in', () => {
     // candidates (cluster scope): one list of all pods; protected namespaces/pods and not-opted-in namespaces left out
     const c = await targets.candidates();
     expect(c.map((x) => x.description).sort()).toEqual(['shop/api-1', 'shop/web-1', 'shop/web-2']);
+  });
+
+  it('with leader election on, a standby replica refuses to plan targets (503); the leader does', async () => {
+    const other = new LeaderElector(KubeClient.forServer(api.url, api.token, api.ca), { namespace: 'faultline', name: 'faultline-exporter', identity: 'exporter-other' });
+    expect(await other.tryAcquireOrRenew()).toBe(true);
+    const standby = new KubernetesMode(config({ leaseName: 'faultline-exporter', identity: 'exporter-0' }), KubeClient.forServer(api.url, api.token, api.ca), { log, daemon });
+    expect(await standby.leader?.tryAcquireOrRenew()).toBe(false);
+    const spec = { fault: { kind: 'pod-kill', params: {} }, duration: '30s', targets: { selector: {}, mode: 'all' } } as unknown as ExperimentSpec;
+    await expect(new KubernetesTargets(standby).resolve('shop', spec)).rejects.toMatchObject({ status: 503, code: 'not_leader' });
+    await other.stop(); // releases the Lease
+    expect(await standby.leader?.tryAcquireOrRenew()).toBe(true);
+    expect((await new KubernetesTargets(standby).resolve('shop', spec)).selected.length).toBe(3);
   });
 
   it('API errors keep their status and the server\'s message; no token is a 401', async () => {
