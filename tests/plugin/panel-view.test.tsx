@@ -222,6 +222,32 @@ describe('through the real data source and Grafana proxy rules', () => {
     expect(alert).toHaveTextContent('You are not allowed to stop all experiments');
   });
 
+  test.each([
+    ['.*', ['default/a', 'shop/b', 'web/c']],
+    ['shop,web', ['shop/b', 'web/c']],
+    ['shop', ['shop/b']],
+  ])('namespace variable %p shows %p', async (value, shown) => {
+    // A data source object with the Faultline data source's method names, answering from memory.
+    const api = recordingApi([experiment('a', 'Running'), experiment('b', 'Running', {}, 'shop'), experiment('c', 'Running', {}, 'web')]);
+    const ds = {
+      listExperiments: api.listExperiments,
+      listKinds: api.listKinds,
+      listTargets: api.listTargets,
+      createExperiment: api.createExperiment,
+      pauseExperiment: api.pause,
+      resumeExperiment: api.resume,
+      stopExperiment: api.stop,
+      deleteExperiment: api.remove,
+      stopAll: api.stopAll,
+      streamEvents: api.events,
+    };
+    setDataSourceSrv({ get: async () => ds, getList: () => [settings] } as unknown as DataSourceSrv);
+    const props = panelProps({ datasource: uid, namespace: '$namespace' });
+    render(<ExperimentPanel {...props} replaceVariables={(s: string) => s.replace('$namespace', value)} />);
+    await screen.findByTestId(`experiment-${shown[0]}`);
+    expect(screen.getAllByTestId(/^experiment-/).map((r) => r.getAttribute('data-testid')?.slice('experiment-'.length)).sort()).toEqual(shown);
+  });
+
   test('a panel pointed at a missing data source says what to do', async () => {
     setDataSourceSrv({
       get: async (ref: string) => {

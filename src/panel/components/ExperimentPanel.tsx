@@ -12,6 +12,9 @@ import { ConfirmStopAll } from './ConfirmStopAll';
 import { EventLines, ExperimentList, keyOf, type ExperimentAction } from './ExperimentList';
 import { LaunchForm } from './LaunchForm';
 
+/** What an "All" selection of a namespace variable may turn into: no filter. */
+const ALL_VALUES = new Set(['$__all', '*', '.*', '.+', 'All']);
+
 /** The panel as Grafana renders it: finds the data source, then shows the view. */
 export function ExperimentPanel({ options, onOptionsChange, replaceVariables, width, height, timeZone }: PanelProps<PanelOptions>) {
   const opts = { ...DEFAULT_OPTIONS, ...options };
@@ -20,7 +23,7 @@ export function ExperimentPanel({ options, onOptionsChange, replaceVariables, wi
   const namespaces = replaceVariables(opts.namespace ?? '', undefined, 'csv')
     .split(',')
     .map((s) => s.trim())
-    .filter((s) => s && s !== '$__all' && s !== '*' && s !== 'All');
+    .filter((s) => s && !ALL_VALUES.has(s));
   const [api, setApi] = useState<FaultlineApi>();
   const [apiError, setApiError] = useState<PanelError>();
 
