@@ -54,7 +54,7 @@ const hasTbf = (ns: string, dev: string) => execFileSync('tc', ['-n', ns, 'qdisc
     pair?.destroy();
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it('kill -9 with every kind applied, restart: everything is reverted', async () => {
     daemon = startDaemonProcess(stateDir);
@@ -102,7 +102,8 @@ const hasTbf = (ns: string, dev: string) => execFileSync('tc', ['-n', ns, 'qdisc
     expect(hasTbf(pair.a, pair.ifA)).toBe(true);
     for (const p of stressors) expect(procAlive(p)).toBe(true);
     expect(existsSync(created['disk-fill'].state.file)).toBe(true);
-    expect(readdirSync(path.join(stateDir, 'faults')).length).toBe(Object.keys(created).length);
+    // (a .tmp file may be there too: the kill can land mid-write; the restart drops it)
+    expect(readdirSync(path.join(stateDir, 'faults')).filter((f) => f.endsWith('.json')).length).toBe(Object.keys(created).length);
 
     // ...and the next start reverts all of it before it serves
     daemon = startDaemonProcess(stateDir);

@@ -12,7 +12,7 @@ function inNs(ns: string, args: string[]) {
 
 /** Sends `count` datagrams from `fromNs` to `toAddr:port` in `toNs`; resolves how many arrived. */
 export async function udpDelivered(fromNs: string, toNs: string, toAddr: string, count: number, port = 20000 + (process.pid % 20000)): Promise<number> {
-  const recv = inNs(toNs, ['recv', toAddr, String(port), '1500', '60000']);
+  const recv = inNs(toNs, ['recv', toAddr, String(port), '500', '120000']);
   // listen for exit right away: the receiver may finish before the sender's exit is even seen
   const recvExit = new Promise<number | null>((resolve) => recv.once('exit', resolve));
   let out = '';
@@ -32,7 +32,9 @@ export async function udpDelivered(fromNs: string, toNs: string, toAddr: string,
     void recvExit.then((code) => reject(new Error(`receiver exited ${code} before it was ready: ${err}`)));
   });
   const send = inNs(fromNs, ['send', toAddr, String(port), String(count)]);
-  await Promise.all([new Promise((resolve) => send.once('exit', resolve)), recvExit]);
+  await new Promise((resolve) => send.once('exit', resolve));
+  recv.kill('SIGTERM'); // `ip netns exec` execs node, so this reaches the receiver itself
+  await recvExit;
   const m = /\{"count":([0-9]+)\}/.exec(out);
   if (!m) throw new Error(`receiver printed no count: ${out} ${err}`);
   return Number(m[1]);

@@ -1,5 +1,5 @@
 // UDP traffic between two test namespaces, for the loss and partition tests and the benchmark.
-//   node daemon-udp.mjs recv HOST PORT IDLE_MS MAX_MS  → prints "ready", then {"count":N} after IDLE_MS without packets (or MAX_MS)
+//   node daemon-udp.mjs recv HOST PORT DRAIN_MS MAX_MS → prints "ready"; on SIGTERM, {"count":N} once DRAIN_MS pass without packets (or at MAX_MS)
 //   node daemon-udp.mjs send HOST PORT COUNT           → sends COUNT small datagrams, paced so no socket buffer overflows
 import dgram from 'node:dgram';
 
@@ -7,26 +7,28 @@ const [mode, host, portArg, a, b] = process.argv.slice(2);
 const port = Number(portArg);
 
 if (mode === 'recv') {
-  const idle = Number(a);
+  // Counts until SIGTERM (sent once the sender is done), then drains what is still queued: a packet
+  // counts as lost only if the kernel dropped it, never because this process was slow to be scheduled.
+  const drainIdle = Number(a);
   const max = Number(b);
   const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   let count = 0;
-  let timer;
+  let draining;
   const finish = () => {
     process.stdout.write(JSON.stringify({ count }) + '\n');
     process.exit(0);
   };
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(finish, idle);
+  const drain = () => {
+    clearTimeout(draining);
+    draining = setTimeout(finish, drainIdle);
   };
   sock.on('message', () => {
     count++;
-    arm();
+    if (draining) drain();
   });
+  process.on('SIGTERM', drain);
   sock.bind(port, host, () => {
     process.stdout.write('ready\n');
-    arm();
     setTimeout(finish, max);
   });
 } else if (mode === 'send') {
