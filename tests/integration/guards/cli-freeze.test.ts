@@ -7,7 +7,7 @@ import { cli, spawnServer } from '../exporter-helpers';
 // `faultline freeze` / `unfreeze` against a real `faultline exporter` started with --tokens-file,
 // and the safety flags' bad values (each names the flag; nothing starts).
 
-jest.setTimeout(180_000);
+jest.setTimeout(400_000);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), `fl-cli-freeze-${process.pid}-`));
 const OP = `operator-${process.pid}-abcdefghij`;
