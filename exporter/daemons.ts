@@ -80,7 +80,7 @@ export class DaemonClient {
 
   constructor(
     readonly config: DaemonConfig,
-    private readonly timeoutMs = 5000,
+    private readonly timeoutMs = 10_000,
   ) {
     let u: URL;
     try {
