@@ -41,6 +41,9 @@ export function buildApp(d: RouteDeps): express.Express {
   const meta = metaRoutes(d);
 
   app.use(d.auth);
+  // Alert notifications may carry a large group (up to 10 000 alerts): a safety stop must not be
+  // refused for its size. Parsed here first; the general parser then skips the parsed body.
+  app.use('/api/v1/alerts', express.json({ limit: '16mb', type: () => true }));
   app.use(express.json({ limit: '1mb', type: () => true }));
 
   const r = express.Router();

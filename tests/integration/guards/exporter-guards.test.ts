@@ -308,6 +308,18 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter safety wi
     expect((await call('DELETE', '/api/v1/freeze', T.admin)).status).toBe(200);
   });
 
+  it('takes a notification larger than the 1 MB general body limit (a big alert group)', async () => {
+    const alerts = Array.from({ length: 4000 }, (_, i) => ({
+      status: 'resolved', labels: { alertname: 'Noisy', instance: `host-${i}` }, annotations: { description: 'x'.repeat(400) },
+      startsAt: new Date().toISOString(), endsAt: new Date().toISOString(), generatorURL: '', fingerprint: `n${i}`,
+    }));
+    const body = { version: '4', groupKey: 'big', status: 'resolved', receiver: 'faultline', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: '', alerts };
+    expect(JSON.stringify(body).length).toBeGreaterThan(1_500_000);
+    const r = await call('POST', '/api/v1/alerts/alertmanager', T.alerting, body);
+    expect(r.status).toBe(200);
+    expect(r.body.received).toBe(4000);
+  });
+
   it('Prometheus going away aborts a PromQL-guarded experiment after N failed evaluations', async () => {
     const name = `blind-${process.pid}`;
     const pid = sleeper();
