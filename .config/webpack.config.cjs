@@ -16,6 +16,11 @@ const pkg = require(path.join(root, 'package.json'));
 const EXTERNALS = [
   'react',
   'react-dom',
+  // Grafana 13 runs plugins with React 19: a bundled React 18 jsx-runtime would fail at load
+  // (it reads React 18 internals). Grafana shares its own since 12.3 (backported to 11.6.11,
+  // 12.0.10, 12.1.7, 12.2.5), hence the grafanaDependency range in plugin.json.
+  'react/jsx-runtime',
+  'react/jsx-dev-runtime',
   'rxjs',
   'rxjs/operators',
   'lodash',

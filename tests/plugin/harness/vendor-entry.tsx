@@ -4,6 +4,8 @@
 // tests render. Built by buildHarness() in index.ts.
 import React from 'react';
 import * as ReactDOM from 'react-dom';
+import * as jsxRuntime from 'react/jsx-runtime';
+import * as jsxDevRuntime from 'react/jsx-dev-runtime';
 import { createRoot, type Root } from 'react-dom/client';
 import * as rxjs from 'rxjs';
 import * as rxjsOperators from 'rxjs/operators';
@@ -29,6 +31,9 @@ declare global {
 const SHARED: Record<string, unknown> = {
   react: React,
   'react-dom': ReactDOM,
+  // Shared by Grafana since 12.3 (and the patch releases in plugin.json's grafanaDependency).
+  'react/jsx-runtime': jsxRuntime,
+  'react/jsx-dev-runtime': jsxDevRuntime,
   rxjs,
   'rxjs/operators': rxjsOperators,
   '@emotion/css': emotionCss,
