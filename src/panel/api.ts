@@ -19,6 +19,8 @@ export interface FaultlineApi {
   stop(namespace: string, name: string): Promise<unknown>;
   remove(namespace: string, name: string): Promise<unknown>;
   stopAll(): Promise<unknown>;
+  /** The latest events, newest first (so the panel has history before the stream says anything). */
+  recentEvents(limit: number): Promise<FaultlineEvent[]>;
   /** Live events; errors when the stream gives up, completes never while healthy. Unsubscribe closes it. */
   events(): Observable<FaultlineEvent>;
 }
@@ -93,6 +95,7 @@ export function fromDataSource(ds: unknown): FaultlineApi {
   const remove = method('deleteExperiment', 'delete', 'remove');
   const stopAll = method('stopAll');
   const streamEvents = method('streamEvents');
+  const listEvents = typeof d.listEvents === 'function' ? (d.listEvents.bind(ds) as AnyFn) : undefined;
   return {
     listExperiments: async () => items<Experiment>(await listExperiments()),
     listKinds: async () => items<KindInfo>(await listKinds()),
@@ -103,6 +106,14 @@ export function fromDataSource(ds: unknown): FaultlineApi {
     stop: async (ns, name) => stop(ns, name),
     remove: async (ns, name) => remove(ns, name),
     stopAll: async () => stopAll(),
+    recentEvents: async (limit) => {
+      if (!listEvents) return [];
+      // The exporter pages oldest first from a cursor: a short window keeps the newest within one page.
+      const page = await listEvents({ from: String(Date.now() - 15 * 60_000), limit: 1000 });
+      return items<FaultlineEvent>(page)
+        .sort((a, b) => Number(b.id) - Number(a.id))
+        .slice(0, limit);
+    },
     events: () => from(streamEvents() as ObservableInput<unknown>).pipe(mergeMap((v) => eventsFrom(v))),
   };
 }

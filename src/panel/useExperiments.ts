@@ -65,7 +65,7 @@ export function useExperiments(api: FaultlineApi | undefined): ExperimentsState 
         subscription = api.events().subscribe({
           next: (event) => {
             setLive('live');
-            setEvents((prev) => (prev.some((e) => e.id === event.id) ? prev : [event, ...prev].slice(0, EVENTS_KEPT)));
+            setEvents((prev) => mergeEvents(prev, [event]));
             scheduleReload();
           },
           error: () => streamDown(),
@@ -94,6 +94,11 @@ export function useExperiments(api: FaultlineApi | undefined): ExperimentsState 
     setLoading(true);
     void reload();
     subscribe();
+    // History for the event list; the stream only tells what happens from now on.
+    api.recentEvents(EVENTS_KEPT).then(
+      (past) => !closed && setEvents((prev) => mergeEvents(prev, past)),
+      () => undefined, // the list's own error says enough when the exporter is down
+    );
     return () => {
       closed = true;
       subscription?.unsubscribe();
@@ -103,6 +108,13 @@ export function useExperiments(api: FaultlineApi | undefined): ExperimentsState 
   }, [api, reload]);
 
   return { experiments, events, loading, error, live, reload };
+}
+
+/** Newest first, each id once, at most EVENTS_KEPT. */
+function mergeEvents(a: FaultlineEvent[], b: FaultlineEvent[]): FaultlineEvent[] {
+  const byId = new Map<string, FaultlineEvent>();
+  for (const e of [...a, ...b]) byId.set(String(e.id), e);
+  return [...byId.values()].sort((x, y) => Number(y.id) - Number(x.id)).slice(0, EVENTS_KEPT);
 }
 
 /** Re-renders every `ms` so "time left" counts down. */

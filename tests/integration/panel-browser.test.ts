@@ -10,6 +10,7 @@ import {
   ensurePluginsBuilt,
   launchChromium,
   openScenario,
+  runScenario,
   startHarnessServer,
   type HarnessBrowser,
   type HarnessServer,
@@ -41,13 +42,23 @@ describeWithTools(['chromium', 'sleep'], 'experiment panel in Chromium against a
   let exporter: TestExporter | undefined;
   let server: HarnessServer | undefined;
   let browser: HarnessBrowser | undefined;
+  let page: Page;
+  let errors: string[] = [];
   const sleepers: ChildProcess[] = [];
+  // The harness page has no Grafana boot data (the runtime logs that once); anything else is a bug.
+  const pageErrors = () => errors.filter((e) => !/Failed to load resource|grafanaBootData was not set/.test(e));
 
   beforeAll(async () => {
     const [ex, build] = await Promise.all([startTestExporter(), buildHarness(), ensurePluginsBuilt()]);
     exporter = ex;
     server = await startHarnessServer({ build, datasources: [{ uid: UID, url: ex.url }], role: 'Editor' });
     browser = await launchChromium();
+    // One page for all tests: the vendor bundle is big, a busy machine takes a while to load it;
+    // each test re-mounts its scenario (runScenario) without reloading.
+    page = await browser.newPage({ width: 1280, height: 820 });
+    page.setDefaultNavigationTimeout(180_000);
+    page.setDefaultTimeout(60_000);
+    errors = await openScenario(page, server, 'panelPage', { uid: UID, mode: 'dark', role: 'Editor', width: 1240, height: 520 });
   });
 
   afterAll(async () => {
@@ -65,9 +76,8 @@ describeWithTools(['chromium', 'sleep'], 'experiment panel in Chromium against a
     const name = `pause-sleep-${mode}-${process.pid}`;
     await waitFor('sleep to be sleeping', () => procState(pid) === 'S', 10_000);
 
-    const page = await browser!.newPage({ width: 1280, height: 820 });
     server!.setRole('Editor');
-    const errors = await openScenario(page, server!, 'panelPage', { uid: UID, mode, role: 'Editor', width: 1240, height: 520 });
+    await runScenario(page, 'panelPage', { uid: UID, mode, role: 'Editor', width: 1240, height: 520 });
     await page.getByRole('button', { name: 'Launch experiment' }).waitFor({ timeout: 60_000 });
 
     // The form: kind, a discovered target (the sleeper), a bad duration first.
@@ -119,15 +129,12 @@ describeWithTools(['chromium', 'sleep'], 'experiment panel in Chromium against a
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'hidden' });
 
-    // The harness page has no Grafana boot data (runtime logs that once); anything else is a bug.
-    expect(errors.filter((e) => !/Failed to load resource|grafanaBootData was not set/.test(e))).toEqual([]);
-    await page.close();
+    expect(pageErrors()).toEqual([]);
   });
 
   test('a Viewer sees the list read-only, and the proxy refuses mutations anyway', async () => {
-    const page = await browser!.newPage({ width: 1280, height: 600 });
     server!.setRole('Viewer');
-    await openScenario(page, server!, 'panelPage', { uid: UID, mode: 'dark', role: 'Viewer', width: 1240, height: 420 });
+    await runScenario(page, 'panelPage', { uid: UID, mode: 'dark', role: 'Viewer', width: 1240, height: 420 });
     await page.getByText('View only').waitFor({ timeout: 60_000 });
     await page.getByTestId(/^experiment-default\/pause-sleep-dark/).first().waitFor();
     expect(await page.getByRole('button', { name: 'Stop all' }).count()).toBe(0);
@@ -136,6 +143,6 @@ describeWithTools(['chromium', 'sleep'], 'experiment panel in Chromium against a
     // Crafting the request does not help: Grafana's proxy (reqRole Editor) answers 403.
     const status = await page.evaluate(async (uid) => (await fetch(`/api/datasources/proxy/uid/${uid}/api/v1/stop-all`, { method: 'POST' })).status, UID);
     expect(status).toBe(403);
-    await page.close();
+    expect(pageErrors()).toEqual([]);
   });
 });

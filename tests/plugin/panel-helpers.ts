@@ -43,6 +43,8 @@ export interface RecordingApi extends FaultlineApi {
   calls: Array<{ method: string; args: unknown[] }>;
   experiments: Experiment[];
   stream: Subject<FaultlineEvent>;
+  /** What recentEvents answers. */
+  past: FaultlineEvent[];
   /** Next call of `method` rejects with this. */
   failNext(method: string, error: unknown): void;
 }
@@ -53,6 +55,7 @@ export function recordingApi(experiments: Experiment[] = [], targets: TargetInfo
     calls: [] as RecordingApi['calls'],
     experiments,
     stream: new Subject<FaultlineEvent>(),
+    past: [] as FaultlineEvent[],
     failNext(method: string, error: unknown) {
       failures.set(method, error);
     },
@@ -77,6 +80,7 @@ export function recordingApi(experiments: Experiment[] = [], targets: TargetInfo
   api.stop = call('stop', () => ({}));
   api.remove = call('remove', () => ({}));
   api.stopAll = call('stopAll', () => ({ stopped: 1 }));
+  api.recentEvents = call('recentEvents', () => api.past);
   api.events = () => api.stream.asObservable();
   return api;
 }

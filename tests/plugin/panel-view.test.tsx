@@ -72,6 +72,18 @@ describe('experiment list', () => {
     expect(screen.getByText('all targets injected')).toBeInTheDocument();
   });
 
+  test('shows recent events at once, before the stream says anything', async () => {
+    const api = recordingApi([experiment('old', 'Finished')]);
+    api.past = [
+      { id: 3, time: new Date().toISOString(), type: 'finished', experiment: 'old', namespace: 'default', message: 'finished: ran its duration' },
+      { id: 2, time: new Date().toISOString(), type: 'injected', experiment: 'old', namespace: 'default', message: 'injected on pid 4242' },
+    ];
+    renderView(api, { options: { ...DEFAULT_OPTIONS, eventCount: 1 } });
+    expect(await screen.findByText('finished: ran its duration')).toBeInTheDocument();
+    // eventCount: only the newest.
+    expect(screen.queryByText('injected on pid 4242')).not.toBeInTheDocument();
+  });
+
   test('pause, resume and stop go to the data source; a refused stop is shown on its row', async () => {
     const user = userEvent.setup();
     const api = recordingApi([experiment('runner', 'Running'), experiment('held', 'Paused')]);
