@@ -98,6 +98,7 @@ export function registerExporter(program: Command): void {
       ...(k8s ? { targets: () => k8s.resolver } : {}),
     });
     process.stdout.write(`faultline exporter listening on ${ex.url}\n`);
+    k8s?.watchDaemons(ex.daemons); // nodes that join later get their daemon registered
     stopOnSignals(ex, o.onShutdown === 'recover', log, k8s ? () => k8s.close() : undefined);
   });
 }

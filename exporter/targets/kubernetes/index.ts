@@ -132,13 +132,19 @@ export class KubernetesMode {
    * Where a node-level kind acts for one pod: the daemon on the pod's node and {containerId}.
    * Network kinds get one target per pod (its containers share the netns); the others one per container.
    */
-  async nodeTargets(pod: PodTarget, kind: string): Promise<NodeTarget[]> {
+  async nodeTargets(pod: PodTarget, kind: string, daemonCache?: Map<string, Promise<DaemonRef>>): Promise<NodeTarget[]> {
     const spec = kindSpec(kind);
     if (!spec) throw ApiError.invalid(`invalid experiment: /spec/fault/kind ${kind} is not a known kind`, [{ field: '/spec/fault/kind', reason: 'is not a known kind' }]);
     if (!pod.node) throw ApiError.unprocessable(`pod ${pod.id} is not scheduled on a node`, [{ field: '/target', reason: 'pod has no node' }]);
     const running = pod.containers.filter((c) => c.containerId);
     if (running.length === 0) throw ApiError.unprocessable(`pod ${pod.id} has no running container`, [{ field: '/target', reason: 'no container has a containerID yet' }]);
-    const daemon = await this.env.daemonForNode(pod.node);
+    const node = pod.node;
+    let lookup = daemonCache?.get(node);
+    if (!lookup) {
+      lookup = this.env.daemonForNode(node);
+      daemonCache?.set(node, lookup);
+    }
+    const daemon = await lookup;
     const picked = spec.scope === 'network' ? running.slice(0, 1) : running;
     return picked.map((c) => ({
       daemon,

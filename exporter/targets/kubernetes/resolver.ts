@@ -37,12 +37,13 @@ export class KubernetesTargets implements TargetResolver {
     if (!kind) throw ApiError.invalid(`invalid experiment: /spec/fault/kind ${spec.fault.kind} is not a known kind`, [{ field: '/spec/fault/kind', reason: 'is not a known kind' }]);
     const r = await this.k8s.resolve({ selector: spec.targets.selector, mode: spec.targets.mode as Mode, ...(spec.targets.value !== undefined ? { value: spec.targets.value } : {}) }, namespace);
     const selected: ResolvedTarget[] = [];
+    const daemonCache = new Map(); // one daemon lookup per node, not per pod
     for (const pod of r.targets) {
       if (kind.scope === 'pod') {
         selected.push({ daemon: POD_DAEMON_NAME, target: { pod: podRef(pod) }, description: pod.id });
         continue;
       }
-      for (const t of await this.k8s.nodeTargets(pod, kind.kind)) {
+      for (const t of await this.k8s.nodeTargets(pod, kind.kind, daemonCache)) {
         selected.push({ daemon: t.daemon.node, target: t.target, description: t.description });
       }
     }

@@ -17,6 +17,8 @@ export interface KubernetesSetup {
   podDaemon: RunningPodDaemon;
   /** Adds daemons of nodes that joined since start to `registry`; returns how many were added. */
   syncDaemons(registry: DaemonRegistry): Promise<number>;
+  /** Runs syncDaemons every `everyMs` until close(). */
+  watchDaemons(registry: DaemonRegistry, everyMs?: number): void;
   close(opts?: { recover?: boolean }): Promise<void>;
 }
 
@@ -31,21 +33,32 @@ export async function startKubernetes(config: KubernetesConfig, opts: { log: Log
     await mode.leader.tryAcquireOrRenew(); // know at once whether this replica leads
     mode.leader.start();
   }
+  let watch: NodeJS.Timeout | undefined;
+  const syncDaemons = async (registry: DaemonRegistry) => {
+    let added = 0;
+    for (const c of await resolver.daemonConfigs(opts.daemonToken)) {
+      if (registry.byName(c.name as string)) continue;
+      registry.clients.push(new DaemonClient(c));
+      added++;
+    }
+    if (added) opts.log.info({ added }, 'daemons of new nodes registered');
+    return added;
+  };
   return {
     mode,
     resolver,
     daemons,
     podDaemon,
-    async syncDaemons(registry) {
-      let added = 0;
-      for (const c of await resolver.daemonConfigs(opts.daemonToken)) {
-        if (registry.byName(c.name as string)) continue;
-        registry.clients.push(new DaemonClient(c));
-        added++;
-      }
-      return added;
+    syncDaemons,
+    watchDaemons(registry, everyMs = 15_000) {
+      if (watch) clearInterval(watch);
+      watch = setInterval(() => {
+        syncDaemons(registry).catch((err: unknown) => opts.log.warn({ err: (err as Error).message }, 'listing the daemon pods failed'));
+      }, everyMs);
+      watch.unref();
     },
     async close(o = {}) {
+      if (watch) clearInterval(watch);
       await mode.leader?.stop();
       await podDaemon.close(o);
     },

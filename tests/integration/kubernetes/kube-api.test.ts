@@ -9,7 +9,8 @@ import { ORIGINAL_IMAGES_ANNOTATION } from '../../../exporter/targets/kubernetes
 import type { DaemonCaller } from '../../../exporter/targets/kubernetes/pod-fault';
 import { KubernetesTargets, POD_KIND_DAEMON } from '../../../exporter/targets/kubernetes/resolver';
 import { startPodDaemon } from '../../../exporter/targets/kubernetes/pod-daemon';
-import { DaemonClient, DaemonError } from '../../../exporter/daemons';
+import { DaemonClient, DaemonError, DaemonRegistry } from '../../../exporter/daemons';
+import { startKubernetes } from '../../../exporter/targets/kubernetes/setup';
 import { startFakeApiServer, type FakeApiServer } from '../../helpers/fake-kube-apiserver';
 import { namespace, node, OPTED_IN, pod } from '../../unit/kubernetes/fixtures';
 
@@ -282,6 +283,23 @@ describe('Kubernetes mode against the API-shaped stand-in', () => {
     // candidates (cluster scope): one list of all pods; protected namespaces/pods and not-opted-in namespaces left out
     const c = await targets.candidates();
     expect(c.map((x) => x.description).sort()).toEqual(['shop/api-1', 'shop/web-1', 'shop/web-2']);
+  });
+
+  it('startKubernetes: node daemons named after their nodes plus the pod daemon; nodes that join later are added', async () => {
+    const setup = await startKubernetes(config(), { log, mode: k8s, daemonToken: 'tok' });
+    try {
+      expect(setup.daemons.map((d) => d.name)).toEqual(['node-a', 'node-b', 'kubernetes-api']);
+      const registry = new DaemonRegistry(setup.daemons, { log });
+      const d3 = pod({ ns: 'faultline', name: 'faultline-daemon-x3', labels: { 'app.kubernetes.io/name': 'faultline-daemon' }, node: 'node-c' });
+      d3.status!.podIP = '192.168.0.13';
+      api.addPod(d3);
+      expect(await setup.syncDaemons(registry)).toBe(1);
+      expect(registry.byName('node-c')?.base).toBe('http://192.168.0.13:9471');
+      expect(await setup.syncDaemons(registry)).toBe(0);
+      registry.close();
+    } finally {
+      await setup.close();
+    }
   });
 
   it('with leader election on, a standby replica refuses to plan targets (503); the leader does', async () => {
