@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import pino from 'pino';
 import path from 'node:path';
@@ -202,6 +202,7 @@ d('daemon auth and listen rules', () => {
     await expect(startDaemon({ listen: '0.0.0.0:0', stateDir })).rejects.toThrow(/without a token/);
     await expect(startDaemon({ listen: 'localhost', stateDir })).rejects.toThrow(/HOST:PORT/);
     await expect(startDaemon({ listen: '127.0.0.1:99999', stateDir })).rejects.toThrow(/HOST:PORT/);
+    rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('serves HTTPS with --tls-cert/--tls-key (and still wants the token)', async () => {
@@ -227,6 +228,7 @@ d('daemon auth and listen rules', () => {
       await tls.shutdown({ recover: true });
     }
     await expect(startDaemon({ listen: '127.0.0.1:0', stateDir: path.join(dir, 'state2'), tlsCert: cert })).rejects.toThrow(/go together/);
+    rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it('refuses a second daemon on the same state dir', async () => {

@@ -23,13 +23,16 @@ const stressorPids = (fault: any): number[] => (fault.state.stressors as { pid: 
 d('daemon process, stress and disk kinds', () => {
   let dm: TestDaemon;
   let dir: string;
+  const made: string[] = [];
   beforeAll(async () => {
     dm = await startTestDaemon({}, 'host');
     dir = tempDir('disk');
+    made.push(dir);
   }, 60_000);
   afterAll(async () => {
     killChildren();
     await dm?.destroy();
+    for (const d of made) rmSync(d, { recursive: true, force: true });
   });
 
   it('process-pause stops the processes (T) and recover continues them (S)', async () => {
@@ -46,7 +49,9 @@ d('daemon process, stress and disk kinds', () => {
 
   it('process-kill by processName regex kills exactly the matching processes', async () => {
     // a uniquely named process: sleep run through a symlink whose name carries this test's pid
-    const link = path.join(tempDir('kill'), `flvictim${process.pid % 100000}`);
+    const killDir = tempDir('kill');
+    made.push(killDir);
+    const link = path.join(killDir, `flvictim${process.pid % 100000}`);
     symlinkSync('/bin/sleep', link);
     const victims = [spawn(link, ['600'], { stdio: 'ignore' }), spawn(link, ['600'], { stdio: 'ignore' })];
     const bystander = spawnSleep();
