@@ -12,7 +12,7 @@ export type FaultEventReason = 'FaultInjected' | 'FaultRecovered' | 'FaultFailed
 
 export interface FaultEventInput {
   reason: FaultEventReason;
-  /** e.g. `pod-kill by experiment default/kill-web` */
+  /** e.g. `pod-kill injected by experiment default/kill-web` */
   message: string;
   kind: string;
 }

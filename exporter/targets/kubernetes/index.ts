@@ -37,7 +37,7 @@ export interface PodFaultRequest {
   kind: string;
   target: PodTarget;
   params: Record<string, unknown>;
-  /** For the Event message: `namespace/name` of the experiment. */
+  /** Who asked, for the Event message: `experiment shop/kill-web`, `Faultline fault fl-…`. */
   experiment: string;
 }
 
@@ -108,10 +108,10 @@ export class KubernetesMode {
     const ctx = { id: req.id, client: this.client, target: req.target, params, log: this.log, env: this.env };
     try {
       const state = await kind.inject(ctx);
-      await this.event(req, 'FaultInjected', `${req.kind} injected by experiment ${req.experiment}`);
+      await this.event(req, 'FaultInjected', `${req.kind} injected by ${req.experiment}`);
       return state;
     } catch (err) {
-      await this.event(req, 'FaultFailed', `${req.kind} by experiment ${req.experiment} failed: ${(err as Error).message}`);
+      await this.event(req, 'FaultFailed', `${req.kind} by ${req.experiment} failed: ${(err as Error).message}`);
       throw err;
     }
   }
@@ -120,7 +120,7 @@ export class KubernetesMode {
     const kind = this.kindOf(req.kind);
     const params = validate(kindSpec(req.kind)!.params, { ...req.params }, 'experiment', '/spec/fault/params');
     await kind.recover({ id: req.id, client: this.client, target: req.target, params, log: this.log, env: this.env }, state);
-    await this.event(req, 'FaultRecovered', `${req.kind} recovered by experiment ${req.experiment}`);
+    await this.event(req, 'FaultRecovered', `${req.kind} recovered by ${req.experiment}`);
   }
 
   /** Events for node-level kinds, which the engine runs through the daemons itself. */

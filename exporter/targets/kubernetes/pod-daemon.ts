@@ -69,7 +69,7 @@ export async function startPodDaemon(k8s: KubernetesMode, opts: { log?: Logger; 
 
   async function recover(h: Held, reason: string): Promise<void> {
     h.fault.phase = 'recovering';
-    await k8s.recover({ id: h.fault.id, kind: h.fault.kind, target: h.target, params: h.fault.params, experiment: `fault ${h.fault.id}` }, h.state);
+    await k8s.recover({ id: h.fault.id, kind: h.fault.kind, target: h.target, params: h.fault.params, experiment: `Faultline fault ${h.fault.id}` }, h.state);
     faults.delete(h.fault.id);
     log.info({ fault: h.fault.id, kind: h.fault.kind, pod: h.target.id, reason }, 'pod fault recovered');
   }
@@ -125,7 +125,7 @@ export async function startPodDaemon(k8s: KubernetesMode, opts: { log?: Logger; 
       };
       faults.set(body.id, held); // reserve the id while injecting
       try {
-        held.state = await k8s.inject({ id: body.id, kind: body.kind, target, params: body.params, experiment: `fault ${body.id}` });
+        held.state = await k8s.inject({ id: body.id, kind: body.kind, target, params: body.params, experiment: `Faultline fault ${body.id}` });
       } catch (err) {
         faults.delete(body.id);
         throw err;

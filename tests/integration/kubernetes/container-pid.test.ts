@@ -252,7 +252,7 @@ describeV1('container-kill end to end: exporter â†’ daemon on the pod\'s node â†
       const [target] = (await k8s.resolve({ selector: { labelSelectors: { app: 'victim' } } }, 'shop')).targets;
       expect(target.containers[0].containerId).toBe(`containerd://${id}`);
 
-      const req = { id: `ck-e2e-${process.pid}`, kind: 'container-kill', target, params: { signal: 'SIGKILL' }, experiment: 'shop/ck' };
+      const req = { id: `ck-e2e-${process.pid}`, kind: 'container-kill', target, params: { signal: 'SIGKILL' }, experiment: 'experiment shop/ck' };
       const state = await k8s.inject(req);
       expect(await died).toBe('SIGKILL');
       expect(bystander.exitCode).toBeNull();

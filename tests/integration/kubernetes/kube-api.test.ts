@@ -168,7 +168,7 @@ describe('Kubernetes mode against the API-shaped stand-in', () => {
 
   it('pod-kill deletes with gracePeriodSeconds and the uid precondition, and records Events', async () => {
     const [target] = (await k8s.resolve({ selector: { pods: { shop: ['web-1'] } } }, 'shop')).targets;
-    const state = await k8s.inject({ id: 'kill-web-1', kind: 'pod-kill', target, params: { gracePeriodSeconds: 5 }, experiment: 'shop/kill-web' });
+    const state = await k8s.inject({ id: 'kill-web-1', kind: 'pod-kill', target, params: { gracePeriodSeconds: 5 }, experiment: 'experiment shop/kill-web' });
     expect(state).toEqual({ deleted: true });
     const del = api.requests.find((q) => q.method === 'DELETE');
     expect(del).toMatchObject({ path: '/api/v1/namespaces/shop/pods/web-1', query: { gracePeriodSeconds: '5' }, body: { gracePeriodSeconds: 5, preconditions: { uid: target.uid } } });
@@ -183,23 +183,23 @@ describe('Kubernetes mode against the API-shaped stand-in', () => {
       count: 1,
     });
     expect(api.events[0].firstTimestamp).toMatch(/^\d{4}-\d\d-\d\dT/);
-    await k8s.recover({ id: 'kill-web-1', kind: 'pod-kill', target, params: {}, experiment: 'shop/kill-web' }, state);
+    await k8s.recover({ id: 'kill-web-1', kind: 'pod-kill', target, params: {}, experiment: 'experiment shop/kill-web' }, state);
     expect(api.events.map((e) => e.reason)).toEqual(['FaultInjected', 'FaultRecovered']);
 
     // grace period 0 removes it at once; a replacement with the same name (new uid) is never killed
     const [t2] = (await k8s.resolve({ selector: { pods: { shop: ['web-2'] } } }, 'shop')).targets;
     api.addPod({ ...api.pods.get('shop/web-2'), metadata: { ...api.pods.get('shop/web-2')?.metadata, uid: 'replacement-uid' } });
-    expect(await k8s.inject({ id: 'k2', kind: 'pod-kill', target: t2, params: {}, experiment: 'shop/x' })).toEqual({ deleted: false });
+    expect(await k8s.inject({ id: 'k2', kind: 'pod-kill', target: t2, params: {}, experiment: 'experiment shop/x' })).toEqual({ deleted: false });
     expect(api.pods.has('shop/web-2')).toBe(true);
     const [t1] = (await k8s.resolve({ selector: { pods: { shop: ['api-1'] } } }, 'shop')).targets;
-    await k8s.inject({ id: 'k3', kind: 'pod-kill', target: t1, params: {}, experiment: 'shop/x' });
+    await k8s.inject({ id: 'k3', kind: 'pod-kill', target: t1, params: {}, experiment: 'experiment shop/x' });
     expect(api.requests.filter((q) => q.method === 'DELETE').pop()?.query).toEqual({ gracePeriodSeconds: '0' });
     expect(api.pods.has('shop/api-1')).toBe(false);
   });
 
   it('pod-failure patches the images to the pause image (strategic merge) and restores them, also from the annotation alone', async () => {
     const [target] = (await k8s.resolve({ selector: { pods: { shop: ['api-1'] } } }, 'shop')).targets;
-    const req = { id: 'pf-1', kind: 'pod-failure', target, params: {}, experiment: 'shop/fail-api' };
+    const req = { id: 'pf-1', kind: 'pod-failure', target, params: {}, experiment: 'experiment shop/fail-api' };
     const state = await k8s.inject(req);
     const patch = api.requests.find((q) => q.method === 'PATCH');
     expect(patch?.contentType).toBe('application/strategic-merge-patch+json');
@@ -224,7 +224,7 @@ describe('Kubernetes mode against the API-shaped stand-in', () => {
 
   it('pod-failure: only the selected containers, a custom pause image; a human change wins; a deleted pod needs nothing', async () => {
     const [target] = (await k8s.resolve({ selector: { pods: { shop: ['api-1'] }, containerNames: ['sidecar'] } }, 'shop')).targets;
-    const req = { id: 'pf-2', kind: 'pod-failure', target, params: { pauseImage: 'registry.example/pause:1' }, experiment: 'shop/x' };
+    const req = { id: 'pf-2', kind: 'pod-failure', target, params: { pauseImage: 'registry.example/pause:1' }, experiment: 'experiment shop/x' };
     const state = await k8s.inject(req);
     const containers = () => (api.pods.get('shop/api-1')?.spec.containers as { name: string; image: string }[]).map((c) => `${c.name}=${c.image}`);
     expect(containers()).toEqual(['api=registry.example/api:1.2.3', 'sidecar=registry.example/pause:1']);
@@ -242,7 +242,7 @@ describe('Kubernetes mode against the API-shaped stand-in', () => {
   it('container-kill finds the daemon on the pod\'s node and asks it for process-kill on {containerId}', async () => {
     const k = new KubernetesMode(config({ daemonPort: 9555 }), KubeClient.forServer(api.url, api.token, api.ca), { log, daemon });
     const [target] = (await k.resolve({ selector: { pods: { shop: ['web-2'] } } }, 'shop')).targets;
-    const state = await k.inject({ id: 'ck-web-2', kind: 'container-kill', target, params: { signal: 'SIGTERM' }, experiment: 'shop/ck' });
+    const state = await k.inject({ id: 'ck-web-2', kind: 'container-kill', target, params: { signal: 'SIGTERM' }, experiment: 'experiment shop/ck' });
     expect(api.requests.find((q) => q.path === '/api/v1/namespaces/faultline/pods')?.query).toEqual({
       labelSelector: 'app.kubernetes.io/name=faultline-daemon',
       fieldSelector: 'spec.nodeName=node-b',
@@ -254,11 +254,11 @@ describe('Kubernetes mode against the API-shaped stand-in', () => {
         req: { id: expect.stringMatching(/^ck-[0-9a-f]{20}$/), kind: 'process-kill', params: { signal: 'SIGTERM' }, target: { containerId: target.containers[0].containerId }, leaseSeconds: 60 },
       },
     ]);
-    await k.recover({ id: 'ck-web-2', kind: 'container-kill', target, params: {}, experiment: 'shop/ck' }, state);
+    await k.recover({ id: 'ck-web-2', kind: 'container-kill', target, params: {}, experiment: 'experiment shop/ck' }, state);
     expect(daemon.calls[1]).toMatchObject({ op: 'delete', url: 'http://192.168.0.12:9555' });
     // no daemon on the node → 422 that says so
     api.pods.delete('faultline/faultline-daemon-x2');
-    await expect(k.inject({ id: 'ck2', kind: 'container-kill', target, params: {}, experiment: 'shop/ck' })).rejects.toMatchObject({
+    await expect(k.inject({ id: 'ck2', kind: 'container-kill', target, params: {}, experiment: 'experiment shop/ck' })).rejects.toMatchObject({
       status: 422,
       details: [{ field: '/target', reason: expect.stringContaining('runs on node node-b') }],
     });
