@@ -73,6 +73,7 @@ export class Safety {
           message: `alert ${alert.labels.alertname ?? alert.fingerprint} (fingerprint ${alert.fingerprint}) stopped ${stops.map((s) => `${s.namespace}/${s.name}`).join(', ')}`,
         }),
       ttlMs: opts.alertTtlMs,
+      db: opts.db,
     });
     this.promql = new PromqlGuards({
       client: opts.prometheusUrl ? new PrometheusClient(opts.prometheusUrl) : null,

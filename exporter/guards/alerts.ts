@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
 import type { AlertmanagerWebhook, AlertWebhookResult, GrafanaWebhook } from '../../api/alerts';
 import { ApiError } from '../../api/errors';
 import { formatSelector, parseSelector, selectorMatches, type Selector } from './matchers';
@@ -163,8 +164,25 @@ interface FiringEntry {
  */
 export class FiringAlerts {
   private readonly byFingerprint = new Map<string, FiringEntry>();
+  private readonly put?: (key: string, e: FiringEntry) => void;
+  private readonly del?: (key: string) => void;
 
-  constructor(private readonly ttlMs: number) {}
+  /** With `db`, the list is kept in SQLite too, so a restart still refuses starts while alerts fire. */
+  constructor(
+    private readonly ttlMs: number,
+    db?: Database,
+  ) {
+    if (!db) return;
+    db.exec('CREATE TABLE IF NOT EXISTS faultline_firing_alerts (key TEXT PRIMARY KEY, alert TEXT NOT NULL, received_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL)');
+    db.prepare('DELETE FROM faultline_firing_alerts WHERE expires_ms <= ?').run(Date.now());
+    for (const r of db.prepare('SELECT key, alert, received_ms, expires_ms FROM faultline_firing_alerts').all() as { key: string; alert: string; received_ms: number; expires_ms: number }[]) {
+      this.byFingerprint.set(r.key, { alert: JSON.parse(r.alert) as Alert, receivedAt: r.received_ms, expiresAt: r.expires_ms });
+    }
+    const put = db.prepare('INSERT INTO faultline_firing_alerts (key, alert, received_ms, expires_ms) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET alert = excluded.alert, received_ms = excluded.received_ms, expires_ms = excluded.expires_ms');
+    const del = db.prepare('DELETE FROM faultline_firing_alerts WHERE key = ?');
+    this.put = (key, e) => put.run(key, JSON.stringify(e.alert), e.receivedAt, e.expiresAt);
+    this.del = (key) => del.run(key);
+  }
 
   /** Records a notification; returns the alerts that were not firing before. */
   record(alerts: Alert[], now = Date.now()): Alert[] {
@@ -172,11 +190,13 @@ export class FiringAlerts {
     for (const a of alerts) {
       const key = `${a.source}:${a.fingerprint}`;
       if (a.status === 'resolved') {
-        this.byFingerprint.delete(key);
+        if (this.byFingerprint.delete(key)) this.del?.(key);
         continue;
       }
       if (!this.live(key, now)) fresh.push(a);
-      this.byFingerprint.set(key, { alert: a, receivedAt: now, expiresAt: now + this.ttlMs });
+      const entry = { alert: a, receivedAt: now, expiresAt: now + this.ttlMs };
+      this.byFingerprint.set(key, entry);
+      this.put?.(key, entry);
     }
     return fresh;
   }
@@ -186,6 +206,7 @@ export class FiringAlerts {
     if (!e) return false;
     if (e.expiresAt <= now) {
       this.byFingerprint.delete(key);
+      this.del?.(key);
       return false;
     }
     return true;
@@ -202,6 +223,7 @@ export class FiringAlerts {
   }
 
   clear(): void {
+    for (const key of this.byFingerprint.keys()) this.del?.(key);
     this.byFingerprint.clear();
   }
 }
@@ -216,6 +238,8 @@ export interface AlertGuardDeps {
   /** Hears every new firing alert that stopped something (for a `guard-fired` event). */
   onFired?(alert: Alert, stops: PlannedStop[], actor: string): void;
   ttlMs?: number;
+  /** Keeps the firing list across restarts. */
+  db?: Database;
 }
 
 export class AlertGuard {
@@ -223,7 +247,7 @@ export class AlertGuard {
   private readonly inFlight = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: AlertGuardDeps) {
-    this.firing = new FiringAlerts(deps.ttlMs ?? 60 * 60 * 1000);
+    this.firing = new FiringAlerts(deps.ttlMs ?? 60 * 60 * 1000, deps.db);
   }
 
   /** Handles one (already validated) notification. */

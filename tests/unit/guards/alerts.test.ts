@@ -1,3 +1,7 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { AlertmanagerWebhook, GrafanaWebhook } from '../../../api/alerts';
 import { validate } from '../../../api/validate';
 import { ApiError } from '../../../api/errors';
@@ -202,5 +206,34 @@ describe('AlertGuard', () => {
     expect(reg.record(a, 500)).toHaveLength(0);
     expect(reg.list(1400)).toHaveLength(1);
     expect(reg.list(1600)).toHaveLength(0);
+  });
+});
+
+describe('firing alerts across a restart', () => {
+  it('are kept in SQLite: still firing after reopening, gone once resolved or expired', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), `fl-firing-${process.pid}-`));
+    try {
+      const file = path.join(dir, 'f.db');
+      const alert = (status: 'firing' | 'resolved', fp: string) =>
+        fromAlertmanager(validate(AlertmanagerWebhook, amPayload(status, [{ labels: { alertname: `A${fp}` }, fingerprint: fp }])));
+      let db = new Database(file);
+      const reg = new FiringAlerts(60_000, db);
+      reg.record([...alert('firing', 'one'), ...alert('firing', 'two')]);
+      reg.record(alert('resolved', 'two'));
+      db.close();
+
+      db = new Database(file);
+      const again = new FiringAlerts(60_000, db);
+      expect(again.list().map((a) => a.fingerprint)).toEqual(['one']);
+      const guard = new AlertGuard({ listExperiments: () => [], abort: async () => undefined, db });
+      expect(() => guard.checkStart({ namespace: 'x', name: 'y', guards: { alerts: ['alertname="Aone"'] } })).toThrow('is firing');
+      expect(again.list(Date.now() + 120_000)).toEqual([]);
+      db.close();
+      db = new Database(file);
+      expect(new FiringAlerts(60_000, db).list()).toEqual([]);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
