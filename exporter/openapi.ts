@@ -3,6 +3,7 @@ import { ErrorBody } from '../api/errors';
 import { EventQuery, FaultlineEvent } from '../api/events';
 import { Experiment, ExperimentInput } from '../api/experiment';
 import { Health, KindList, TargetList } from '../api/targets';
+import { safetyOpenapi } from './guards/openapi';
 
 // /api/v1/openapi.json, generated from the same TypeBox schemas the exporter validates with.
 
@@ -36,6 +37,7 @@ function queryParams(schema: TSchema): unknown[] {
 }
 
 export function openapi(version: string): Record<string, unknown> {
+  const safety = safetyOpenapi();
   return {
     openapi: '3.1.0',
     info: { title: 'Faultline exporter API', version },
@@ -50,6 +52,7 @@ export function openapi(version: string): Record<string, unknown> {
         TargetList: strip(TargetList),
         Health: strip(Health),
         ErrorBody: strip(ErrorBody),
+        ...safety.schemas,
       },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     },
@@ -95,6 +98,7 @@ export function openapi(version: string): Record<string, unknown> {
       '/api/v1/targets': { get: { summary: 'what local selectors can pick now', responses: { '200': { description: 'ok', content: json('TargetList') } } } },
       '/api/v1/openapi.json': { get: { summary: 'this document', responses: { '200': { description: 'ok' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain' } } } },
+      ...safety.paths,
     },
   };
 }

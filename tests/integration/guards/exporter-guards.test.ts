@@ -124,6 +124,9 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter safety wi
     expect((await call('GET', '/api/v1/experiments', T.alerting)).status).toBe(403);
     expect((await call('DELETE', '/api/v1/freeze', T.operator)).status).toBe(403);
     expect((await call('GET', '/api/v1/freeze', T.viewer)).body).toEqual({ frozen: false });
+    const doc = (await call('GET', '/api/v1/openapi.json', T.viewer)).body;
+    for (const p of ['/api/v1/alerts/alertmanager', '/api/v1/alerts/grafana', '/api/v1/freeze', '/api/v1/policy']) expect(doc.paths[p]).toBeDefined();
+    expect(doc.components.schemas.AlertmanagerWebhook.required).toContain('alerts');
   });
 
   it('a firing alert aborts the guarded experiment (real Alertmanager), not the unrelated one; start while firing is 409', async () => {
