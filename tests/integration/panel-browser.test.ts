@@ -92,7 +92,7 @@ describeWithTools(['chromium', 'sleep'], 'experiment panel in Chromium against a
     await page.keyboard.press('Enter');
     expect(await page.locator('#faultline-pids').inputValue()).toBe(String(pid));
     await page.locator('#faultline-name').fill(name);
-    await page.getByText('Launch experiment', { exact: true }).last().scrollIntoViewIfNeeded();
+    await page.locator('#faultline-template').scrollIntoViewIfNeeded();
     await shot(page, `panel-form-${mode}.png`);
     await page.locator('#faultline-duration').fill('soon');
     await page.getByRole('button', { name: 'Launch', exact: true }).click();
