@@ -9,7 +9,8 @@ import { ApiError } from '../../../api/errors';
 import { validate } from '../../../api/validate';
 import { isNotFound } from './client';
 import { POD_KINDS, podFaultKind, type KubernetesMode } from './index';
-import { namespaceRefusal, podRefusal } from './safety';
+import { podFailureMark } from './pod-failure';
+import { isProtectedNamespace, namespaceRefusal, podRefusal } from './safety';
 import { toPodTarget, type PodTarget } from './select';
 
 // The pod kinds (pod-kill, pod-failure, container-kill) act through the Kubernetes API, not on a
@@ -21,6 +22,12 @@ import { toPodTarget, type PodTarget } from './select';
 //
 // Every request re-reads the pod and re-checks safety: a pod annotated faultline.dev/protected, or a
 // namespace that opted out, since the experiment was planned is refused now.
+//
+// This daemon lives in the exporter's process, so a crashed exporter takes its leases with it. What
+// must not stay behind is a pod-failure (pods stuck on the pause image); such a pod carries the
+// annotation faultline.dev/pod-failure with the fault id. A DELETE for an id this process does not
+// hold looks for it there, and `orphanGraceMs` after start every marked pod whose fault was not
+// posted again (by the engine's reconcile) is reverted.
 
 export const POD_DAEMON_NAME = 'kubernetes-api';
 
@@ -43,7 +50,10 @@ export interface RunningPodDaemon {
   close(opts?: { recover?: boolean }): Promise<void>;
 }
 
-export async function startPodDaemon(k8s: KubernetesMode, opts: { log?: Logger; sweepMs?: number; version?: string } = {}): Promise<RunningPodDaemon> {
+export async function startPodDaemon(
+  k8s: KubernetesMode,
+  opts: { log?: Logger; sweepMs?: number; version?: string; orphanGraceMs?: number } = {},
+): Promise<RunningPodDaemon> {
   const log = opts.log ?? pino({ level: 'silent' });
   const token = randomBytes(24).toString('hex');
   const faults = new Map<string, Held>();
@@ -72,6 +82,25 @@ export async function startPodDaemon(k8s: KubernetesMode, opts: { log?: Logger; 
     await k8s.recover({ id: h.fault.id, kind: h.fault.kind, target: h.target, params: h.fault.params, experiment: `Faultline fault ${h.fault.id}` }, h.state);
     faults.delete(h.fault.id);
     log.info({ fault: h.fault.id, kind: h.fault.kind, pod: h.target.id, reason }, 'pod fault recovered');
+  }
+
+  /** Reverts pod-failures marked on pods whose fault this process does not hold (all, or only `onlyId`). */
+  async function recoverOrphans(onlyId?: string): Promise<number> {
+    const p = k8s.policy;
+    const pods = p.scopeNamespaces
+      ? (await Promise.all(p.scopeNamespaces.map((ns) => k8s.client.listPods(ns)))).flat()
+      : await k8s.client.listAllPods();
+    let n = 0;
+    for (const pod of pods) {
+      const mark = podFailureMark(pod);
+      if (!mark || faults.has(mark.fault) || (onlyId !== undefined && mark.fault !== onlyId)) continue;
+      if (isProtectedNamespace(pod.metadata?.namespace ?? '', p)) continue;
+      const target = toPodTarget(pod);
+      await k8s.recover({ id: mark.fault, kind: 'pod-failure', target, params: {}, experiment: `Faultline (fault ${mark.fault} left by an earlier exporter)` }, {});
+      log.warn({ fault: mark.fault, pod: target.id }, 'reverted a pod-failure no exporter held');
+      n++;
+    }
+    return n;
   }
 
   const app = express();
@@ -160,8 +189,16 @@ export async function startPodDaemon(k8s: KubernetesMode, opts: { log?: Logger; 
   });
   app.delete('/v1/faults/:id', async (req, res, next) => {
     try {
-      const h = faults.get(String(req.params.id));
-      if (!h) throw ApiError.notFound(`no fault ${req.params.id}`);
+      const id = String(req.params.id);
+      const h = faults.get(id);
+      if (!h) {
+        // Not held here (the exporter restarted): a pod may still carry it.
+        if ((await recoverOrphans(id)) > 0) {
+          res.json({ id, kind: 'pod-failure', params: {}, phase: 'recovered', leaseExpiresAt: new Date().toISOString() });
+          return;
+        }
+        throw ApiError.notFound(`no fault ${id}`);
+      }
       await recover(h, 'requested');
       res.json({ ...h.fault, phase: 'recovered' });
     } catch (err) {
@@ -191,6 +228,10 @@ export async function startPodDaemon(k8s: KubernetesMode, opts: { log?: Logger; 
     }
   }, opts.sweepMs ?? 250);
   sweeper.unref();
+  const orphanTimer = setTimeout(() => {
+    recoverOrphans().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'looking for orphaned pod-failures failed'));
+  }, opts.orphanGraceMs ?? 120_000);
+  orphanTimer.unref();
 
   const server = http.createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -201,6 +242,7 @@ export async function startPodDaemon(k8s: KubernetesMode, opts: { log?: Logger; 
     held: () => [...faults.values()].map((h) => h.fault),
     async close(o = {}) {
       clearInterval(sweeper);
+      clearTimeout(orphanTimer);
       if (o.recover) {
         for (const h of [...faults.values()]) await recover(h, 'shutdown').catch((err: unknown) => log.warn({ fault: h.fault.id, err: (err as Error).message }, 'recover at shutdown failed'));
       }

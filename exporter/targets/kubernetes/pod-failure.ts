@@ -12,6 +12,18 @@ import { definePodFault, type PodFaultContext } from './pod-fault';
 // Recover patches back only containers still running the pause image (a later human change wins).
 
 export const ORIGINAL_IMAGES_ANNOTATION = 'faultline.dev/pod-failure-original-images';
+/** `{"fault": <daemon fault id>, "pauseImage": ...}`: lets a restarted exporter find and revert faults it no longer holds. */
+export const FAULT_ANNOTATION = 'faultline.dev/pod-failure';
+
+/** The fault recorded on a pod by pod-failure, or undefined. */
+export function podFailureMark(pod: V1Pod): { fault: string; pauseImage: string } | undefined {
+  try {
+    const v = JSON.parse(pod.metadata?.annotations?.[FAULT_ANNOTATION] ?? '') as { fault?: unknown; pauseImage?: unknown };
+    return typeof v.fault === 'string' && typeof v.pauseImage === 'string' ? { fault: v.fault, pauseImage: v.pauseImage } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 type Params = Static<typeof spec.params>;
 interface State extends Record<string, unknown> {
@@ -59,7 +71,7 @@ export default definePodFault<Params, State>({
       if (image !== undefined && image !== pauseImage) images[c.name] = image;
     }
     await ctx.client.patchPod(ctx.target.namespace, ctx.target.name, {
-      metadata: { annotations: { [ORIGINAL_IMAGES_ANNOTATION]: JSON.stringify(images) } },
+      metadata: { annotations: { [ORIGINAL_IMAGES_ANNOTATION]: JSON.stringify(images), [FAULT_ANNOTATION]: JSON.stringify({ fault: ctx.id, pauseImage }) } },
       spec: { containers: ctx.target.containers.map((c) => ({ name: c.name, image: pauseImage })) },
     });
     return { uid: ctx.target.uid, pauseImage, images };
@@ -68,16 +80,16 @@ export default definePodFault<Params, State>({
     const pod = await currentPod(ctx);
     if (!pod) return; // deleted or replaced: its successor runs the template's images
     const images = { ...savedImages(pod), ...(state.images ?? {}) };
-    const pauseImage = state.pauseImage ?? ctx.params.pauseImage ?? ctx.env.pauseImage;
+    const pauseImage = state.pauseImage ?? podFailureMark(pod)?.pauseImage ?? ctx.params.pauseImage ?? ctx.env.pauseImage;
     const now = imagesOf(pod);
     const restore = Object.entries(images)
       .filter(([name]) => now.get(name) === pauseImage)
       .map(([name, image]) => ({ name, image }));
-    const hasAnnotation = pod.metadata?.annotations?.[ORIGINAL_IMAGES_ANNOTATION] !== undefined;
+    const hasAnnotation = pod.metadata?.annotations?.[ORIGINAL_IMAGES_ANNOTATION] !== undefined || pod.metadata?.annotations?.[FAULT_ANNOTATION] !== undefined;
     if (restore.length === 0 && !hasAnnotation) return;
     await ctx.client.patchPod(ctx.target.namespace, ctx.target.name, {
       // null deletes the key in a strategic merge patch
-      metadata: { annotations: { [ORIGINAL_IMAGES_ANNOTATION]: null } },
+      metadata: { annotations: { [ORIGINAL_IMAGES_ANNOTATION]: null, [FAULT_ANNOTATION]: null } },
       ...(restore.length ? { spec: { containers: restore } } : {}),
     });
   },

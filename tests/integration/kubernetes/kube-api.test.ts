@@ -381,6 +381,33 @@ describe('the pod daemon: pod kinds behind the node daemon API, driven by the ex
     }
   });
 
+  it('after an exporter crash nothing stays paused: DELETE of an id no longer held finds the pod by its mark; the rest after the grace period', async () => {
+    const pd1 = await startPodDaemon(k8s);
+    const c1 = new DaemonClient({ url: pd1.url, token: pd1.token });
+    await c1.createFault({ id: 'fl-a', kind: 'pod-failure', params: {}, target: { pod: ref('web-1') }, leaseSeconds: 30 });
+    await c1.createFault({ id: 'fl-b', kind: 'pod-failure', params: { pauseImage: 'registry.example/pause:9' }, target: { pod: ref('api-1') }, leaseSeconds: 30 });
+    expect(JSON.parse(api.pods.get('shop/web-1')?.metadata.annotations['faultline.dev/pod-failure'])).toEqual({ fault: 'fl-a', pauseImage: 'registry.k8s.io/pause:3.10' });
+    await pd1.close(); // the exporter died: its leases and state are gone, the pods are still paused
+
+    const pd2 = await startPodDaemon(k8s, { orphanGraceMs: 1500 });
+    try {
+      const c2 = new DaemonClient({ url: pd2.url, token: pd2.token });
+      await c2.createFault({ id: 'fl-c', kind: 'pod-failure', params: {}, target: { pod: ref('web-2') }, leaseSeconds: 30 }); // re-posted: held again
+      expect(await c2.deleteFault('fl-a')).toMatchObject({ id: 'fl-a', phase: 'recovered' });
+      expect(images('web-1')).toEqual(['registry.example/app:1.2.3']);
+      expect(api.pods.get('shop/web-1')?.metadata.annotations?.['faultline.dev/pod-failure']).toBeUndefined();
+      const deadline = Date.now() + 20_000;
+      while (images('api-1')[0] !== 'registry.example/api:1.2.3' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(images('api-1')).toEqual(['registry.example/api:1.2.3', 'registry.example/sidecar:1.2.3']); // custom pause image, from the mark
+      expect(images('web-2')).toEqual(['registry.k8s.io/pause:3.10']); // held: not an orphan
+      expect(await c2.deleteFault('fl-nothing')).toBeUndefined(); // 404: nothing anywhere
+      await c2.deleteFault('fl-c');
+      expect(images('web-2')).toEqual(['registry.example/app:1.2.3']);
+    } finally {
+      await pd2.close();
+    }
+  });
+
   it('refuses what is not a pod kind, a missing pod, a replaced pod, and a pod protected since planning — nothing applied', async () => {
     const pd = await startPodDaemon(k8s);
     try {
