@@ -1,86 +1,42 @@
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
+import type { FreezeState } from '../../api/alerts';
 import { parseDuration } from '../../api/units';
+import { Client, CliError, EXIT, clientOptions, render, run, type ClientOptions } from '../client';
 
 // `faultline freeze --reason TEXT [--for 2h]`: emergency freeze. Stops every running experiment and
 // refuses every start, resume and scheduled run until `faultline unfreeze` (or --for runs out).
-// Exit codes: 0 frozen, 1 refused by the server or unreachable, 2 bad flags.
+// Exit codes as every client command (README "CLI"): 2 bad flags, 6 token/role refused.
 
-export interface ServerFlags {
-  server: string;
-  token?: string;
+export function freezeText(state: FreezeState): string {
+  if (!state.frozen) return 'chaos is not frozen';
+  return `chaos is FROZEN since ${state.since} by ${state.actor}: ${state.reason}${state.until ? ` (until ${state.until})` : ''}`;
 }
 
-/** One request to the exporter; prints the server's error the way a user wants to read it. */
-export async function callExporter(flags: ServerFlags, method: string, path: string, body?: unknown): Promise<unknown> {
-  const url = `${flags.server.replace(/\/+$/, '')}${path}`;
-  let res: Response;
+/** --for → the RFC 3339 `until` (now + duration). */
+export function untilFor(text: string, now = Date.now()): string {
+  let ms: number;
   try {
-    res = await fetch(url, {
-      method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(flags.token ? { authorization: `Bearer ${flags.token}` } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(60_000),
-    });
+    ms = parseDuration(text);
   } catch (err) {
-    throw new Error(`cannot reach the exporter at ${flags.server}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
+    throw new CliError(`--for: ${(err as Error).message}`, EXIT.invalid);
   }
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  if (!res.ok) {
-    const e = (json as { error?: { message?: string; details?: { field: string; reason: string }[] } } | undefined)?.error;
-    const details = e?.details?.map((d) => `\n  ${d.field}: ${d.reason}`).join('') ?? '';
-    throw new Error(`${res.status} ${e?.message ?? text.slice(0, 500)}${details}`);
-  }
-  return json;
-}
-
-export function serverOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--server <url>', 'exporter URL').env('FAULTLINE_SERVER').default('http://127.0.0.1:9470'))
-    .addOption(new Option('--token <token>', 'API token (operator to freeze, admin to unfreeze)').env('FAULTLINE_TOKEN'));
-}
-
-export function printFreeze(state: { frozen: boolean; reason?: string; actor?: string; since?: string; until?: string }): void {
-  if (!state.frozen) {
-    process.stdout.write('chaos is not frozen\n');
-    return;
-  }
-  process.stdout.write(`chaos is FROZEN since ${state.since} by ${state.actor}: ${state.reason}${state.until ? ` (until ${state.until})` : ''}\n`);
+  if (!(ms > 0)) throw new CliError('--for must be longer than 0s', EXIT.invalid);
+  return new Date(now + ms).toISOString();
 }
 
 export function registerFreeze(program: Command): void {
-  serverOptions(
+  clientOptions(
     program
       .command('freeze')
-      .description('emergency freeze: stop every experiment and refuse new chaos until `faultline unfreeze`')
+      .description('emergency freeze: stop every experiment and refuse new chaos until `faultline unfreeze` (operator)')
       .requiredOption('--reason <text>', 'why (shown to everyone whose start is refused)')
       .option('--for <duration>', 'lift by itself after this long, e.g. 30m, 2h'),
-  ).action(async (o: ServerFlags & { reason: string; for?: string }) => {
-    let until: string | undefined;
-    if (o.for !== undefined) {
-      let ms: number;
-      try {
-        ms = parseDuration(o.for);
-      } catch (err) {
-        process.stderr.write(`faultline: --for: ${(err as Error).message}\n`);
-        process.exit(2);
-      }
-      if (ms <= 0) {
-        process.stderr.write('faultline: --for must be longer than 0s\n');
-        process.exit(2);
-      }
-      until = new Date(Date.now() + ms).toISOString();
-    }
-    if (!o.reason.trim()) {
-      process.stderr.write('faultline: --reason must not be empty\n');
-      process.exit(2);
-    }
-    const state = (await callExporter(o, 'POST', '/api/v1/freeze', { reason: o.reason, ...(until ? { until } : {}) })) as Parameters<typeof printFreeze>[0];
-    printFreeze(state);
-  });
+  ).action(
+    run(async (o: ClientOptions & { reason: string; for?: string }) => {
+      if (!o.reason.trim()) throw new CliError('--reason must not be empty', EXIT.invalid);
+      const until = o.for !== undefined ? untilFor(o.for) : undefined;
+      const state = await new Client(o).post<FreezeState>('/api/v1/freeze', { reason: o.reason, ...(until ? { until } : {}) });
+      console.log(render(state, o.output, () => freezeText(state)));
+    }),
+  );
 }

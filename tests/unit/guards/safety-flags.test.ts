@@ -60,3 +60,17 @@ describe('safety flags', () => {
     expect(anonymousWarning('0.0.0.0:9470', parse([], { FAULTLINE_TOKENS: 'a:admin:0123456789abcdef' }))).toBeUndefined();
   });
 });
+
+describe('faultline freeze --for', () => {
+  it('turns a duration into until, and refuses bad or zero durations (exit 2)', async () => {
+    const { untilFor } = await import('../../../cli/commands/freeze');
+    expect(untilFor('2h', Date.parse('2026-11-25T07:00:00Z'))).toBe('2026-11-25T09:00:00.000Z');
+    expect(() => untilFor('soon')).toThrow('--for: "soon" is not a duration');
+    expect(() => untilFor('0s')).toThrow('longer than 0s');
+    try {
+      untilFor('0s');
+    } catch (err) {
+      expect((err as { exitCode: number }).exitCode).toBe(2);
+    }
+  });
+});
