@@ -148,9 +148,9 @@ export function LaunchForm({ api, namespace, templates, canSaveTemplates, onSave
       </Field>
       {kind && (
         <>
-          <Text color="secondary" element="p">
-            {kind.description}
-          </Text>
+          <div className={styles.kindDescription}>
+            <Text color="secondary">{kind.description}</Text>
+          </div>
           {unsupported.length > 0 && (
             <Alert severity="warning" title={unsupported.length === kind.support?.length ? 'Not supported on any host' : 'Not supported on every host'}>
               {unsupported.map((s) => `${s.daemon}: ${s.reason ?? 'unsupported'}`).join('; ')}
@@ -242,6 +242,7 @@ export function LaunchForm({ api, namespace, templates, canSaveTemplates, onSave
 
 const getStyles = (theme: GrafanaTheme2) => ({
   form: css({ display: 'flex', flexDirection: 'column', gap: theme.spacing(1), maxWidth: 920 }),
+  kindDescription: css({ marginTop: theme.spacing(-1), marginBottom: theme.spacing(1) }),
   templates: css({ paddingBottom: theme.spacing(1), marginBottom: theme.spacing(1), borderBottom: `1px solid ${theme.colors.border.weak}` }),
   section: css({ marginBottom: theme.spacing(1), legend: { fontSize: theme.typography.h5.fontSize, marginBottom: theme.spacing(1) } }),
   grid: css({ display: 'grid', gridTemplateColumns: 'repeat(auto-fill, minmax(240px, 1fr))', columnGap: theme.spacing(2) }),

@@ -25,7 +25,7 @@ export function Templates({ templates, canSave, onApply, onSave, onDelete }: Pro
       <Select
         inputId="faultline-template"
         aria-label="Start from a template"
-        width={30}
+        width={26}
         options={options}
         value={chosen ?? null}
         placeholder={templates.length ? 'Start from a template…' : 'No templates saved yet'}
@@ -48,7 +48,7 @@ export function Templates({ templates, canSave, onApply, onSave, onDelete }: Pro
       )}
       {canSave && (
         <>
-          <Input aria-label="Template name" width={24} placeholder="Template name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
+          <Input aria-label="Template name" width={20} placeholder="Template name" value={name} onChange={(e) => setName(e.currentTarget.value)} />
           <Button
             size="md"
             variant="secondary"
