@@ -108,7 +108,7 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
       if (q.queryType === 'live') return this.liveQuery(q, filters, request.scopedVars);
       return rxFrom(this.runQuery(q, filters, request)).pipe(
         map((data): DataQueryResponse => ({ data, key: q.refId, state: LoadingState.Done })),
-        catchError((err: unknown) => of<DataQueryResponse>({ data: [], key: q.refId, state: LoadingState.Error, error: { message: toApiError(err).message, refId: q.refId } })),
+        catchError((err: unknown) => of<DataQueryResponse>({ data: [], key: q.refId, state: LoadingState.Error, error: { message: queryErrorMessage(toApiError(err)), refId: q.refId } })),
       );
     });
     return merge(...streams);
@@ -360,6 +360,16 @@ export function toApiError(err: unknown): ApiError {
   const message = (body && typeof body === 'object' && (body.message || body.error)) || e?.statusText || e?.message || String(err);
   const code = status === 0 ? 'unreachable' : status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : status >= 500 ? 'bad_gateway' : 'error';
   return new ApiError(status, code, String(message));
+}
+
+/** A query's error as a panel shows it: what failed, in the user's terms. */
+export function queryErrorMessage(err: ApiError): string {
+  if (err.status === 0 || err.status === 502 || err.status === 503 || err.status === 504) {
+    return `The Faultline exporter cannot be reached from Grafana (${err.status || 'network error'}: ${err.message}). Check the data source URL.`;
+  }
+  if (err.status === 401) return `The Faultline exporter rejected the data source's API token (401: ${err.message}).`;
+  if (err.status === 403) return `Not allowed (403: ${err.message}).`;
+  return `Faultline: ${err.message}`;
 }
 
 /** Save & test: say which check failed and what to do about it. */

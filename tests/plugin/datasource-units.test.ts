@@ -2,7 +2,7 @@ import { SseParser } from '../../src/datasource/streaming';
 import { mergeRuns, runsFromEvents } from '../../src/datasource/runs';
 import { interpolateValues, matchesEvent, resolveFilters, serverParams } from '../../src/datasource/filters';
 import { activeFaultsFrames, runText } from '../../src/datasource/frames';
-import { explainTestFailure, toApiError } from '../../src/datasource/datasource';
+import { explainTestFailure, queryErrorMessage, toApiError } from '../../src/datasource/datasource';
 import type { Experiment, FaultlineEvent } from '../../src/datasource/types';
 import { templateSrv } from './helpers/grafana-backend';
 
@@ -107,5 +107,7 @@ describe('errors', () => {
     expect(e).toMatchObject({ status: 409, code: 'conflict', message: 'is Finished', details: [{ field: '/status/phase', reason: 'is Finished' }] });
     expect(toApiError({ status: 502, data: { message: 'Bad Gateway' } })).toMatchObject({ status: 502, code: 'bad_gateway', message: 'Bad Gateway' });
     expect(explainTestFailure(toApiError(new Error('boom')))).toMatch(/cannot reach the exporter \(network error: boom\)/);
+    expect(queryErrorMessage(toApiError({ status: 502, data: { message: 'Bad Gateway' } }))).toBe('The Faultline exporter cannot be reached from Grafana (502: Bad Gateway). Check the data source URL.');
+    expect(queryErrorMessage(toApiError({ status: 400, data: { error: { code: 'invalid_input', message: 'invalid from' } } }))).toBe('Faultline: invalid from');
   });
 });
