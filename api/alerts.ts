@@ -97,6 +97,11 @@ export const AlertWebhookResult = Type.Object(
       Type.Object({ namespace: Type.String(), name: Type.String(), alert: Type.String(), rule: Type.String() }),
     ),
     frozen: Type.Boolean({ description: 'true when an alert with faultline_freeze="true" froze chaos' }),
+    errors: Type.Optional(
+      Type.Array(Type.Object({ namespace: Type.String(), name: Type.String(), error: Type.String() }), {
+        description: 'aborts that could not be done (e.g. the experiment was deleted meanwhile); the others still happened',
+      }),
+    ),
   },
   { $id: 'AlertWebhookResult' },
 );

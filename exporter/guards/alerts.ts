@@ -261,27 +261,36 @@ export class AlertGuard {
       frozen = true;
     }
     const stops = firingNow.length ? planStops(firingNow, await this.deps.listExperiments()) : [];
-    await Promise.all(stops.map((s) => this.abortOnce(s, actor)));
+    const failures = await Promise.all(stops.map((s) => this.abortOnce(s, actor)));
     if (this.deps.onFired) {
       for (const a of firingNow) {
         const mine = stops.filter((s) => s.alert === a);
         if (mine.length) this.deps.onFired(a, mine, actor);
       }
     }
+    const errors = stops.flatMap((s, i) => (failures[i] ? [{ namespace: s.namespace, name: s.name, error: failures[i]! }] : []));
     return {
       received: alerts.length,
       firing: this.firing.size,
-      aborted: stops.map((s) => ({ namespace: s.namespace, name: s.name, alert: alertName(s.alert), rule: s.rule })),
+      aborted: stops.filter((_, i) => !failures[i]).map((s) => ({ namespace: s.namespace, name: s.name, alert: alertName(s.alert), rule: s.rule })),
       frozen,
+      ...(errors.length ? { errors } : {}),
     };
   }
 
-  private abortOnce(s: PlannedStop, actor: string): Promise<unknown> {
+  /** Aborts once even when notifications overlap; an error (e.g. deleted meanwhile) is reported, not thrown. */
+  private abortOnce(s: PlannedStop, actor: string): Promise<string | undefined> {
     const key = `${s.namespace}/${s.name}`;
-    let p = this.inFlight.get(key);
+    let p = this.inFlight.get(key) as Promise<string | undefined> | undefined;
     if (!p) {
       const reason = `aborted by ${describeAlert(s.alert)}, matched ${s.rule}`;
-      p = this.deps.abort({ namespace: s.namespace, name: s.name }, reason, actor).finally(() => this.inFlight.delete(key));
+      p = this.deps
+        .abort({ namespace: s.namespace, name: s.name }, reason, actor)
+        .then(
+          () => undefined,
+          (err: unknown) => (err as Error)?.message ?? String(err),
+        )
+        .finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, p);
     }
     return p;

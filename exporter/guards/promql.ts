@@ -187,7 +187,14 @@ export class PromqlGuards {
       const ev: Evaluator = { failures: 0, blindNoted: false, stopped: false };
       const tick = async () => {
         if (ev.stopped) return;
-        const done = await this.evaluate(ref, g, ev);
+        let done = false;
+        try {
+          done = await this.evaluate(ref, g, ev);
+        } catch (err) {
+          // e.g. the experiment was deleted while its abort ran: nothing left to guard
+          this.opts.log?.warn({ experiment: key(ref), err: String(err) }, 'PromQL guard abort failed');
+          done = true;
+        }
         if (!done && !ev.stopped) ev.timer = setTimeout(tick, intervalOf(g));
       };
       ev.timer = setTimeout(tick, 0);

@@ -237,3 +237,21 @@ describe('firing alerts across a restart', () => {
     }
   });
 });
+
+describe('AlertGuard when an abort fails', () => {
+  it('reports the failed one and still aborts the others', async () => {
+    const done: string[] = [];
+    const guard = new AlertGuard({
+      listExperiments: () => exps.map((e) => ({ ...e })),
+      abort: async (ref) => {
+        if (ref.name === 'pause-api') throw new Error('experiment shop/pause-api not found');
+        done.push(ref.name);
+      },
+    });
+    const alerts = fromAlertmanager(validate(AlertmanagerWebhook, amPayload('firing', [{ labels: { alertname: 'X', faultline_stop: 'all' }, fingerprint: 'zz' }])));
+    const r = await guard.handle(alerts, 'am');
+    expect(done.sort()).toEqual(['cpu', 'pause-web']);
+    expect(r.aborted.map((a) => a.name).sort()).toEqual(['cpu', 'pause-web']);
+    expect(r.errors).toEqual([{ namespace: 'shop', name: 'pause-api', error: 'experiment shop/pause-api not found' }]);
+  });
+});

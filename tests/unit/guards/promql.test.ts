@@ -61,6 +61,27 @@ describe('PromQL guards without a reachable Prometheus', () => {
     g.close();
   });
 
+  it('an abort that fails (experiment deleted meanwhile) ends the evaluator without an unhandled rejection', async () => {
+    const client = new PrometheusClient(`http://127.0.0.1:${await closedPort()}`);
+    let calls = 0;
+    const warned: string[] = [];
+    const g = new PromqlGuards({
+      client,
+      maxFailures: 1,
+      abort: async () => {
+        calls++;
+        throw new Error('not found');
+      },
+      log: { warn: (_o, m) => warned.push(m) },
+    });
+    g.watch({ namespace: 'shop', name: 'gone' }, [{ expr: 'up', interval: '100ms' }]);
+    await until(() => warned.includes('PromQL guard abort failed'));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(calls).toBe(1);
+    expect(g.watching).toBe(0);
+    g.close();
+  });
+
   it('with onFailure "ignore" keeps running and notes the blind guard once', async () => {
     const client = new PrometheusClient(`http://127.0.0.1:${await closedPort()}`);
     const notes: string[] = [];
