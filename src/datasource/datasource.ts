@@ -243,7 +243,12 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
     } catch (err) {
       return { status: 'error', message: explainTestFailure(toApiError(err)) };
     }
-    return { status: 'success', message: `Connected to Faultline exporter ${health.version}; the API token is accepted.` };
+    // An emergency freeze is worth seeing where the data source is checked (issue: freeze).
+    const freeze = health.freeze as { frozen?: boolean; reason?: string; actor?: string; since?: string; until?: string } | undefined;
+    const frozen = freeze?.frozen
+      ? ` Chaos is FROZEN since ${freeze.since} by ${freeze.actor}: ${freeze.reason}${freeze.until ? ` (until ${freeze.until})` : ''}; no experiment can start until it is lifted.`
+      : '';
+    return { status: 'success', message: `Connected to Faultline exporter ${health.version}; the API token is accepted.${frozen}` };
   }
 
   // ---------------------------------------------------------------- API for the panel
