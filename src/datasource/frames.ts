@@ -88,8 +88,9 @@ export function eventsFrame(refId: string, events: FaultlineEvent[]): DataFrame 
 }
 
 /**
- * Active faults: for each kind, how many runs were injected at each step of the range.
- * A run counts from its start up to its end (or `now` while still on).
+ * Active faults: for each kind, how many runs were injected during each step of the range
+ * ([t, t + step)). A run counts from its start up to its end (or `now` while still on), so a
+ * run that began inside the last step already shows.
  */
 export function activeFaultsFrames(refId: string, runs: Run[], from: number, to: number, stepMs: number, now = Date.now()): DataFrame[] {
   const step = Math.max(1000, Math.floor(stepMs));
@@ -110,7 +111,7 @@ export function activeFaultsFrames(refId: string, runs: Run[], from: number, to:
   }
   return kinds.map((kind) => {
     const ofKind = runs.filter((r) => r.kind === kind);
-    const counts = times.map((t) => ofKind.filter((r) => r.start <= t && (r.end ?? now) > t).length);
+    const counts = times.map((t) => ofKind.filter((r) => r.start < t + step && (r.end ?? now) > t).length);
     return createDataFrame({
       refId,
       name: kind,

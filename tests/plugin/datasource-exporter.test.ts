@@ -223,7 +223,7 @@ describe('with real experiments', () => {
     const values = column(frame, 'active') as number[];
     const times = column(frame, 'time') as number[];
     const longStart = Date.parse((await exporterEvents('long')).find((e) => e.type === 'injected')!.time);
-    // long is on now (the last step is after its injection).
+    // long is on now: the last step shows it, even when it began inside that step.
     if (values[values.length - 1] !== 1) {
       throw new Error(`last active value ${values[values.length - 1]} at ${times[times.length - 1]}, long injected at ${longStart}, ${times.length} steps from ${times[0]}; values ${values.join(',')}`);
     }

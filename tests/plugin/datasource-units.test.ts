@@ -75,6 +75,9 @@ describe('active faults', () => {
     const runs = [...runsFromEvents([ev(1, 'injected', 2000), ev(2, 'recovered', 4000), ev(3, 'finished', 4001), ev(4, 'injected', 3000, { uid: 'u2', experiment: 'e2' })]).values()];
     const [frame] = activeFaultsFrames('A', runs, 0, 6000, 1000, 6000);
     expect(frame.fields[1].values).toEqual([0, 0, 1, 2, 1, 1, 0]);
+    // A run that began inside the last step shows in it.
+    const late = [...runsFromEvents([ev(1, 'injected', 6083)]).values()];
+    expect(activeFaultsFrames('A', late, 0, 6500, 1000, 6500)[0].fields[1].values).toEqual([0, 0, 0, 0, 0, 0, 1]);
     const [empty] = activeFaultsFrames('A', [], 0, 2000, 1000);
     expect(empty.name).toBe('active faults');
     expect(empty.fields[1].values).toEqual([0, 0, 0]);
