@@ -7,6 +7,9 @@ import type { TokenSet } from './auth/tokens';
 import { safetyRoutes } from './guards/routes';
 import { PrometheusClient } from './guards/promql';
 import { reportRoutes } from './reports/routes';
+import { WorkflowEngine } from './workflows/engine';
+import { workflowRoutes } from './workflows/routes';
+import { WorkflowStore } from './workflows/store';
 import type { Policy } from './policy';
 import { attachSafety, type Safety } from './safety';
 import { DaemonRegistry, type DaemonConfig } from './daemons';
@@ -64,6 +67,8 @@ export interface Exporter {
   scheduler: Scheduler;
   /** Alert guards, PromQL guards, freeze, policy (exporter/safety.ts). */
   safety: Safety;
+  /** Workflows: serial/parallel steps of experiments, suspends and checks (exporter/workflows/). */
+  workflows: WorkflowEngine;
   app: ReturnType<typeof buildApp>;
   log: Logger;
   instanceId: string;
@@ -126,6 +131,8 @@ export function createExporter(o: ExporterOptions): Exporter {
     alertTtlMs: o.alertTtlMs,
     log,
   });
+  const prometheus = o.prometheusUrl ? new PrometheusClient(o.prometheusUrl) : null;
+  const workflows = new WorkflowEngine({ store: new WorkflowStore(db), engine, bus, prometheus, log });
   const auth = o.auth ?? (o.tokens && o.tokens.size > 0 ? authMiddleware({ tokens: o.tokens }) : loopbackOnly());
   const app = buildApp({
     engine,
@@ -139,7 +146,8 @@ export function createExporter(o: ExporterOptions): Exporter {
     auth,
     extraRoutes: [
       (r) => r.use(safetyRoutes(safety)),
-      (r) => r.use(reportRoutes({ engine, events, prometheus: o.prometheusUrl ? new PrometheusClient(o.prometheusUrl) : null })),
+      (r) => r.use(reportRoutes({ engine, events, prometheus })),
+      (r) => r.use(workflowRoutes(workflows)),
       ...(o.extraRoutes ?? []),
     ],
     healthExtra: () => {
@@ -147,5 +155,5 @@ export function createExporter(o: ExporterOptions): Exporter {
       return { freeze: h.frozen, guards: { firingAlerts: h.firingAlerts, promqlGuards: h.promqlGuards, prometheus: h.prometheus } };
     },
   });
-  return { db, experiments, events, bus, metrics, daemons, targets, engine, scheduler, safety, app, log, instanceId };
+  return { db, experiments, events, bus, metrics, daemons, targets, engine, scheduler, safety, workflows, app, log, instanceId };
 }

@@ -40,7 +40,8 @@ export async function startExporter(o: StartOptions): Promise<RunningExporter> {
   const port = (server.address() as AddressInfo).port;
   const url = `http://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${port}`;
   const rec = await ex.engine.reconcile();
-  ex.log.info({ url, dataDir: o.dataDir, daemons: ex.daemons.clients.map((c) => `${c.name} ${c.base}${c.up ? '' : ' (down)'}`), ...rec }, 'faultline exporter listening');
+  const workflowsAborted = await ex.workflows.reconcile();
+  ex.log.info({ url, dataDir: o.dataDir, daemons: ex.daemons.clients.map((c) => `${c.name} ${c.base}${c.up ? '' : ' (down)'}`), ...rec, workflowsAborted }, 'faultline exporter listening');
 
   let closing: Promise<void> | undefined;
   const close = (opts: { recover?: boolean } = {}) =>
@@ -49,8 +50,9 @@ export async function startExporter(o: StartOptions): Promise<RunningExporter> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       ex.scheduler.close();
       ex.safety.close();
-      ex.bus.close();
       server.closeIdleConnections();
+      await ex.workflows.close();
+      ex.bus.close();
       await ex.engine.shutdown({ recover: opts.recover ?? true });
       server.closeAllConnections();
       await closed;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Experiment } from '../../api/experiment';
 import { Client, CliError, EXIT, clientOptions, expPath, render, run } from '../client';
 import { describeImport, expandChaosMesh } from '../chaosmesh';
+import { isWorkflowDoc } from '../workflow';
 import { docRef, readDocuments, subsetEqual, withNamespace } from '../documents';
 
 // `faultline apply -f FILE|-`: creates each experiment document. One that exists with the same
@@ -24,8 +25,14 @@ export function registerApply(program: Command): void {
       for (const [i, raw] of docs.entries()) {
         const doc = withNamespace(raw, o.namespace);
         const ref = docRef(doc, o.namespace);
-        const label = `experiment ${ref.namespace}/${ref.name}`;
+        const workflow = isWorkflowDoc(doc);
+        const label = `${workflow ? 'workflow' : 'experiment'} ${ref.namespace}/${ref.name}`;
         try {
+          if (workflow) {
+            await client.post('/api/v1/workflows', doc);
+            if (o.output === 'table') console.log(`${label} created`);
+            continue;
+          }
           const e = await client.post<Experiment>('/api/v1/experiments', doc);
           created.push(e);
           if (o.output === 'table') console.log(`${label} created`);

@@ -4,6 +4,7 @@ import { TERMINAL_PHASES, type Experiment } from '../../api/experiment';
 import { parseDuration } from '../../api/units';
 import { Client, CliError, EXIT, clientOptions, expPath, run } from '../client';
 import { describeImport, expandChaosMesh } from '../chaosmesh';
+import { isWorkflowDoc, runWorkflow } from '../workflow';
 import { docRef, readDocuments, withNamespace } from '../documents';
 import { describeExperiment, eventLine } from '../format';
 
@@ -39,6 +40,7 @@ export function registerRun(program: Command): void {
       const { docs, result } = expandChaosMesh(await readDocuments(o.file));
       for (const line of describeImport(result)) process.stderr.write(`${line}\n`);
       if (docs.length !== 1) throw new CliError(`${o.file} holds ${docs.length} documents; run takes exactly one experiment (use apply for several)`, EXIT.invalid);
+      if (isWorkflowDoc(docs[0])) return runWorkflow(client, withNamespace(docs[0], o.namespace), { wait: o.wait, timeoutMs, pollMs, namespace: o.namespace });
       let doc = withNamespace(docs[0], o.namespace) as { metadata?: { name?: string }; spec?: { schedule?: string } };
       if (doc.spec?.schedule) throw new CliError('run starts one experiment; this one has spec.schedule (use apply)', EXIT.invalid);
       let ref = docRef(doc, o.namespace);

@@ -1,0 +1,385 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ApiError } from '../../api/errors';
+import type { Experiment } from '../../api/experiment';
+import { TERMINAL_PHASES } from '../../api/experiment';
+import { parseDuration } from '../../api/units';
+import { check as checkSchema } from '../../api/validate';
+import { Step, WorkflowInput, stepType, type StepPhase, type StepStatus, type Workflow, type WorkflowPhase } from '../../api/workflow';
+import type { Engine } from '../engine/lifecycle';
+import { validateInput } from '../engine/validate';
+import type { EventBus } from '../events';
+import type { PrometheusClient } from '../guards/promql';
+import type { WorkflowStore } from './store';
+
+// Runs workflows: serial and parallel groups of experiment, suspend and check steps. Experiments are
+// created through the experiment engine (so guards, freeze and policy apply to every step), and a
+// workflow that fails, is aborted or runs past a deadline stops whatever of it still runs.
+
+type Ref = { namespace: string; name: string };
+
+/** Why a step (and so its workflow) ended badly. */
+class StepEnd extends Error {
+  constructor(readonly phase: 'Failed' | 'Aborted', message: string) {
+    super(message);
+  }
+}
+
+const nowIso = () => new Date().toISOString();
+const TERMINAL: readonly string[] = ['Succeeded', 'Failed', 'Aborted'];
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A child signal that is aborted with its parent, or after `ms` with a deadline StepEnd. */
+function childSignal(parent: AbortSignal, ms?: number, what = 'step'): { ctrl: AbortController; done(): void } {
+  const ctrl = new AbortController();
+  const onParent = () => ctrl.abort(parent.reason);
+  if (parent.aborted) ctrl.abort(parent.reason);
+  else parent.addEventListener('abort', onParent, { once: true });
+  const timer = ms !== undefined ? setTimeout(() => ctrl.abort(new StepEnd('Failed', `${what} deadline of ${ms / 1000}s exceeded`)), ms) : undefined;
+  return {
+    ctrl,
+    done: () => {
+      if (timer) clearTimeout(timer);
+      parent.removeEventListener('abort', onParent);
+    },
+  };
+}
+
+export interface WorkflowEngineOptions {
+  store: WorkflowStore;
+  engine: Engine;
+  bus: EventBus;
+  prometheus: PrometheusClient | null;
+  log: Logger;
+}
+
+export class WorkflowEngine {
+  private readonly running = new Map<string, AbortController>();
+  private readonly waiters = new Map<string, (e: Experiment) => void>();
+
+  constructor(private readonly o: WorkflowEngineOptions) {
+    o.engine.listeners.push((e) => {
+      if (TERMINAL_PHASES.includes(e.status.phase)) this.waiters.get(e.metadata.uid)?.(e);
+    });
+  }
+
+  get(ref: Ref): Workflow {
+    const w = this.o.store.get(ref.namespace, ref.name);
+    if (!w) throw ApiError.notFound(`workflow ${ref.namespace}/${ref.name} not found`);
+    return w;
+  }
+
+  list(f: { namespace?: string; phase?: string } = {}): Workflow[] {
+    return this.o.store.list(f);
+  }
+
+  /** Validates everything (each experiment step as the experiment it will become) before storing or starting anything. */
+  create(body: unknown, actor: string): Workflow {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw ApiError.invalid('invalid workflow: the body must be a JSON object', [{ field: '/', reason: 'must be an object' }]);
+    }
+    const input = structuredClone(body) as WorkflowInput;
+    const details = checkSchema(WorkflowInput, input);
+    if (details.length) throw ApiError.invalid(`invalid workflow: ${details[0].field} ${details[0].reason}`, details);
+    const namespace = input.metadata.namespace ?? 'default';
+    const name = input.metadata.name;
+    const steps: StepStatus[] = [];
+    this.checkSteps(input.spec.steps, '/spec/steps', '', namespace, name, steps);
+    if (input.spec.deadline) parseDuration(input.spec.deadline);
+    if (this.o.store.get(namespace, name)) {
+      throw ApiError.conflict(`workflow ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: `${name} already exists in namespace ${namespace}` }]);
+    }
+    const w: Workflow = {
+      apiVersion: 'faultline.dev/v1alpha1',
+      kind: 'Workflow',
+      metadata: { name, namespace, uid: randomUUID(), creationTimestamp: nowIso(), ...(input.metadata.labels ? { labels: input.metadata.labels } : {}) },
+      spec: input.spec,
+      status: { phase: 'Pending', steps },
+    };
+    if (!this.o.store.insert(w)) throw ApiError.conflict(`workflow ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
+    this.emit(w, 'workflow-created', `created by ${actor}: ${steps.length} step(s)`, actor);
+    void this.run(w, actor);
+    return structuredClone(w);
+  }
+
+  private checkSteps(list: Step[], at: string, prefix: string, namespace: string, wfName: string, out: StepStatus[]): void {
+    const seen = new Set<string>();
+    list.forEach((s, i) => {
+      const field = `${at}/${i}`;
+      const type = stepType(s);
+      if (!type) throw ApiError.invalid(`invalid workflow: ${field} must have exactly one of experiment, serial, parallel, suspend, check`, [{ field, reason: 'must have exactly one of experiment, serial, parallel, suspend, check' }]);
+      if (seen.has(s.name)) throw ApiError.invalid(`invalid workflow: ${field}/name ${s.name} is used twice in the same group`, [{ field: `${field}/name`, reason: 'is used twice in the same group' }]);
+      seen.add(s.name);
+      const path = prefix ? `${prefix}/${s.name}` : s.name;
+      out.push({ path, type, phase: 'Pending' });
+      if (type === 'experiment') {
+        if (s.experiment!.spec.schedule) throw ApiError.invalid(`invalid workflow: ${field}/experiment/spec/schedule is not allowed in a workflow step`, [{ field: `${field}/experiment/spec/schedule`, reason: 'is not allowed in a workflow step' }]);
+        try {
+          validateInput({ metadata: { name: experimentName(wfName, path), namespace }, spec: structuredClone(s.experiment!.spec) });
+        } catch (err) {
+          if (err instanceof ApiError && err.details) {
+            const details = err.details.map((d) => ({ field: d.field.startsWith('/spec') ? `${field}/experiment${d.field}` : `${field}/name`, reason: d.reason }));
+            throw ApiError.invalid(`invalid workflow: ${details[0].field} ${details[0].reason}`, details);
+          }
+          throw err;
+        }
+      }
+      if (type === 'check') {
+        const c = s.check!;
+        if (!!c.promql === !!c.http) throw ApiError.invalid(`invalid workflow: ${field}/check needs exactly one of promql, http`, [{ field: `${field}/check`, reason: 'needs exactly one of promql, http' }]);
+        if (c.promql && !this.o.prometheus) throw ApiError.invalid(`invalid workflow: ${field}/check/promql needs the exporter to be started with --prometheus-url`, [{ field: `${field}/check/promql`, reason: 'needs --prometheus-url on the exporter' }]);
+      }
+      if (type === 'serial' || type === 'parallel') this.checkSteps(s[type]!.steps, `${field}/${type}/steps`, path, namespace, wfName, out);
+    });
+  }
+
+  async abort(ref: Ref, reason: string, actor: string): Promise<Workflow> {
+    const w = this.get(ref);
+    const ctrl = this.running.get(w.metadata.uid);
+    if (ctrl) {
+      const ended = this.waitEnd(w.metadata.uid);
+      ctrl.abort(new StepEnd('Aborted', `${reason} (by ${actor})`));
+      await ended;
+    }
+    return this.get(ref);
+  }
+
+  async delete(ref: Ref, actor: string): Promise<Workflow> {
+    const w = await this.abort(ref, 'deleted', actor);
+    this.o.store.remove(w.metadata.uid);
+    this.emit(w, 'workflow-deleted', `deleted by ${actor}`, actor);
+    return w;
+  }
+
+  /** After a restart a workflow cannot pick up its in-memory progress: it is aborted cleanly, and its running experiments with it. */
+  async reconcile(): Promise<number> {
+    let n = 0;
+    for (const w of this.o.store.list()) {
+      if (TERMINAL.includes(w.status.phase)) continue;
+      n++;
+      for (const s of w.status.steps) {
+        if (s.experiment && s.phase === 'Running') {
+          await this.o.engine.abort({ namespace: w.metadata.namespace, name: s.experiment }, 'its workflow was aborted by an exporter restart', 'faultline', 'workflow').catch(() => undefined);
+        }
+        if (!TERMINAL.includes(s.phase) && s.phase !== 'Skipped') s.phase = s.phase === 'Running' ? 'Aborted' : 'Skipped';
+      }
+      this.finish(w, 'Aborted', 'ExporterRestarted', 'the exporter restarted while the workflow ran; its running steps were stopped', 'faultline');
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((uid) => {
+      const ended = this.waitEnd(uid);
+      this.running.get(uid)?.abort(new StepEnd('Aborted', 'the exporter is shutting down'));
+      return ended;
+    }));
+  }
+
+  // ---- running -------------------------------------------------------------------------------
+
+  private readonly ends = new Map<string, (() => void)[]>();
+
+  private waitEnd(uid: string): Promise<void> {
+    if (!this.running.has(uid)) return Promise.resolve();
+    return new Promise((resolve) => this.ends.set(uid, [...(this.ends.get(uid) ?? []), resolve]));
+  }
+
+  private async run(w: Workflow, actor: string): Promise<void> {
+    const root = new AbortController();
+    this.running.set(w.metadata.uid, root);
+    const deadline = w.spec.deadline ? parseDuration(w.spec.deadline) : undefined;
+    const scope = childSignal(root.signal, deadline, 'workflow');
+    w.status.phase = 'Running';
+    w.status.startedAt = nowIso();
+    this.save(w);
+    this.emit(w, 'workflow-started', `started by ${actor}`, actor);
+    try {
+      await this.serial(w, w.spec.steps, '', scope.ctrl.signal, actor);
+      this.finish(w, 'Succeeded', 'Succeeded', 'every step succeeded', actor);
+    } catch (err) {
+      const end = err instanceof StepEnd ? err : new StepEnd('Failed', (err as Error).message);
+      for (const s of w.status.steps) if (s.phase === 'Pending') s.phase = 'Skipped';
+      this.finish(w, end.phase, end.phase === 'Aborted' ? 'Aborted' : 'StepFailed', end.message, actor);
+    } finally {
+      scope.done();
+      this.running.delete(w.metadata.uid);
+      for (const r of this.ends.get(w.metadata.uid) ?? []) r();
+      this.ends.delete(w.metadata.uid);
+    }
+  }
+
+  private async serial(w: Workflow, steps: Step[], prefix: string, signal: AbortSignal, actor: string): Promise<void> {
+    for (const s of steps) await this.step(w, s, prefix ? `${prefix}/${s.name}` : s.name, signal, actor);
+  }
+
+  private async parallel(w: Workflow, steps: Step[], prefix: string, signal: AbortSignal, actor: string): Promise<void> {
+    // The first failure stops the siblings, so a failed group never leaves faults running.
+    const group = childSignal(signal);
+    try {
+      const results = await Promise.allSettled(
+        steps.map((s) =>
+          this.step(w, s, `${prefix}/${s.name}`, group.ctrl.signal, actor).catch((err) => {
+            if (!group.ctrl.signal.aborted) group.ctrl.abort(err);
+            throw err;
+          }),
+        ),
+      );
+      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+      if (failed) throw group.ctrl.signal.reason ?? failed.reason;
+    } finally {
+      group.done();
+    }
+  }
+
+  private async step(w: Workflow, s: Step, path: string, signal: AbortSignal, actor: string): Promise<void> {
+    const st = w.status.steps.find((x) => x.path === path)!;
+    if (signal.aborted) throw signal.reason;
+    const scope = childSignal(signal, s.deadline ? parseDuration(s.deadline) : undefined, `step ${path}`);
+    this.setStep(w, st, 'Running', `${st.type} started`, actor);
+    try {
+      const sig = scope.ctrl.signal;
+      let message = 'succeeded';
+      if (s.experiment) message = await this.experiment(w, s, st, path, sig, actor);
+      else if (s.serial) await this.serial(w, s.serial.steps, path, sig, actor);
+      else if (s.parallel) await this.parallel(w, s.parallel.steps, path, sig, actor);
+      else if (s.suspend) await sleep(parseDuration(s.suspend.duration), sig);
+      else if (s.check) message = await this.check(s, sig);
+      this.setStep(w, st, 'Succeeded', message, actor);
+    } catch (err) {
+      const end = err instanceof StepEnd ? err : new StepEnd('Failed', (err as Error).message);
+      this.setStep(w, st, end.phase, end.message, actor);
+      throw end;
+    } finally {
+      scope.done();
+    }
+  }
+
+  private async experiment(w: Workflow, s: Step, st: StepStatus, path: string, signal: AbortSignal, actor: string): Promise<string> {
+    const ref = { namespace: w.metadata.namespace, name: experimentName(w.metadata.name, path) };
+    st.experiment = ref.name;
+    this.save(w); // before the experiment exists, so a restart knows which one to stop
+    let created: Experiment;
+    try {
+      created = await this.o.engine.create(
+        {
+          metadata: { ...ref, ...(s.experiment!.labels ? { labels: s.experiment!.labels } : {}), annotations: { 'faultline.dev/workflow': w.metadata.name, 'faultline.dev/workflow-step': path } },
+          spec: structuredClone(s.experiment!.spec),
+        },
+        `${actor} (workflow ${w.metadata.name})`,
+      );
+    } catch (err) {
+      throw new StepEnd('Failed', `experiment ${ref.name} could not start: ${(err as Error).message}`);
+    }
+    const uid = created.metadata.uid;
+    const ended = new Promise<Experiment>((resolve) => this.waiters.set(uid, resolve));
+    // It may have ended before the waiter was in place.
+    const now = this.o.engine.get(ref);
+    if (TERMINAL_PHASES.includes(now.status.phase)) this.waiters.get(uid)!(now);
+    const onAbort = () => {
+      const why = signal.reason instanceof StepEnd ? signal.reason.message : 'workflow stopped';
+      void this.o.engine.abort(ref, `workflow ${w.metadata.name}: ${why}`, actor, 'workflow').catch(() => undefined);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const e = await ended;
+      if (signal.aborted) throw signal.reason;
+      if (e.status.phase !== 'Finished') throw new StepEnd('Failed', `experiment ${ref.name} ended ${e.status.phase}${e.status.message ? `: ${e.status.message}` : ''}`);
+      return `experiment ${ref.name} finished`;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.waiters.delete(uid);
+    }
+  }
+
+  private async check(s: Step, signal: AbortSignal): Promise<string> {
+    const c = s.check!;
+    const timeoutMs = parseDuration(c.timeout ?? '30s');
+    const every = Math.max(100, parseDuration(c.interval ?? '2s'));
+    const until = Date.now() + timeoutMs;
+    let last = 'not evaluated';
+    for (;;) {
+      try {
+        const r = await this.evaluate(c, Math.min(every, 10_000));
+        if (r.pass) return `check passed: ${r.detail}`;
+        last = r.detail;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      if (Date.now() + every > until) break;
+      await sleep(every, signal);
+    }
+    throw new StepEnd(c.onFailure === 'abort' ? 'Aborted' : 'Failed', `check did not pass within ${c.timeout ?? '30s'}: ${last}`);
+  }
+
+  private async evaluate(c: NonNullable<Step['check']>, timeoutMs: number): Promise<{ pass: boolean; detail: string }> {
+    if (c.promql) {
+      const r = await this.o.prometheus!.query(c.promql.expr, timeoutMs);
+      const want = (c.promql.expect ?? 'non-empty') === 'non-empty';
+      return { pass: r.breached === want, detail: `${c.promql.expr} → ${r.summary || 'empty'}` };
+    }
+    const h = c.http!;
+    const res = await fetch(h.url, { method: h.method ?? 'GET', signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    await res.arrayBuffer().catch(() => undefined);
+    const ok = (h.status ?? [200]).includes(res.status);
+    return { pass: ok, detail: `${h.method ?? 'GET'} ${h.url} → ${res.status}` };
+  }
+
+  // ---- status and events ---------------------------------------------------------------------
+
+  private setStep(w: Workflow, st: StepStatus, phase: StepPhase, message: string, actor: string): void {
+    st.phase = phase;
+    st.message = message;
+    if (phase === 'Running') st.startedAt = nowIso();
+    else st.endedAt = nowIso();
+    this.save(w);
+    const type = phase === 'Running' ? 'step-started' : phase === 'Succeeded' ? 'step-succeeded' : phase === 'Aborted' ? 'step-aborted' : 'step-failed';
+    this.emit(w, type, `${st.path}: ${message}`, actor, st.path);
+  }
+
+  private finish(w: Workflow, phase: WorkflowPhase, reason: string, message: string, actor: string): void {
+    w.status.phase = phase;
+    w.status.reason = reason;
+    w.status.message = message;
+    w.status.endedAt = nowIso();
+    this.save(w);
+    this.emit(w, `workflow-${phase.toLowerCase()}`, message, actor);
+  }
+
+  private save(w: Workflow): void {
+    this.o.store.save(w);
+  }
+
+  private emit(w: Workflow, type: string, message: string, actor?: string, target?: string): void {
+    this.o.bus.emit({
+      type,
+      experiment: w.metadata.name,
+      namespace: w.metadata.namespace,
+      uid: w.metadata.uid,
+      kind: 'workflow',
+      phase: w.status.phase,
+      message,
+      ...(target ? { target } : {}),
+      ...(actor ? { actor } : {}),
+    });
+  }
+}
+
+/** The experiment a step creates: `<workflow>-<step path with dashes>`, cut to a valid 63-character name. */
+export function experimentName(workflow: string, path: string): string {
+  return `${workflow}-${path.replace(/\//g, '-')}`.slice(0, 63).replace(/-+$/, '');
+}
