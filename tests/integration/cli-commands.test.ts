@@ -7,7 +7,7 @@ import { cli, killAll, procState, spawnSleep, startStack, tempDir, waitFor, type
 // The client commands against a real exporter and daemon, with their documented exit codes:
 // 0 ok · 2 invalid input · 3 not found · 4 conflict · 5 unreachable · 7 Aborted · 8 Failed · 9 timeout.
 
-jest.setTimeout(400_000); // each CLI call is a fresh node process: seconds each on a loaded machine
+jest.setTimeout(900_000); // each CLI call is a fresh node process: seconds each on a loaded machine
 
 let s: Stack;
 let env: Record<string, string>;
