@@ -40,6 +40,10 @@ export function buildApp(d: RouteDeps): express.Express {
   const ev = eventRoutes(d.events, d.bus);
   const meta = metaRoutes(d);
 
+  // Grafana's data source proxy matches its route prefix `api/v1` case-sensitively (with the role
+  // each method needs); express matches case-insensitively. Refuse any other spelling of the prefix
+  // so no request can reach the API around the proxy's role check.
+  app.use((req, _res, next) => (/^\/api\/v1(\/|$)/i.test(req.path) && !/^\/api\/v1(\/|$)/.test(req.path) ? next(ApiError.notFound(`no route ${req.method} ${req.path}`)) : next()));
   app.use(d.auth);
   // Alert notifications may carry a large group (up to 10 000 alerts): a safety stop must not be
   // refused for its size. Parsed here first; the general parser then skips the parsed body.
