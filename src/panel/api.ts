@@ -1,5 +1,8 @@
-import { getDataSourceSrv } from '@grafana/runtime';
-import { Observable, from, mergeMap, type ObservableInput } from 'rxjs';
+import { getBackendSrv, getDataSourceSrv } from '@grafana/runtime';
+import { Observable, from, lastValueFrom, mergeMap, type ObservableInput } from 'rxjs';
+import type { FreezeRequest, FreezeState } from '../../api/alerts';
+import type { Workflow } from '../../api/workflow';
+import { toApiError } from '../datasource/datasource';
 import { PanelError } from './errors';
 import type { Experiment, ExperimentInput, FaultlineEvent, KindInfo, TargetInfo } from './types';
 
@@ -23,6 +26,11 @@ export interface FaultlineApi {
   recentEvents(limit: number): Promise<FaultlineEvent[]>;
   /** Live events; errors when the stream gives up, completes never while healthy. Unsubscribe closes it. */
   events(): Observable<FaultlineEvent>;
+  listWorkflows(): Promise<Workflow[]>;
+  abortWorkflow(namespace: string, name: string): Promise<unknown>;
+  freezeState(): Promise<FreezeState>;
+  freeze(request: FreezeRequest): Promise<FreezeState>;
+  unfreeze(): Promise<unknown>;
 }
 
 type AnyFn = (...args: unknown[]) => unknown;
@@ -96,6 +104,8 @@ export function fromDataSource(ds: unknown): FaultlineApi {
   const stopAll = method('stopAll');
   const streamEvents = method('streamEvents');
   const listEvents = typeof d.listEvents === 'function' ? (d.listEvents.bind(ds) as AnyFn) : undefined;
+  const proxied = proxiedRequest(ds);
+  const workflowPath = (ns: string, name: string) => `/workflows/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
   return {
     listExperiments: async () => items<Experiment>(await listExperiments()),
     listKinds: async () => items<KindInfo>(await listKinds()),
@@ -115,6 +125,32 @@ export function fromDataSource(ds: unknown): FaultlineApi {
         .slice(0, limit);
     },
     events: () => from(streamEvents() as ObservableInput<unknown>).pipe(mergeMap((v) => eventsFrom(v))),
+    listWorkflows: async () => items<Workflow>(await proxied('GET', '/workflows')),
+    abortWorkflow: async (ns, name) => proxied('POST', `${workflowPath(ns, name)}/abort`, {}),
+    freezeState: async () => (await proxied('GET', '/freeze')) as FreezeState,
+    freeze: async (request) => (await proxied('POST', '/freeze', request)) as FreezeState,
+    unfreeze: async () => proxied('DELETE', '/freeze'),
+  };
+}
+
+/**
+ * Workflows and the freeze have no data source method (yet): call the same proxy route the data
+ * source's own methods use (`apiBase` = <proxy url>/api/v1), so Grafana's roles and token apply alike.
+ */
+function proxiedRequest(ds: unknown): (method: string, path: string, data?: unknown) => Promise<unknown> {
+  const apiBase = (ds as { apiBase?: unknown }).apiBase;
+  return async (method, path, data) => {
+    if (typeof apiBase !== 'string') {
+      throw new PanelError('failed', 'Not a Faultline data source', 'The chosen data source has no Faultline proxy URL. Pick a Faultline data source in the panel options.');
+    }
+    try {
+      const response = await lastValueFrom(
+        getBackendSrv().fetch<unknown>({ method, url: `${apiBase}${path}`, data, showErrorAlert: false, showSuccessAlert: false }),
+      );
+      return response.data;
+    } catch (err) {
+      throw toApiError(err);
+    }
   };
 }
 

@@ -8,3 +8,9 @@ export function canAct(): boolean {
   if (!user) return false;
   return user.orgRole === 'Editor' || user.orgRole === 'Admin' || user.isGrafanaAdmin === true;
 }
+
+/** Admins may lift a freeze (the exporter's DELETE /freeze needs its admin role too). */
+export function isAdmin(): boolean {
+  const user = config.bootData?.user;
+  return !!user && (user.orgRole === 'Admin' || user.isGrafanaAdmin === true);
+}

@@ -2,6 +2,8 @@ import { Subject } from 'rxjs';
 import { KIND_SPECS } from '../../api/kinds';
 import { API_VERSION, type Experiment, type ExperimentInput, type Phase } from '../../api/experiment';
 import type { FaultlineEvent } from '../../api/events';
+import type { FreezeState } from '../../api/alerts';
+import type { Workflow } from '../../api/workflow';
 import type { FaultlineApi } from '../../src/panel/api';
 import type { KindInfo, TargetInfo } from '../../src/panel/types';
 
@@ -45,6 +47,10 @@ export interface RecordingApi extends FaultlineApi {
   stream: Subject<FaultlineEvent>;
   /** What recentEvents answers. */
   past: FaultlineEvent[];
+  /** What listWorkflows answers. */
+  workflows: Workflow[];
+  /** What freezeState answers. */
+  freezeStatus: FreezeState;
   /** Next call of `method` rejects with this. */
   failNext(method: string, error: unknown): void;
 }
@@ -56,6 +62,8 @@ export function recordingApi(experiments: Experiment[] = [], targets: TargetInfo
     experiments,
     stream: new Subject<FaultlineEvent>(),
     past: [] as FaultlineEvent[],
+    workflows: [] as Workflow[],
+    freezeStatus: { frozen: false } as FreezeState,
     failNext(method: string, error: unknown) {
       failures.set(method, error);
     },
@@ -82,6 +90,11 @@ export function recordingApi(experiments: Experiment[] = [], targets: TargetInfo
   api.stopAll = call('stopAll', () => ({ stopped: 1 }));
   api.recentEvents = call('recentEvents', () => api.past);
   api.events = () => api.stream.asObservable();
+  api.listWorkflows = call('listWorkflows', () => api.workflows);
+  api.abortWorkflow = call('abortWorkflow', () => ({}));
+  api.freezeState = call('freezeState', () => api.freezeStatus);
+  api.freeze = call('freeze', (req: { reason: string }) => ({ frozen: true, reason: req.reason, actor: 'grafana:editor' }));
+  api.unfreeze = call('unfreeze', () => ({ frozen: false }));
   return api;
 }
 

@@ -5,11 +5,15 @@ import { Alert, Button, Drawer, EmptyState, Icon, LoadingPlaceholder, Stack, Too
 import { ACTIVE_PHASES, TERMINAL_PHASES } from '../../../api/experiment';
 import { resolveApi, type FaultlineApi } from '../api';
 import { toPanelError, type PanelError } from '../errors';
-import { canAct as userCanAct } from '../roles';
+import { canAct as userCanAct, isAdmin as userIsAdmin } from '../roles';
 import { DEFAULT_OPTIONS, type Experiment, type LaunchTemplate, type PanelOptions } from '../types';
 import { useExperiments, useNow, type LiveState } from '../useExperiments';
+import { useWorkflowsAndFreeze } from '../useWorkflowsAndFreeze';
+import type { Workflow } from '../../../api/workflow';
 import { ConfirmStopAll } from './ConfirmStopAll';
 import { EventLines, ExperimentList, keyOf, type ExperimentAction } from './ExperimentList';
+import { FreezeBanner, FreezeButton } from './Freeze';
+import { WorkflowList, workflowKey } from './WorkflowList';
 import { LaunchForm } from './LaunchForm';
 
 /** What an "All" selection of a namespace variable may turn into: no filter. */
@@ -54,6 +58,7 @@ export function ExperimentPanel({ options, onOptionsChange, replaceVariables, wi
       options={opts}
       namespaces={namespaces}
       canAct={userCanAct()}
+      isAdmin={userIsAdmin()}
       timeZone={timeZone}
       width={width}
       height={height}
@@ -68,6 +73,8 @@ interface ViewProps {
   /** Namespace filter after template variables; empty = all. */
   namespaces: string[];
   canAct: boolean;
+  /** May lift a freeze. */
+  isAdmin?: boolean;
   timeZone?: string;
   width: number;
   height: number;
@@ -79,9 +86,14 @@ const NOTICE_MS = 6000;
 const ACTION_WORDS: Record<ExperimentAction, string> = { pause: 'pause', resume: 'resume', stop: 'stop', delete: 'delete' };
 
 /** The panel's content, given a FaultlineApi (tests and the browser harness render this directly too). */
-export function FaultlineView({ api, options, namespaces, canAct, timeZone, width, height, onOptionsChange }: ViewProps) {
+export function FaultlineView({ api, options, namespaces, canAct, isAdmin = false, timeZone, width, height, onOptionsChange }: ViewProps) {
   const styles = useStyles2(getStyles);
   const state = useExperiments(api);
+  const extra = useWorkflowsAndFreeze(api, state.events);
+  const [workflowErrors, setWorkflowErrors] = useState<Record<string, PanelError | undefined>>({});
+  const [workflowBusy, setWorkflowBusy] = useState<Record<string, boolean>>({});
+  const [freezeError, setFreezeError] = useState<PanelError>();
+  const [unfreezeError, setUnfreezeError] = useState<PanelError>();
   const now = useNow();
   const [launching, setLaunching] = useState(false);
   const [rowErrors, setRowErrors] = useState<Record<string, PanelError | undefined>>({});
@@ -115,6 +127,47 @@ export function FaultlineView({ api, options, namespaces, canAct, timeZone, widt
     } finally {
       setBusy((b) => ({ ...b, [key]: false }));
       void state.reload();
+    }
+  };
+
+  const visibleWorkflows = extra.workflows.filter((w) => namespaces.length === 0 || namespaces.includes(w.metadata.namespace));
+
+  const abortWorkflow = async (w: Workflow) => {
+    const key = workflowKey(w);
+    setWorkflowBusy((b) => ({ ...b, [key]: true }));
+    setWorkflowErrors((r) => ({ ...r, [key]: undefined }));
+    try {
+      await api.abortWorkflow(w.metadata.namespace, w.metadata.name);
+    } catch (err) {
+      setWorkflowErrors((r) => ({ ...r, [key]: toPanelError(err, `abort workflow ${key}`) }));
+    } finally {
+      setWorkflowBusy((b) => ({ ...b, [key]: false }));
+      void extra.reloadWorkflows();
+    }
+  };
+
+  const freeze = async (reason: string) => {
+    setFreezeError(undefined);
+    try {
+      await api.freeze({ reason });
+      setNotice('Chaos frozen: active experiments are being stopped and new ones are refused.');
+    } catch (err) {
+      setFreezeError(toPanelError(err, 'freeze chaos'));
+    } finally {
+      void extra.reloadFreeze();
+      void state.reload();
+    }
+  };
+
+  const unfreeze = async () => {
+    setUnfreezeError(undefined);
+    try {
+      await api.unfreeze();
+      setNotice('Chaos unfrozen: experiments may start again.');
+    } catch (err) {
+      setUnfreezeError(toPanelError(err, 'unfreeze chaos'));
+    } finally {
+      void extra.reloadFreeze();
     }
   };
 
@@ -163,6 +216,7 @@ export function FaultlineView({ api, options, namespaces, canAct, timeZone, widt
                 Launch experiment
               </Button>
             )}
+            {!extra.freeze?.frozen && <FreezeButton onConfirm={freeze} />}
             <ConfirmStopAll activeCount={activeCount} onConfirm={stopAll} />
           </Stack>
         )}
@@ -170,6 +224,18 @@ export function FaultlineView({ api, options, namespaces, canAct, timeZone, widt
 
       {/* Grafana's Alert grows in a flex column: keep notices at their own height. */}
       <div className={styles.notices}>
+        <FreezeBanner
+          state={extra.freeze}
+          canUnfreeze={isAdmin}
+          error={unfreezeError}
+          onUnfreeze={() => void unfreeze()}
+          onDismissError={() => setUnfreezeError(undefined)}
+        />
+        {freezeError && (
+          <Alert severity="error" title={freezeError.title} bottomSpacing={1} onRemove={() => setFreezeError(undefined)}>
+            {freezeError.message}
+          </Alert>
+        )}
         {stopAllError && (
           <Alert severity="error" title={stopAllError.title} bottomSpacing={1} onRemove={() => setStopAllError(undefined)}>
             {stopAllError.message}
@@ -206,6 +272,14 @@ export function FaultlineView({ api, options, namespaces, canAct, timeZone, widt
             />
           )
         )}
+        <WorkflowList
+          workflows={visibleWorkflows}
+          canAct={canAct}
+          errors={workflowErrors}
+          busy={workflowBusy}
+          onAbort={(w) => void abortWorkflow(w)}
+          onDismissError={(key) => setWorkflowErrors((r) => ({ ...r, [key]: undefined }))}
+        />
         {options.eventCount > 0 && events.length > 0 && (
           <div className={styles.events}>
             <div className={styles.eventsTitle}>Latest events</div>
