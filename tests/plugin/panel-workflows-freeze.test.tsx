@@ -245,4 +245,44 @@ describe('through the real data source, proxy and exporter', () => {
     await waitFor(async () => expect((await exporter.api('GET', '/api/v1/freeze')).body).toMatchObject({ frozen: false }), { timeout: 20_000 });
     expect(await screen.findByRole('button', { name: 'Freeze' }, { timeout: 20_000 })).toBeInTheDocument();
   });
+
+  test("a Viewer in Grafana is refused by the proxy: the 403 shows under the toolbar, nothing frozen", async () => {
+    const user = userEvent.setup();
+    grafana.setRole('Viewer');
+    try {
+      const api = fromDataSource(new DataSource(settings));
+      render(<FaultlineView api={api} options={DEFAULT_OPTIONS} namespaces={[]} canAct width={1000} height={600} />);
+      await user.click(await screen.findByRole('button', { name: 'Freeze' }));
+      const dialog = await screen.findByRole('dialog');
+      await user.type(within(dialog).getByLabelText('Freeze reason'), 'crafted');
+      await user.click(within(dialog).getByRole('button', { name: 'Freeze chaos' }));
+      expect(await screen.findByRole('alert', { name: 'Not allowed' }, { timeout: 20_000 })).toHaveTextContent(/freeze chaos/);
+      expect((await exporter.api('GET', '/api/v1/freeze')).body).toMatchObject({ frozen: false });
+    } finally {
+      grafana.setRole('Editor');
+    }
+  });
+
+  test('a running workflow is listed and aborted through the proxy', async () => {
+    const user = userEvent.setup();
+    const name = `wf-panel-${process.pid}`;
+    const created = await exporter.api('POST', '/api/v1/workflows', {
+      kind: 'Workflow',
+      metadata: { name, namespace: 'default' },
+      spec: { steps: [{ name: 'hold', suspend: { duration: '10m' } }] },
+    });
+    expect(created.status).toBeLessThan(300);
+    const api = fromDataSource(new DataSource(settings));
+    render(<FaultlineView api={api} options={DEFAULT_OPTIONS} namespaces={[]} canAct width={1000} height={600} />);
+    const row = await screen.findByTestId(`workflow-default/${name}`, {}, { timeout: 20_000 });
+    await waitFor(() => expect(within(row).getByText('Running')).toBeInTheDocument(), { timeout: 20_000 });
+    await user.click(within(row).getByRole('button', { name: 'Abort' }));
+    await user.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Abort workflow' }));
+    await waitFor(async () => expect((await exporter.api('GET', `/api/v1/workflows/default/${name}`)).body).toMatchObject({ status: { phase: 'Aborted' } }), {
+      timeout: 20_000,
+    });
+    await waitFor(() => expect(within(screen.getByTestId(`workflow-default/${name}`)).getByText('Aborted')).toBeInTheDocument(), { timeout: 20_000 });
+    expect(grafana.requests.some((r) => r.method === 'POST' && r.url.endsWith(`/api/v1/workflows/default/${name}/abort`) && r.status < 300)).toBe(true);
+    await exporter.api('DELETE', `/api/v1/workflows/default/${name}`);
+  });
 });
