@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../daemon/index';
+import { pollFor } from '../helpers/wait';
 
 // Shared by the daemon's integration tests: an in-process daemon on a random loopback port with a
 // throwaway state dir, a tiny JSON client, polling with deadlines, and processes to aim faults at.
@@ -49,19 +50,8 @@ export async function startTestDaemon(opts: Partial<DaemonOptions> = {}, tag = '
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+export function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  return pollFor(what, fn, timeoutMs, everyMs);
 }
 
 /** /proc/<pid>/stat state letter ('' when gone). */

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { startDaemon, type RunningDaemon } from '../../daemon/index';
 import type { DaemonConfig } from '../../exporter/daemons';
 import { startExporter, type RunningExporter, type StartOptions } from '../../exporter/index';
+import { pollFor } from '../helpers/wait';
 
 // Shared by the exporter and CLI tests: a real daemon and a real exporter on random loopback
 // ports with throwaway directories, a JSON client, polling with deadlines, and `sleep` processes
@@ -38,19 +39,8 @@ export async function request(url: string, method: string, p: string, body?: unk
   return { status: res.status, body: parsed };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+export function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  return pollFor(what, fn, timeoutMs, everyMs);
 }
 
 export interface Stack {

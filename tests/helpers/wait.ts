@@ -1,0 +1,19 @@
+/**
+ * Polls `fn` until it returns something other than undefined or false (null, 0 and '' count as
+ * answers); throws with `what` and the last error at the deadline. Tests poll with deadlines
+ * instead of sleeping, so they hold on a loaded machine.
+ */
+export async function pollFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, everyMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
