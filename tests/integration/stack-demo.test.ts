@@ -103,7 +103,9 @@ describe('faultline demo', () => {
     expect((await fetch(`${demo.url}/api/checkout`)).status).toBe(200);
     process.kill(info.pid, 'SIGKILL');
     await waitFor('backend seen down', async () => (await fetch(`${demo.url}/api/checkout`)).status === 502, 10_000, 50);
-    expect(await metric(demo.url, 'demo_backend_up')).toBe(0);
+    // The refused connection (502) can be seen before node delivers the child's exit event; the gauge
+    // follows that event within milliseconds, well before the 2 s restart.
+    await waitFor('demo_backend_up 0', async () => (await metric(demo.url, 'demo_backend_up')) === 0, 1500, 20);
     const after = await waitFor('backend restarted', async () => {
       const b = await (await fetch(`${demo.url}/admin/backend`)).json();
       return b.up && b.restarts === 1 ? b : undefined;
