@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { waitFor } from './stack';
 
 // Real Prometheus and Alertmanager (Debian packages) for guard tests: temp dirs, 127.0.0.1 on
 // random ports, 1 s scrape/evaluation, group_wait 0s; plus a tiny /metrics server whose value
@@ -21,19 +22,9 @@ export function freeLoopbackPort(): Promise<number> {
   });
 }
 
-export async function pollUntil<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String((last as Error).message ?? last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** `waitFor` from ./stack with this file's defaults (60 s deadline, 100 ms between polls). */
+export function pollUntil<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  return waitFor(what, fn, timeoutMs, everyMs);
 }
 
 /** A /metrics endpoint serving gauges the test sets. */
