@@ -113,6 +113,29 @@ export const DaemonFaultList = Type.Object({ faults: Type.Array(DaemonFault) }, 
 export type DaemonFaultList = Static<typeof DaemonFaultList>;
 
 /**
+ * `POST /v1/recover`: reverts several faults in one request. The exporter batches the DELETEs it makes in
+ * the same moment (an alert aborting a hundred experiments) into one of these per daemon, so reverting a
+ * fleet costs one round trip and one journal sync instead of a hundred.
+ */
+export const DaemonRecoverRequest = Type.Object(
+  { ids: Type.Array(ObjectName, { minItems: 1, maxItems: 1000, uniqueItems: true, description: 'fault ids to revert' }) },
+  { additionalProperties: false, $id: 'DaemonRecoverRequest' },
+);
+export type DaemonRecoverRequest = Static<typeof DaemonRecoverRequest>;
+
+/** One id's outcome: `status` is what `DELETE /v1/faults/:id` would have answered (200, 404 or 500). */
+export const DaemonRecoverItem = Type.Object({
+  id: Type.String(),
+  status: Type.Integer(),
+  fault: Type.Optional(DaemonFault),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+});
+export type DaemonRecoverItem = Static<typeof DaemonRecoverItem>;
+
+export const DaemonRecoverResult = Type.Object({ items: Type.Array(DaemonRecoverItem) }, { $id: 'DaemonRecoverResult' });
+export type DaemonRecoverResult = Static<typeof DaemonRecoverResult>;
+
+/**
  * Routes (all JSON; bearer token when the daemon has one, except /healthz):
  * - `POST /v1/faults` DaemonFaultRequest → 201 DaemonFault (applied); 200 when the same id with the same
  *   kind, params and target exists (idempotent retry, lease untouched); 409 same id, different fault;
@@ -120,6 +143,10 @@ export type DaemonFaultList = Static<typeof DaemonFaultList>;
  * - `PUT /v1/faults/:id/lease` LeaseRenewal → 200 DaemonFault (lease renewed from now); 404 unknown id.
  * - `DELETE /v1/faults/:id` → 200 DaemonFault with phase `recovered` once reverted; 404 unknown id
  *   (nothing to revert: already recovered, lease expired, or never created — safe to treat as done).
+ * - `POST /v1/recover` DaemonRecoverRequest → 200 DaemonRecoverResult: every id reverted concurrently, each
+ *   item with the status its own DELETE would have had; 400 bad input (nothing reverted).
+ * - `GET /v1/targets` → `{targets: [...]}`: processes on this host a selector could pick (pid, start time,
+ *   name, command line, cgroup), protected ones left out.
  * - `GET /v1/faults` → DaemonFaultList; `GET /v1/faults/:id` → DaemonFault; `GET /v1/info` → DaemonInfo.
  * - `GET /healthz` → `{status: "ok"}`; `GET /metrics` → Prometheus text.
  */
@@ -127,6 +154,8 @@ export const DAEMON_ROUTES = {
   faults: '/v1/faults',
   fault: (id: string) => `/v1/faults/${encodeURIComponent(id)}`,
   lease: (id: string) => `/v1/faults/${encodeURIComponent(id)}/lease`,
+  recover: '/v1/recover',
+  targets: '/v1/targets',
   info: '/v1/info',
   health: '/healthz',
   metrics: '/metrics',

@@ -39,6 +39,9 @@ export class Journal {
   private seq = 0;
   /** Writes and removes of one id run in order, so a late write can never resurrect a removed entry. */
   private readonly chains = new Map<string, Promise<void>>();
+  /** The directory fsync in flight, and the one queued behind it (group commit, see syncDir). */
+  private dirSync?: Promise<void>;
+  private nextDirSync?: Promise<void>;
 
   constructor(stateDir: string) {
     this.dir = path.join(stateDir, 'faults');
@@ -80,7 +83,29 @@ export class Journal {
       await fh.close();
     }
     await rename(tmp, file);
-    await fsyncPath(this.dir);
+    await this.syncDir();
+  }
+
+  /**
+   * Makes every rename/unlink done before the call durable. Concurrent callers share syncs (group
+   * commit): one that arrives while a sync runs may not be covered by it, so it waits for the next one,
+   * which every such caller shares. Reverting a hundred faults costs two directory fsyncs, not a hundred.
+   */
+  private syncDir(): Promise<void> {
+    if (!this.dirSync) {
+      const run = fsyncPath(this.dir).finally(() => {
+        if (this.dirSync === run) this.dirSync = undefined;
+      });
+      this.dirSync = run;
+      return run;
+    }
+    this.nextDirSync ??= this.dirSync
+      .catch(() => undefined)
+      .then(() => {
+        this.nextDirSync = undefined;
+        return this.syncDir();
+      });
+    return this.nextDirSync;
   }
 
   /** Durably removes the entry (absent = done), after any write of it still in flight. */
@@ -91,7 +116,7 @@ export class Journal {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
-      await fsyncPath(this.dir);
+      await this.syncDir();
     });
   }
 

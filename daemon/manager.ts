@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { DaemonFaultRequest, type DaemonFault, type KindSupport } from '../api/daemon';
+import { DaemonFaultRequest, type DaemonFault, type DaemonRecoverItem, type KindSupport } from '../api/daemon';
 import { ApiError } from '../api/errors';
 import { validate } from '../api/validate';
 import type { Capabilities } from './capabilities';
@@ -232,6 +232,20 @@ export class FaultManager {
     this.o.metrics.recoveries.inc({ kind: k, reason });
     this.o.metrics.recoverDuration.observe({ kind: k }, Number(process.hrtime.bigint() - t0) / 1e9);
     this.o.log.info({ fault: l.entry.id, kind: k, reason }, 'fault recovered');
+  }
+
+  /** POST /v1/recover: every id reverted concurrently; each item says what its own DELETE would have. */
+  async recoverMany(ids: string[]): Promise<DaemonRecoverItem[]> {
+    return Promise.all(
+      ids.map(async (id): Promise<DaemonRecoverItem> => {
+        try {
+          return { id, status: 200, fault: await this.recover(id, 'requested') };
+        } catch (err) {
+          const e = err instanceof ApiError ? err : new ApiError(500, 'recover_failed', String(err));
+          return { id, status: e.status, error: { code: e.code, message: e.message } };
+        }
+      }),
+    );
   }
 
   /** Reverts every fault whose lease ran out (called every 200 ms) and retries failed ones. */

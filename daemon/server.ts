@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { LeaseRenewal, type DaemonFaultList, type DaemonInfo } from '../api/daemon';
+import { DaemonRecoverRequest, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult } from '../api/daemon';
 import { ApiError } from '../api/errors';
 import { validate } from '../api/validate';
 import type { Capabilities } from './capabilities';
@@ -85,6 +85,12 @@ export function createApp(d: ServerDeps): express.Express {
 
   app.delete('/v1/faults/:id', async (req, res) => {
     res.json(await d.manager.recover(String(req.params.id), 'requested'));
+  });
+
+  app.post('/v1/recover', async (req, res) => {
+    const { ids } = validate(DaemonRecoverRequest, req.body, 'recover request');
+    const body: DaemonRecoverResult = { items: await d.manager.recoverMany(ids) };
+    res.json(body);
   });
 
   app.use((req, _res, next) => next(ApiError.notFound(`no route ${req.method} ${req.path}`)));
