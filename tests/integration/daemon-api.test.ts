@@ -140,6 +140,53 @@ d('daemon API', () => {
     expect(journalFiles()).toEqual([]);
   });
 
+  it('reverts several faults in one POST /v1/recover, each item answered as its own DELETE would be', async () => {
+    const sleeps = [spawnSleep(), spawnSleep(), spawnSleep()];
+    const ids = sleeps.map(() => faultId('batch'));
+    for (const [i, s] of sleeps.entries()) {
+      expect((await dm.req('POST', '/v1/faults', { id: ids[i], kind: 'process-pause', target: { pid: s.pid } })).status).toBe(201);
+      expect(procState(s.pid!)).toBe('T');
+    }
+    const missing = faultId('never');
+    const res = await dm.req('POST', '/v1/recover', { ids: [...ids, missing] });
+    expect(res.status).toBe(200);
+    const byId = Object.fromEntries(res.body.items.map((x: any) => [x.id, x]));
+    for (const id of ids) expect(byId[id]).toMatchObject({ status: 200, fault: { id, phase: 'recovered' } });
+    expect(byId[missing]).toMatchObject({ status: 404, error: { code: 'not_found' } });
+    for (const s of sleeps) await waitFor('SIGCONT', () => procState(s.pid!) === 'S');
+    expect(journalFiles()).toEqual([]);
+    expect((await dm.req('GET', '/v1/faults')).body.faults).toEqual([]);
+  });
+
+  describe('bad recover batches: 400 naming the field, nothing reverted', () => {
+    let sleep: ReturnType<typeof spawnSleep>;
+    let id: string;
+    beforeAll(async () => {
+      sleep = spawnSleep();
+      id = faultId('keep');
+      expect((await dm.req('POST', '/v1/faults', { id, kind: 'process-pause', target: { pid: sleep.pid } })).status).toBe(201);
+    });
+    afterAll(async () => {
+      await dm.req('DELETE', `/v1/faults/${id}`);
+    });
+    const cases: [string, () => unknown, string][] = [
+      ['no ids', () => ({ ids: [] }), '/ids'],
+      ['ids missing', () => ({}), '/ids'],
+      ['ids not a list', () => ({ ids: 'all' }), '/ids'],
+      ['a bad id next to a good one', () => ({ ids: [id, 'x;reboot'] }), '/ids/1'],
+      ['the same id twice', () => ({ ids: [id, id] }), '/ids'],
+      ['an extra field', () => ({ ids: [id], force: true }), '/force'],
+      ['too many ids', () => ({ ids: Array.from({ length: 1001 }, (_, i) => `f-${i}`) }), '/ids'],
+    ];
+    it.each(cases)('%s', async (_name, body, field) => {
+      const res = await dm.req('POST', '/v1/recover', body());
+      expect(res.status).toBe(400);
+      expect(res.body.error.details.map((x: any) => x.field)).toContain(field);
+      expect(procState(sleep.pid!)).toBe('T');
+      expect((await dm.req('GET', `/v1/faults/${id}`)).body.phase).toBe('active');
+    });
+  });
+
   it('renews a lease, and reverts the fault within a second of expiry without any request', async () => {
     const sleep = spawnSleep();
     const id = faultId('lease');

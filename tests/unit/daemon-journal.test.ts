@@ -39,6 +39,19 @@ describe('journal', () => {
     expect(readdirSync(j.dir)).toEqual(['b.json']);
   });
 
+  it('many concurrent writes and removes all land (directory syncs are shared, none is skipped)', async () => {
+    const j = new Journal(dir);
+    await j.init();
+    const ids = Array.from({ length: 100 }, (_, i) => `f${i}`);
+    await Promise.all(ids.map((id) => j.write(entry(id))));
+    expect(readdirSync(j.dir).length).toBe(100);
+    // removes of the first half race writes of the second half's new versions
+    await Promise.all([...ids.slice(0, 50).map((id) => j.remove(id)), ...ids.slice(50).map((id) => j.write(entry(id, { v: 2 })))]);
+    const { entries } = await j.loadAll();
+    expect(entries.map((e) => e.id).sort()).toEqual(ids.slice(50).sort());
+    expect(entries.every((e) => e.state.v === 2)).toBe(true);
+  });
+
   it('after a crash: drops leftover temp files and reports a corrupt entry without failing', async () => {
     const j = new Journal(dir);
     await j.init();
