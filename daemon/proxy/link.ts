@@ -1,11 +1,21 @@
 import type { Socket } from 'node:net';
+import { readIntoOwnBuffer } from './read-buffer';
 import type { Chunk, LinkControl, ToxicStage } from './toxics';
 
-// One proxied connection: client socket ⇄ upstream socket. A direction without toxics is a plain
-// stream pipe (the fast path the benchmark measures); a direction with toxics reads chunks stamped
-// with their arrival time and runs them through the stages in order, with backpressure on both ends.
+// One proxied connection: client socket ⇄ upstream socket. A direction without toxics passes bytes
+// straight through (the fast path the benchmark measures, see passThrough); a direction with toxics
+// reads chunks stamped with their arrival time and runs them through the stages in order, with
+// backpressure on both ends.
 
 const HIGH_WATER = 1024 * 1024;
+/**
+ * Read buffer of a no-toxic direction: starts at libuv's usual read size and grows (×4) while reads
+ * fill it, so interactive connections keep a small one and only bulk transfers use the large one.
+ * Fewer, larger reads and writes are most of the fast path's gain; 1 MiB per direction bounds what
+ * a connection holds.
+ */
+const FIRST_READ = 64 * 1024;
+const MAX_READ = 1024 * 1024;
 
 export interface LinkOptions {
   upstreamStages: ToxicStage[];
@@ -82,7 +92,7 @@ export class Link implements LinkControl {
 
 function pump(src: Socket, dst: Socket, stages: ToxicStage[], link: Link): void {
   if (stages.length === 0) {
-    src.pipe(dst);
+    if (!passThrough(src, dst)) src.pipe(dst);
     return;
   }
   let stream: AsyncIterable<Chunk> = chunks(src, link.signal);
@@ -95,6 +105,49 @@ function pump(src: Socket, dst: Socket, stages: ToxicStage[], link: Link): void 
     if (!dst.destroyed) dst.end();
     link.flushed();
   })().catch(() => link.destroy());
+}
+
+/**
+ * A direction without toxics: `src` reads into a buffer of this direction's own and each read is
+ * written to `dst` from that buffer, no copy, no queue. When the kernel takes a write whole (the
+ * usual case) the buffer is free for the next read at once. When it does not, libuv still points
+ * into the buffer, so `src` stops reading until that write is done: that keeps the bytes intact and
+ * is the backpressure too (one buffer in flight per direction, however slow the reader). Returns
+ * false when this Node cannot read into our buffer (see read-buffer.ts); the caller then pipes.
+ */
+function passThrough(src: Socket, dst: Socket): boolean {
+  let buf = Buffer.allocUnsafe(FIRST_READ);
+  // Writable callbacks run in write order, so counting them tells when the last write is done
+  // without a closure per write.
+  let issued = 0;
+  let done = 0;
+  let waiting = false;
+  const written = (err?: Error | null) => {
+    done++;
+    if (!waiting || done !== issued) return;
+    waiting = false;
+    if (!err && !src.destroyed) src.resume();
+  };
+  const fast = readIntoOwnBuffer(
+    src,
+    () => buf,
+    (n, read) => {
+      // The other side is gone or was ended (close(), a peer's close): what still arrives has
+      // nowhere to go. Stop reading; the link's close handling ends this side too.
+      if (dst.destroyed || dst.writableEnded) return false;
+      issued++;
+      dst.write(n === read.length ? read : read.subarray(0, n), written);
+      if (dst.writableLength > 0) {
+        waiting = true;
+        return false;
+      }
+      if (n === read.length && read.length < MAX_READ) buf = Buffer.allocUnsafe(read.length * 4);
+      return true;
+    },
+  );
+  // Half-close passes on as it does with pipe(): the peer's FIN becomes ours once all is written.
+  if (fast) src.once('end', () => dst.end());
+  return fast;
 }
 
 function drained(dst: Socket, signal: AbortSignal): Promise<void> {
