@@ -113,4 +113,65 @@ describe('event stream', () => {
     expect(bus.subscribers).toBeLessThan(subsBefore + 1);
     stuck.destroy();
   });
+
+  it('frames emitted in one tick are written together, in order, each with its own id', async () => {
+    const p = collect('/stream', {}, (f) => ids(f).length >= 300);
+    await new Promise((r) => setTimeout(r, 200));
+    // one synchronous burst (one tick): coalesced into one write per subscriber, split only at the
+    // socket's high-water mark
+    const sent = Array.from({ length: 300 }, (_, i) => bus.emit({ type: 'injected', namespace: 'burst', message: `m${i} – naïve ✓` }));
+    const frames = await p;
+    expect(ids(frames)).toEqual(sent.map((e) => e.id));
+    for (const f of frames.filter((x) => x.startsWith('id: '))) {
+      const [head, data] = f.split('\ndata: ');
+      expect(JSON.parse(data).id).toBe(Number(head.slice(4)));
+    }
+  });
+
+  it('replays, then goes live, in order, to an HTTP/1.0 client too (no chunk framing)', async () => {
+    const before = bus.emit({ type: 'created', namespace: 'h10', message: 'before' });
+    const missed = bus.emit({ type: 'created', namespace: 'h10', message: 'missed' });
+    const sock = net.connect({ port: Number(new URL(url).port), host: '127.0.0.1' });
+    await new Promise((r) => sock.once('connect', r));
+    let text = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (c: string) => (text += c));
+    sock.write(`GET /stream?namespace=h10 HTTP/1.0\r\nLast-Event-ID: ${before.id}\r\n\r\n`);
+    await pollFor(() => text.includes('connected'));
+    const live = [1, 2, 3].map((i) => bus.emit({ type: 'running', namespace: 'h10', message: `live${i}` }));
+    await pollFor(() => text.includes('"message":"live3"'));
+    sock.destroy();
+    const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+    expect(text.startsWith('HTTP/1.0 200') || text.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(body.startsWith('retry: 2000\n')).toBe(true); // no chunk-size line before the frames
+    expect(ids(body.split('\n\n'))).toEqual([missed.id, ...live.map((e) => e.id)]);
+  });
+
+  it('close() still delivers what the current tick emitted, then ends the stream', async () => {
+    const own = new EventBus(new EventStore(db), { log: pino({ level: 'silent' }) });
+    const app = express();
+    app.get('/s', (req, res) => own.stream(req, res, {}, undefined));
+    const srv = http.createServer(app);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(srv.address() as net.AddressInfo).port}/s`);
+      const reading = res.text(); // resolves only if the chunked body ends properly
+      await pollFor(() => own.subscribers === 1);
+      const last = own.emit({ type: 'finished', message: 'last words' });
+      own.close();
+      const frames = (await reading).split('\n\n');
+      expect(ids(frames)).toEqual([last.id]);
+    } finally {
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
+  });
 });
+
+async function pollFor(ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('condition not met in 10 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
