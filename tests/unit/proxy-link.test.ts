@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { Link } from '../../daemon/proxy/link';
+import { Link, grownReadBytes } from '../../daemon/proxy/link';
 import { readIntoOwnBuffer } from '../../daemon/proxy/read-buffer';
 
 // The TCP proxy's no-toxic fast path (link.ts passThrough, read-buffer.ts), in process on loopback:
@@ -148,9 +148,12 @@ describe('no-toxic fast path of the TCP proxy', () => {
     r.server.end(Buffer.from('last words'));
     const expected = Buffer.concat([down, Buffer.from('last words')]);
     expect(await atClient).toEqual({ bytes: expected.length, sha: sha(expected) });
+    // Once both proxy sockets are closed, their grown read buffers are back in the budget.
+    await Promise.all([r.proxyClient, r.proxyUpstream].map((s) => new Promise((res) => (s.closed ? res(undefined) : s.once('close', res)))));
+    expect(grownReadBytes()).toBe(0);
   });
 
-  it('a slow reader holds the sender back: the proxy keeps at most one read buffer per direction', async () => {
+  it('a slow reader holds the sender back: the proxy keeps at most one read buffer (≤ 4 MiB) per direction', async () => {
     const r = await rig();
     rigs.push(r);
     r.server.pause();
@@ -167,13 +170,20 @@ describe('no-toxic fast path of the TCP proxy', () => {
     }
     // Kernel buffers on loopback take a few MB; the proxy itself must not have soaked up the rest.
     expect(accepted).toBeLessThan(data.length);
-    expect(r.proxyUpstream.writableLength).toBeLessThanOrEqual(1024 * 1024);
+    expect(r.proxyUpstream.writableLength).toBeLessThanOrEqual(4 * 1024 * 1024);
     expect(r.proxyClient.readableLength).toBe(0);
     // The reader catches up: everything arrives, in order.
     const atServer = receiveAll(r.server);
     r.server.resume();
     await sendAll(r.client, data.subarray(accepted), true);
     expect(await atServer).toEqual({ bytes: data.length, sha: sha(data) });
+    // Catching up read megabytes at a time: the upload's buffer grew, out of the process-wide
+    // budget, and goes back to it when the connection is closed.
+    expect(grownReadBytes()).toBeGreaterThan(0);
+    const closed = [r.proxyClient, r.proxyUpstream].map((s) => new Promise((res) => (s.closed ? res(undefined) : s.once('close', res))));
+    r.server.end();
+    await Promise.all(closed);
+    expect(grownReadBytes()).toBe(0);
   });
 
   it('passes a reset on, either way', async () => {
