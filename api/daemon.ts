@@ -112,6 +112,30 @@ export type DaemonInfo = Static<typeof DaemonInfo>;
 export const DaemonFaultList = Type.Object({ faults: Type.Array(DaemonFault) }, { $id: 'DaemonFaultList' });
 export type DaemonFaultList = Static<typeof DaemonFaultList>;
 
+/** One thing a selector could pick on this host (`GET /v1/targets`); the exporter adds the daemon's name. */
+export const DaemonTargetCandidate = Type.Object(
+  {
+    pid: Type.Optional(Type.Integer()),
+    pidStartTime: Type.Optional(Type.Integer({ description: 'start time of the pid (clock ticks since boot): pins the process' })),
+    processName: Type.Optional(Type.String({ description: 'comm of the process' })),
+    cmdline: Type.Optional(Type.String()),
+    cgroup: Type.Optional(Type.String()),
+    netns: Type.Optional(Type.String()),
+    description: Type.String(),
+  },
+  { $id: 'DaemonTargetCandidate' },
+);
+export type DaemonTargetCandidate = Static<typeof DaemonTargetCandidate>;
+
+export const DaemonTargetList = Type.Object({ targets: Type.Array(DaemonTargetCandidate) }, { $id: 'DaemonTargetList' });
+export type DaemonTargetList = Static<typeof DaemonTargetList>;
+
+/** Query of `GET /v1/targets`: `pids=12,34` lists only those (no scan of /proc). */
+export const DaemonTargetQuery = Type.Object(
+  { pids: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,6}(,[1-9][0-9]{0,6}){0,1023}$', description: 'comma-separated pids, at most 1024' })) },
+  { additionalProperties: false },
+);
+
 /**
  * `POST /v1/recover`: reverts several faults in one request. The exporter batches the DELETEs it makes in
  * the same moment (an alert aborting a hundred experiments) into one of these per daemon, so reverting a
@@ -145,8 +169,9 @@ export type DaemonRecoverResult = Static<typeof DaemonRecoverResult>;
  *   (nothing to revert: already recovered, lease expired, or never created — safe to treat as done).
  * - `POST /v1/recover` DaemonRecoverRequest → 200 DaemonRecoverResult: every id reverted concurrently, each
  *   item with the status its own DELETE would have had; 400 bad input (nothing reverted).
- * - `GET /v1/targets` → `{targets: [...]}`: processes on this host a selector could pick (pid, start time,
- *   name, command line, cgroup), protected ones left out.
+ * - `GET /v1/targets[?pids=1,2]` → DaemonTargetList: processes on this host a selector could pick (pid, start
+ *   time, name, command line; cgroup and netns on a full listing) and named network namespaces; protected
+ *   processes, kernel threads and zombies left out. 400 for a bad `pids`.
  * - `GET /v1/faults` → DaemonFaultList; `GET /v1/faults/:id` → DaemonFault; `GET /v1/info` → DaemonInfo.
  * - `GET /healthz` → `{status: "ok"}`; `GET /metrics` → Prometheus text.
  */

@@ -18,7 +18,7 @@ import { printTable, summarize } from './stats';
 
 const ROUNDS_SINGLE = Number(process.env.BENCH_GUARDS_ROUNDS ?? 50);
 const FLEET = Number(process.env.BENCH_GUARDS_FLEET ?? 100);
-const FLEET_ROUNDS = Number(process.env.BENCH_GUARDS_FLEET_ROUNDS ?? 3);
+const FLEET_ROUNDS = Number(process.env.BENCH_GUARDS_FLEET_ROUNDS ?? 10);
 const E2E_ROUNDS = Number(process.env.BENCH_GUARDS_E2E_ROUNDS ?? 5);
 
 function stopped(pid: number): boolean {

@@ -63,11 +63,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     await journal.init();
     const caps = await probeCapabilities();
     const metrics = new DaemonMetrics(FAULT_KINDS.map((k) => k.spec.kind));
-    const manager = new FaultManager({ journal, metrics, caps, protection: new Protection(opts.protect), log });
+    const protection = new Protection(opts.protect);
+    const manager = new FaultManager({ journal, metrics, caps, protection, log });
     const restored = await manager.restore();
     if (restored) log.info({ restored }, 'reverted faults left in the journal by the previous run');
 
-    const app = createApp({ manager, metrics, caps, token: opts.token, version: VERSION, startedAt: new Date(), log });
+    const app = createApp({ manager, metrics, caps, protection, token: opts.token, version: VERSION, startedAt: new Date(), log });
     const server = tls ? https.createServer(tls, app) : http.createServer(app);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

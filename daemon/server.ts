@@ -2,11 +2,13 @@ import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { DaemonRecoverRequest, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult } from '../api/daemon';
+import { DaemonRecoverRequest, DaemonTargetQuery, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetList } from '../api/daemon';
 import { ApiError } from '../api/errors';
 import { validate } from '../api/validate';
 import type { Capabilities } from './capabilities';
 import type { FaultManager } from './manager';
+import { listCandidates } from './resolve/candidates';
+import type { Protection } from './resolve/protect';
 import type { DaemonMetrics } from './metrics';
 
 // The daemon's HTTP API (routes documented beside the shapes in api/daemon.ts). Every error leaves
@@ -16,6 +18,7 @@ export interface ServerDeps {
   manager: FaultManager;
   metrics: DaemonMetrics;
   caps: Capabilities;
+  protection: Protection;
   token?: string;
   version: string;
   startedAt: Date;
@@ -85,6 +88,14 @@ export function createApp(d: ServerDeps): express.Express {
 
   app.delete('/v1/faults/:id', async (req, res) => {
     res.json(await d.manager.recover(String(req.params.id), 'requested'));
+  });
+
+  app.get('/v1/targets', async (req, res) => {
+    const q = validate(DaemonTargetQuery, { ...req.query }, 'targets query', '');
+    const pids = q.pids?.split(',').map(Number);
+    if (pids?.some((p) => p > 4194304)) throw ApiError.invalid('invalid targets query: /pids has a pid above 4194304', [{ field: '/pids', reason: 'pids are at most 4194304' }]);
+    const body: DaemonTargetList = { targets: await listCandidates(d.protection, pids ? { pids } : {}) };
+    res.json(body);
   });
 
   app.post('/v1/recover', async (req, res) => {

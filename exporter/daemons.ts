@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { DAEMON_ROUTES, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonRecoverResult } from '../api/daemon';
-import type { TargetCandidate } from '../api/targets';
+import { DAEMON_ROUTES, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetCandidate, type DaemonTargetList } from '../api/daemon';
 
 // HTTP client for the node daemons (api/daemon.ts shapes) and the registry of the configured
 // daemons with their health. The exporter reaches every daemon this way, the embedded one too.
@@ -230,11 +229,15 @@ export class DaemonClient {
     return (await this.call<DaemonFaultList>('GET', DAEMON_ROUTES.faults, undefined, signal)).faults;
   }
 
-  /** Candidates from the daemon's own listing, or undefined when it has none (older daemons). */
-  async listTargets(signal?: AbortSignal): Promise<Omit<TargetCandidate, 'daemon'>[] | undefined> {
+  /**
+   * Candidates from the daemon's own listing (`GET /v1/targets`; only `pids` when given), or undefined
+   * when it has none (the pod daemon, older daemons).
+   */
+  async listTargets(pids?: number[], signal?: AbortSignal): Promise<DaemonTargetCandidate[] | undefined> {
     if (this.listsTargets === false) return undefined;
     try {
-      const body = await this.call<{ targets: Omit<TargetCandidate, 'daemon'>[] }>('GET', '/v1/targets', undefined, signal);
+      const query = pids?.length ? `?pids=${pids.join(',')}` : '';
+      const body = await this.call<DaemonTargetList>('GET', DAEMON_ROUTES.targets + query, undefined, signal);
       this.listsTargets = true;
       return body.targets;
     } catch (err) {
@@ -245,6 +248,7 @@ export class DaemonClient {
       throw err;
     }
   }
+
 }
 
 export interface DaemonRegistryOptions {

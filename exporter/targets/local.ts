@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { Type } from '@sinclair/typebox';
 import { CgroupPath, InterfaceName, NetnsRef } from '../../api/common';
 import type { DaemonTarget } from '../../api/daemon';
@@ -9,14 +9,13 @@ import type { TargetCandidate } from '../../api/targets';
 import { validate } from '../../api/validate';
 import type { DaemonClient, DaemonRegistry } from '../daemons';
 import { checkModeValue, pickByMode, type Mode } from './mode';
-import { listProcesses, pathExists, readProcess, type LocalProcess } from './procfs';
 import type { Resolution, ResolvedTarget, TargetResolver } from './types';
 
 // Local mode: processes (by pid or name regex), cgroups and network namespaces on the configured
 // daemons' hosts, optionally narrowed to some daemons. A process selector becomes one target per
 // matching process, pinned by pid and start time, when the processes can be listed: by the daemon
-// (`GET /v1/targets`) or, for a daemon on this host, from /proc here. Otherwise the daemon gets
-// the selector itself as one target. The mode then picks its share of all targets.
+// (`GET /v1/targets`). A daemon that cannot list them (down, or one that lacks the route) gets the
+// selector itself as one target, resolved when it injects. The mode then picks its share of all targets.
 
 const SEL = '/spec/targets/selector';
 
@@ -40,6 +39,15 @@ interface Proc {
   cmdline?: string;
 }
 
+async function pathExists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const invalid = (field: string, reason: string) => ApiError.invalid(`invalid experiment: ${field} ${reason}`, [{ field, reason }]);
 
 export class LocalTargets implements TargetResolver {
@@ -57,24 +65,15 @@ export class LocalTargets implements TargetResolver {
     return host === 'localhost' || host.startsWith('127.') || host === '[::1]' || host === '::1';
   }
 
-  /**
-   * Processes on the daemon's host (only `pids` when given: no full scan), or undefined when they
-   * cannot be listed from here.
-   */
+  /** Processes on the daemon's host (only `pids` when given: no full scan), or undefined when it cannot list them. */
   private async processes(d: DaemonClient, pids?: number[]): Promise<Proc[] | undefined> {
-    if (d.up) {
-      try {
-        const listed = await d.listTargets();
-        if (listed) return listed.filter((t) => t.pid !== undefined) as Proc[];
-      } catch {
-        /* fall through */
-      }
+    if (!d.up) return undefined;
+    try {
+      const listed = await d.listTargets(pids);
+      return listed?.filter((t) => t.pid !== undefined) as Proc[] | undefined;
+    } catch {
+      return undefined;
     }
-    if (this.isLocal(d) && d.info?.pid && (await pathExists(`/proc/${d.info.pid}`))) {
-      const found = pids ? (await Promise.all(pids.map((pid) => readProcess(pid)))).filter((p): p is LocalProcess => !!p) : await listProcesses();
-      return found.map((p) => ({ pid: p.pid, pidStartTime: p.startTime, processName: p.comm, cmdline: p.cmdline }));
-    }
-    return undefined;
   }
 
   async resolve(_namespace: string, spec: ExperimentSpec): Promise<Resolution> {
@@ -181,28 +180,12 @@ export class LocalTargets implements TargetResolver {
     const out: TargetCandidate[] = [];
     const protectedPids = this.protectedPids();
     for (const d of this.daemons.clients) {
-      let listed: Omit<TargetCandidate, 'daemon'>[] | undefined;
-      if (d.up) listed = await d.listTargets().catch(() => undefined);
-      if (listed) {
-        for (const t of listed) out.push({ ...t, daemon: d.name });
-        continue;
-      }
-      if (!(this.isLocal(d) && d.info?.pid && (await pathExists(`/proc/${d.info.pid}`)))) continue;
-      for (const p of await listProcesses(true)) {
-        if (protectedPids.has(p.pid)) continue;
-        out.push({
-          daemon: d.name,
-          pid: p.pid,
-          pidStartTime: p.startTime,
-          processName: p.comm,
-          cmdline: p.cmdline.slice(0, 512),
-          ...(p.cgroup ? { cgroup: p.cgroup } : {}),
-          ...(p.netns ? { netns: p.netns } : {}),
-          description: `pid ${p.pid} (${p.comm}) on ${d.name}`,
-        });
-      }
-      for (const ns of await readdir('/run/netns').catch(() => [] as string[])) {
-        out.push({ daemon: d.name, netns: ns, description: `network namespace ${ns} on ${d.name}` });
+      if (!d.up) continue;
+      const listed = await d.listTargets().catch(() => undefined);
+      for (const t of listed ?? []) {
+        // the daemon leaves out what it protects; on this host the exporter protects itself too
+        if (t.pid !== undefined && protectedPids.has(t.pid) && this.isLocal(d)) continue;
+        out.push({ ...t, daemon: d.name, description: `${t.description} on ${d.name}` });
       }
     }
     return out;

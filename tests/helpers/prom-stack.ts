@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { waitFor } from './stack';
+import { waitUntil } from './wait';
 
 // Real Prometheus and Alertmanager (Debian packages) for guard tests: temp dirs, 127.0.0.1 on
 // random ports, 1 s scrape/evaluation, group_wait 0s; plus a tiny /metrics server whose value
@@ -22,9 +22,9 @@ export function freeLoopbackPort(): Promise<number> {
   });
 }
 
-/** `waitFor` from ./stack with this file's defaults (60 s deadline, 100 ms between polls). */
+/** `waitUntil` from ./wait with this file's defaults (60 s deadline, 100 ms between polls). */
 export function pollUntil<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  return waitFor(what, fn, timeoutMs, everyMs);
+  return waitUntil(what, fn, timeoutMs, everyMs);
 }
 
 /** A /metrics endpoint serving gauges the test sets. */

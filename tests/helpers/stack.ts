@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { waitUntil } from './wait';
 
 // Helpers for the stack tests: real processes (faultline demo / start, prometheus, alertmanager)
 // on random loopback ports, and the provisioning files rewritten the way a user without Docker
@@ -39,21 +40,8 @@ export function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `fn` until it returns a truthy value; throws with `what` and the last error at the deadline. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000, intervalMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ''}`);
-    await sleep(intervalMs);
-  }
-}
+/** Polls until truthy (see ./wait); lives there so benchmarks can import it without this file's __dirname. */
+export const waitFor = waitUntil;
 
 /** A child process with its output kept (the last 256 KiB) for waiting on lines and for failure messages. */
 export class Proc {

@@ -140,6 +140,28 @@ d('daemon API', () => {
     expect(journalFiles()).toEqual([]);
   });
 
+  it('lists the processes a selector could pick (GET /v1/targets), never the protected ones', async () => {
+    const sleep = spawnSleep();
+    const all = (await dm.req('GET', '/v1/targets')).body.targets as any[];
+    const mine = all.find((t) => t.pid === sleep.pid);
+    expect(mine).toMatchObject({ processName: 'sleep', pidStartTime: expect.any(Number), cmdline: expect.stringContaining('sleep'), cgroup: expect.any(String), netns: expect.stringMatching(/^net:\[/) });
+    for (const pid of [1, process.pid, process.ppid]) expect(all.find((t) => t.pid === pid)).toBeUndefined();
+    // only the pids asked for, no scan
+    const some = (await dm.req('GET', `/v1/targets?pids=${sleep.pid},1,4194303`)).body.targets as any[];
+    expect(some.map((t) => t.pid)).toEqual([sleep.pid]);
+    for (const [q, why] of [
+      ['pids=abc', 'not numbers'],
+      ['pids=0', 'pid 0'],
+      ['pids=5000000', 'above the kernel limit'],
+      ['pids=1&pids=2', 'repeated'],
+      ['pid=1', 'unknown parameter'],
+    ]) {
+      const res = await dm.req('GET', `/v1/targets?${q}`);
+      expect([q, why, res.status]).toEqual([q, why, 400]);
+      expect(res.body.error.details[0].field).toMatch(/^\/pids?$/);
+    }
+  });
+
   it('reverts several faults in one POST /v1/recover, each item answered as its own DELETE would be', async () => {
     const sleeps = [spawnSleep(), spawnSleep(), spawnSleep()];
     const ids = sleeps.map(() => faultId('batch'));

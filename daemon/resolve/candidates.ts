@@ -1,0 +1,47 @@
+import { readdir } from 'node:fs/promises';
+import type { DaemonTargetCandidate } from '../../api/daemon';
+import { cgroupsOf, cmdlineOf, listPids, netnsIdOf, readStat } from '../sys/proc';
+import type { Protection } from './protect';
+
+// `GET /v1/targets`: what a selector could pick on this host, so the exporter can resolve a process
+// selector to pinned pids (pid + start time) before it asks for anything. Read-only: every target is
+// resolved and checked again when a fault is created. Protected processes, kernel threads and zombies
+// are left out, so a selector never even sees them.
+
+const MAX_CMDLINE = 512;
+
+async function describeProcess(pid: number, protection: Protection, details: boolean): Promise<DaemonTargetCandidate | undefined> {
+  const st = await readStat(pid);
+  // gone, zombie, or a kernel thread (kthreadd and its children)
+  if (!st || st.state === 'Z' || pid === 2 || st.ppid === 2) return undefined;
+  if (protection.reasonFor(st)) return undefined;
+  const c: DaemonTargetCandidate = {
+    pid,
+    pidStartTime: st.startTime,
+    processName: st.comm,
+    cmdline: (await cmdlineOf(pid)).slice(0, MAX_CMDLINE),
+    description: `pid ${pid} (${st.comm})`,
+  };
+  if (details) {
+    const cgroups = await cgroupsOf(pid);
+    const cgroup = cgroups.get('') ?? cgroups.values().next().value;
+    if (cgroup) c.cgroup = cgroup;
+    const netns = await netnsIdOf(`/proc/${pid}/ns/net`);
+    if (netns) c.netns = netns;
+  }
+  return c;
+}
+
+/**
+ * Candidates on this host: only `pids` when given (no scan of /proc, for a `pids` selector), otherwise
+ * every process plus the named network namespaces under /run/netns. `details` adds cgroup and netns.
+ */
+export async function listCandidates(protection: Protection, opts: { pids?: number[]; details?: boolean } = {}): Promise<DaemonTargetCandidate[]> {
+  const pids = opts.pids ?? (await listPids());
+  const found = await Promise.all(pids.map((pid) => describeProcess(pid, protection, opts.details ?? !opts.pids)));
+  const out = found.filter((c): c is DaemonTargetCandidate => !!c);
+  if (!opts.pids) {
+    for (const ns of await readdir('/run/netns').catch(() => [] as string[])) out.push({ netns: ns, description: `network namespace ${ns}` });
+  }
+  return out;
+}
