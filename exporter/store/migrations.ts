@@ -33,4 +33,8 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX events_experiment ON events (namespace, experiment, id);`,
   // faultline_experiments is computed at every scrape: count from the index alone, never the documents
   `CREATE INDEX experiments_counts ON experiments (namespace, kind, phase);`,
+  // faultline_experiment_running (one series per running experiment) from the index alone too; it
+  // leads with phase, so it serves every phase filter the old one-column index did, which it replaces
+  `CREATE INDEX experiments_phase_names ON experiments (phase, namespace, name, kind);
+   DROP INDEX experiments_phase;`,
 ];
