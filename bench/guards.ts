@@ -26,19 +26,45 @@ function stopped(pid: number): boolean {
   return t[t.lastIndexOf(')') + 2] === 'T';
 }
 
-/** Resolves with performance.now() once no pid is stopped (polled as fast as the loop allows). */
-function whenAllRecovered(pids: number[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const deadline = performance.now() + 30_000;
-    const left = new Set(pids);
-    const tick = () => {
-      for (const p of left) if (!stopped(p)) left.delete(p);
-      if (left.size === 0) return resolve(performance.now());
-      if (performance.now() > deadline) return reject(new Error(`${left.size} targets still stopped after 30 s`));
-      setImmediate(tick);
-    };
-    tick();
+// Watches /proc from a process of its own, every millisecond, and prints the monotonic clock (ns, the
+// same CLOCK_MONOTONIC as process.hrtime here) once no pid is stopped any more. Polling from this
+// process would compete with the exporter and daemon for the one event loop being measured.
+const WATCHER = `
+const fs = require('fs');
+const pids = process.argv.slice(1).map(Number);
+const stopped = (p) => { try { const t = fs.readFileSync('/proc/' + p + '/stat', 'utf8'); return t[t.lastIndexOf(')') + 2] === 'T'; } catch { return false; } };
+const left = new Set(pids);
+const deadline = Date.now() + 30000;
+let first = true;
+const tick = () => {
+  for (const p of left) if (!stopped(p)) left.delete(p);
+  if (left.size === 0) { process.stdout.write('done ' + process.hrtime.bigint() + '\\n'); process.exit(0); }
+  if (first) { first = false; process.stdout.write('ready\\n'); }
+  if (Date.now() > deadline) { process.stdout.write('timeout ' + left.size + '\\n'); process.exit(1); }
+  setTimeout(tick, 1);
+};
+tick();
+`;
+
+/** Starts a watcher for `pids`; `done` resolves with performance.now() at the moment the last one left T. */
+async function whenAllRecovered(pids: number[]): Promise<{ done: Promise<number> }> {
+  const child = spawn(process.execPath, ['-e', WATCHER, ...pids.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const lines = new Promise<string[]>((resolve) => child.on('close', () => resolve(out.trim().split('\n'))));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/^(ready|done)/m.test(out)) resolve();
+    });
+    child.once('exit', () => reject(new Error(`watcher exited early: ${out}`)));
   });
+  const done = lines.then((l) => {
+    const last = l[l.length - 1] ?? '';
+    if (!last.startsWith('done ')) throw new Error(`targets still stopped after 30 s (${last})`);
+    // monotonic ns → this process's performance.now() (both count from the same clock)
+    return performance.now() - Number(process.hrtime.bigint() - BigInt(last.slice(5))) / 1e6;
+  });
+  return { done };
 }
 
 function amPayload(labels: Record<string, string>, status: 'firing' | 'resolved', fingerprint: string) {
@@ -98,8 +124,8 @@ export async function benchGuards(): Promise<unknown> {
     for (let i = 0; i < ROUNDS_SINGLE; i++) {
       const alertname = `BenchOne${i}`;
       const pids = await launch(alertname, 1);
+      const { done } = await whenAllRecovered(pids);
       const t0 = performance.now();
-      const done = whenAllRecovered(pids);
       await post('/api/v1/alerts/alertmanager', amPayload({ alertname }, 'firing', `one${i}`));
       singleResponse.push(performance.now() - t0);
       single.push((await done) - t0);
@@ -111,8 +137,8 @@ export async function benchGuards(): Promise<unknown> {
     for (let r = 0; r < FLEET_ROUNDS; r++) {
       const alertname = `BenchFleet${r}`;
       const pids = await launch(alertname, FLEET);
+      const { done } = await whenAllRecovered(pids);
       const t0 = performance.now();
-      const done = whenAllRecovered(pids);
       await post('/api/v1/alerts/alertmanager', amPayload({ alertname }, 'firing', `fleet${r}`));
       fleet.push((await done) - t0);
       await post('/api/v1/alerts/alertmanager', amPayload({ alertname }, 'resolved', `fleet${r}`));
@@ -152,9 +178,10 @@ export async function benchGuards(): Promise<unknown> {
     for (let r = 0; r < E2E_ROUNDS; r++) {
       const pids = await launch('BenchBreach', 1);
       const before = arrivals.length;
+      const { done } = await whenAllRecovered(pids);
       const t0 = wall();
       metrics.set('bench_error_ratio', 1);
-      const tDone = (await whenAllRecovered(pids)) + performance.timeOrigin;
+      const tDone = (await done) + performance.timeOrigin;
       await pollUntil('webhook seen', () => arrivals.length > before, 30_000, 5);
       const tAm = arrivals[before] + performance.timeOrigin;
       // scrape: the first sample with the new value, by its own timestamp; rule: the alert's activeAt.
