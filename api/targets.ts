@@ -1,20 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { FreezeState } from './alerts';
+import { DaemonTargetCandidate } from './daemon';
 
 // Exporter read-only shapes besides experiments and events: discoverable targets, fault kinds
 // with their support per daemon, and health. The Grafana data source reads these as they are.
 
-/** One thing a local-mode selector can pick, on one daemon (`GET /api/v1/targets`). */
+/** One thing a local-mode selector can pick, on one daemon (`GET /api/v1/targets`): the daemon's own listing plus its name. */
 export const TargetCandidate = Type.Object(
   {
     daemon: Type.String({ description: 'name of the daemon (host) the target lives on' }),
-    pid: Type.Optional(Type.Integer()),
-    pidStartTime: Type.Optional(Type.Integer({ description: 'start time of the pid (clock ticks since boot): pins the process' })),
-    processName: Type.Optional(Type.String({ description: 'comm of the process' })),
-    cmdline: Type.Optional(Type.String()),
-    cgroup: Type.Optional(Type.String()),
-    netns: Type.Optional(Type.String()),
-    description: Type.String(),
+    ...DaemonTargetCandidate.properties,
   },
   { $id: 'TargetCandidate' },
 );
