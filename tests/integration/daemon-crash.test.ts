@@ -1,9 +1,8 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../../daemon/paths';
 import { canUseNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns';
-import { killChildren, procAlive, procState, request, spawnSleep, tempDir, waitFor } from './daemon-helpers';
+import { daemonUrlOf, killChildren, nftTables, procAlive, procState, request, spawnSleep, startDaemonProcess, stopDaemonProcess, tempDir } from './daemon-helpers';
 
 // The journal's promise: kill -9 the daemon (a real `faultline daemon` child process) while one fault
 // of every supported kind is applied, start it again on the same state dir, and nothing is left:
@@ -11,27 +10,6 @@ import { killChildren, procAlive, procState, request, spawnSleep, tempDir, waitF
 
 const nsOk = canUseNetns();
 
-function startDaemonProcess(stateDir: string): ChildProcess {
-  rmSync(path.join(stateDir, 'daemon.url'), { force: true });
-  return spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'faultline.js'), 'daemon', '--listen', '127.0.0.1:0', '--state-dir', stateDir, '--log-level', 'warn'], {
-    cwd: PACKAGE_ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function urlOf(stateDir: string, child: ChildProcess): Promise<string> {
-  return waitFor(
-    'daemon URL',
-    () => {
-      if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}`);
-      const f = path.join(stateDir, 'daemon.url');
-      return existsSync(f) ? readFileSync(f, 'utf8').trim() || undefined : undefined;
-    },
-    90_000,
-  );
-}
-
-const nftTables = (ns: string) => execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'tables'], { encoding: 'utf8' });
 const hasTbf = (ns: string, dev: string) => execFileSync('tc', ['-n', ns, 'qdisc', 'show', 'dev', dev], { encoding: 'utf8' }).includes('tbf');
 
 (nsOk.ok ? describe : describe.skip)('daemon crash and restart', () => {
@@ -46,10 +24,7 @@ const hasTbf = (ns: string, dev: string) => execFileSync('tc', ['-n', ns, 'qdisc
     dir = tempDir('crash-disk');
   });
   afterAll(async () => {
-    if (daemon && daemon.exitCode === null) {
-      daemon.kill('SIGTERM');
-      await new Promise((r) => daemon!.once('exit', r));
-    }
+    await stopDaemonProcess(daemon);
     killChildren();
     pair?.destroy();
     rmSync(stateDir, { recursive: true, force: true });
@@ -58,7 +33,7 @@ const hasTbf = (ns: string, dev: string) => execFileSync('tc', ['-n', ns, 'qdisc
 
   it('kill -9 with every kind applied, restart: everything is reverted', async () => {
     daemon = startDaemonProcess(stateDir);
-    let url = await urlOf(stateDir, daemon);
+    let url = await daemonUrlOf(stateDir, daemon);
     const info = (await request(url, 'GET', '/v1/info')).body;
     const supported = new Set<string>(info.kinds.filter((k: any) => k.supported).map((k: any) => k.kind));
 
@@ -107,7 +82,7 @@ const hasTbf = (ns: string, dev: string) => execFileSync('tc', ['-n', ns, 'qdisc
 
     // ...and the next start reverts all of it before it serves
     daemon = startDaemonProcess(stateDir);
-    url = await urlOf(stateDir, daemon);
+    url = await daemonUrlOf(stateDir, daemon);
     expect((await request(url, 'GET', '/v1/faults')).body.faults).toEqual([]);
     expect(procState(paused.pid!)).toBe('S');
     expect(nftTables(pair.a)).not.toContain('faultline-');

@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../daemon/index';
+import { PACKAGE_ROOT } from '../../daemon/paths';
 import { pollFor } from '../helpers/wait';
 
 // Shared by the daemon's integration tests: an in-process daemon on a random loopback port with a
@@ -94,3 +95,35 @@ let n = 0;
 export function faultId(tag: string): string {
   return `t-${tag}-${process.pid}-${++n}`;
 }
+
+/** A real `faultline daemon` child process on a random loopback port (crash tests kill -9 it). */
+export function startDaemonProcess(stateDir: string): ChildProcess {
+  rmSync(path.join(stateDir, 'daemon.url'), { force: true });
+  return spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'faultline.js'), 'daemon', '--listen', '127.0.0.1:0', '--state-dir', stateDir, '--log-level', 'warn'], {
+    cwd: PACKAGE_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** The URL the daemon child wrote into its state dir once listening; fails early if it exited. */
+export function daemonUrlOf(stateDir: string, child: ChildProcess): Promise<string> {
+  return waitFor(
+    'daemon URL',
+    () => {
+      if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}`);
+      const f = path.join(stateDir, 'daemon.url');
+      return existsSync(f) ? readFileSync(f, 'utf8').trim() || undefined : undefined;
+    },
+    90_000,
+  );
+}
+
+/** SIGTERM and wait, if it still runs. */
+export async function stopDaemonProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+/** nft tables inside a network namespace. */
+export const nftTables = (ns: string) => execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'tables'], { encoding: 'utf8' });

@@ -1,10 +1,8 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { PACKAGE_ROOT } from '../../daemon/paths';
 import { canUseNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns';
-import { request, tempDir, waitFor } from './daemon-helpers';
+import { daemonUrlOf, nftTables, request, startDaemonProcess, stopDaemonProcess, tempDir, waitFor } from './daemon-helpers';
 import { accepts, connect, echoServer, listen, pingRtts, proxyAlive, stats } from './proxy-helpers';
 
 // The proxy kinds through a real `faultline daemon` process: create over HTTP, bad input answered
@@ -15,27 +13,6 @@ import { accepts, connect, echoServer, listen, pingRtts, proxyAlive, stats } fro
 jest.setTimeout(240_000);
 const nsOk = canUseNetns();
 
-function startDaemonProcess(stateDir: string): ChildProcess {
-  rmSync(path.join(stateDir, 'daemon.url'), { force: true });
-  return spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'faultline.js'), 'daemon', '--listen', '127.0.0.1:0', '--state-dir', stateDir, '--log-level', 'warn'], {
-    cwd: PACKAGE_ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-function urlOf(stateDir: string, child: ChildProcess): Promise<string> {
-  return waitFor(
-    'daemon URL',
-    () => {
-      if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}`);
-      const f = path.join(stateDir, 'daemon.url');
-      return existsSync(f) ? readFileSync(f, 'utf8').trim() || undefined : undefined;
-    },
-    90_000,
-  );
-}
-
-const nftTables = (ns: string) => execFileSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'tables'], { encoding: 'utf8' });
 
 (nsOk.ok ? describe : describe.skip)('fault proxy through the daemon API', () => {
   let stateDir: string;
@@ -49,10 +26,7 @@ const nftTables = (ns: string) => execFileSync('ip', ['netns', 'exec', ns, 'nft'
     echo = await echoServer();
   });
   afterAll(async () => {
-    if (daemon && daemon.exitCode === null) {
-      daemon.kill('SIGTERM');
-      await new Promise((r) => daemon!.once('exit', r));
-    }
+    await stopDaemonProcess(daemon);
     await echo.close();
     pair?.destroy();
     rmSync(stateDir, { recursive: true, force: true });
@@ -60,7 +34,7 @@ const nftTables = (ns: string) => execFileSync('ip', ['netns', 'exec', ns, 'nft'
 
   it('creates, refuses bad input, deletes; after kill -9 the restart stops leftover proxies and rules; lease expiry reverts', async () => {
     daemon = startDaemonProcess(stateDir);
-    let url = await urlOf(stateDir, daemon);
+    let url = await daemonUrlOf(stateDir, daemon);
     const info = (await request(url, 'GET', '/v1/info')).body;
     for (const kind of ['tcp-fault', 'http-fault']) expect(info.kinds).toContainEqual(expect.objectContaining({ kind, supported: true }));
 
@@ -118,7 +92,7 @@ const nftTables = (ns: string) => execFileSync('ip', ['netns', 'exec', ns, 'nft'
     expect(nftTables(pair.a)).toContain(b.body.state.table);
 
     daemon = startDaemonProcess(stateDir);
-    url = await urlOf(stateDir, daemon);
+    url = await daemonUrlOf(stateDir, daemon);
     expect((await request(url, 'GET', '/v1/faults')).body.faults).toEqual([]);
     expect(await proxyAlive(a.body.state)).toBe(false);
     expect(await proxyAlive(b.body.state)).toBe(false);
