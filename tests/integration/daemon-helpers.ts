@@ -5,6 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../daemon/index';
 import { PACKAGE_ROOT } from '../../daemon/paths';
+import { request } from '../helpers/http';
 import { pollFor } from '../helpers/wait';
 
 // Shared by the daemon's integration tests: an in-process daemon on a random loopback port with a
@@ -20,21 +21,7 @@ export function tempDir(tag: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `fl-${tag}-${process.pid}-`));
 }
 
-export async function request(url: string, method: string, p: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url + p, {
-    method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: any = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* not JSON (metrics) */
-  }
-  return { status: res.status, body: parsed };
-}
+export { request } from '../helpers/http';
 
 export async function startTestDaemon(opts: Partial<DaemonOptions> = {}, tag = 'd'): Promise<TestDaemon> {
   const stateDir = opts.stateDir ?? tempDir(tag);

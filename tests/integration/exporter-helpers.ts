@@ -6,6 +6,8 @@ import pino from 'pino';
 import { startDaemon, type RunningDaemon } from '../../daemon/index';
 import type { DaemonConfig } from '../../exporter/daemons';
 import { startExporter, type RunningExporter, type StartOptions } from '../../exporter/index';
+import type { Reply } from '../helpers/http';
+import { request } from '../helpers/http';
 import { pollFor } from '../helpers/wait';
 
 // Shared by the exporter and CLI tests: a real daemon and a real exporter on random loopback
@@ -18,26 +20,7 @@ export function tempDir(tag: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `fl-${tag}-${process.pid}-`));
 }
 
-export interface Reply {
-  status: number;
-  body: any;
-}
-
-export async function request(url: string, method: string, p: string, body?: unknown): Promise<Reply> {
-  const res = await fetch(url + p, {
-    method,
-    headers: body !== undefined ? { 'content-type': 'application/json' } : {},
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: any = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* metrics text */
-  }
-  return { status: res.status, body: parsed };
-}
+export { request, type Reply } from '../helpers/http';
 
 export function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
   return pollFor(what, fn, timeoutMs, everyMs);
