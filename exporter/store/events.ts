@@ -47,10 +47,31 @@ function toEvent(r: Row): FaultlineEvent {
   return e;
 }
 
+/**
+ * One event as JSON, written by SQLite: the keys in toEvent()'s order, absent (NULL) ones left out,
+ * strings through json_quote (the escapes JSON.stringify uses) and the time as toISOString() gives
+ * it. A year outside 0000–9999 (toISOString writes ±YYYYYY; the exporter's events are "now")
+ * makes the whole text NULL, and queryJson() serialises that row in JS.
+ */
+const EVENT_JSON = `'{"id":' || id
+  || ',"time":"' || iif(time_ms BETWEEN -62167219200000 AND 253402300799999,
+       strftime('%Y-%m-%dT%H:%M:%S', (time_ms - ((time_ms % 1000) + 1000) % 1000) / 1000, 'unixepoch'), NULL)
+  || printf('.%03dZ', ((time_ms % 1000) + 1000) % 1000)
+  || '","type":' || json_quote(type) || ',"message":' || json_quote(message)
+  || iif(experiment IS NULL, '', ',"experiment":' || json_quote(experiment))
+  || iif(namespace IS NULL, '', ',"namespace":' || json_quote(namespace))
+  || iif(uid IS NULL, '', ',"uid":' || json_quote(uid))
+  || iif(kind IS NULL, '', ',"kind":' || json_quote(kind))
+  || iif(target IS NULL, '', ',"target":' || json_quote(target))
+  || iif(phase IS NULL, '', ',"phase":' || json_quote(phase))
+  || iif(actor IS NULL, '', ',"actor":' || json_quote(actor))
+  || '}'`;
+
 export class EventStore {
   private readonly insertStmt;
   private readonly firstAtOrAfter;
   private readonly lastAtOrBefore;
+  private readonly byId;
   /** Prepared statements by SQL text: a query shape is compiled once. */
   private readonly stmts = new Map<string, Statement<unknown[]>>();
 
@@ -61,6 +82,7 @@ export class EventStore {
     );
     this.firstAtOrAfter = db.prepare('SELECT MIN(id) AS id FROM events WHERE time_ms >= ?');
     this.lastAtOrBefore = db.prepare('SELECT MAX(id) AS id FROM events WHERE time_ms <= ?');
+    this.byId = db.prepare('SELECT * FROM events WHERE id = ?');
   }
 
   insert(e: NewEvent): FaultlineEvent {
@@ -83,12 +105,39 @@ export class EventStore {
 
   /** Events matching `f`, oldest first; `more` says whether another page follows. */
   query(f: EventFilter): { items: FaultlineEvent[]; more: boolean } {
+    const w = this.where(f);
+    if (!w) return { items: [], more: false };
+    const rows = this.prepared(`SELECT * FROM events WHERE ${w.sql} ORDER BY id LIMIT ?`).all(...w.args, f.limit + 1) as Row[];
+    const more = rows.length > f.limit;
+    return { items: rows.slice(0, f.limit).map(toEvent), more };
+  }
+
+  /**
+   * The same page as query(), as the JSON text of its items (`[...]`), each byte for byte what
+   * JSON.stringify(toEvent(row)) gives. SQLite writes the text (EVENT_JSON), so a page of a
+   * thousand events costs no row objects, no event objects and no stringify: about a third of
+   * query() and then JSON.stringify.
+   */
+  queryJson(f: EventFilter): { json: string; count: number; lastId: number; more: boolean } {
+    const w = this.where(f);
+    if (!w) return { json: '[]', count: 0, lastId: 0, more: false };
+    const rows = this.prepared(`SELECT id, ${EVENT_JSON} AS json FROM events WHERE ${w.sql} ORDER BY id LIMIT ?`)
+      .raw()
+      .all(...w.args, f.limit + 1) as [number, string | null][];
+    const more = rows.length > f.limit;
+    if (more) rows.pop();
+    const parts = rows.map(([id, json]) => json ?? JSON.stringify(toEvent(this.byId.get(id) as Row)));
+    return { json: `[${parts.join(',')}]`, count: rows.length, lastId: rows.length ? rows[rows.length - 1][0] : 0, more };
+  }
+
+  /** The WHERE clause of a filter; null when the time range holds no event at all. */
+  private where(f: EventFilter): { sql: string; args: unknown[] } | null {
     const where: string[] = [];
     const args: unknown[] = [];
     let lo = f.after ?? 0;
     if (f.fromMs !== undefined) {
       const first = (this.firstAtOrAfter.get(f.fromMs) as { id: number | null }).id;
-      if (first === null) return { items: [], more: false };
+      if (first === null) return null;
       lo = Math.max(lo, first - 1);
       where.push('time_ms >= ?');
       args.push(f.fromMs);
@@ -97,7 +146,7 @@ export class EventStore {
     args.push(lo);
     if (f.toMs !== undefined) {
       const last = (this.lastAtOrBefore.get(f.toMs) as { id: number | null }).id;
-      if (last === null) return { items: [], more: false };
+      if (last === null) return null;
       where.push('id <= ?', 'time_ms <= ?');
       args.push(last, f.toMs);
     }
@@ -112,12 +161,13 @@ export class EventStore {
       where.push(`type IN (${types.map(() => '?').join(',')})`);
       args.push(...types);
     }
-    const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`;
+    return { sql: where.join(' AND '), args };
+  }
+
+  private prepared(sql: string): Statement<unknown[]> {
     let stmt = this.stmts.get(sql);
     if (!stmt) this.stmts.set(sql, (stmt = this.db.prepare<unknown[]>(sql)));
-    const rows = stmt.all(...args, f.limit + 1) as Row[];
-    const more = rows.length > f.limit;
-    return { items: rows.slice(0, f.limit).map(toEvent), more };
+    return stmt;
   }
 
   /** Events after `id` (SSE replay), at most `limit`. */
