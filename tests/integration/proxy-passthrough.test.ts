@@ -1,0 +1,116 @@
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import tcpFault from '../../daemon/faults/tcp-fault';
+import type { FaultKind } from '../../daemon/faults/types';
+import { connect, injectFault, listen, type TestFault } from './proxy-helpers';
+
+// tcp-fault without toxics (the fast path: link.ts passThrough) through the real proxy child, and
+// with a toxic on one direction only, so the other direction takes the fast path beside a toxic
+// pump. Correctness only: bytes, order, half-close, resets. Speed is bench/proxy.ts's job.
+
+jest.setTimeout(120_000);
+const kind = tcpFault as unknown as FaultKind;
+const faults: TestFault[] = [];
+const cleanups: (() => void)[] = [];
+afterEach(async () => {
+  for (const f of faults.splice(0)) await f.recover();
+  for (const c of cleanups.splice(0)) c();
+});
+
+/**
+ * Client → proxy child → upstream server. Precheck and the child probe the upstream with
+ * connections of their own, so the server side of the proxied connection is the one that receives
+ * the client's first byte (a marker, consumed here before the test starts).
+ */
+async function proxied(toxics: unknown[] = []): Promise<{ client: net.Socket; server: net.Socket }> {
+  let found!: (s: net.Socket) => void;
+  const serverSide = new Promise<net.Socket>((r) => (found = r));
+  const srv = net.createServer({ allowHalfOpen: true }, (s) => {
+    s.on('error', () => undefined);
+    s.once('data', () => {
+      s.pause();
+      found(s);
+    });
+  });
+  const port = await listen(srv);
+  cleanups.push(() => srv.close());
+  const f = await injectFault(kind, { listen: '127.0.0.1:0', upstream: `127.0.0.1:${port}`, toxics });
+  faults.push(f);
+  const client = await connect(f.state.proxyPort);
+  client.on('error', () => undefined);
+  client.write('!');
+  const server = await serverSide;
+  server.resume();
+  cleanups.push(() => {
+    client.destroy();
+    server.destroy();
+  });
+  return { client, server };
+}
+
+function receiveAll(s: net.Socket): Promise<{ bytes: number; sha: string }> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  return new Promise((resolve, reject) => {
+    s.on('data', (d: Buffer) => {
+      bytes += d.length;
+      h.update(d);
+    });
+    s.once('end', () => resolve({ bytes, sha: h.digest('hex') }));
+    s.once('error', reject);
+  });
+}
+
+async function sendAll(s: net.Socket, data: Buffer): Promise<void> {
+  const sizes = [3, 70_000, 1_000_000, 512, 250_000];
+  for (let off = 0, i = 0; off < data.length; i++) {
+    const n = sizes[i % sizes.length];
+    if (!s.write(data.subarray(off, off + n))) await new Promise((r) => s.once('drain', r));
+    off += n;
+  }
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('tcp-fault with no toxic on a direction: bytes pass through untouched', () => {
+  it('16 MB each way at once arrive byte for byte; each side’s FIN arrives after its bytes', async () => {
+    const { client, server } = await proxied();
+    const up = randomBytes(16 * 2 ** 20 + 7);
+    const down = randomBytes(16 * 2 ** 20 + 11);
+    const atServer = receiveAll(server);
+    const atClient = receiveAll(client);
+    await Promise.all([sendAll(client, up).then(() => client.end()), sendAll(server, down)]);
+    expect(await atServer).toEqual({ bytes: up.length, sha: sha(up) });
+    // The client's half-close did not close the way back: the server still talks, then ends.
+    server.end('after your FIN');
+    const back = Buffer.concat([down, Buffer.from('after your FIN')]);
+    expect(await atClient).toEqual({ bytes: back.length, sha: sha(back) });
+  });
+
+  it('beside a toxic on the other direction: the plain direction stays exact', async () => {
+    const { client, server } = await proxied([{ type: 'latency', latency: '20ms', direction: 'upstream' }]);
+    const down = randomBytes(8 * 2 ** 20);
+    const atClient = receiveAll(client);
+    client.write('request');
+    await new Promise((r) => server.once('data', r));
+    await sendAll(server, down);
+    server.end();
+    expect(await atClient).toEqual({ bytes: down.length, sha: sha(down) });
+  });
+
+  it('a reset passes on, from either side', async () => {
+    const a = await proxied();
+    const clientSaw = new Promise<string | undefined>((r) => a.client.once('error', (e: NodeJS.ErrnoException) => r(e.code)));
+    a.server.write('hi');
+    await new Promise((r) => a.client.once('data', r));
+    a.server.resetAndDestroy();
+    expect(await clientSaw).toBe('ECONNRESET');
+
+    const b = await proxied();
+    const serverSaw = new Promise<string | undefined>((r) => b.server.once('error', (e: NodeJS.ErrnoException) => r(e.code)));
+    b.client.write('hi');
+    await new Promise((r) => b.server.once('data', r));
+    b.client.resetAndDestroy();
+    expect(await serverSaw).toBe('ECONNRESET');
+  });
+});
