@@ -259,7 +259,7 @@ export async function benchProxy(): Promise<unknown> {
         { path: 'tcp-fault proxy', client: cpuProxied.client, proxy: cpuProxied.proxy, server: cpuProxied.server, total: round3(cpuProxied.client + cpuProxied.proxy + cpuProxied.server) },
       ]);
       console.log(
-        `\nbulk: ratio per round ${roundRatios.join(' ')} · proxy child RSS after ${BULK_ROUNDS} × ${BULK_BYTES / 2 ** 20} MiB ${figures.bulk.proxyRssMB} MB` +
+        `\nbulk: ratio per round ${roundRatios.join(' ')} (median ${summarize(roundRatios).p50}) · proxy child RSS after ${BULK_ROUNDS} × ${BULK_BYTES / 2 ** 20} MiB ${figures.bulk.proxyRssMB} MB` +
           `\nbulk ceiling from CPU alone on ${figures.cpus} CPUs: ${figures.bulk.cpuCeilingRatio} of direct` +
           (figures.cpus < 3 ? ' (client, proxy and server are three busy processes: fewer than 3 CPUs bound the ratio)' : ''),
       );
