@@ -5,6 +5,14 @@ import type { DB } from './db';
 // The event log. Ids are SQLite rowids: monotonic, the SSE id and the pagination cursor. Time
 // ranges are turned into a rowid range first (events are appended in time order), so a dashboard
 // query scans only its own slice of the table whatever the other filters are.
+//
+// The range comes from two columns kept on insert, not from MIN(id)/MAX(id) over a time condition
+// (SQLite answers those by walking the table from one end: every event before `from`, so the whole
+// history for a "last 6 hours" dashboard). `time_hw` is the highest time of any event up to this
+// one: it never decreases with the id, so its index gives the first event at or after `from`
+// exactly. `late` marks an event whose time is below the high-water mark before it (a clock step,
+// an explicit time): the only kind of event after the last one with time_hw <= `to` that can still
+// be at or before `to`. A small partial index finds those.
 
 export interface EventFilter {
   fromMs?: number;
@@ -70,18 +78,24 @@ const EVENT_JSON = `'{"id":' || id
 export class EventStore {
   private readonly insertStmt;
   private readonly firstAtOrAfter;
-  private readonly lastAtOrBefore;
+  private readonly lastInOrderAtOrBefore;
+  private readonly lastLateAtOrBefore;
   private readonly byId;
   /** Prepared statements by SQL text: a query shape is compiled once. */
   private readonly stmts = new Map<string, Statement<unknown[]>>();
 
   constructor(private readonly db: DB) {
+    // the high-water mark is read from the newest row in the same statement, so two stores on one
+    // database (tests) or a restart never work from a stale copy
     this.insertStmt = db.prepare(
-      `INSERT INTO events (time_ms, type, experiment, namespace, uid, kind, target, phase, message, actor)
-       VALUES (@time_ms, @type, @experiment, @namespace, @uid, @kind, @target, @phase, @message, @actor)`,
+      `INSERT INTO events (time_ms, type, experiment, namespace, uid, kind, target, phase, message, actor, time_hw, late)
+       SELECT @time_ms, @type, @experiment, @namespace, @uid, @kind, @target, @phase, @message, @actor,
+              MAX(@time_ms, IFNULL(prev, @time_ms)), IFNULL(@time_ms < prev, 0)
+       FROM (SELECT (SELECT time_hw FROM events ORDER BY id DESC LIMIT 1) AS prev)`,
     );
-    this.firstAtOrAfter = db.prepare('SELECT MIN(id) AS id FROM events WHERE time_ms >= ?');
-    this.lastAtOrBefore = db.prepare('SELECT MAX(id) AS id FROM events WHERE time_ms <= ?');
+    this.firstAtOrAfter = db.prepare('SELECT id FROM events WHERE time_hw >= ? ORDER BY time_hw, id LIMIT 1');
+    this.lastInOrderAtOrBefore = db.prepare('SELECT id FROM events WHERE time_hw <= ? ORDER BY time_hw DESC, id DESC LIMIT 1');
+    this.lastLateAtOrBefore = db.prepare('SELECT MAX(id) AS id FROM events INDEXED BY events_late WHERE late = 1 AND time_ms <= ?');
     this.byId = db.prepare('SELECT * FROM events WHERE id = ?');
   }
 
@@ -136,8 +150,9 @@ export class EventStore {
     const args: unknown[] = [];
     let lo = f.after ?? 0;
     if (f.fromMs !== undefined) {
-      const first = (this.firstAtOrAfter.get(f.fromMs) as { id: number | null }).id;
-      if (first === null) return null;
+      // the first id whose high-water mark reaches `from` is the first event at or after it
+      const first = (this.firstAtOrAfter.get(f.fromMs) as { id: number } | undefined)?.id;
+      if (first === undefined) return null;
       lo = Math.max(lo, first - 1);
       where.push('time_ms >= ?');
       args.push(f.fromMs);
@@ -145,10 +160,12 @@ export class EventStore {
     where.push('id > ?');
     args.push(lo);
     if (f.toMs !== undefined) {
-      const last = (this.lastAtOrBefore.get(f.toMs) as { id: number | null }).id;
-      if (last === null) return null;
+      // the last event at or before `to`: the last whose high-water mark is still there, or a late one after it
+      const inOrder = (this.lastInOrderAtOrBefore.get(f.toMs) as { id: number } | undefined)?.id ?? null;
+      const late = (this.lastLateAtOrBefore.get(f.toMs) as { id: number | null }).id;
+      if (inOrder === null && late === null) return null;
       where.push('id <= ?', 'time_ms <= ?');
-      args.push(last, f.toMs);
+      args.push(Math.max(inOrder ?? 0, late ?? 0), f.toMs);
     }
     for (const [col, val] of [['namespace', f.namespace], ['kind', f.kind], ['experiment', f.experiment], ['uid', f.uid]] as const) {
       if (val !== undefined && val !== '') {

@@ -37,4 +37,16 @@ export const MIGRATIONS: string[] = [
   // leads with phase, so it serves every phase filter the old one-column index did, which it replaces
   `CREATE INDEX experiments_phase_names ON experiments (phase, namespace, name, kind);
    DROP INDEX experiments_phase;`,
+  // events: the time high-water mark and the late flag that turn a time range into an id range
+  // through indexes (see store/events.ts), computed once for the events already stored
+  `ALTER TABLE events ADD COLUMN time_hw INTEGER;
+   ALTER TABLE events ADD COLUMN late INTEGER NOT NULL DEFAULT 0;
+   UPDATE events SET time_hw = w.hw, late = IFNULL(events.time_ms < w.prev, 0)
+     FROM (SELECT id,
+                  MAX(time_ms) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS hw,
+                  MAX(time_ms) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev
+           FROM events) AS w
+     WHERE events.id = w.id;
+   CREATE INDEX events_time_hw ON events (time_hw);
+   CREATE INDEX events_late ON events (time_ms) WHERE late = 1;`,
 ];
