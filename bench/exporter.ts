@@ -14,6 +14,7 @@ import { msSince, printTable, summarize } from './stats';
 //  2. stop → all targets recovered, with those 100 running;
 //  3. GET /metrics with 10 000 experiments in the store (goal < 100 ms);
 //  4. GET /api/v1/events over 100 000 events, one 6 h dashboard range (goal p99 < 50 ms);
+//     3 and 4 are timed from the request to the body's last byte, after one untimed request;
 //  5. SSE fan-out: 100 subscribers, 500 events/s, emit → received delay (goal p99 < 20 ms).
 
 const N = Number(process.env.FAULTLINE_BENCH_EXPERIMENTS ?? 100);
@@ -23,6 +24,16 @@ async function call(url: string, method: string, p: string, body?: unknown): Pro
   const text = await res.text();
   if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${text}`);
   return text.startsWith('{') ? JSON.parse(text) : text;
+}
+
+/** GET, timed from the request to the last byte of the body (the body is not parsed). */
+async function timedGet(url: string, p: string): Promise<{ ms: number; text: string }> {
+  const t = process.hrtime.bigint();
+  const res = await fetch(url + p);
+  const text = await res.text();
+  const ms = msSince(t);
+  if (res.status >= 300) throw new Error(`GET ${p}: ${res.status} ${text}`);
+  return { ms, text };
 }
 
 function fakeExperiment(i: number, phase: Phase, t: number): Experiment {
@@ -98,30 +109,29 @@ export async function benchExporter(): Promise<unknown> {
         }
       });
       insertEvents();
+      // One untimed request first (connection, first compile of each query): the figures are the
+      // steady state a scraper sees, and with 200 samples p99 is not simply the first one.
+      const first = await timedGet(big.url, '/metrics');
+      if (!first.text.includes('faultline_experiment_running')) throw new Error('metrics incomplete');
       const scrape: number[] = [];
-      for (let i = 0; i < 50; i++) {
-        const t = process.hrtime.bigint();
-        const text = (await call(big.url, 'GET', '/metrics')) as string;
-        scrape.push(msSince(t));
-        if (i === 0 && !text.includes('faultline_experiment_running')) throw new Error('metrics incomplete');
-      }
+      for (let i = 0; i < 200; i++) scrape.push((await timedGet(big.url, '/metrics')).ms);
       out.metricsScrapeMs = summarize(scrape);
       rows.push({ what: '/metrics, 10 000 experiments', ...pick(summarize(scrape)), goal: 'p99 < 100 ms' });
 
       const query: number[] = [];
       const queryNs: number[] = [];
+      await timedGet(big.url, `/api/v1/events?from=${now - day}&to=${now}`);
       for (let i = 0; i < 200; i++) {
         const from = now - day + Math.random() * (day - 6 * 3600 * 1000);
         const q = new URLSearchParams({ from: String(Math.round(from)), to: String(Math.round(from + 6 * 3600 * 1000)) });
-        let t = process.hrtime.bigint();
-        const r = await call(big.url, 'GET', `/api/v1/events?${q}`);
-        query.push(msSince(t));
-        if (r.items.length !== 1000) throw new Error(`expected a full page, got ${r.items.length}`);
+        const page = await timedGet(big.url, `/api/v1/events?${q}`);
+        query.push(page.ms);
+        // checked after the clock stops: parsing 1000 events is the client's work, not the exporter's
+        const n = (JSON.parse(page.text) as { items: unknown[] }).items.length;
+        if (n !== 1000) throw new Error(`expected a full page, got ${n}`);
         q.set('namespace', `ns-${i % 20}`);
         q.set('type', 'injected,recovered');
-        t = process.hrtime.bigint();
-        await call(big.url, 'GET', `/api/v1/events?${q}`);
-        queryNs.push(msSince(t));
+        queryNs.push((await timedGet(big.url, `/api/v1/events?${q}`)).ms);
       }
       out.eventsQueryMs = summarize(query);
       out.eventsQueryFilteredMs = summarize(queryNs);
@@ -148,6 +158,10 @@ function pick(s: ReturnType<typeof summarize>) {
   return { n: s.n, p50: s.p50, p99: s.p99, max: s.max };
 }
 
+// The subscribers read and parse in a process of their own (bench/sse-subscribers.mjs), so the
+// delay is the exporter's (store, fan-out, socket writes) plus the kernel's, not 100 parsers on the
+// exporter's event loop. Each event carries its emit time as performance.timeOrigin + now(): that
+// clock agrees between processes on one host to about a microsecond (checked against hrtime).
 async function sseFanout(url: string, bus: { emit: (e: { type: string; message: string }) => { id: number } }, rows: Record<string, unknown>[]) {
   const SUBS = 100;
   const RATE = 500;
