@@ -80,4 +80,29 @@ describe('store-backed metrics', () => {
       db.close();
     }
   });
+
+  it('writes the store gauges exactly as the registry would, in the registry\'s order', async () => {
+    const db = openDatabase(dir);
+    try {
+      const s = new ExperimentStore(db);
+      for (let i = 0; i < 40; i++) expect(s.insert(exp(i, PHASES[i % PHASES.length]))).toBe(true);
+      // label values the text format must escape (the store holds whatever it was given)
+      const odd = exp(100, 'Running');
+      odd.metadata = { ...odd.metadata, name: 'quote"back\\slash\nnewline', namespace: 'ns "x"', uid: 'uid-odd' };
+      expect(s.insert(odd)).toBe(true);
+      const m = new ExporterMetrics(s, { upStates: () => [{ name: 'd1', up: true }] });
+      m.events.inc({ type: 'created' });
+      const blocks = (text: string) => text.split('\n\n');
+      const ours = blocks(await m.metrics());
+      const registry = blocks(await m.registry.metrics());
+      // same metrics in the same order (values of process/nodejs ones move between two scrapes)
+      expect(ours.map((b) => b.split('\n', 1)[0])).toEqual(registry.map((b) => b.split('\n', 1)[0]));
+      const faultline = (bs: string[]) => bs.filter((b) => b.startsWith('# HELP faultline_'));
+      expect(faultline(ours)).toEqual(faultline(registry));
+      expect(faultline(ours).join('\n')).toContain('faultline_experiment_running{namespace="ns \\"x\\"",name="quote\\"back\\\\slash\\nnewline",kind="process-pause"} 1');
+      expect((await m.metrics()).endsWith('\n')).toBe(true);
+    } finally {
+      db.close();
+    }
+  });
 });
