@@ -1,5 +1,6 @@
 import type { Experiment, Phase } from '../../api/experiment';
 import { ACTIVE_PHASES, SCHEDULE_LABEL } from '../../api/experiment';
+import type { Statement } from 'better-sqlite3';
 import type { DB } from './db';
 
 // Experiments as one JSON document per row, with the columns that filters, metrics and the
@@ -28,6 +29,8 @@ export class ExperimentStore {
   private readonly byNameStmt;
   private readonly byUidStmt;
   private readonly deleteStmt;
+  /** Prepared once per distinct SQL (filters build a handful of shapes; scrapes run the same two every time). */
+  private readonly stmts = new Map<string, Statement<unknown[]>>();
 
   constructor(private readonly db: DB) {
     this.insertStmt = db.prepare(
@@ -38,6 +41,12 @@ export class ExperimentStore {
     this.byNameStmt = db.prepare('SELECT doc FROM experiments WHERE namespace = ? AND name = ?');
     this.byUidStmt = db.prepare('SELECT doc FROM experiments WHERE uid = ?');
     this.deleteStmt = db.prepare('DELETE FROM experiments WHERE uid = ?');
+  }
+
+  private stmt(sql: string): Statement<unknown[]> {
+    let st = this.stmts.get(sql);
+    if (!st) this.stmts.set(sql, (st = this.db.prepare<unknown[]>(sql)));
+    return st;
   }
 
   /** Inserts a new experiment; false when the namespace/name is taken. */
@@ -104,7 +113,7 @@ export class ExperimentStore {
       args.push(f.schedule);
     }
     const sql = `SELECT doc FROM experiments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_ms DESC, name`;
-    let items = (this.db.prepare(sql).all(...args) as Row[]).map((r) => JSON.parse(r.doc) as Experiment);
+    let items = (this.stmt(sql).all(...args) as Row[]).map((r) => JSON.parse(r.doc) as Experiment);
     if (f.target) {
       const needle = f.target.toLowerCase();
       items = items.filter((e) => e.status.targets.some((t) => t.description.toLowerCase().includes(needle) || t.daemon.toLowerCase().includes(needle)));
@@ -119,7 +128,7 @@ export class ExperimentStore {
 
   /** Counts per namespace, kind and phase, for the faultline_experiments gauge. */
   countByPhase(): { namespace: string; kind: string; phase: Phase; n: number }[] {
-    return this.db.prepare('SELECT namespace, kind, phase, COUNT(*) AS n FROM experiments GROUP BY namespace, kind, phase').all() as {
+    return this.stmt('SELECT namespace, kind, phase, COUNT(*) AS n FROM experiments GROUP BY namespace, kind, phase').all() as {
       namespace: string;
       kind: string;
       phase: Phase;
@@ -129,15 +138,13 @@ export class ExperimentStore {
 
   /** Experiments in phase Running (faults injected now), for faultline_experiment_running. */
   running(): { namespace: string; name: string; kind: string }[] {
-    return this.db.prepare("SELECT namespace, name, kind FROM experiments WHERE phase = 'Running'").all() as { namespace: string; name: string; kind: string }[];
+    return this.stmt("SELECT namespace, name, kind FROM experiments WHERE phase = 'Running'").all() as { namespace: string; name: string; kind: string }[];
   }
 
   /** Ended runs of a schedule, oldest first (for the history limit). */
   endedRuns(namespace: string, schedule: string): { uid: string; name: string }[] {
-    return this.db
-      .prepare(
-        `SELECT uid, name FROM experiments WHERE namespace = ? AND schedule_parent = ? AND phase IN ('Finished','Aborted','Failed') ORDER BY created_ms ASC, name ASC`,
-      )
-      .all(namespace, schedule) as { uid: string; name: string }[];
+    return this.stmt(
+      `SELECT uid, name FROM experiments WHERE namespace = ? AND schedule_parent = ? AND phase IN ('Finished','Aborted','Failed') ORDER BY created_ms ASC, name ASC`,
+    ).all(namespace, schedule) as { uid: string; name: string }[];
   }
 }
