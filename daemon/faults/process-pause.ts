@@ -1,7 +1,7 @@
 import spec from '../../api/kinds/process-pause';
 import { ApiError } from '../../api/errors';
 import { defineFault } from './types';
-import { requireProcesses, signalPinned } from './targets';
+import { requireProcesses, signalPinned, waitUntilStopped } from './targets';
 
 // SIGSTOP at inject, SIGCONT at recover. The pids to continue come from the resolved target in the
 // journal (pinned with start time), so a daemon restarted after a crash continues exactly them.
@@ -15,7 +15,11 @@ export default defineFault({
     await ctx.save({ stopped: ctx.target.processes.map((p) => p.pid) });
     const stopped = await signalPinned(ctx.target.processes, 'SIGSTOP');
     if (stopped.length === 0) throw ApiError.unprocessable('every target process exited before it could be stopped', [{ field: '/target', reason: 'no live process' }]);
-    return { stopped };
+    // answer once the kernel shows them stopped; one stuck in uninterruptible sleep keeps its pending
+    // SIGSTOP and stops when it leaves it, which the state records
+    const pending = await waitUntilStopped(stopped);
+    if (pending.length) ctx.log.warn({ pids: pending }, 'SIGSTOP sent but not yet in effect (uninterruptible sleep?)');
+    return pending.length ? { stopped, pending } : { stopped };
   },
   async recover(ctx) {
     await signalPinned(ctx.target.processes, 'SIGCONT');

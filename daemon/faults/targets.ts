@@ -1,6 +1,6 @@
 import { ApiError } from '../../api/errors';
 import type { ResolvedProcess } from '../../api/daemon';
-import { isSameProcess } from '../sys/proc';
+import { isSameProcess, readStat } from '../sys/proc';
 
 // Helpers the process kinds share: act only on processes that are still the ones resolved
 // (same pid *and* start time), so a pid reused since then is never signalled.
@@ -18,6 +18,27 @@ export async function signalPinned(processes: readonly ResolvedProcess[], signal
     }
   }
   return reached;
+}
+
+/**
+ * Waits until each pid shows state T (stopped) or is gone, polling every millisecond up to `timeoutMs`.
+ * kill() only queues SIGSTOP: a process that is runnable but not on a CPU (a loaded host, or one still
+ * exec'ing) stops the next time it is scheduled, and one in uninterruptible sleep (D) when it leaves it.
+ * Waiting makes "injected" mean stopped. Returns the pids still not stopped at the deadline.
+ */
+export async function waitUntilStopped(pids: readonly number[], timeoutMs = 1000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let left = [...pids];
+  for (;;) {
+    const next: number[] = [];
+    for (const pid of left) {
+      const st = await readStat(pid);
+      if (st && st.state !== 'T' && st.state !== 't' && st.state !== 'Z') next.push(pid);
+    }
+    left = next;
+    if (left.length === 0 || Date.now() >= deadline) return left;
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }
 
 export function requireProcesses(processes: readonly ResolvedProcess[]): void {

@@ -227,7 +227,7 @@ d('daemon API', () => {
     await waitFor('fault gone from the list', async () => (await dm.req('GET', '/v1/faults')).body.faults.length === 0);
     const metrics = (await dm.req('GET', '/metrics')).body as string;
     expect(metrics).toMatch(/faultline_daemon_recoveries_total\{kind="process-pause",reason="lease_expired"\} 1/);
-  });
+  }, 40_000);
 
   it('exports the metrics the issue names', async () => {
     const text = (await dm.req('GET', '/metrics')).body as string;

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../daemon/index';
 import { PACKAGE_ROOT } from '../../daemon/paths';
 import { request } from '../helpers/http';
+import { spawnExeced } from '../helpers/processes';
 import { pollFor } from '../helpers/wait';
 
 // Shared by the daemon's integration tests: an in-process daemon on a random loopback port with a
@@ -61,7 +62,7 @@ const children: ChildProcess[] = [];
 
 /** A `sleep` child to aim process faults at; killed by killChildren(). */
 export function spawnSleep(seconds = 600): ChildProcess {
-  const c = spawn('sleep', [String(seconds)], { stdio: 'ignore' });
+  const c = spawnExeced('sleep', [String(seconds)]);
   children.push(c);
   return c;
 }

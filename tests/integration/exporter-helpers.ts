@@ -8,6 +8,7 @@ import type { DaemonConfig } from '../../exporter/daemons';
 import { startExporter, type RunningExporter, type StartOptions } from '../../exporter/index';
 import type { Reply } from '../helpers/http';
 import { request } from '../helpers/http';
+import { spawnExeced } from '../helpers/processes';
 import { pollFor } from '../helpers/wait';
 
 // Shared by the exporter and CLI tests: a real daemon and a real exporter on random loopback
@@ -67,8 +68,7 @@ export async function startStack(opts: Partial<StartOptions> & { extraDaemons?: 
 }
 
 export function spawnSleep(seconds = 300): ChildProcess {
-  const p = spawn('sleep', [String(seconds)], { stdio: 'ignore' });
-  return p;
+  return spawnExeced('sleep', [String(seconds)]);
 }
 
 /** State letter of /proc/PID/stat: T while stopped (paused), S while sleeping. */
