@@ -38,6 +38,11 @@ function compileRegex(source: string, field: string, anchored: boolean, details:
   }
 }
 
+/** The (lower-case) header names a matcher reads: the only ones the proxy extracts from a request. */
+export function matchedHeaderNames(match: Static<typeof HttpMatch> | undefined): string[] {
+  return Object.keys(match?.headers ?? {}).map((name) => name.toLowerCase());
+}
+
 export function compileMatcher(match: Static<typeof HttpMatch> | undefined, prefix = '/params/match'): RequestMatcher {
   const details: ErrorDetail[] = [];
   const methods = match?.methods?.length ? new Set(match.methods.map((m) => m.toUpperCase())) : undefined;

@@ -6,42 +6,105 @@
 
 export const MAX_HEAD = 64 * 1024;
 
-export interface Head {
-  /** The head's bytes, request/status line to the blank line included. */
-  raw: Buffer;
+/** What forwarding and matching read from a head. */
+export interface HeadInfo {
   method: string;
   url: string;
   version: string;
   status: number;
   reason: string;
-  /** Lower-case name → value (repeated headers joined with ", "). */
+  /** Lower-case name → value (repeated headers joined with ", "); from scanHead only the names asked for. */
   headers: Record<string, string>;
+}
+
+export interface Head extends HeadInfo {
+  /** The head's bytes, request/status line to the blank line included. */
+  raw: Buffer;
   /** Header lines as received, for rewriting. */
   lines: [string, string][];
 }
 
-/** Offset just past the blank line that ends a head, or -1 when it has not arrived yet. */
-export function headEnd(buf: Buffer): number {
-  const i = buf.indexOf('\r\n\r\n', 0, 'latin1');
+/** The headers that decide where a message ends and what the connection does next. */
+export const REQUEST_FRAMING_HEADERS = ['content-length', 'transfer-encoding', 'connection', 'upgrade'] as const;
+export const RESPONSE_FRAMING_HEADERS = ['content-length', 'transfer-encoding'] as const;
+
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/(1\.[01])$/;
+const STATUS_LINE = /^HTTP\/(1\.[01]) ([0-9]{3})(?: (.*))?$/;
+
+/** Offset just past the blank line that ends a head starting at `from`, or -1 when it has not arrived yet. */
+export function headEnd(buf: Buffer, from = 0): number {
+  const i = buf.indexOf('\r\n\r\n', from, 'latin1');
   return i < 0 ? -1 : i + 4;
 }
 
-export function parseHead(raw: Buffer, kind: 'request' | 'response'): Head {
-  const text = raw.toString('latin1', 0, raw.length - 4);
-  const all = text.split('\r\n');
-  const first = all[0];
-  const head: Head = { raw, method: '', url: '', version: '', status: 0, reason: '', headers: {}, lines: [] };
+function firstLine(head: HeadInfo, first: string, kind: 'request' | 'response'): void {
   if (kind === 'request') {
-    const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/(1\.[01])$/.exec(first);
+    const m = REQUEST_LINE.exec(first);
     if (!m) throw new Error(`bad request line: ${first.slice(0, 100)}`);
     [, head.method, head.url, head.version] = m;
   } else {
-    const m = /^HTTP\/(1\.[01]) ([0-9]{3})(?: (.*))?$/.exec(first);
+    const m = STATUS_LINE.exec(first);
     if (!m) throw new Error(`bad status line: ${first.slice(0, 100)}`);
     head.version = m[1];
     head.status = Number(m[2]);
     head.reason = m[3] ?? '';
   }
+}
+
+/**
+ * The head in buf[start, end) (`end` just past its blank line) read in place for forwarding: the
+ * first line, and the values of `wanted` headers only (lower-case names). Accepts and rejects
+ * exactly what parseHead does, with the same values for those headers, but makes no string of the
+ * whole head and none of the other headers: every request and response goes through here, and
+ * most of a head (Host, User-Agent, Accept...) is only passed on as the bytes it came as.
+ */
+export function scanHead(buf: Buffer, start: number, end: number, kind: 'request' | 'response', wanted: readonly string[]): HeadInfo {
+  const stop = end - 4; // the head's text is [start, stop): the final CRLF CRLF is not part of it
+  let i = start;
+  while (i < stop && !(buf[i] === 13 && buf[i + 1] === 10)) i++;
+  const head: HeadInfo = { method: '', url: '', version: '', status: 0, reason: '', headers: {} };
+  firstLine(head, buf.toString('latin1', start, i), kind);
+  while (i < stop) {
+    const line = i + 2;
+    let colon = -1;
+    i = line;
+    // One pass per line finds its end and its first colon (the line split and indexOf of parseHead).
+    while (i < stop && !(buf[i] === 13 && buf[i + 1] === 10)) {
+      if (colon < 0 && buf[i] === 58) colon = i;
+      i++;
+    }
+    if (colon <= line) throw new Error(`bad header line: ${buf.toString('latin1', line, Math.min(i, line + 100))}`);
+    const name = wantedName(buf, line, colon, wanted);
+    if (name === undefined) continue;
+    const value = buf.toString('latin1', colon + 1, i).trim();
+    const prev = head.headers[name];
+    head.headers[name] = prev === undefined ? value : `${prev}, ${value}`;
+  }
+  return head;
+}
+
+/** The entry of `wanted` that buf[from, to) names, compared as String.toLowerCase would. */
+function wantedName(buf: Buffer, from: number, to: number, wanted: readonly string[]): string | undefined {
+  const len = to - from;
+  for (let w = 0; w < wanted.length; w++) {
+    const name = wanted[w];
+    if (name.length !== len) continue;
+    let k = 0;
+    for (; k < len; k++) {
+      const c = buf[from + k];
+      if ((c >= 65 && c <= 90 ? c | 32 : c) !== name.charCodeAt(k)) break;
+    }
+    if (k === len) return name;
+  }
+  return undefined;
+}
+
+/** The whole head, every header line kept: for the messages a rule rewrites. */
+export function parseHead(raw: Buffer, kind: 'request' | 'response'): Head {
+  const text = raw.toString('latin1', 0, raw.length - 4);
+  const all = text.split('\r\n');
+  const head: Head = { raw, method: '', url: '', version: '', status: 0, reason: '', headers: {}, lines: [] };
+  firstLine(head, all[0], kind);
   for (let i = 1; i < all.length; i++) {
     const line = all[i];
     const colon = line.indexOf(':');
@@ -60,12 +123,12 @@ function hasToken(value: string | undefined, token: string): boolean {
 }
 
 /** Whether the connection stays open after this message (HTTP/1.1 default yes, 1.0 default no). */
-export function keepsAlive(h: Head): boolean {
+export function keepsAlive(h: HeadInfo): boolean {
   const c = h.headers.connection;
   return h.version === '1.1' ? !hasToken(c, 'close') : hasToken(c, 'keep-alive');
 }
 
-export function isUpgrade(h: Head): boolean {
+export function isUpgrade(h: HeadInfo): boolean {
   return h.method === 'CONNECT' || (hasToken(h.headers.connection, 'upgrade') && !!h.headers.upgrade);
 }
 
@@ -76,7 +139,7 @@ function chunkedLast(te: string | undefined): boolean {
   return parts[parts.length - 1] === 'chunked';
 }
 
-function lengthOf(h: Head): number {
+function lengthOf(h: HeadInfo): number {
   const v = h.headers['content-length'];
   if (v === undefined) return -1;
   const first = v.split(',')[0].trim();
@@ -84,7 +147,7 @@ function lengthOf(h: Head): number {
   return Number(first);
 }
 
-export function requestFraming(h: Head): Framing {
+export function requestFraming(h: HeadInfo): Framing {
   if (h.headers['transfer-encoding'] !== undefined) {
     if (!chunkedLast(h.headers['transfer-encoding'])) throw new Error('request transfer-encoding without chunked last');
     return { kind: 'chunked' };
@@ -93,7 +156,7 @@ export function requestFraming(h: Head): Framing {
   return n > 0 ? { kind: 'length', length: n } : { kind: 'none' };
 }
 
-export function responseFraming(h: Head, requestMethod: string): Framing {
+export function responseFraming(h: HeadInfo, requestMethod: string): Framing {
   if (requestMethod === 'HEAD' || h.status < 200 || h.status === 204 || h.status === 304) return { kind: 'none' };
   if (requestMethod === 'CONNECT' && h.status < 300) return { kind: 'none' };
   if (h.headers['transfer-encoding'] !== undefined) return chunkedLast(h.headers['transfer-encoding']) ? { kind: 'chunked' } : { kind: 'close' };

@@ -4,8 +4,24 @@ import type { Static } from '@sinclair/typebox';
 import type { HttpAbort, HttpDelay, HttpMatch, HttpReplace } from '../../api/proxy';
 import { parseDuration } from '../../api/units';
 import type { Endpoint } from './endpoint';
-import { BodyReader, MAX_HEAD, headEnd, isUpgrade, keepsAlive, parseHead, requestFraming, responseFraming, type Head } from './http-parse';
-import { compileMatcher, type RequestMatcher } from './http-match';
+import {
+  BodyReader,
+  MAX_HEAD,
+  REQUEST_FRAMING_HEADERS,
+  RESPONSE_FRAMING_HEADERS,
+  headEnd,
+  isUpgrade,
+  keepsAlive,
+  parseHead,
+  requestFraming,
+  responseFraming,
+  scanHead,
+  type Framing,
+  type Head,
+  type HeadInfo,
+} from './http-parse';
+import { compileMatcher, matchedHeaderNames, type RequestMatcher } from './http-match';
+import { readIntoOwnBuffer } from './read-buffer';
 import { drainServer, type RunningProxy } from './tcp-proxy';
 import type { UpstreamResolver } from './upstream';
 
@@ -14,6 +30,11 @@ import type { UpstreamResolver } from './upstream';
 // bodies, 1xx), and an upgraded connection (101, CONNECT) becomes a plain byte pipe. Only the
 // requests a rule matches are held back (delay), answered by the proxy (abort) or get a rewritten
 // response (replace); answers always leave in request order.
+//
+// Per request the proxy costs about as much CPU as client or server (bench/proxy.ts), so the common
+// path is kept lean: each socket reads into a buffer of its own (read-buffer.ts), heads are read in
+// place for their framing headers and the headers a rule matches on (scanHead), and the bytes of
+// one read that go on unchanged leave in one write (a response head and its body together).
 
 export interface HttpRules {
   match?: Static<typeof HttpMatch>;
@@ -24,6 +45,8 @@ export interface HttpRules {
 
 interface CompiledRules {
   matches: RequestMatcher;
+  /** Request headers to extract: framing plus those the matcher reads. */
+  wanted: readonly string[];
   delay?: { latency: number; jitter: number; percent: number };
   abort?: HttpRules['abort'];
   replace?: HttpRules['replace'];
@@ -32,7 +55,47 @@ interface CompiledRules {
 type Slot = { type: 'upstream'; method: string; replace?: HttpRules['replace'] } | { type: 'answer'; bytes: Buffer; close: boolean };
 
 const EMPTY = Buffer.alloc(0);
+/** Unhandled request bytes held (behind a delayed request), and answers queued for a client that does not read, before reading stops. */
 const HIGH_WATER = 1024 * 1024;
+/**
+ * Read buffers, one per socket: small to start with (an idle keep-alive connection holds two), grown
+ * ×4 while reads fill them (bodies), out of one budget per proxy process like the TCP fast path.
+ */
+const FIRST_READ = 16 * 1024;
+const MAX_READ = 256 * 1024;
+const GROWN_BUDGET = 64 * 1024 * 1024;
+let grownBytes = 0;
+
+/**
+ * Reads `socket` into a buffer of its own when this Node allows (read-buffer.ts), else through
+ * 'data' events. `deliver` gets each read; `reused` says the buffer is read into again once it
+ * returns, so whatever must outlive the call is copied or written out by then. `deliver` returns
+ * false to stop reading; `socket.resume()` restarts it (in both modes).
+ */
+function readFrom(socket: net.Socket, deliver: (chunk: Buffer, reused: boolean) => boolean): void {
+  let buf = Buffer.allocUnsafe(FIRST_READ);
+  const own = readIntoOwnBuffer(
+    socket,
+    () => buf,
+    (n, read) => {
+      const more = deliver(n === read.length ? read : read.subarray(0, n), true);
+      if (n === read.length && read.length < MAX_READ && grownBytes + read.length * 3 <= GROWN_BUDGET) {
+        grownBytes += read.length * 3;
+        buf = Buffer.allocUnsafe(read.length * 4);
+      }
+      return more;
+    },
+  );
+  if (own) {
+    socket.once('close', () => void (grownBytes -= buf.length - FIRST_READ));
+    return;
+  }
+  socket.on('data', (d: Buffer) => {
+    if (!deliver(d, false)) socket.pause();
+  });
+  // Adding a 'data' listener starts the flow: like the other mode, reading waits for resume().
+  socket.pause();
+}
 
 function hit(percent: number): boolean {
   return percent >= 100 || Math.random() * 100 < percent;
@@ -68,11 +131,14 @@ export function replacedHead(head: Head, replace: NonNullable<HttpRules['replace
 class HttpConnection {
   private upstream?: net.Socket;
   private target?: Endpoint;
+  /** Request bytes from reqPos on are not handled yet (a head still arriving, bytes behind a delayed request). */
   private reqBuf: Buffer = EMPTY;
+  private reqPos = 0;
   private reqBody?: BodyReader;
   private reqForward = false;
   private upgradeAfterBody = false;
   private resBuf: Buffer = EMPTY;
+  private resPos = 0;
   private resBody?: BodyReader;
   private resDiscard = false;
   private resStarted = false;
@@ -82,8 +148,45 @@ class HttpConnection {
   private clientEnded = false;
   private draining = false;
   private done = false;
-  /** The client is paused until the upstream drains (not to be resumed by the parser). */
-  private waitingUpstream = false;
+  // Bytes of the current read on their way on, as a range of the read's buffer: adjacent ranges
+  // (a head and its body, pipelined requests) leave in one write when the read has been handled.
+  private upOut?: Buffer;
+  private upFrom = 0;
+  private upTo = 0;
+  private clientOut?: Buffer;
+  private clientFrom = 0;
+  private clientTo = 0;
+  // Writes a read buffer's bytes may still be in: a socket whose write the kernel did not take
+  // whole stops reading until that write is done (its buffer is read into again after that), which
+  // is also the backpressure. Write callbacks run in order, so counting them is enough.
+  private upIssued = 0;
+  private upDone = 0;
+  private clientIssued = 0;
+  private clientDone = 0;
+  private clientStopped = true;
+  private upStopped = false;
+  /** The client's reading waits for the upstream's writes / for the client to drain its answers. */
+  private clientWaitsUp = false;
+  private clientWaitsDrain = false;
+  /** The upstream's reading waits for the client's writes. */
+  private upWaitsClient = false;
+
+  private readonly upWritten = (): void => {
+    if (++this.upDone === this.upIssued && this.clientWaitsUp) {
+      this.clientWaitsUp = false;
+      this.resumeClient();
+    }
+  };
+
+  private readonly clientWritten = (): void => {
+    if (++this.clientDone === this.clientIssued && this.upWaitsClient) {
+      this.upWaitsClient = false;
+      if (this.upStopped && this.upstream && !this.upstream.destroyed) {
+        this.upStopped = false;
+        this.upstream.resume();
+      }
+    }
+  };
 
   constructor(
     private readonly client: net.Socket,
@@ -92,14 +195,15 @@ class HttpConnection {
   ) {
     client.setNoDelay(true);
     client.on('error', (err: NodeJS.ErrnoException) => this.fail(err, this.upstream));
-    client.on('data', (d: Buffer) => this.onClientData(d));
+    // Accepted paused: nothing is read before the upstream is known.
+    readFrom(client, (chunk, reused) => this.onClientBytes(chunk, reused));
     client.on('end', () => this.onClientEnd());
     client.on('close', () => this.closeAll());
     void upstreamFor(client).then(
       (t) => {
         if (!t) return this.destroy();
         this.target = t;
-        client.resume();
+        this.resumeClient();
       },
       () => this.destroy(),
     );
@@ -107,110 +211,168 @@ class HttpConnection {
 
   // ---- client → upstream: requests
 
-  private onClientData(d: Buffer): void {
-    if (this.raw) return this.toUpstream(d);
-    this.reqBuf = this.reqBuf.length ? Buffer.concat([this.reqBuf, d]) : d;
-    if (this.reqBuf.length > HIGH_WATER) this.client.pause();
+  private onClientBytes(chunk: Buffer, reused: boolean): boolean {
+    if (this.reqPos < this.reqBuf.length) {
+      this.reqBuf = Buffer.concat([this.reqBuf.subarray(this.reqPos), chunk]);
+      reused = false;
+    } else this.reqBuf = chunk;
+    this.reqPos = 0;
     this.driveRequests();
+    if (reused && this.reqBuf === chunk) {
+      // What is left is kept: copied out of a buffer that is about to be read into again.
+      this.reqBuf = Buffer.from(chunk.subarray(this.reqPos));
+      this.reqPos = 0;
+    }
+    if (this.upstream && this.upstream.writableLength > 0 && !this.upstream.destroyed) this.clientWaitsUp = true;
+    if (this.client.writableLength > HIGH_WATER && !this.clientWaitsDrain) {
+      // Answers of the proxy's own (abort) pile up for a client that sends but does not read.
+      this.clientWaitsDrain = true;
+      this.client.once('drain', () => {
+        this.clientWaitsDrain = false;
+        this.resumeClient();
+      });
+    }
+    this.clientStopped = this.clientWaitsUp || this.clientWaitsDrain || this.reqBuf.length > HIGH_WATER;
+    return !this.clientStopped;
+  }
+
+  private resumeClient(): void {
+    if (!this.clientStopped || !this.target || this.clientWaitsUp || this.clientWaitsDrain || this.reqBuf.length - this.reqPos > HIGH_WATER) return;
+    if (this.client.destroyed) return;
+    this.clientStopped = false;
+    this.client.resume();
   }
 
   private driveRequests(): void {
+    const buf = this.reqBuf;
+    let pos = this.reqPos;
     try {
-      while (!this.delayed && !this.done) {
+      while (true) {
+        if (this.raw) {
+          if (pos < buf.length) this.forwardUp(buf, pos, buf.length);
+          pos = buf.length;
+          break;
+        }
+        if (this.delayed || this.done) break;
         if (this.reqBody) {
-          const n = this.reqBuf.length ? this.reqBody.take(this.reqBuf, 0) : 0;
-          if (n > 0) {
-            if (this.reqForward) this.toUpstream(this.reqBuf.subarray(0, n));
-            this.reqBuf = this.reqBuf.subarray(n);
+          if (pos < buf.length) {
+            const n = this.reqBody.take(buf, pos);
+            if (n > 0 && this.reqForward) this.forwardUp(buf, pos, pos + n);
+            pos += n;
           }
           if (!this.reqBody.done) break;
           this.reqBody = undefined;
-          if (this.upgradeAfterBody) {
-            this.raw = true;
-            if (this.reqBuf.length) this.toUpstream(this.reqBuf);
-            this.reqBuf = EMPTY;
-            break;
-          }
+          if (this.upgradeAfterBody) this.raw = true;
           continue;
         }
-        const end = headEnd(this.reqBuf);
+        if (pos >= buf.length) break;
+        const end = headEnd(buf, pos);
         if (end < 0) {
-          if (this.reqBuf.length > MAX_HEAD) throw new Error('request head too large');
+          if (buf.length - pos > MAX_HEAD) throw new Error('request head too large');
           break;
         }
-        const head = parseHead(this.reqBuf.subarray(0, end), 'request');
-        this.reqBuf = this.reqBuf.subarray(end);
-        this.onRequest(head);
+        const head = scanHead(buf, pos, end, 'request', this.rules.wanted);
+        const start = pos;
+        pos = end;
+        this.onRequest(head, buf, start, end);
       }
-      if (this.reqBuf.length < HIGH_WATER && this.client.isPaused() && this.target && !this.waitingUpstream) this.client.resume();
-      this.maybeFinish();
+      this.reqPos = pos;
     } catch (err) {
+      this.reqPos = buf.length;
       this.badRequest(err as Error);
     }
+    if (this.reqPos >= this.reqBuf.length) {
+      this.reqBuf = EMPTY;
+      this.reqPos = 0;
+    }
+    this.flushUp();
+    this.maybeFinish();
   }
 
-  private onRequest(head: Head): void {
+  private onRequest(head: HeadInfo, buf: Buffer, start: number, end: number): void {
     const r = this.rules;
-    const matched = r.matches({ method: head.method, url: head.url, headers: head.headers });
+    const matched = r.matches(head);
     const framing = requestFraming(head);
-    const act = () => {
-      if (matched && r.abort && hit(r.abort.percent ?? 100)) {
-        this.reqBody = new BodyReader(framing);
-        this.reqForward = false;
-        const close = !keepsAlive(head) || isUpgrade(head);
-        this.queueAnswer(answer(r.abort.status ?? 503, r.abort.body ?? '', { close, head: head.method === 'HEAD', version: head.version }), close);
-        return;
-      }
-      const replace = matched && r.replace && hit(r.replace.percent ?? 100) ? r.replace : undefined;
-      this.slots.push({ type: 'upstream', method: head.method, replace });
-      this.toUpstream(head.raw);
-      this.reqBody = new BodyReader(framing);
-      this.reqForward = true;
-      this.upgradeAfterBody = isUpgrade(head);
-    };
     if (matched && r.delay && hit(r.delay.percent)) {
       const ms = Math.max(0, r.delay.latency + (r.delay.jitter ? (Math.random() * 2 - 1) * r.delay.jitter : 0));
+      // The head waits as a copy of its own: the buffer it is in may be read into again meanwhile.
+      const raw = Buffer.from(buf.subarray(start, end));
       this.delayed = true;
       setTimeout(() => {
         this.delayed = false;
         if (this.done) return;
-        act();
+        this.act(head, framing, matched, raw, 0, raw.length);
         this.driveRequests();
+        this.resumeClient();
       }, ms);
       return;
     }
-    act();
+    this.act(head, framing, matched, buf, start, end);
+  }
+
+  private act(head: HeadInfo, framing: Framing, matched: boolean, buf: Buffer, start: number, end: number): void {
+    const r = this.rules;
+    if (matched && r.abort && hit(r.abort.percent ?? 100)) {
+      this.reqBody = framing.kind === 'none' ? undefined : new BodyReader(framing);
+      this.reqForward = false;
+      this.upgradeAfterBody = false;
+      const close = !keepsAlive(head) || isUpgrade(head);
+      this.queueAnswer(answer(r.abort.status ?? 503, r.abort.body ?? '', { close, head: head.method === 'HEAD', version: head.version }), close);
+      return;
+    }
+    const replace = matched && r.replace && hit(r.replace.percent ?? 100) ? r.replace : undefined;
+    this.slots.push({ type: 'upstream', method: head.method, replace });
+    this.forwardUp(buf, start, end);
+    this.reqBody = framing.kind === 'none' ? undefined : new BodyReader(framing);
+    this.reqForward = true;
+    this.upgradeAfterBody = isUpgrade(head);
+    if (!this.reqBody && this.upgradeAfterBody) this.raw = true;
   }
 
   private badRequest(err: Error): void {
     this.reqBuf = EMPTY;
+    this.reqPos = 0;
     this.queueAnswer(answer(400, `bad request: ${err.message}\n`, { close: true }), true);
+    this.clientStopped = true;
     this.client.pause();
   }
 
   private onClientEnd(): void {
     this.clientEnded = true;
-    if (this.raw) this.upstream?.end();
-    else this.maybeFinish();
+    if (this.raw) {
+      this.flushUp();
+      this.upstream?.end();
+    } else this.maybeFinish();
   }
 
-  private toUpstream(bytes: Buffer): void {
-    if (!this.upstream) this.connectUpstream();
-    if (!this.upstream!.write(bytes) && !this.waitingUpstream) {
-      this.waitingUpstream = true;
-      this.client.pause();
-      this.upstream!.once('drain', () => {
-        this.waitingUpstream = false;
-        if (this.reqBuf.length < HIGH_WATER) this.client.resume();
-      });
+  /** Sends buf[from, to) upstream with the rest of this read (see flushUp). */
+  private forwardUp(buf: Buffer, from: number, to: number): void {
+    if (buf === this.upOut && from === this.upTo) {
+      this.upTo = to;
+      return;
     }
+    this.flushUp();
+    this.upOut = buf;
+    this.upFrom = from;
+    this.upTo = to;
+  }
+
+  private flushUp(): void {
+    const buf = this.upOut;
+    if (!buf) return;
+    this.upOut = undefined;
+    if (!this.upstream) this.connectUpstream();
+    this.upIssued++;
+    this.upstream!.write(this.upFrom === 0 && this.upTo === buf.length ? buf : buf.subarray(this.upFrom, this.upTo), this.upWritten);
   }
 
   private connectUpstream(): void {
     const up = net.connect({ host: this.target!.host, port: this.target!.port, allowHalfOpen: true });
     this.upstream = up;
     up.setNoDelay(true);
-    up.on('data', (d: Buffer) => this.onUpstreamData(d));
+    readFrom(up, (chunk, reused) => this.onUpstreamBytes(chunk, reused));
+    // Flowing from the start (reading begins once connected), so that its 'end' is emitted.
+    up.resume();
     up.on('end', () => this.onUpstreamEnd());
     up.on('error', (err: NodeJS.ErrnoException) => this.onUpstreamError(err));
     up.on('close', () => this.closeAll());
@@ -218,65 +380,90 @@ class HttpConnection {
 
   // ---- upstream → client: responses, in request order with the proxy's own answers
 
-  private onUpstreamData(d: Buffer): void {
-    if (this.raw && !this.resBody) return this.toClient(d);
-    this.resBuf = this.resBuf.length ? Buffer.concat([this.resBuf, d]) : d;
+  private onUpstreamBytes(chunk: Buffer, reused: boolean): boolean {
+    if (this.resPos < this.resBuf.length) {
+      this.resBuf = Buffer.concat([this.resBuf.subarray(this.resPos), chunk]);
+      reused = false;
+    } else this.resBuf = chunk;
+    this.resPos = 0;
     try {
       this.driveResponses();
     } catch {
       this.destroy();
+      return false;
     }
+    this.flushClient();
+    if (this.resPos >= this.resBuf.length) this.resBuf = EMPTY;
+    else if (reused && this.resBuf === chunk) this.resBuf = Buffer.from(chunk.subarray(this.resPos));
+    else this.resBuf = this.resBuf.subarray(this.resPos);
+    this.resPos = 0;
+    if (this.client.writableLength > 0 && !this.client.destroyed) {
+      this.upWaitsClient = true;
+      this.upStopped = true;
+      return false;
+    }
+    return true;
   }
 
   private driveResponses(): void {
-    while (!this.done) {
-      if (this.resBody) {
-        const n = this.resBuf.length ? this.resBody.take(this.resBuf, 0) : 0;
-        if (n > 0) {
-          if (!this.resDiscard) this.toClient(this.resBuf.subarray(0, n));
-          this.resBuf = this.resBuf.subarray(n);
+    const buf = this.resBuf;
+    let pos = this.resPos;
+    try {
+      while (true) {
+        if (this.resBody) {
+          if (this.done) break;
+          if (pos < buf.length) {
+            const n = this.resBody.take(buf, pos);
+            if (n > 0 && !this.resDiscard) this.forwardClient(buf, pos, pos + n);
+            pos += n;
+          }
+          if (!this.resBody.done) break;
+          this.resBody = undefined;
+          this.finishSlot();
+          continue;
         }
-        if (!this.resBody.done) break;
-        this.resBody = undefined;
-        this.finishSlot();
-        continue;
+        if (pos >= buf.length) break;
+        if (this.raw) {
+          this.forwardClient(buf, pos, buf.length);
+          pos = buf.length;
+          break;
+        }
+        if (this.done) break;
+        const slot = this.slots[0];
+        if (!slot || slot.type !== 'upstream') throw new Error('response without a request');
+        const end = headEnd(buf, pos);
+        if (end < 0) {
+          if (buf.length - pos > MAX_HEAD) throw new Error('response head too large');
+          break;
+        }
+        const head = scanHead(buf, pos, end, 'response', RESPONSE_FRAMING_HEADERS);
+        const start = pos;
+        pos = end;
+        this.resStarted = true;
+        if (head.status === 101 || (slot.method === 'CONNECT' && head.status >= 200 && head.status < 300)) {
+          // Switched protocols: from here on both directions are plain bytes.
+          this.forwardClient(buf, start, end);
+          this.slots.shift();
+          this.raw = true;
+          continue;
+        }
+        if (head.status < 200) {
+          this.forwardClient(buf, start, end); // 100 Continue and friends: the final answer follows for the same request
+          continue;
+        }
+        const framing = responseFraming(head, slot.method);
+        if (slot.replace) {
+          this.toClient(replacedHead(parseHead(buf.subarray(start, end), 'response'), slot.replace));
+          if (slot.replace.body !== undefined && slot.method !== 'HEAD') this.toClient(Buffer.from(slot.replace.body));
+        } else {
+          this.forwardClient(buf, start, end);
+        }
+        this.resDiscard = slot.replace?.body !== undefined;
+        if (framing.kind === 'none') this.finishSlot();
+        else this.resBody = new BodyReader(framing);
       }
-      if (!this.resBuf.length) break;
-      if (this.raw) {
-        this.toClient(this.resBuf);
-        this.resBuf = EMPTY;
-        break;
-      }
-      const slot = this.slots[0];
-      if (!slot || slot.type !== 'upstream') throw new Error('response without a request');
-      const end = headEnd(this.resBuf);
-      if (end < 0) {
-        if (this.resBuf.length > MAX_HEAD) throw new Error('response head too large');
-        break;
-      }
-      const head = parseHead(this.resBuf.subarray(0, end), 'response');
-      this.resBuf = this.resBuf.subarray(end);
-      this.resStarted = true;
-      if (head.status === 101 || (slot.method === 'CONNECT' && head.status >= 200 && head.status < 300)) {
-        // Switched protocols: from here on both directions are plain bytes.
-        this.toClient(head.raw);
-        this.slots.shift();
-        this.raw = true;
-        continue;
-      }
-      if (head.status < 200) {
-        this.toClient(head.raw); // 100 Continue and friends: the final answer follows for the same request
-        continue;
-      }
-      const framing = responseFraming(head, slot.method);
-      if (slot.replace) {
-        this.toClient(replacedHead(head, slot.replace));
-        if (slot.replace.body !== undefined && slot.method !== 'HEAD') this.toClient(Buffer.from(slot.replace.body));
-      } else {
-        this.toClient(head.raw);
-      }
-      this.resDiscard = slot.replace?.body !== undefined;
-      this.resBody = new BodyReader(framing);
+    } finally {
+      this.resPos = pos;
     }
   }
 
@@ -302,13 +489,35 @@ class HttpConnection {
     }
   }
 
-  private toClient(bytes: Buffer): void {
-    if (this.client.destroyed) return;
-    if (!this.client.write(bytes) && this.upstream && !this.upstream.isPaused()) {
-      const up = this.upstream;
-      up.pause();
-      this.client.once('drain', () => up.resume());
+  /** Sends buf[from, to) to the client with the rest of this read (see flushClient). */
+  private forwardClient(buf: Buffer, from: number, to: number): void {
+    if (buf === this.clientOut && from === this.clientTo) {
+      this.clientTo = to;
+      return;
     }
+    this.flushClient();
+    this.clientOut = buf;
+    this.clientFrom = from;
+    this.clientTo = to;
+  }
+
+  private flushClient(): void {
+    const buf = this.clientOut;
+    if (!buf) return;
+    this.clientOut = undefined;
+    this.writeClient(this.clientFrom === 0 && this.clientTo === buf.length ? buf : buf.subarray(this.clientFrom, this.clientTo));
+  }
+
+  /** Bytes of the proxy's own for the client, after what is already on its way. */
+  private toClient(bytes: Buffer): void {
+    this.flushClient();
+    this.writeClient(bytes);
+  }
+
+  private writeClient(bytes: Buffer): void {
+    if (this.client.destroyed || this.client.writableEnded) return;
+    this.clientIssued++;
+    this.client.write(bytes, this.clientWritten);
   }
 
   private onUpstreamEnd(): void {
@@ -316,7 +525,10 @@ class HttpConnection {
       this.resBody = undefined;
       this.finishSlot();
     }
-    if (this.raw) return void this.client.end();
+    if (this.raw) {
+      this.flushClient();
+      return void this.client.end();
+    }
     // Requests still waiting for the upstream will get no answer on this connection.
     this.flushAnswers();
     this.endBoth();
@@ -334,7 +546,7 @@ class HttpConnection {
   // ---- lifecycle
 
   private idle(): boolean {
-    return this.slots.length === 0 && !this.reqBody && this.reqBuf.length === 0 && !this.delayed && !this.raw;
+    return this.slots.length === 0 && !this.reqBody && this.reqPos >= this.reqBuf.length && !this.delayed && !this.raw;
   }
 
   private maybeFinish(): void {
@@ -350,6 +562,9 @@ class HttpConnection {
   private endBoth(): void {
     if (this.done) return;
     this.done = true;
+    // What this read still had on its way goes first.
+    this.flushUp();
+    this.flushClient();
     for (const s of [this.client, this.upstream]) {
       if (!s) continue;
       s.end();
@@ -381,6 +596,7 @@ class HttpConnection {
 export function createHttpProxy(rules: HttpRules, upstreamFor: UpstreamResolver): RunningProxy {
   const compiled: CompiledRules = {
     matches: compileMatcher(rules.match),
+    wanted: [...new Set<string>([...REQUEST_FRAMING_HEADERS, ...matchedHeaderNames(rules.match)])],
     delay: rules.delay && { latency: parseDuration(rules.delay.latency), jitter: parseDuration(rules.delay.jitter ?? '0ms'), percent: rules.delay.percent ?? 100 },
     abort: rules.abort,
     replace: rules.replace,

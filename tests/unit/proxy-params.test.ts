@@ -12,7 +12,7 @@ import { FAULT_KINDS } from '../../daemon/faults';
 import { canonicalIp, originalDestination, parseEndpoint } from '../../daemon/proxy/endpoint';
 import { proxyMode } from '../../daemon/proxy/fault';
 import { answer, replacedHead } from '../../daemon/proxy/http-proxy';
-import { BodyReader, headEnd, parseHead, requestFraming, responseFraming } from '../../daemon/proxy/http-parse';
+import { BodyReader, headEnd, parseHead, requestFraming, responseFraming, scanHead } from '../../daemon/proxy/http-parse';
 import { compileMatcher, globToRegExp } from '../../daemon/proxy/http-match';
 import { redirectScript } from '../../daemon/proxy/transparent';
 import { leaseAbandoned } from '../../daemon/proxy/deadman';
@@ -156,6 +156,38 @@ describe('HTTP/1.1 framing', () => {
     expect(responseFraming(res, 'HEAD')).toEqual({ kind: 'none' });
     expect(responseFraming(head('HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n', 'response'), 'GET')).toEqual({ kind: 'none' });
     expect(responseFraming(head('HTTP/1.0 200 OK\r\n\r\n', 'response'), 'GET')).toEqual({ kind: 'close' });
+  });
+
+  it('scanHead reads in place what parseHead reads, for the headers asked for', () => {
+    const wanted = ['content-length', 'transfer-encoding', 'connection', 'upgrade', 'x-a', 'x_b'];
+    const heads = [
+      'POST /a?b=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a:  2 \r\nCONTENT-LENGTH: 5\r\nX_B:\t\tv\r\nOther: o\r\n\r\nhello',
+      'GET / HTTP/1.0\r\n\r\n',
+      'GET /u HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: ws\r\nTransfer-Encoding: gzip, chunked\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: \xe9t\xe9\r\n\r\n',
+      'HTTP/1.1 204\r\nContent-Length: 0\r\n\r\n',
+    ];
+    for (const text of heads) {
+      const buf = Buffer.concat([Buffer.from('junk'), Buffer.from(text, 'latin1')]);
+      const end = headEnd(buf, 4);
+      const kind = text.startsWith('HTTP/') ? 'response' : 'request';
+      const full = parseHead(buf.subarray(4, end), kind);
+      const scanned = scanHead(buf, 4, end, kind, wanted);
+      expect(scanned).toEqual({
+        method: full.method,
+        url: full.url,
+        version: full.version,
+        status: full.status,
+        reason: full.reason,
+        headers: Object.fromEntries(Object.entries(full.headers).filter(([k]) => wanted.includes(k))),
+      });
+    }
+    for (const bad of ['GET / HTTP/1.1\r\nno colon\r\n\r\n', 'GET / HTTP/1.1\r\n: empty name\r\n\r\n', 'GARBAGE\r\n\r\n', 'HTTP/1.1 2000 X\r\n\r\n']) {
+      const buf = Buffer.from(bad, 'latin1');
+      const kind = bad.startsWith('HTTP/') ? 'response' : 'request';
+      expect(() => parseHead(buf, kind)).toThrow();
+      expect(() => scanHead(buf, 0, buf.length, kind, wanted)).toThrow();
+    }
   });
 
   it('follows a chunked body split at every byte, and stops at its end', () => {
