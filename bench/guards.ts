@@ -7,7 +7,8 @@ import path from 'node:path';
 import pino from 'pino';
 import { startDaemon } from '../daemon/index';
 import { startExporter, type RunningExporter } from '../exporter/index';
-import { freeLoopbackPort, MetricSource, pollUntil, PromStack } from '../tests/helpers/prom-stack';
+import { freePort } from '../tests/helpers/http';
+import { MetricSource, pollUntil, PromStack } from '../tests/helpers/prom-stack';
 import { printTable, summarize } from './stats';
 
 // Alert → recovered, with real parts (a real daemon pausing real `sleep`s, the real exporter):
@@ -89,7 +90,7 @@ export async function benchGuards(): Promise<unknown> {
   let ex: RunningExporter | undefined;
   let seq = 0;
   try {
-    const promPort = await freeLoopbackPort();
+    const promPort = await freePort();
     ex = await startExporter({
       listen: '127.0.0.1:0', dataDir: path.join(dir, 'x'), daemons: [{ url: daemon.url, name: 'local' }], logger: pino({ level: 'silent' }),
       prometheusUrl: `http://127.0.0.1:${promPort}`,

@@ -1,3 +1,5 @@
+import net from 'node:net';
+
 // A small JSON client for tests: any method, a JSON (or raw string) body, and the reply parsed as
 // JSON when it is JSON (metrics and other text stay strings).
 
@@ -20,4 +22,16 @@ export async function request(url: string, method: string, p: string, body?: unk
     /* not JSON (metrics text) */
   }
   return { status: res.status, body: parsed };
+}
+
+/** A free TCP port on 127.0.0.1 (for programs that need the port on their command line). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }

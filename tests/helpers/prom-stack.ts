@@ -5,22 +5,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { freePort } from './http';
 import { waitUntil } from './wait';
 
 // Real Prometheus and Alertmanager (Debian packages) for guard tests: temp dirs, 127.0.0.1 on
 // random ports, 1 s scrape/evaluation, group_wait 0s; plus a tiny /metrics server whose value
 // the test sets. Everything is stopped by stop() (call it in afterAll / finally).
 
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** `waitUntil` from ./wait with this file's defaults (60 s deadline, 100 ms between polls). */
 export function pollUntil<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
@@ -111,7 +102,7 @@ export class PromStack {
   /** Starts Alertmanager (when a receiver is given) and Prometheus scraping `targets`. */
   async start(opts: { targets: number[]; rules?: AlertRule[]; receiver?: WebhookReceiver; promPort?: number }): Promise<void> {
     if (opts.receiver) {
-      this.amPort = await freeLoopbackPort();
+      this.amPort = await freePort();
       const httpConfig = opts.receiver.bearer
         ? { authorization: { type: 'Bearer', credentials: opts.receiver.bearer } }
         : opts.receiver.basic
@@ -137,7 +128,7 @@ export class PromStack {
       );
       await pollUntil(`alertmanager ready (${this.am.output.slice(-500)})`, async () => (await fetch(`${this.alertmanagerUrl}/-/ready`)).ok);
     }
-    this.promPort = opts.promPort ?? (await freeLoopbackPort());
+    this.promPort = opts.promPort ?? (await freePort());
     writeFileSync(path.join(this.dir, 'rules.yml'), YAML.stringify({ groups: [{ name: 'faultline-test', interval: '1s', rules: opts.rules ?? [] }] }));
     const promConfig = {
       global: { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '900ms' },

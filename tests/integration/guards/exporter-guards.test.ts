@@ -5,7 +5,8 @@ import { parseTokens } from '../../../exporter/auth/tokens';
 import { startExporter, type RunningExporter } from '../../../exporter/index';
 import { killAll, pauseExperiment, procState, spawnSleep, startTestDaemon, tempDir } from '../exporter-helpers';
 import { describeWithTools } from '../../helpers/require-tool';
-import { freeLoopbackPort, MetricSource, pollUntil, PromStack } from '../../helpers/prom-stack';
+import { freePort } from '../../helpers/http';
+import { MetricSource, pollUntil, PromStack } from '../../helpers/prom-stack';
 
 // The whole safety path with real parts: a real daemon pausing real `sleep`s, the real exporter
 // with tokens, a real Prometheus (1 s scrape/eval) + Alertmanager (group_wait 0s) whose webhook
@@ -91,7 +92,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter safety wi
     metrics.set('demo_error_ratio', 0);
     metrics.set('demo_latency_seconds', 0.1);
     daemon = await startTestDaemon();
-    promPort = await freeLoopbackPort();
+    promPort = await freePort();
     ex = await boot();
     await stack.start({
       promPort,
