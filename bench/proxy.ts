@@ -17,10 +17,12 @@ import { printTable, summarize } from './stats';
 // - HTTP requests/s through the http-fault proxy (a rule that matches nothing) vs direct (goal ≥ 70 %),
 //   with the CPU seconds per 100k requests of client, proxy and server: client and server alone keep
 //   2 CPUs busy, so there the ratio is about (client + server) / (client + proxy + server) per request.
-//   The proxy child has a session of its own (detached, as in the daemon) and client and servers
-//   share this one: with the scheduler's autogroups (one per session, on by default) the proxy then
-//   gets a group's CPU share to itself and wakes for fewer events at a time, which on 2 CPUs costs it
-//   about a third more CPU per request than in the same session (both proxies alike).
+//   Client, servers and proxy each run in a session of their own, as three separate services would:
+//   the proxy child is detached as in the daemon, and so is the servers' process. With the scheduler's
+//   autogroups (one per session, on by default; systemd services get the same fairness from their
+//   cgroups) a proxy in its own group next to client and server sharing one would get as much CPU as
+//   both together, and they would be capped at half the machine: that measured the grouping, not the
+//   proxy (HTTP ratio ~0.55–0.64 that way, ~0.75–0.86 with each in its own).
 // The servers run in a process of their own, the proxy in its own child (as in the daemon), the
 // clients here. Direct and proxied runs alternate so drift in machine load hits both.
 //
@@ -57,7 +59,8 @@ interface Ports {
 }
 
 async function startServers(): Promise<{ ports: Ports; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['-e', SERVERS], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // detached: a session (so an autogroup) of its own, like a service (see the top of this file)
+  const child = spawn(process.execPath, ['-e', SERVERS], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   const ports = await new Promise<Ports>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as Ports));
     child.once('exit', (code) => reject(new Error(`bench servers exited ${code}`)));
