@@ -1,8 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import tcpFault from '../../daemon/faults/tcp-fault';
 import type { FaultKind } from '../../daemon/faults/types';
+import { receiveAll, sendAll, sha } from '../helpers/streams';
 import { connect, injectFault, listen, type TestFault } from './proxy-helpers';
+
+/** Pieces other than the proxy's read sizes, so reads and writes never line up. */
+const SIZES = [3, 70_000, 1_000_000, 512, 250_000];
 
 // tcp-fault without toxics (the fast path: link.ts passThrough) through the real proxy child, and
 // with a toxic on one direction only, so the other direction takes the fast path beside a toxic
@@ -48,29 +52,8 @@ async function proxied(toxics: unknown[] = []): Promise<{ client: net.Socket; se
   return { client, server };
 }
 
-function receiveAll(s: net.Socket): Promise<{ bytes: number; sha: string }> {
-  const h = createHash('sha256');
-  let bytes = 0;
-  return new Promise((resolve, reject) => {
-    s.on('data', (d: Buffer) => {
-      bytes += d.length;
-      h.update(d);
-    });
-    s.once('end', () => resolve({ bytes, sha: h.digest('hex') }));
-    s.once('error', reject);
-  });
-}
 
-async function sendAll(s: net.Socket, data: Buffer): Promise<void> {
-  const sizes = [3, 70_000, 1_000_000, 512, 250_000];
-  for (let off = 0, i = 0; off < data.length; i++) {
-    const n = sizes[i % sizes.length];
-    if (!s.write(data.subarray(off, off + n))) await new Promise((r) => s.once('drain', r));
-    off += n;
-  }
-}
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('tcp-fault with no toxic on a direction: bytes pass through untouched', () => {
   it('16 MB each way at once arrive byte for byte; each side’s FIN arrives after its bytes', async () => {
@@ -79,7 +62,7 @@ describe('tcp-fault with no toxic on a direction: bytes pass through untouched',
     const down = randomBytes(16 * 2 ** 20 + 11);
     const atServer = receiveAll(server);
     const atClient = receiveAll(client);
-    await Promise.all([sendAll(client, up).then(() => client.end()), sendAll(server, down)]);
+    await Promise.all([sendAll(client, up, SIZES).then(() => client.end()), sendAll(server, down, SIZES)]);
     expect(await atServer).toEqual({ bytes: up.length, sha: sha(up) });
     // The client's half-close did not close the way back: the server still talks, then ends.
     server.end('after your FIN');
@@ -93,7 +76,7 @@ describe('tcp-fault with no toxic on a direction: bytes pass through untouched',
     const atClient = receiveAll(client);
     client.write('request');
     await new Promise((r) => server.once('data', r));
-    await sendAll(server, down);
+    await sendAll(server, down, SIZES);
     server.end();
     expect(await atClient).toEqual({ bytes: down.length, sha: sha(down) });
   });

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Link, grownReadBytes } from '../../daemon/proxy/link';
 import { readIntoOwnBuffer } from '../../daemon/proxy/read-buffer';
+import { receiveAll, sendAll, sha } from '../helpers/streams';
 
 // The TCP proxy's no-toxic fast path (link.ts passThrough, read-buffer.ts), in process on loopback:
 // a Link between a real accepted socket and a real upstream socket, as tcp-proxy.ts builds it.
@@ -57,31 +58,7 @@ async function rig(): Promise<Rig> {
   };
 }
 
-/** Everything `s` receives until its 'end', as a hash and a length. */
-function receiveAll(s: net.Socket): Promise<{ bytes: number; sha: string }> {
-  const h = createHash('sha256');
-  let bytes = 0;
-  return new Promise((resolve, reject) => {
-    s.on('data', (d: Buffer) => {
-      bytes += d.length;
-      h.update(d);
-    });
-    s.once('end', () => resolve({ bytes, sha: h.digest('hex') }));
-    s.once('error', reject);
-  });
-}
 
-/** Writes `data` in uneven pieces (so reads and writes never line up), honouring backpressure. */
-async function sendAll(s: net.Socket, data: Buffer, thenEnd: boolean): Promise<void> {
-  let off = 0;
-  let i = 0;
-  while (off < data.length) {
-    const n = [1, 1000, 65_536, 300_000, 7][i++ % 5];
-    if (!s.write(data.subarray(off, off + n))) await new Promise((r) => s.once('drain', r));
-    off += n;
-  }
-  if (thenEnd) s.end();
-}
 
 /** Whether a socket reads into a buffer of the proxy's own (the fast path is on, not the pipe fallback). */
 function ownBuffer(s: net.Socket): boolean {
@@ -89,7 +66,6 @@ function ownBuffer(s: net.Socket): boolean {
   return !!k && (s as unknown as Record<symbol, unknown>)[k] instanceof Uint8Array;
 }
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const rigs: Rig[] = [];
 afterEach(async () => {
   for (const r of rigs.splice(0)) await r.close();
@@ -141,7 +117,7 @@ describe('no-toxic fast path of the TCP proxy', () => {
     const down = randomBytes(24 * 2 ** 20 + 12_345);
     const atServer = receiveAll(r.server);
     const atClient = receiveAll(r.client);
-    await Promise.all([sendAll(r.client, up, true), sendAll(r.server, down, false)]);
+    await Promise.all([sendAll(r.client, up).then(() => r.client.end()), sendAll(r.server, down)]);
     // The client's FIN reaches the server after all its bytes, while the other direction stays open.
     expect(await atServer).toEqual({ bytes: up.length, sha: sha(up) });
     expect(r.server.writable).toBe(true);
@@ -175,7 +151,8 @@ describe('no-toxic fast path of the TCP proxy', () => {
     // The reader catches up: everything arrives, in order.
     const atServer = receiveAll(r.server);
     r.server.resume();
-    await sendAll(r.client, data.subarray(accepted), true);
+    await sendAll(r.client, data.subarray(accepted));
+    r.client.end();
     expect(await atServer).toEqual({ bytes: data.length, sha: sha(data) });
     // Catching up read megabytes at a time: the upload's buffer grew, out of the process-wide
     // budget, and goes back to it when the connection is closed.
