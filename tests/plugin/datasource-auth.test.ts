@@ -1,10 +1,9 @@
 /** @jest-environment ./tests/plugin/jsdom-with-fetch.cjs */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DataSourceInstanceSettings } from '@grafana/data';
 import { DataSource } from '../../src/datasource/datasource';
-import type { FaultlineOptions } from '../../src/datasource/types';
 import { installGrafana } from './helpers/grafana-backend';
+import { instanceSettings } from './helpers/settings';
 import { startTestExporter, type TestExporter } from './helpers/exporter';
 
 // Save & test and the error paths, against a real exporter with token auth: each failure says
@@ -22,8 +21,7 @@ let otherUrl: string;
 
 function dataSource(uid: string, url: string, apiToken?: string): DataSource {
   installGrafana({ uid, url, secureJsonData: apiToken === undefined ? {} : { apiToken } }, 'Editor');
-  const settings = { uid, id: 3, type: 'faultline-datasource', name: 'Faultline', url: `/api/datasources/proxy/uid/${uid}`, access: 'proxy', jsonData: {}, meta: { id: 'faultline-datasource' } };
-  return new DataSource(settings as unknown as DataSourceInstanceSettings<FaultlineOptions>);
+  return new DataSource(instanceSettings(uid, {}, 3));
 }
 
 beforeAll(async () => {

@@ -2,7 +2,7 @@
 import React, { useState } from 'react';
 import { render, screen, fireEvent, waitFor, act } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import type { DataSourceInstanceSettings, DataSourceSettings } from '@grafana/data';
+import type { DataSourceSettings } from '@grafana/data';
 import { DataSource } from '../../src/datasource/datasource';
 import { ConfigEditor } from '../../src/datasource/components/ConfigEditor';
 import { QueryEditor } from '../../src/datasource/components/QueryEditor';
@@ -11,22 +11,12 @@ import { VariableQueryEditor } from '../../src/datasource/components/VariableQue
 import { plugin } from '../../src/datasource/module';
 import type { FaultlineOptions, FaultlineQuery, FaultlineSecureOptions, FaultlineVariableQuery } from '../../src/datasource/types';
 import { installGrafana } from './helpers/grafana-backend';
+import { instanceSettings } from './helpers/settings';
 
 // The editors with the real @grafana/ui. The data source points at a closed port: the editors must
 // stay usable (built-in kind names) when the exporter cannot be reached.
 
-const settings = (uid: string): DataSourceInstanceSettings<FaultlineOptions> =>
-  ({
-    uid,
-    id: 1,
-    type: 'faultline-datasource',
-    name: 'Faultline',
-    url: `/api/datasources/proxy/uid/${uid}`,
-    access: 'proxy',
-    jsonData: { defaultNamespace: 'shop' },
-    meta: { id: 'faultline-datasource' },
-    readOnly: false,
-  }) as unknown as DataSourceInstanceSettings<FaultlineOptions>;
+const settings = (uid: string) => instanceSettings(uid, { defaultNamespace: 'shop' });
 
 let ds: DataSource;
 beforeAll(() => {

@@ -1,10 +1,11 @@
 /** @jest-environment ./tests/plugin/jsdom-with-fetch.cjs */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { dateTime, FieldType, LoadingState, type DataFrame, type DataQueryRequest, type DataQueryResponse, type DataSourceInstanceSettings } from '@grafana/data';
+import { dateTime, FieldType, LoadingState, type DataFrame, type DataQueryRequest, type DataQueryResponse } from '@grafana/data';
 import { firstValueFrom, lastValueFrom, take, toArray, type Subscription } from 'rxjs';
 import { DataSource } from '../../src/datasource/datasource';
 import type { Experiment, ExperimentInput, FaultlineEvent, FaultlineOptions, FaultlineQuery } from '../../src/datasource/types';
 import { installGrafana, type GrafanaStub } from './helpers/grafana-backend';
+import { instanceSettings } from './helpers/settings';
 import { startTestExporter, type TestExporter } from './helpers/exporter';
 import { procState, waitFor } from '../integration/daemon-helpers';
 
@@ -23,12 +24,7 @@ let ds: DataSource;
 let sleeper: ChildProcess;
 let pid: number;
 
-function settings(uid: string, jsonData: FaultlineOptions = {}): DataSourceInstanceSettings<FaultlineOptions> {
-  return {
-    uid, id: 7, type: 'faultline-datasource', name: 'Faultline', url: `/api/datasources/proxy/uid/${uid}`, access: 'proxy',
-    jsonData, meta: { id: 'faultline-datasource' }, readOnly: false,
-  } as unknown as DataSourceInstanceSettings<FaultlineOptions>;
-}
+const settings = (uid: string, jsonData: FaultlineOptions = {}) => instanceSettings(uid, jsonData, 7);
 
 function experiment(name: string, duration: string): ExperimentInput {
   return {

@@ -3,14 +3,14 @@ import React from 'react';
 import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { config, setDataSourceSrv, type DataSourceSrv } from '@grafana/runtime';
-import { getDefaultTimeRange, LoadingState, type DataSourceInstanceSettings, type PanelProps } from '@grafana/data';
+import { getDefaultTimeRange, LoadingState, type PanelProps } from '@grafana/data';
 import { ApiError } from '../../api/errors';
 import { DataSource } from '../../src/datasource/datasource';
-import type { FaultlineOptions } from '../../src/datasource/types';
 import { ExperimentPanel, FaultlineView } from '../../src/panel/components/ExperimentPanel';
 import { canAct } from '../../src/panel/roles';
 import { DEFAULT_OPTIONS, type PanelOptions } from '../../src/panel/types';
 import { installGrafana } from './helpers/grafana-backend';
+import { instanceSettings } from './helpers/settings';
 import { callsOf, experiment, recordingApi, type RecordingApi } from './panel-helpers';
 
 // The panel's list, live updates, actions, kill switch and role gating with the real @grafana/ui;
@@ -176,17 +176,7 @@ describe('role gating', () => {
 
 describe('through the real data source and Grafana proxy rules', () => {
   const uid = `panel-${process.pid}`;
-  const settings = {
-    uid,
-    id: 1,
-    type: 'faultline-datasource',
-    name: 'Faultline',
-    url: `/api/datasources/proxy/uid/${uid}`,
-    access: 'proxy',
-    jsonData: {},
-    meta: { id: 'faultline-datasource' },
-    readOnly: false,
-  } as unknown as DataSourceInstanceSettings<FaultlineOptions>;
+  const settings = instanceSettings(uid);
 
   function panelProps(options: Partial<PanelOptions>): PanelProps<PanelOptions> {
     return {

@@ -2,15 +2,14 @@
 import React from 'react';
 import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import type { DataSourceInstanceSettings } from '@grafana/data';
 import { ApiError } from '../../api/errors';
 import type { Workflow } from '../../api/workflow';
 import { DataSource } from '../../src/datasource/datasource';
-import type { FaultlineOptions } from '../../src/datasource/types';
 import { fromDataSource } from '../../src/panel/api';
 import { FaultlineView } from '../../src/panel/components/ExperimentPanel';
 import { DEFAULT_OPTIONS } from '../../src/panel/types';
 import { installGrafana, type GrafanaStub } from './helpers/grafana-backend';
+import { instanceSettings } from './helpers/settings';
 import { startTestExporter, type TestExporter } from './helpers/exporter';
 import { callsOf, experiment, recordingApi, type RecordingApi } from './panel-helpers';
 
@@ -204,17 +203,7 @@ describe('through the real data source, proxy and exporter', () => {
   const uid = `fl-wf-${process.pid}`;
   let exporter: TestExporter;
   let grafana: GrafanaStub;
-  const settings = {
-    uid,
-    id: 1,
-    type: 'faultline-datasource',
-    name: 'Faultline',
-    url: `/api/datasources/proxy/uid/${uid}`,
-    access: 'proxy',
-    jsonData: {},
-    meta: { id: 'faultline-datasource' },
-    readOnly: false,
-  } as unknown as DataSourceInstanceSettings<FaultlineOptions>;
+  const settings = instanceSettings(uid);
 
   beforeAll(async () => {
     exporter = await startTestExporter();
