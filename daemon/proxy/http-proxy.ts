@@ -128,6 +128,37 @@ export function replacedHead(head: Head, replace: NonNullable<HttpRules['replace
   return Buffer.from(`HTTP/${head.version} ${status} ${reason}\r\n${lines.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
+/**
+ * Bytes on their way on, as a range of a read's buffer: adjacent ranges of the same read (a head and
+ * its body, pipelined requests) join, and leave in one write once the read has been handled.
+ */
+class PendingRange {
+  private buf?: Buffer;
+  private from = 0;
+  private to = 0;
+
+  /** Joins buf[from, to) when it continues the held range; false when it does not (take what is held first). */
+  extend(buf: Buffer, from: number, to: number): boolean {
+    if (buf !== this.buf || from !== this.to) return false;
+    this.to = to;
+    return true;
+  }
+
+  hold(buf: Buffer, from: number, to: number): void {
+    this.buf = buf;
+    this.from = from;
+    this.to = to;
+  }
+
+  /** The held bytes (the whole buffer without a copy when the range covers it), and nothing held after. */
+  take(): Buffer | undefined {
+    const buf = this.buf;
+    if (!buf) return undefined;
+    this.buf = undefined;
+    return this.from === 0 && this.to === buf.length ? buf : buf.subarray(this.from, this.to);
+  }
+}
+
 class HttpConnection {
   private upstream?: net.Socket;
   private target?: Endpoint;
@@ -148,14 +179,9 @@ class HttpConnection {
   private clientEnded = false;
   private draining = false;
   private done = false;
-  // Bytes of the current read on their way on, as a range of the read's buffer: adjacent ranges
-  // (a head and its body, pipelined requests) leave in one write when the read has been handled.
-  private upOut?: Buffer;
-  private upFrom = 0;
-  private upTo = 0;
-  private clientOut?: Buffer;
-  private clientFrom = 0;
-  private clientTo = 0;
+  // Bytes of the current read on their way on, one range per direction (see PendingRange).
+  private readonly upOut = new PendingRange();
+  private readonly clientOut = new PendingRange();
   // Writes a read buffer's bytes may still be in: a socket whose write the kernel did not take
   // whole stops reading until that write is done (its buffer is read into again after that), which
   // is also the backpressure. Write callbacks run in order, so counting them is enough.
@@ -347,23 +373,17 @@ class HttpConnection {
 
   /** Sends buf[from, to) upstream with the rest of this read (see flushUp). */
   private forwardUp(buf: Buffer, from: number, to: number): void {
-    if (buf === this.upOut && from === this.upTo) {
-      this.upTo = to;
-      return;
-    }
+    if (this.upOut.extend(buf, from, to)) return;
     this.flushUp();
-    this.upOut = buf;
-    this.upFrom = from;
-    this.upTo = to;
+    this.upOut.hold(buf, from, to);
   }
 
   private flushUp(): void {
-    const buf = this.upOut;
-    if (!buf) return;
-    this.upOut = undefined;
+    const bytes = this.upOut.take();
+    if (!bytes) return;
     if (!this.upstream) this.connectUpstream();
     this.upIssued++;
-    this.upstream!.write(this.upFrom === 0 && this.upTo === buf.length ? buf : buf.subarray(this.upFrom, this.upTo), this.upWritten);
+    this.upstream!.write(bytes, this.upWritten);
   }
 
   private connectUpstream(): void {
@@ -491,21 +511,14 @@ class HttpConnection {
 
   /** Sends buf[from, to) to the client with the rest of this read (see flushClient). */
   private forwardClient(buf: Buffer, from: number, to: number): void {
-    if (buf === this.clientOut && from === this.clientTo) {
-      this.clientTo = to;
-      return;
-    }
+    if (this.clientOut.extend(buf, from, to)) return;
     this.flushClient();
-    this.clientOut = buf;
-    this.clientFrom = from;
-    this.clientTo = to;
+    this.clientOut.hold(buf, from, to);
   }
 
   private flushClient(): void {
-    const buf = this.clientOut;
-    if (!buf) return;
-    this.clientOut = undefined;
-    this.writeClient(this.clientFrom === 0 && this.clientTo === buf.length ? buf : buf.subarray(this.clientFrom, this.clientTo));
+    const bytes = this.clientOut.take();
+    if (bytes) this.writeClient(bytes);
   }
 
   /** Bytes of the proxy's own for the client, after what is already on its way. */
