@@ -70,6 +70,12 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions, sig
 /** Most fault ids in one `POST /v1/recover` (the daemon's schema allows 1000). */
 const MAX_RECOVER_BATCH = 500;
 
+/** A caller of deleteFault waiting for its batch. */
+interface DeleteWaiter {
+  resolve(f: DaemonFault | undefined): void;
+  reject(e: unknown): void;
+}
+
 export class DaemonClient {
   name: string;
   readonly base: string;
@@ -82,7 +88,7 @@ export class DaemonClient {
   /** Whether this daemon serves `POST /v1/recover` (learned on first use; the pod daemon and older daemons do not). */
   private recoversInBatches?: boolean;
   /** Recoveries asked for in this turn of the event loop, sent together (see deleteFault). */
-  private pendingDeletes?: Map<string, { resolve(f: DaemonFault | undefined): void; reject(e: unknown): void }[]>;
+  private pendingDeletes?: Map<string, DeleteWaiter[]>;
 
   constructor(
     readonly config: DaemonConfig,
@@ -179,7 +185,7 @@ export class DaemonClient {
   private async flushDeletes(): Promise<void> {
     const batch = this.pendingDeletes!;
     this.pendingDeletes = undefined;
-    const settle = (id: string, fn: (w: { resolve(f: DaemonFault | undefined): void; reject(e: unknown): void }) => void) => batch.get(id)?.forEach(fn);
+    const settle = (id: string, fn: (w: DeleteWaiter) => void) => batch.get(id)?.forEach(fn);
     const one = (id: string) =>
       this.deleteOne(id).then(
         (f) => settle(id, (w) => w.resolve(f)),
