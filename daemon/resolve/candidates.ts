@@ -33,12 +33,12 @@ async function describeProcess(pid: number, protection: Protection, details: boo
 }
 
 /**
- * Candidates on this host: only `pids` when given (no scan of /proc, for a `pids` selector), otherwise
- * every process plus the named network namespaces under /run/netns. `details` adds cgroup and netns.
+ * Candidates on this host: only `pids` when given (no scan of /proc, for a `pids` selector: identity only),
+ * otherwise every process with its cgroup and netns, plus the named network namespaces under /run/netns.
  */
-export async function listCandidates(protection: Protection, opts: { pids?: number[]; details?: boolean } = {}): Promise<DaemonTargetCandidate[]> {
+export async function listCandidates(protection: Protection, opts: { pids?: number[] } = {}): Promise<DaemonTargetCandidate[]> {
   const pids = opts.pids ?? (await listPids());
-  const found = await Promise.all(pids.map((pid) => describeProcess(pid, protection, opts.details ?? !opts.pids)));
+  const found = await Promise.all(pids.map((pid) => describeProcess(pid, protection, !opts.pids)));
   const out = found.filter((c): c is DaemonTargetCandidate => !!c);
   if (!opts.pids) {
     for (const ns of await readdir('/run/netns').catch(() => [] as string[])) out.push({ netns: ns, description: `network namespace ${ns}` });
