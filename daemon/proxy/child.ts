@@ -4,7 +4,6 @@ import { run } from '../sys/exec';
 import { leaseAbandoned } from './deadman';
 import { formatEndpoint } from './endpoint';
 import { probeConnect } from './probe';
-import { kernelRelay } from './splice';
 import { createHttpProxy } from './http-proxy';
 import { createTcpProxy, type RunningProxy } from './tcp-proxy';
 import { fixedUpstream, transparentUpstream } from './upstream';
@@ -56,12 +55,7 @@ async function main(): Promise<void> {
     reply({ ready: false, code: err.code ?? 'ERROR', message: err.message });
     process.exit(1);
   });
-  proxy.server.once('listening', () => {
-    const port = (proxy.server.address() as AddressInfo).port;
-    if (cfg.proxy === 'http') return reply({ ready: true, port });
-    const kernel = kernelRelay();
-    reply({ ready: true, port, relay: kernel.available ? 'kernel' : 'user-space', ...(kernel.reason ? { relayReason: kernel.reason } : {}) });
-  });
+  proxy.server.once('listening', () => reply({ ready: true, port: (proxy.server.address() as AddressInfo).port }));
   listen(cfg.listen.host);
   let draining = false;
   const stop = () => {

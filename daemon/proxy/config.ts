@@ -25,13 +25,7 @@ export interface ProxyChildConfig {
   drainMs: number;
 }
 
-/**
- * `relay` (tcp proxy): how connections without a toxic are relayed, `kernel` (splice.ts) or
- * `user-space` with `relayReason`; a fault's state carries both so an operator can see which.
- */
-export type ProxyChildReply =
-  | { ready: true; port: number; relay?: 'kernel' | 'user-space'; relayReason?: string }
-  | { ready: false; code: string; message: string };
+export type ProxyChildReply = { ready: true; port: number } | { ready: false; code: string; message: string };
 
 /**
  * gid the proxy child runs with: the transparent-mode nft rule skips sockets of this group

@@ -26,9 +26,6 @@ export type ProxyState = {
   /** Explicit mode: where the proxy really listens (port 0 resolved). */
   listen?: string;
   proxyPort?: number;
-  /** tcp-fault: `kernel` when connections without a toxic are spliced, else `user-space` (relayReason says why). */
-  relay?: 'kernel' | 'user-space';
-  relayReason?: string;
   table?: string;
   netnsPath?: string;
 } & Record<string, unknown>;
@@ -85,7 +82,7 @@ export async function injectProxy(
     ...(ctx.journalFile ? { journalFile: ctx.journalFile } : {}),
     drainMs: DRAIN_MS,
   };
-  const { port, relay, relayReason } = await startProxyChild(cfg, {
+  const { port } = await startProxyChild(cfg, {
     netnsPath,
     signal: ctx.signal,
     onSpawn: async (ref) => {
@@ -94,7 +91,6 @@ export async function injectProxy(
     },
   });
   state.proxyPort = port;
-  if (relay) Object.assign(state, { relay }, relayReason ? { relayReason } : {});
   if (mode.mode === 'explicit') {
     state.listen = formatEndpoint({ host: mode.listen.host, port });
     ctx.log.info({ listen: state.listen, upstream: ctx.params.upstream, proxyPid: state.pid }, 'fault proxy listening');

@@ -22,7 +22,7 @@ export interface StartOptions {
   readyTimeoutMs?: number;
 }
 
-export async function startProxyChild(cfg: ProxyChildConfig, opts: StartOptions): Promise<{ ref: ProxyChildRef; port: number; relay?: string; relayReason?: string }> {
+export async function startProxyChild(cfg: ProxyChildConfig, opts: StartOptions): Promise<{ ref: ProxyChildRef; port: number }> {
   const argv = [process.execPath, RUN_TS, CHILD_ENTRY];
   const [file, args] = opts.netnsPath ? ['nsenter', [`--net=${opts.netnsPath}`, '--', ...argv]] : [argv[0], argv.slice(1)];
   const child = spawn(file, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'], ...(process.getuid?.() === 0 ? { gid: PROXY_GID } : {}), env: { ...process.env, NODE_OPTIONS: '' } });
@@ -78,7 +78,7 @@ export async function startProxyChild(cfg: ProxyChildConfig, opts: StartOptions)
     child.stdout.destroy();
     child.stderr.destroy();
     child.unref();
-    return { ref, port: answer.port, relay: answer.relay, relayReason: answer.relayReason };
+    return { ref, port: answer.port };
   } catch (err) {
     await stopProxyChild(ref, 0);
     throw err;

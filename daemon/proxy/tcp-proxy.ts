@@ -1,16 +1,12 @@
 import net from 'node:net';
 import type { Static } from '@sinclair/typebox';
 import type { Toxic } from '../../api/proxy';
-import { KernelLink } from './kernel-link';
 import { Link } from './link';
-import { kernelRelay } from './splice';
 import { TOXICS, type ToxicStage } from './toxics';
 import type { UpstreamResolver } from './upstream';
 
-// The TCP proxy: every accepted connection goes to the upstream; each toxic decides once per
-// connection (its toxicity) whether it applies, and then acts on its direction only. A connection
-// with toxics is a Link (user space, link.ts); one without is a KernelLink (splice, kernel-link.ts)
-// where the native relay is built, else a Link too.
+// The TCP proxy: every accepted connection becomes a Link to the upstream; each toxic decides once
+// per connection (its toxicity) whether it applies, and then acts on its direction only.
 
 export interface TcpProxyOptions {
   toxics: Static<typeof Toxic>[];
@@ -25,7 +21,7 @@ export interface RunningProxy {
 
 export function createTcpProxy(opts: TcpProxyOptions): RunningProxy {
   const built = opts.toxics.map((t) => ({ params: t, stage: TOXICS[t.type].create(t) }));
-  const links = new Set<{ destroy(): void }>();
+  const links = new Set<Link>();
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
     void (async () => {
       const target = await opts.upstreamFor(client);
@@ -36,27 +32,10 @@ export function createTcpProxy(opts: TcpProxyOptions): RunningProxy {
       for (const t of built) {
         if (t.params.toxicity >= 1 || Math.random() < t.params.toxicity) (t.params.direction === 'upstream' ? up : down).push(t.stage);
       }
-      const inUserSpace = () => {
-        const link = new Link(client, upstream, { upstreamStages: up, downstreamStages: down, onClose: () => links.delete(link) });
-        links.add(link);
-        link.start();
-      };
-      if (up.length > 0 || down.length > 0 || !kernelRelay().available) {
-        upstream.once('connect', () => client.resume());
-        return inUserSpace();
-      }
-      // Nothing to do to this connection's bytes: the kernel relays them (splice.ts). Neither
-      // socket may read before the hand-over, so the upstream is paused before it connects.
-      upstream.pause();
-      const kernel = new KernelLink(client, upstream, () => links.delete(kernel));
-      links.add(kernel);
-      upstream.once('connect', () => {
-        if (kernel.handOver()) return;
-        links.delete(kernel);
-        inUserSpace();
-        upstream.resume();
-        client.resume();
-      });
+      const link = new Link(client, upstream, { upstreamStages: up, downstreamStages: down, onClose: () => links.delete(link) });
+      links.add(link);
+      upstream.once('connect', () => client.resume());
+      link.start();
     })().catch(() => client.destroy());
   });
   return {
