@@ -26,11 +26,12 @@ afterEach(async () => {
  * connections of their own, so the server side of the proxied connection is the one that receives
  * the client's first byte (a marker, consumed here before the test starts).
  */
-async function proxied(toxics: unknown[] = []): Promise<{ client: net.Socket; server: net.Socket }> {
+async function proxied(toxics: unknown[] = [], greeting?: string): Promise<{ client: net.Socket; server: net.Socket }> {
   let found!: (s: net.Socket) => void;
   const serverSide = new Promise<net.Socket>((r) => (found = r));
   const srv = net.createServer({ allowHalfOpen: true }, (s) => {
     s.on('error', () => undefined);
+    if (greeting) s.write(greeting);
     s.once('data', () => {
       s.pause();
       found(s);
@@ -79,6 +80,37 @@ describe('tcp-fault with no toxic on a direction: bytes pass through untouched',
     await sendAll(server, down, SIZES);
     server.end();
     expect(await atClient).toEqual({ bytes: down.length, sha: sha(down) });
+  });
+
+  it('a server that speaks first (a banner before any request) is heard', async () => {
+    const { client, server } = await proxied([], '220 ready\r\n');
+    const atClient = receiveAll(client);
+    server.end('bye\r\n');
+    client.end();
+    const expected = Buffer.from('220 ready\r\nbye\r\n');
+    expect(await atClient).toEqual({ bytes: expected.length, sha: sha(expected) });
+  });
+
+  it('200 connections at once, each echoed exactly', async () => {
+    const echo = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.pipe(s);
+    });
+    const port = await listen(echo);
+    cleanups.push(() => echo.close());
+    const f = await injectFault(kind, { listen: '127.0.0.1:0', upstream: `127.0.0.1:${port}`, toxics: [] });
+    faults.push(f);
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const c = await connect(f.state.proxyPort);
+        const data = randomBytes(10_000 + i * 97);
+        const back = receiveAll(c);
+        await sendAll(c, data, SIZES);
+        c.end();
+        return (await back).sha === sha(data);
+      }),
+    );
+    expect(results.every(Boolean)).toBe(true);
   });
 
   it('a reset passes on, from either side', async () => {
