@@ -3,7 +3,10 @@ import { deleteTable, loadScript } from '../sys/nft';
 import { ToolError } from '../sys/exec';
 import { reachNetns } from '../sys/ip';
 import { buildTable, tableName, type TrafficMatch } from './nft-rules';
-import type { FaultContext, Support } from './types';
+import type { Static, TObject } from '@sinclair/typebox';
+import type { KindSpec } from '../../api/kinds/types';
+import { checkPeers } from './net';
+import { defineFault, type FaultContext, type FaultKind, type Support } from './types';
 
 // Inject/recover shared by the nft kinds (loss, partition): save the table name, load the table,
 // and on recover delete exactly that table in exactly that namespace.
@@ -42,4 +45,30 @@ export function nftSupport(caps: Record<string, { available: boolean; detail?: s
   if (!caps.root?.available) return { supported: false, reason: 'needs root (CAP_NET_ADMIN)' };
   if (!caps.nft?.available) return { supported: false, reason: `nftables unavailable: ${caps.nft?.detail ?? 'nft not found'}` };
   return { supported: true };
+}
+
+/** What the nft kinds' params have in common: which packets (api/kinds network-loss, network-partition). */
+type TrafficParams = Omit<TrafficMatch, 'interface'> & { peers: string[] };
+
+/**
+ * An nft kind whole: peers and ports checked at precheck, one table of its own that sends the matching
+ * packets to `verdict(params)` at inject, that table deleted at recover.
+ */
+export function defineNftFault<P extends TObject>(spec: KindSpec<P>, verdict: (params: Static<P>) => string): FaultKind<P, NftState> {
+  return defineFault({
+    spec,
+    support: nftSupport,
+    async precheck(params) {
+      const p = params as TrafficParams;
+      checkPeers(p.peers);
+      protocolPortsCheck(p.protocol, p.ports);
+    },
+    async inject(ctx) {
+      const p = ctx.params as TrafficParams;
+      return injectTable(ctx, { direction: p.direction, peers: p.peers, ports: p.ports, protocol: p.protocol, interface: ctx.target.interface }, verdict(ctx.params));
+    },
+    async recover(_ctx, state) {
+      await recoverTable(state);
+    },
+  });
 }

@@ -3,7 +3,9 @@ import { ToolError } from '../sys/exec';
 import { reachNetns } from '../sys/ip';
 import { addRootQdisc, deleteRootQdisc, handleFor } from '../sys/tc';
 import { pickInterface } from './net';
-import type { FaultContext, ResolvedTarget, Support } from './types';
+import type { Static, TObject } from '@sinclair/typebox';
+import type { KindSpec } from '../../api/kinds/types';
+import { defineFault, type FaultContext, type FaultKind, type ResolvedTarget, type Support } from './types';
 
 // Inject/recover shared by the tc kinds (tbf, netem): one root qdisc on one interface, its handle
 // derived from the fault id. Recover deletes the root qdisc only while it still has that handle.
@@ -50,4 +52,24 @@ export function qdiscSupport(cap: 'tbf' | 'netem') {
     if (!caps[cap]?.available) return { supported: false, reason: caps[cap]?.detail ?? `the kernel lacks sch_${cap}` };
     return { supported: true };
   };
+}
+
+/**
+ * A tc kind whole: the interface picked at precheck, one root qdisc of `qdisc` with the kind's own
+ * arguments (`qdiscArgs`, from validated params only) at inject, that qdisc removed at recover.
+ */
+export function defineQdiscFault<P extends TObject>(spec: KindSpec<P>, qdisc: 'tbf' | 'netem', qdiscArgs: (params: Static<P>) => string[]): FaultKind<P, QdiscState> {
+  return defineFault({
+    spec,
+    support: qdiscSupport(qdisc),
+    async precheck(_params, target) {
+      await precheckQdisc(target);
+    },
+    async inject(ctx) {
+      return injectQdisc(ctx, [qdisc, ...qdiscArgs(ctx.params)]);
+    },
+    async recover(_ctx, state) {
+      await recoverQdisc(state);
+    },
+  });
 }
