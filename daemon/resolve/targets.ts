@@ -3,7 +3,8 @@ import type { DaemonTarget, ResolvedProcess } from '../../api/daemon';
 import type { KindSpec } from '../../api/kinds/types';
 import * as cgroup from '../sys/cgroup';
 import { resolveContainer } from '../sys/containers';
-import { netnsPathOf, exists } from '../sys/ip';
+import { pathExists } from '../sys/fs';
+import { netnsPathOf } from '../sys/ip';
 import { cgroupsOf, cmdlineOf, listPids, netnsIdOf, readStat, type ProcStat } from '../sys/proc';
 import type { ResolvedTarget } from '../faults/types';
 import type { Protection } from './protect';
@@ -73,11 +74,11 @@ async function byCgroup(cg: string, guard: Protection): Promise<{ path: string; 
 async function netnsOf(t: DaemonTarget): Promise<{ path: string; name?: string } | undefined> {
   if (!t.netns) return undefined;
   if (t.netns.startsWith('/proc/')) {
-    if (!(await exists(t.netns))) throw invalidTarget('/target/netns', `${t.netns} does not exist`);
+    if (!(await pathExists(t.netns))) throw invalidTarget('/target/netns', `${t.netns} does not exist`);
     return { path: t.netns };
   }
   const path = netnsPathOf(t.netns);
-  if (!(await exists(path))) throw invalidTarget('/target/netns', `no network namespace named ${t.netns} (under /run/netns)`);
+  if (!(await pathExists(path))) throw invalidTarget('/target/netns', `no network namespace named ${t.netns} (under /run/netns)`);
   return { path, name: t.netns };
 }
 

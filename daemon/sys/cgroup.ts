@@ -1,5 +1,6 @@
 import { appendFile, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { pathExists } from './fs';
 
 // cgroup v1 (per-controller mounts), v2 (unified) and the hybrid of both. The daemon only needs
 // two things: which processes a cgroup holds, and putting its own stressor processes into one.
@@ -21,29 +22,20 @@ async function isDir(p: string): Promise<boolean> {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 let cached: CgroupLayout | undefined;
 
 export async function layout(): Promise<CgroupLayout> {
   if (cached) return cached;
   const roots = new Map<string, string>();
-  if (await exists(path.join(ROOT, 'cgroup.controllers'))) {
+  if (await pathExists(path.join(ROOT, 'cgroup.controllers'))) {
     roots.set('', ROOT);
     cached = { mode: 'v2', roots };
     return cached;
   }
   for (const ctrl of ['cpu', 'cpuacct', 'memory', 'blkio', 'pids', 'freezer']) {
-    if (await exists(path.join(ROOT, ctrl, 'cgroup.procs'))) roots.set(ctrl, path.join(ROOT, ctrl));
+    if (await pathExists(path.join(ROOT, ctrl, 'cgroup.procs'))) roots.set(ctrl, path.join(ROOT, ctrl));
   }
-  if (await exists(path.join(ROOT, 'unified', 'cgroup.procs'))) roots.set('', path.join(ROOT, 'unified'));
+  if (await pathExists(path.join(ROOT, 'unified', 'cgroup.procs'))) roots.set('', path.join(ROOT, 'unified'));
   const v1 = [...roots.keys()].some((k) => k !== '');
   cached = { mode: v1 ? (roots.has('') ? 'hybrid' : 'v1') : roots.has('') ? 'v2' : 'none', roots };
   return cached;

@@ -1,4 +1,4 @@
-import { access, readdir, readlink } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { run } from './exec';
 
 // `ip` and network namespace paths.
@@ -6,15 +6,6 @@ import { run } from './exec';
 /** Path of a named netns (created by `ip netns add`). */
 export function netnsPathOf(name: string): string {
   return `/run/netns/${name}`;
-}
-
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface Link {

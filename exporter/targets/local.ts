@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { Type } from '@sinclair/typebox';
 import { CgroupPath, InterfaceName, NetnsRef } from '../../api/common';
 import type { DaemonTarget } from '../../api/daemon';
@@ -39,14 +39,10 @@ interface Proc {
   cmdline?: string;
 }
 
-async function pathExists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const pathExists = (p: string) => access(p).then(
+  () => true,
+  () => false,
+);
 
 const invalid = (field: string, reason: string) => ApiError.invalid(`invalid experiment: ${field} ${reason}`, [{ field, reason }]);
 
