@@ -40,10 +40,13 @@ export const LocalSelector = Type.Object(
   { additionalProperties: true, description: 'local mode selector; Kubernetes selector fields are accepted in Kubernetes mode' },
 );
 
+/** How many of the matching targets an experiment takes (Chaos Mesh's modes). */
+export const TARGET_MODES = ['one', 'all', 'fixed', 'fixed-percent', 'random-max-percent'] as const;
 export const TargetMode = Type.Union(
-  ['one', 'all', 'fixed', 'fixed-percent', 'random-max-percent'].map((m) => Type.Literal(m)),
+  TARGET_MODES.map((m) => Type.Literal(m)),
   { default: 'all' },
 );
+export type TargetMode = Static<typeof TargetMode>;
 
 export const Targets = Type.Object(
   {

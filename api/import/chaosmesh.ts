@@ -1,4 +1,4 @@
-import { API_VERSION, type ExperimentInput } from '../experiment';
+import { API_VERSION, TARGET_MODES, type ExperimentInput, type TargetMode } from '../experiment';
 
 // Chaos Mesh → Faultline. Turns PodChaos, NetworkChaos, StressChaos, IOChaos, HTTPChaos and Schedule
 // documents (chaos-mesh.org/v1alpha1) into Faultline Experiment documents. Pure and browser-safe, so the
@@ -41,7 +41,7 @@ const SELECTOR_FIELDS = [
   'podPhaseSelectors', 'nodes', 'nodeSelectors', 'pods',
 ] as const;
 
-const MODES = ['one', 'all', 'fixed', 'fixed-percent', 'random-max-percent'];
+const MODES: readonly string[] = TARGET_MODES;
 
 /** Default when a Chaos Mesh action is instantaneous (pod-kill, container-kill) and has no duration. */
 const INSTANT_DURATION = '30s';
@@ -160,7 +160,7 @@ class Converter {
     if (!MODES.includes(mode)) ctx.miss(`${at}/mode`, `${mode} is not one of ${MODES.join(', ')}`);
     return {
       selector: selector as never,
-      mode: (MODES.includes(mode) ? mode : 'all') as never,
+      mode: (MODES.includes(mode) ? mode : 'all') as TargetMode,
       ...(spec.value !== undefined ? { value: String(spec.value) } : {}),
     };
   }

@@ -1,5 +1,4 @@
 import type { DataQuery, DataSourceJsonData } from '@grafana/schema';
-import type { KindScope, Capability } from '../../api/kinds/types';
 
 // Query model, options and the exporter's list shapes as the browser sees them. The wire types of
 // Experiment and Event come from api/ (the one source of wire shapes).
@@ -78,37 +77,9 @@ export interface ExporterHealth {
   [key: string]: unknown;
 }
 
-/** Which daemons can run a kind (GET /api/v1/kinds `support`). */
-export interface KindSupport {
-  daemon: string;
-  supported: boolean;
-  reason?: string;
-}
+/** GET /api/v1/kinds and /api/v1/targets entries, as on the wire. */
+export type { KindInfo, TargetCandidate as TargetInfo } from '../../api/targets';
 
-/** One entry of GET /api/v1/kinds: the kind's wire spec with its params JSON schema. */
-export interface KindInfo {
-  kind: string;
-  title: string;
-  description: string;
-  scope: KindScope;
-  targetRequired: boolean;
-  requires: Capability[];
-  /** JSON schema of spec.fault.params. */
-  schema: Record<string, unknown>;
-  support?: KindSupport[] | Record<string, unknown>;
-}
-
-/** One entry of GET /api/v1/targets. */
-export interface TargetInfo {
-  daemon: string;
-  pid?: number;
-  processName?: string;
-  cgroup?: string;
-  netns?: string;
-  description: string;
-}
-
-/** Filters of GET /api/v1/experiments. */
 export type ExperimentFilter = FaultlineFilters;
 
 /** Filters of GET /api/v1/events and the stream. */

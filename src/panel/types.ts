@@ -1,6 +1,10 @@
 export type { Experiment, ExperimentInput, Phase, TargetStatus } from '../../api/experiment';
 export type { FaultlineEvent } from '../../api/events';
 export type { ErrorDetail } from '../../api/errors';
+import type { TargetMode } from '../../api/experiment';
+import type { KindInfo as WireKindInfo, TargetCandidate } from '../../api/targets';
+
+export type { TargetMode };
 
 /** Columns of the experiment list that the panel options can switch off (name is always shown). */
 export const COLUMNS = [
@@ -41,13 +45,6 @@ export const DEFAULT_OPTIONS: PanelOptions = {
   templates: [],
 };
 
-/** Which daemons can run a kind (GET /api/v1/kinds `support`). */
-export interface KindSupport {
-  daemon: string;
-  supported: boolean;
-  reason?: string;
-}
-
 /** JSON schema, as much of it as the form reads. */
 export interface JsonSchema {
   type?: string | string[];
@@ -73,30 +70,12 @@ export interface JsonSchema {
   [key: string]: unknown;
 }
 
-/** One entry of GET /api/v1/kinds: a kind's wire spec with the JSON schema of its params. */
-export interface KindInfo {
-  kind: string;
-  title: string;
-  description: string;
-  scope: string;
-  targetRequired: boolean;
-  requires: string[];
-  schema: JsonSchema;
-  support?: KindSupport[];
-}
+/** One entry of GET /api/v1/kinds (api/targets.ts), its `schema` read as the JSON schema it is. */
+export type KindInfo = Omit<WireKindInfo, 'schema' | 'support'> & { schema: JsonSchema; support?: KindSupport[] };
+export type KindSupport = WireKindInfo['support'][number];
 
 /** One entry of GET /api/v1/targets. */
-export interface TargetInfo {
-  daemon: string;
-  pid?: number;
-  processName?: string;
-  cgroup?: string;
-  netns?: string;
-  description: string;
-}
-
-export type TargetMode = 'one' | 'all' | 'fixed' | 'fixed-percent' | 'random-max-percent';
-
+export type TargetInfo = TargetCandidate;
 /**
  * The launch form as the user typed it: text per field (lists comma-separated), turned into an
  * ExperimentInput by form.ts. Templates save exactly this.
