@@ -1,9 +1,9 @@
+import type { Static, TObject } from '@sinclair/typebox';
 import { ApiError } from '../../api/errors';
 import { deleteTable, loadScript } from '../sys/nft';
 import { ToolError } from '../sys/exec';
 import { reachNetns } from '../sys/ip';
 import { buildTable, tableName, type TrafficMatch } from './nft-rules';
-import type { Static, TObject } from '@sinclair/typebox';
 import type { KindSpec } from '../../api/kinds/types';
 import { checkPeers } from './net';
 import { defineFault, type FaultContext, type FaultKind, type Support } from './types';
@@ -13,7 +13,7 @@ import { defineFault, type FaultContext, type FaultKind, type Support } from './
 
 export type NftState = { table: string; netnsPath?: string; netnsId?: string } & Record<string, unknown>;
 
-export async function injectTable(ctx: FaultContext<unknown>, match: TrafficMatch, verdict: string): Promise<NftState> {
+async function injectTable(ctx: FaultContext<unknown>, match: TrafficMatch, verdict: string): Promise<NftState> {
   const t = ctx.target;
   const state: NftState = { table: tableName(ctx.id), ...(t.netnsPath ? { netnsPath: t.netnsPath, netnsId: t.netnsId } : {}) };
   await ctx.save(state);
@@ -28,27 +28,27 @@ export async function injectTable(ctx: FaultContext<unknown>, match: TrafficMatc
   return state;
 }
 
-export async function recoverTable(state: Partial<NftState>): Promise<void> {
+async function recoverTable(state: Partial<NftState>): Promise<void> {
   if (!state.table) return;
   if (!state.netnsPath) return deleteTable(state.table);
   const where = await reachNetns(state.netnsPath, state.netnsId);
   if (where) await deleteTable(state.table, where); // else the namespace, and the table with it, is gone
 }
 
-export function protocolPortsCheck(protocol: string, ports: number[] | undefined): void {
+function protocolPortsCheck(protocol: string, ports: number[] | undefined): void {
   if (ports?.length && protocol === 'icmp') {
     throw ApiError.invalid('invalid request: /params/ports only apply to tcp and udp', [{ field: '/params/ports', reason: 'ports need protocol tcp, udp or all (not icmp)' }]);
   }
 }
 
-export function nftSupport(caps: Record<string, { available: boolean; detail?: string }>): Support {
+function nftSupport(caps: Record<string, { available: boolean; detail?: string }>): Support {
   if (!caps.root?.available) return { supported: false, reason: 'needs root (CAP_NET_ADMIN)' };
   if (!caps.nft?.available) return { supported: false, reason: `nftables unavailable: ${caps.nft?.detail ?? 'nft not found'}` };
   return { supported: true };
 }
 
 /** What the nft kinds' params have in common: which packets (api/kinds network-loss, network-partition). */
-type TrafficParams = Omit<TrafficMatch, 'interface'> & { peers: string[] };
+type TrafficParams = Omit<TrafficMatch, 'interface'>;
 
 /**
  * An nft kind whole: peers and ports checked at precheck, one table of its own that sends the matching

@@ -1,9 +1,9 @@
+import type { Static, TObject } from '@sinclair/typebox';
 import { ApiError } from '../../api/errors';
 import { ToolError } from '../sys/exec';
 import { reachNetns } from '../sys/ip';
 import { addRootQdisc, deleteRootQdisc, handleFor } from '../sys/tc';
 import { pickInterface } from './net';
-import type { Static, TObject } from '@sinclair/typebox';
 import type { KindSpec } from '../../api/kinds/types';
 import { defineFault, type FaultContext, type FaultKind, type ResolvedTarget, type Support } from './types';
 
@@ -13,11 +13,11 @@ import { defineFault, type FaultContext, type FaultKind, type ResolvedTarget, ty
 export type QdiscState = { dev: string; handle: string; netnsPath?: string; netnsId?: string } & Record<string, unknown>;
 
 /** Picks (and checks) the interface once, recording it in the resolved target that the journal keeps. */
-export async function precheckQdisc(target: ResolvedTarget): Promise<void> {
+async function precheckQdisc(target: ResolvedTarget): Promise<void> {
   target.interface = await pickInterface(target);
 }
 
-export async function injectQdisc(ctx: FaultContext<unknown>, kindArgs: string[]): Promise<QdiscState> {
+async function injectQdisc(ctx: FaultContext<unknown>, kindArgs: string[]): Promise<QdiscState> {
   const dev = ctx.target.interface ?? (await pickInterface(ctx.target));
   const t = ctx.target;
   const state: QdiscState = { dev, handle: handleFor(ctx.id), ...(t.netnsPath ? { netnsPath: t.netnsPath, netnsId: t.netnsId } : {}) };
@@ -38,14 +38,14 @@ export async function injectQdisc(ctx: FaultContext<unknown>, kindArgs: string[]
   return state;
 }
 
-export async function recoverQdisc(state: Partial<QdiscState>): Promise<void> {
+async function recoverQdisc(state: Partial<QdiscState>): Promise<void> {
   if (!state.dev || !state.handle || state.handle === 'none') return;
   if (!state.netnsPath) return deleteRootQdisc(state.dev, state.handle);
   const where = await reachNetns(state.netnsPath, state.netnsId);
   if (where) await deleteRootQdisc(state.dev, state.handle, where);
 }
 
-export function qdiscSupport(cap: 'tbf' | 'netem') {
+function qdiscSupport(cap: 'tbf' | 'netem') {
   return (caps: Record<string, { available: boolean; detail?: string }>): Support => {
     if (!caps.root?.available) return { supported: false, reason: 'needs root (CAP_NET_ADMIN)' };
     if (!caps.tc?.available) return { supported: false, reason: `tc unavailable: ${caps.tc?.detail ?? 'tc not found'}` };
