@@ -130,9 +130,16 @@ export type DaemonTargetCandidate = Static<typeof DaemonTargetCandidate>;
 export const DaemonTargetList = Type.Object({ targets: Type.Array(DaemonTargetCandidate) }, { $id: 'DaemonTargetList' });
 export type DaemonTargetList = Static<typeof DaemonTargetList>;
 
-/** Query of `GET /v1/targets`: `pids=12,34` lists only those (no scan of /proc). */
+/**
+ * Query of `GET /v1/targets`: `pids=12,34` lists only those (no scan of /proc); `processName=REGEX` only the
+ * processes whose comm or command line matches (what a processName selector asks). Either way the
+ * listing is identity only: no cgroup, no netns, no named namespaces.
+ */
 export const DaemonTargetQuery = Type.Object(
-  { pids: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,6}(,[1-9][0-9]{0,6}){0,1023}$', description: 'comma-separated pids, at most 1024' })) },
+  {
+    pids: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,6}(,[1-9][0-9]{0,6}){0,1023}$', description: 'comma-separated pids, at most 1024' })),
+    processName: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'regular expression (JavaScript syntax) on comm or the command line' })),
+  },
   { additionalProperties: false },
 );
 

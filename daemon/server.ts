@@ -94,7 +94,15 @@ export function createApp(d: ServerDeps): express.Express {
     const q = validate(DaemonTargetQuery, { ...req.query }, 'targets query', '');
     const pids = q.pids?.split(',').map(Number);
     if (pids?.some((p) => p > 4194304)) throw ApiError.invalid('invalid targets query: /pids has a pid above 4194304', [{ field: '/pids', reason: 'pids are at most 4194304' }]);
-    const body: DaemonTargetList = { targets: await listCandidates(d.protection, pids ? { pids } : {}) };
+    let processName: RegExp | undefined;
+    if (q.processName !== undefined) {
+      try {
+        processName = new RegExp(q.processName);
+      } catch (err) {
+        throw ApiError.invalid(`invalid targets query: /processName is not a valid regular expression`, [{ field: '/processName', reason: (err as Error).message }]);
+      }
+    }
+    const body: DaemonTargetList = { targets: await listCandidates(d.protection, { pids, processName }) };
     res.json(body);
   });
 

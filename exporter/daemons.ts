@@ -239,10 +239,13 @@ export class DaemonClient {
    * Candidates from the daemon's own listing (`GET /v1/targets`; only `pids` when given), or undefined
    * when it has none (the pod daemon, older daemons).
    */
-  async listTargets(pids?: number[], signal?: AbortSignal): Promise<DaemonTargetCandidate[] | undefined> {
+  async listTargets(narrow: { pids?: number[]; processName?: string } = {}, signal?: AbortSignal): Promise<DaemonTargetCandidate[] | undefined> {
     if (this.listsTargets === false) return undefined;
     try {
-      const query = pids?.length ? `?pids=${pids.join(',')}` : '';
+      const params = new URLSearchParams();
+      if (narrow.pids?.length) params.set('pids', narrow.pids.join(','));
+      if (narrow.processName !== undefined) params.set('processName', narrow.processName);
+      const query = params.size ? `?${params}` : '';
       const body = await this.call<DaemonTargetList>('GET', DAEMON_ROUTES.targets + query, undefined, signal);
       this.listsTargets = true;
       return body.targets;

@@ -10,16 +10,18 @@ import type { Protection } from './protect';
 
 const MAX_CMDLINE = 512;
 
-async function describeProcess(pid: number, protection: Protection, details: boolean): Promise<DaemonTargetCandidate | undefined> {
+async function describeProcess(pid: number, protection: Protection, details: boolean, name?: RegExp): Promise<DaemonTargetCandidate | undefined> {
   const st = await readStat(pid);
   // gone, zombie, or a kernel thread (kthreadd and its children)
   if (!st || st.state === 'Z' || pid === 2 || st.ppid === 2) return undefined;
   if (protection.reasonFor(st)) return undefined;
+  const cmdline = await cmdlineOf(pid);
+  if (name && !name.test(st.comm) && !name.test(cmdline)) return undefined;
   const c: DaemonTargetCandidate = {
     pid,
     pidStartTime: st.startTime,
     processName: st.comm,
-    cmdline: (await cmdlineOf(pid)).slice(0, MAX_CMDLINE),
+    cmdline: cmdline.slice(0, MAX_CMDLINE),
     description: `pid ${pid} (${st.comm})`,
   };
   if (details) {
@@ -33,14 +35,17 @@ async function describeProcess(pid: number, protection: Protection, details: boo
 }
 
 /**
- * Candidates on this host: only `pids` when given (no scan of /proc, for a `pids` selector: identity only),
- * otherwise every process with its cgroup and netns, plus the named network namespaces under /run/netns.
+ * Candidates on this host. Narrowed (what a selector asks, identity only): `pids` lists those (no scan
+ * of /proc), `processName` the processes whose comm or command line matches. Otherwise (what a person
+ * browsing targets asks) every process with its cgroup and netns, plus the named network namespaces
+ * under /run/netns.
  */
-export async function listCandidates(protection: Protection, opts: { pids?: number[] } = {}): Promise<DaemonTargetCandidate[]> {
+export async function listCandidates(protection: Protection, opts: { pids?: number[]; processName?: RegExp } = {}): Promise<DaemonTargetCandidate[]> {
+  const narrowed = !!opts.pids || !!opts.processName;
   const pids = opts.pids ?? (await listPids());
-  const found = await Promise.all(pids.map((pid) => describeProcess(pid, protection, !opts.pids)));
+  const found = await Promise.all(pids.map((pid) => describeProcess(pid, protection, !narrowed, opts.processName)));
   const out = found.filter((c): c is DaemonTargetCandidate => !!c);
-  if (!opts.pids) {
+  if (!narrowed) {
     for (const ns of await readdir('/run/netns').catch(() => [] as string[])) out.push({ netns: ns, description: `network namespace ${ns}` });
   }
   return out;

@@ -62,10 +62,10 @@ export class LocalTargets implements TargetResolver {
   }
 
   /** Processes on the daemon's host (only `pids` when given: no full scan), or undefined when it cannot list them. */
-  private async processes(d: DaemonClient, pids?: number[]): Promise<Proc[] | undefined> {
+  private async processes(d: DaemonClient, narrow: { pids?: number[]; processName?: string }): Promise<Proc[] | undefined> {
     if (!d.up) return undefined;
     try {
-      const listed = await d.listTargets(pids);
+      const listed = await d.listTargets(narrow);
       return listed?.filter((t) => t.pid !== undefined) as Proc[] | undefined;
     } catch {
       return undefined;
@@ -120,7 +120,12 @@ export class LocalTargets implements TargetResolver {
     const units: ResolvedTarget[] = [];
     const extra: Partial<DaemonTarget> = sel.interface ? { interface: sel.interface } : {};
     for (const d of daemons) {
-      const procs = nameRe ? await this.processes(d) : sel.pids?.length ? await this.processes(d, sel.pids) : undefined;
+      // The daemon narrows its listing; with pids as well, the name cannot narrow (pids ∪ name matches).
+      const procs = nameRe
+        ? await this.processes(d, sel.pids?.length ? {} : { processName: sel.processName })
+        : sel.pids?.length
+          ? await this.processes(d, { pids: sel.pids })
+          : undefined;
       const seen = new Set<number>();
       const addProc = (p: Proc) => {
         if (seen.has(p.pid)) return;
@@ -143,7 +148,8 @@ export class LocalTargets implements TargetResolver {
         if (procs) {
           for (const p of procs) {
             if (protectedPids.has(p.pid) && this.isLocal(d)) continue;
-            if (nameRe.test(p.processName ?? '') || (p.cmdline && nameRe.test(p.cmdline))) addProc(p);
+            // Listed by name already (the daemon matched the whole command line, we get 512 chars of it).
+            if (!sel.pids?.length || nameRe.test(p.processName ?? '') || (p.cmdline && nameRe.test(p.cmdline))) addProc(p);
           }
         } else {
           units.push({ daemon: d.name, target: { processName: sel.processName!, ...extra }, description: `processes matching /${sel.processName}/ on ${d.name}` });

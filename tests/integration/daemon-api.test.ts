@@ -149,16 +149,23 @@ d('daemon API', () => {
     // only the pids asked for, no scan
     const some = (await dm.req('GET', `/v1/targets?pids=${sleep.pid},1,4194303`)).body.targets as any[];
     expect(some.map((t) => t.pid)).toEqual([sleep.pid]);
-    for (const [q, why] of [
-      ['pids=abc', 'not numbers'],
-      ['pids=0', 'pid 0'],
-      ['pids=5000000', 'above the kernel limit'],
-      ['pids=1&pids=2', 'repeated'],
-      ['pid=1', 'unknown parameter'],
+    // only the processes whose comm or command line matches, identity only (what a processName selector asks)
+    const named = spawnSleep(613);
+    const byName = (await dm.req('GET', `/v1/targets?processName=${encodeURIComponent('^sleep 613$')}`)).body.targets as any[];
+    expect(byName).toEqual([{ pid: named.pid, pidStartTime: expect.any(Number), processName: 'sleep', cmdline: 'sleep 613', description: `pid ${named.pid} (sleep)` }]);
+    for (const [q, why, field] of [
+      ['pids=abc', 'not numbers', '/pids'],
+      ['pids=0', 'pid 0', '/pids'],
+      ['pids=5000000', 'above the kernel limit', '/pids'],
+      ['pids=1&pids=2', 'repeated', '/pids'],
+      ['pid=1', 'unknown parameter', '/pid'],
+      ['processName=(', 'not a regular expression', '/processName'],
+      ['processName=', 'empty', '/processName'],
+      [`processName=${'x'.repeat(257)}`, 'too long', '/processName'],
     ]) {
       const res = await dm.req('GET', `/v1/targets?${q}`);
       expect([q, why, res.status]).toEqual([q, why, 400]);
-      expect(res.body.error.details[0].field).toMatch(/^\/pids?$/);
+      expect([q, res.body.error.details[0].field]).toEqual([q, field]);
     }
   });
 

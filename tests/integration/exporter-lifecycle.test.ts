@@ -60,6 +60,26 @@ describe('exporter lifecycle with process-pause', () => {
     expect(ev).toEqual(['created', 'injecting', 'injected', 'running', 'recovering', 'recovered', 'finished']);
   });
 
+  it('a processName selector pauses the processes whose command line matches, and only those', async () => {
+    // A command line no other test (or worker) runs: the daemon lists only matching processes.
+    const unique = `7777.${process.pid}`;
+    const p = spawnSleep(Number(unique));
+    procs.push(p);
+    const other = sleeper();
+    const name = `byname-${process.pid}`;
+    const body = pauseExperiment(name, []);
+    body.spec.targets = { selector: { processName: `^sleep ${unique.replace('.', '\\.')}$`, daemons: ['local'] } as any, mode: 'all' };
+    expect((await s.api('POST', '/api/v1/experiments', body)).status).toBe(201);
+    await waitFor('Running', async () => (await phaseOf(s.api, name)) === 'Running');
+    const e = (await s.api('GET', `/api/v1/experiments/default/${name}`)).body;
+    expect(e.status.targets.map((t: any) => t.target.pid)).toEqual([p.pid]);
+    expect(procState(p.pid!)).toBe('T');
+    expect(procState(other)).not.toBe('T');
+    expect((await s.api('POST', `/api/v1/experiments/default/${name}/stop`)).status).toBe(200);
+    await waitFor('Finished', async () => (await phaseOf(s.api, name)) === 'Finished');
+    expect(procState(p.pid!)).not.toBe('T');
+  });
+
   it('pause recovers the faults, resume injects them again, stop ends as Finished; every step is an event with its actor', async () => {
     const pid = sleeper();
     const name = `pr-${process.pid}`;
