@@ -1,8 +1,7 @@
-import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { cli, killAll, procState, spawnSleep, startStack, tempDir, waitFor, type Stack } from './exporter-helpers';
+import { cli, killAll, procState, startStack, tempDir, waitFor, type Stack, sleepers } from './exporter-helpers';
 
 // The client commands against a real exporter and daemon, with their documented exit codes:
 // 0 ok · 2 invalid input · 3 not found · 4 conflict · 5 unreachable · 7 Aborted · 8 Failed · 9 timeout.
@@ -11,7 +10,7 @@ jest.setTimeout(900_000); // each CLI call is a fresh node process: seconds each
 
 let s: Stack;
 let env: Record<string, string>;
-const procs: ChildProcess[] = [];
+const { procs, spawn: sleeper } = sleepers();
 const dir = tempDir('cli');
 
 beforeAll(async () => {
@@ -36,11 +35,6 @@ const pause = (name: string, pid: number, duration = '2s', daemons = ['local']) 
   spec: { fault: { kind: 'process-pause' }, targets: { selector: { pids: [pid], daemons } }, duration },
 });
 
-const sleeper = () => {
-  const p = spawnSleep();
-  procs.push(p);
-  return p.pid!;
-};
 
 describe('faultline CLI', () => {
   it('apply several documents; re-apply is unchanged; a changed spec is a conflict; bad documents exit 2 naming the field', async () => {

@@ -150,9 +150,10 @@ d('daemon API', () => {
     const some = (await dm.req('GET', `/v1/targets?pids=${sleep.pid},1,4194303`)).body.targets as any[];
     expect(some.map((t) => t.pid)).toEqual([sleep.pid]);
     // only the processes whose comm or command line matches, identity only (what a processName selector asks)
-    const named = spawnSleep(613);
-    const byName = (await dm.req('GET', `/v1/targets?processName=${encodeURIComponent('^sleep 613$')}`)).body.targets as any[];
-    expect(byName).toEqual([{ pid: named.pid, pidStartTime: expect.any(Number), processName: 'sleep', cmdline: 'sleep 613', description: `pid ${named.pid} (sleep)` }]);
+    const seconds = 2_000_000 + process.pid; // a command line no other test runs
+    const named = spawnSleep(seconds);
+    const byName = (await dm.req('GET', `/v1/targets?processName=${encodeURIComponent(`^sleep ${seconds}$`)}`)).body.targets as any[];
+    expect(byName).toEqual([{ pid: named.pid, pidStartTime: expect.any(Number), processName: 'sleep', cmdline: `sleep ${seconds}`, description: `pid ${named.pid} (sleep)` }]);
     for (const [q, why, field] of [
       ['pids=abc', 'not numbers', '/pids'],
       ['pids=0', 'pid 0', '/pids'],

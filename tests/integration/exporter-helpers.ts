@@ -71,6 +71,20 @@ export function spawnSleep(seconds = 300): ChildProcess {
   return spawnExeced('sleep', [String(seconds)]);
 }
 
+/**
+ * The `sleep` processes of one test file: `spawn()` starts one and gives its pid; `procs` are all of
+ * them, for `killAll(procs)` in afterAll (which continues paused ones first).
+ */
+export function sleepers(seconds?: number): { procs: ChildProcess[]; spawn: () => number } {
+  const procs: ChildProcess[] = [];
+  const spawn = () => {
+    const p = spawnSleep(seconds);
+    procs.push(p);
+    return p.pid!;
+  };
+  return { procs, spawn };
+}
+
 /** State letter of /proc/PID/stat: T while stopped (paused), S while sleeping. */
 export function procState(pid: number): string {
   const text = readFileSync(`/proc/${pid}/stat`, 'utf8');

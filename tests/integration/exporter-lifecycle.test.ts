@@ -1,5 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
-import { killAll, pauseExperiment, phaseOf, procState, spawnSleep, startStack, waitFor, type Stack } from './exporter-helpers';
+import { killAll, pauseExperiment, phaseOf, procState, spawnSleep, startStack, waitFor, type Stack, sleepers } from './exporter-helpers';
 
 // The lifecycle against a real daemon and real processes: process-pause stops a `sleep` (state T)
 // while Running and lets it go (state S) on pause, stop and when the duration ends.
@@ -7,12 +6,7 @@ import { killAll, pauseExperiment, phaseOf, procState, spawnSleep, startStack, w
 jest.setTimeout(120_000);
 
 let s: Stack;
-const procs: ChildProcess[] = [];
-const sleeper = () => {
-  const p = spawnSleep();
-  procs.push(p);
-  return p.pid!;
-};
+const { procs, spawn: sleeper } = sleepers();
 
 beforeAll(async () => {
   s = await startStack({ extraDaemons: [{ url: 'http://127.0.0.1:9', name: 'nowhere' }], leaseSeconds: 5 });
@@ -62,13 +56,13 @@ describe('exporter lifecycle with process-pause', () => {
 
   it('a processName selector pauses the processes whose command line matches, and only those', async () => {
     // A command line no other test (or worker) runs: the daemon lists only matching processes.
-    const unique = `7777.${process.pid}`;
-    const p = spawnSleep(Number(unique));
+    const unique = 1_000_000 + process.pid;
+    const p = spawnSleep(unique);
     procs.push(p);
     const other = sleeper();
     const name = `byname-${process.pid}`;
     const body = pauseExperiment(name, []);
-    body.spec.targets = { selector: { processName: `^sleep ${unique.replace('.', '\\.')}$`, daemons: ['local'] } as any, mode: 'all' };
+    body.spec.targets = { selector: { processName: `^sleep ${unique}$`, daemons: ['local'] } as any, mode: 'all' };
     expect((await s.api('POST', '/api/v1/experiments', body)).status).toBe(201);
     await waitFor('Running', async () => (await phaseOf(s.api, name)) === 'Running');
     const e = (await s.api('GET', `/api/v1/experiments/default/${name}`)).body;

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import net from 'node:net';
-import { killAll, pauseExperiment, procState, request, spawnServer, spawnSleep, tempDir, waitFor } from './exporter-helpers';
+import { killAll, pauseExperiment, procState, request, spawnServer, tempDir, waitFor, sleepers } from './exporter-helpers';
 
 // kill -9 of the exporter and of the daemon mid-experiment, with both as real processes:
 // nothing stays injected without an owner, running experiments keep their end time, and
@@ -9,7 +9,7 @@ import { killAll, pauseExperiment, procState, request, spawnServer, spawnSleep, 
 
 jest.setTimeout(400_000); // several CLI process starts: slow on a loaded machine
 
-const procs: ChildProcess[] = [];
+const { procs, spawn: sleeper } = sleepers();
 const servers: ChildProcess[] = [];
 const dirs: string[] = [];
 
@@ -32,12 +32,6 @@ async function freePort(): Promise<number> {
   await new Promise((r) => srv.close(r));
   return port;
 }
-
-const sleeper = () => {
-  const p = spawnSleep();
-  procs.push(p);
-  return p.pid!;
-};
 
 const exited = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
 

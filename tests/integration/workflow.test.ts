@@ -1,23 +1,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ChildProcess } from 'node:child_process';
 import { FAULTLINE, Proc, freePort, removeDir } from '../helpers/stack';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { cli, killAll, procState, spawnSleep, startStack, tempDir, waitFor, type Stack } from './exporter-helpers';
+import { cli, killAll, procState, startStack, tempDir, waitFor, type Stack, sleepers } from './exporter-helpers';
 
 // Workflows with real faults: process-pause on sleeps the test spawned (state T while the step runs),
 // a real HTTP server for checks, and a real exporter process killed with -9 mid-workflow.
 
 jest.setTimeout(300_000);
 
-const procs: ChildProcess[] = [];
-const sleeper = () => {
-  const p = spawnSleep();
-  procs.push(p);
-  return p.pid!;
-};
+const { procs, spawn: sleeper } = sleepers();
 const pause = (name: string, pid: number, duration: string) => ({
   name,
   experiment: { spec: { fault: { kind: 'process-pause', params: {} }, targets: { selector: { pids: [pid], daemons: ['local'] }, mode: 'all' }, duration } },

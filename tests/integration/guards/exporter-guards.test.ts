@@ -1,9 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import pino from 'pino';
 import { parseTokens } from '../../../exporter/auth/tokens';
 import { startExporter, type RunningExporter } from '../../../exporter/index';
-import { killAll, pauseExperiment, procState, spawnSleep, startTestDaemon, tempDir } from '../exporter-helpers';
+import { killAll, pauseExperiment, procState, startTestDaemon, tempDir, sleepers } from '../exporter-helpers';
 import { describeWithTools } from '../../helpers/require-tool';
 import { freePort } from '../../helpers/http';
 import { MetricSource, pollUntil, PromStack } from '../../helpers/prom-stack';
@@ -30,7 +29,7 @@ const TOKENS = parseTokens(
 
 describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter safety with real Prometheus, Alertmanager, daemon and processes', () => {
   jest.setTimeout(180_000);
-  const procs: ChildProcess[] = [];
+  const { procs, spawn: sleeper } = sleepers(600);
   const metrics = new MetricSource();
   const stack = new PromStack();
   const dataDir = tempDir('guards');
@@ -38,11 +37,6 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter safety wi
   let ex: RunningExporter;
   let promPort: number;
 
-  const sleeper = () => {
-    const p = spawnSleep(600);
-    procs.push(p);
-    return p.pid!;
-  };
 
   async function call(method: string, p: string, token: string | null = T.operator, body?: unknown, headers: Record<string, string> = {}) {
     const res = await fetch(ex.url + p, {

@@ -1,6 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
 import { parsePolicy } from '../../../exporter/policy';
-import { killAll, pauseExperiment, phaseOf, procState, spawnSleep, startStack, waitFor, type Stack } from '../exporter-helpers';
+import { killAll, pauseExperiment, phaseOf, procState, startStack, waitFor, type Stack, sleepers } from '../exporter-helpers';
 
 // Blast radius policy and guard validation through the real exporter and daemon: every refusal
 // names the rule (or field), and nothing is stored or injected.
@@ -8,12 +7,7 @@ import { killAll, pauseExperiment, phaseOf, procState, spawnSleep, startStack, w
 jest.setTimeout(120_000);
 
 let s: Stack;
-const procs: ChildProcess[] = [];
-const sleeper = () => {
-  const p = spawnSleep();
-  procs.push(p);
-  return p.pid!;
-};
+const { procs, spawn: sleeper } = sleepers();
 
 beforeAll(async () => {
   s = await startStack({
