@@ -236,8 +236,8 @@ export class DaemonClient {
   }
 
   /**
-   * Candidates from the daemon's own listing (`GET /v1/targets`; only `pids` when given), or undefined
-   * when it has none (the pod daemon, older daemons).
+   * Candidates from the daemon's own listing (`GET /v1/targets`; narrowed to `pids` or to a `processName`
+   * regex when given, identity only), or undefined when it has none (the pod daemon, older daemons).
    */
   async listTargets(narrow: { pids?: number[]; processName?: string } = {}, signal?: AbortSignal): Promise<DaemonTargetCandidate[] | undefined> {
     if (this.listsTargets === false) return undefined;

@@ -61,7 +61,7 @@ export class LocalTargets implements TargetResolver {
     return host === 'localhost' || host.startsWith('127.') || host === '[::1]' || host === '::1';
   }
 
-  /** Processes on the daemon's host (only `pids` when given: no full scan), or undefined when it cannot list them. */
+  /** Processes on the daemon's host (narrowed by the daemon to `pids` or a `processName`), or undefined when it cannot list them. */
   private async processes(d: DaemonClient, narrow: { pids?: number[]; processName?: string }): Promise<Proc[] | undefined> {
     if (!d.up) return undefined;
     try {
