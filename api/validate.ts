@@ -38,6 +38,15 @@ function compiled(schema: TSchema) {
 export function describeErrors(errors: ErrorObject[] | null | undefined, prefix = ''): ErrorDetail[] {
   const seen = new Set<string>();
   const out: ErrorDetail[] = [];
+  // A union of literals (TypeBox's way of writing an enum) fails with one `const` error per member:
+  // say them together, as `enum` would.
+  const constants = new Map<string, unknown[]>();
+  for (const e of errors ?? []) {
+    if (e.keyword !== 'const') continue;
+    const list = constants.get(e.instancePath) ?? [];
+    list.push((e.params as { allowedValue: unknown }).allowedValue);
+    constants.set(e.instancePath, list);
+  }
   for (const e of errors ?? []) {
     let field = prefix + e.instancePath;
     let reason = e.message ?? 'is invalid';
@@ -49,6 +58,9 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, prefix 
       reason = 'is required';
     } else if (e.keyword === 'enum') {
       reason = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (e.keyword === 'const') {
+      const allowed = constants.get(e.instancePath) ?? [];
+      reason = allowed.length === 1 ? `must be ${JSON.stringify(allowed[0])}` : `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
     } else if (e.keyword === 'format') {
       reason = `must be a valid ${(e.params as { format: string }).format}`;
     } else if (e.keyword === 'pattern' && e.parentSchema && (e.parentSchema as { description?: string }).description) {
