@@ -72,7 +72,9 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, prefix 
       out.push({ field: field || '/', reason });
     }
   }
-  return out;
+  // A value the pattern already refused fails its format too: the pattern's message says more.
+  const patterned = new Set((errors ?? []).filter((e) => e.keyword === 'pattern').map((e) => (prefix + e.instancePath) || '/'));
+  return out.filter((d) => !(patterned.has(d.field) && d.reason.startsWith('must be a valid ')));
 }
 
 /** Checks `value` against `schema` (filling defaults in place); throws ApiError 400 naming each bad field. */

@@ -22,6 +22,10 @@ describe('validation errors name the field and what it may be', () => {
     expect(details).toEqual([{ field: '/spec/targets/mode', reason: 'must be one of "one", "all", "fixed", "fixed-percent", "random-max-percent"' }]);
   });
 
+  it('a value its pattern refuses is one detail (the pattern and what it means), not also a format error', () => {
+    expect(check(ExperimentInput, doc({}, { duration: '5 minutes' }))).toEqual([{ field: '/spec/duration', reason: expect.stringMatching(/^must match .+\(.+\)$/) }]);
+  });
+
   it('unknown and missing fields, several at once; validate throws a 400 with the first in its message', () => {
     const bad = doc({ extra: 1 }, { duration: undefined });
     delete (bad.spec as Record<string, unknown>).duration;
