@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { ApiError, type ErrorDetail } from './errors';
-import { parseDuration, parseRate, parseSize } from './units';
+import { DURATION_PATTERN, parseDuration, parseRate, parseSize, RATE_PATTERN, SIZE_OR_PERCENT_PATTERN, SIZE_PATTERN } from './units';
 
 // One ajv instance for every wire shape. Unknown fields are errors (additionalProperties: false
 // in the schemas), defaults are filled in, nothing is coerced: "30" is not 30.
@@ -22,6 +22,14 @@ function safe(fn: () => boolean): boolean {
     return false;
   }
 }
+
+/** The unit patterns say in words what they take: their regular expressions help nobody (API, CLI and form alike). */
+const PATTERN_WORDS = new Map<string, string>([
+  [DURATION_PATTERN, 'must be a duration such as 500ms, 30s, 5m or 1h30m'],
+  [SIZE_OR_PERCENT_PATTERN, 'must be a size such as 256MiB, or a percentage such as 20%'],
+  [SIZE_PATTERN, 'must be a size such as 512KiB, 256MiB or 1G'],
+  [RATE_PATTERN, 'must be a rate such as 512kbit, 8mbit or 1gbit'],
+]);
 
 const cache = new WeakMap<TSchema, ReturnType<Ajv['compile']>>();
 
@@ -63,8 +71,10 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, prefix 
       reason = allowed.length === 1 ? `must be ${JSON.stringify(allowed[0])}` : `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
     } else if (e.keyword === 'format') {
       reason = `must be a valid ${(e.params as { format: string }).format}`;
-    } else if (e.keyword === 'pattern' && e.parentSchema && (e.parentSchema as { description?: string }).description) {
-      reason = `must match ${(e.params as { pattern: string }).pattern} (${(e.parentSchema as { description: string }).description})`;
+    } else if (e.keyword === 'pattern') {
+      const pattern = (e.params as { pattern: string }).pattern;
+      const description = (e.parentSchema as { description?: string } | undefined)?.description;
+      reason = PATTERN_WORDS.get(pattern) ?? (description ? `must match ${pattern} (${description})` : reason);
     }
     const key = `${field}|${reason}`;
     if (!seen.has(key) && e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && e.keyword !== 'if') {

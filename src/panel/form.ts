@@ -1,7 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import { ExperimentInput as ExperimentInputSchema } from '../../api/experiment';
 import { kindSpec } from '../../api/kinds';
-import { DURATION_PATTERN, RATE_PATTERN, SIZE_OR_PERCENT_PATTERN, SIZE_PATTERN } from '../../api/units';
 import { check } from '../../api/validate';
 import type { ErrorDetail, ExperimentInput, JsonSchema, KindInfo, LaunchFormState, TargetMode } from './types';
 
@@ -161,23 +160,15 @@ export interface FormErrors {
 }
 
 /**
- * Pattern errors name a regular expression; users get its description instead:
- * "must match ^…$ (Go-style duration, e.g. 500ms)" → "must be a Go-style duration, e.g. 500ms".
+ * Pattern errors other than the units (which api/validate words itself) name a regular expression;
+ * users get its description instead: "must match ^…$ (a network interface name)" → "must be: a network interface name".
  */
 export function readable(reason: string): string {
-  for (const [pattern, says] of UNIT_WORDS) if (reason.includes(pattern)) return says;
   const m = /^must match \S+ \((.+)\)$/.exec(reason);
   if (m) return `must be: ${m[1]}`;
   if (/^must match pattern /.test(reason)) return 'has the wrong format';
   return reason;
 }
-
-const UNIT_WORDS: Array<[string, string]> = [
-  [DURATION_PATTERN, 'must be a duration such as 500ms, 30s, 5m or 1h30m'],
-  [SIZE_OR_PERCENT_PATTERN, 'must be a size such as 256MiB, or a percentage such as 20%'],
-  [SIZE_PATTERN, 'must be a size such as 512KiB, 256MiB or 1G'],
-  [RATE_PATTERN, 'must be a rate such as 512kbit, 8mbit or 1gbit'],
-];
 
 /** Sorts error details onto the fields that show them. */
 export function sortErrors(details: ErrorDetail[], toForm: (p: string) => string = (p) => p): FormErrors {
