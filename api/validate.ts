@@ -47,15 +47,19 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, prefix 
   const seen = new Set<string>();
   const out: ErrorDetail[] = [];
   // A union of literals (TypeBox's way of writing an enum) fails with one `const` error per member:
-  // say them together, as `enum` would.
+  // say them together, as `enum` would. A value its pattern refused fails its format too: the
+  // pattern's message says more, so that format error is left out.
   const constants = new Map<string, unknown[]>();
+  const patterned = new Set<string>();
   for (const e of errors ?? []) {
+    if (e.keyword === 'pattern') patterned.add(e.instancePath);
     if (e.keyword !== 'const') continue;
     const list = constants.get(e.instancePath) ?? [];
     list.push((e.params as { allowedValue: unknown }).allowedValue);
     constants.set(e.instancePath, list);
   }
   for (const e of errors ?? []) {
+    if (e.keyword === 'format' && patterned.has(e.instancePath)) continue;
     let field = prefix + e.instancePath;
     let reason = e.message ?? 'is invalid';
     if (e.keyword === 'additionalProperties') {
@@ -82,9 +86,7 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, prefix 
       out.push({ field: field || '/', reason });
     }
   }
-  // A value the pattern already refused fails its format too: the pattern's message says more.
-  const patterned = new Set((errors ?? []).filter((e) => e.keyword === 'pattern').map((e) => (prefix + e.instancePath) || '/'));
-  return out.filter((d) => !(patterned.has(d.field) && d.reason.startsWith('must be a valid ')));
+  return out;
 }
 
 /** Checks `value` against `schema` (filling defaults in place); throws ApiError 400 naming each bad field. */
