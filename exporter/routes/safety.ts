@@ -24,7 +24,7 @@ const FiringAlerts = Type.Object({
 
 const Unfrozen = Type.Object({
   ...FreezeState.properties,
-  lifted: Type.Union([FreezeState, Type.Null()], { description: 'the freeze that was lifted; null if there was none' }),
+  lifted: Type.Union([Type.Object(FreezeState.properties), Type.Null()], { description: 'the freeze that was lifted; null if there was none' }),
 });
 
 // Alertmanager sends a whole group (up to MAX_ALERTS_PER_NOTIFICATION alerts): a safety stop is
