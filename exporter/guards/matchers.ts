@@ -4,8 +4,10 @@
 // braces, `{alertname="X", service=~"api|web"}`), which must all match (as in a PromQL selector
 // or an Alertmanager route). Values are quoted as PromQL strings ("…", '…' with Go escapes, or
 // `raw`); an unquoted value (amtool style, `alertname=HighErrorRate`) is accepted too.
-// Regexes are fully anchored, as Prometheus does (`^(?:re)$`), and a missing label is the empty
+// Regexes are RE2 syntax, fully anchored, as Prometheus does (`^(?s:re)$`), and a missing label is the empty
 // string, so `team!="db"` matches alerts without a team label.
+
+import { parseUserRegex, RegexSyntaxError, type UserRegex } from '../../api/regex';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
@@ -13,8 +15,8 @@ export interface Matcher {
   name: string;
   op: MatchOp;
   value: string;
-  /** Compiled, anchored regex for =~ and !~. */
-  regex?: RegExp;
+  /** Compiled, anchored regex (RE2) for =~ and !~. */
+  regex?: UserRegex;
 }
 
 export type Selector = Matcher[];
@@ -89,21 +91,13 @@ export function formatSelector(sel: Selector): string {
 }
 
 /**
- * Compiles a Prometheus (RE2) regex as JavaScript does it: anchored, `.` matching newlines
- * (Prometheus wraps values in `^(?s:…)$`), and leading RE2 flag groups such as `(?i)` turned
- * into JS flags, since JS has no inline flags.
+ * Compiles a Prometheus regex as Prometheus does: RE2 syntax (`(?i)`, `[[:alpha:]]`, `\pL`), the
+ * whole value must match, `.` matches newlines (`^(?s:re)$`). The pattern is parsed alone before it
+ * is anchored, so `api)|(.*` is refused rather than matching every value. RE2 runs in linear time:
+ * an alert label is written by whoever can reach Alertmanager, and must not stall the exporter.
  */
-export function compilePromRegex(source: string): RegExp {
-  let flags = 's';
-  let body = source;
-  const lead = /^\(\?([imsU]+)\)/.exec(body);
-  if (lead) {
-    body = body.slice(lead[0].length);
-    if (lead[1].includes('U')) throw new Error('the (?U) flag is not supported');
-    if (lead[1].includes('i')) flags += 'i';
-    if (lead[1].includes('m')) flags += 'm';
-  }
-  return new RegExp(`^(?:${body})$`, flags);
+export function compilePromRegex(source: string): UserRegex {
+  return parseUserRegex(source, true);
 }
 
 class Parser {
@@ -146,7 +140,7 @@ class Parser {
       try {
         m.regex = compilePromRegex(value);
       } catch (err) {
-        throw new MatcherSyntaxError(this.input, valueAt, `invalid regular expression (${(err as Error).message})`);
+        throw new MatcherSyntaxError(this.input, valueAt, err instanceof RegexSyntaxError ? `the regex ${err.reason}` : `invalid regular expression (${(err as Error).message})`);
       }
     }
     return m;
