@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ReportSpec } from './report';
 import { CgroupPath, Duration, NetnsRef, ObjectName, InterfaceName } from './common';
+import { SELECTOR_FORMAT } from './matchers';
 import { RegexString } from './regex';
 
 // The Experiment resource, Kubernetes style. `spec` is what the user asks for; `status` is what
@@ -61,6 +62,7 @@ export const Targets = Type.Object(
 export const Matcher = Type.String({
   minLength: 3,
   maxLength: 1024,
+  format: SELECTOR_FORMAT,
   description: 'Prometheus label matcher, e.g. alertname="HighErrorRate" or service=~"api|web" (=~ and !~ take RE2 syntax, as in Prometheus, and match the whole value)',
 });
 

@@ -46,12 +46,17 @@ export interface UserRegexOptions {
 
 /** A pattern RE2 cannot parse: `reason` reads after the field name ("/x is not ..."). */
 export class RegexSyntaxError extends Error {
+  /** "is not a valid RE2 regular expression: <what RE2 says> (<why, for constructs from JavaScript>)" */
+  readonly reason: string;
   constructor(
     readonly source: string,
-    readonly reason: string,
+    /** What RE2 says, with the hint: "missing closing ): `(`". */
+    readonly detail: string,
   ) {
+    const reason = `is not a valid RE2 regular expression: ${detail}`;
     super(`${JSON.stringify(source)} ${reason}`);
     this.name = 'RegexSyntaxError';
+    this.reason = reason;
   }
 }
 
@@ -73,7 +78,7 @@ function parse(source: string, flags: number): RE2JS {
     if (flags !== 0) parse(source, 0);
     const raw = (err as Error).message.replace(/^error parsing regexp: /, '');
     const hint = HINTS.find(([re]) => re.test(raw))?.[1];
-    throw new RegexSyntaxError(source, `is not a valid RE2 regular expression: ${raw}${hint ? ` (${hint})` : ''}`);
+    throw new RegexSyntaxError(source, `${raw}${hint ? ` (${hint})` : ''}`);
   }
 }
 

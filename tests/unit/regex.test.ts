@@ -125,7 +125,7 @@ describe('linear time on the inputs from the report', () => {
 
 describe('guard matchers use the helper', () => {
   it('refuse an escaping regex with a matcher error', () => {
-    expect(() => parseSelector('service=~"api)|(.*"')).toThrow('the regex is not a valid RE2 regular expression');
+    expect(() => parseSelector('service=~"api)|(.*"')).toThrow('invalid regular expression (RE2 syntax): unexpected )');
     expect(() => parseSelector('service=~"(a)\\\\1"')).toThrow('backreferences');
   });
   it('take RE2 classes and flags', () => {
@@ -171,6 +171,11 @@ describe('schemas declare RE2 fields once (format re2), so API, CLI and form ref
       spec: { fault: { kind: 'process-pause', params: {} }, targets: { selector: { processName: '(?=sleep)' } }, duration: '30s' },
     };
     expect(check(ExperimentInput, exp).map((d) => d.field)).toEqual(['/spec/targets/selector/processName']);
+    // guard matchers too (the form checks them with the parser the exporter evaluates them with)
+    const guarded = { ...exp, spec: { ...exp.spec, targets: { selector: { pids: [1] } }, guards: { alerts: ['alertname="X"', 'service=~"api)|(.*"'] } } };
+    expect(check(ExperimentInput, guarded)).toEqual([{ field: '/spec/guards/alerts/1', reason: expect.stringContaining('invalid regular expression (RE2 syntax): unexpected )') }]);
+    const fine = { ...guarded, spec: { ...guarded.spec, guards: { alerts: ['service=~"[[:alpha:]]+"', '{env=~"(?i)prod", team!~"\\\\pL+"}'] } } };
+    expect(check(ExperimentInput, fine)).toEqual([]);
     const params = kindSpec('http-fault')!.params;
     const bad = check(params, { port: 80, abort: {}, match: { pathRegex: '\\1', headers: { 'X-Env': 'prod)|(.*' } } }, '/spec/fault/params');
     expect(bad.map((d) => d.field).sort()).toEqual(['/spec/fault/params/match/headers/X-Env', '/spec/fault/params/match/pathRegex']);
