@@ -4,6 +4,7 @@ import { benchFleet } from './fleet';
 import { benchGuards } from './guards';
 import { benchKubernetes } from './kubernetes';
 import { benchProxy } from './proxy';
+import { benchRegex } from './regex';
 
 /** Every benchmark: name → a function that runs it, prints its table and returns its figures. */
 export const BENCHES: Record<string, () => Promise<unknown>> = {
@@ -13,4 +14,5 @@ export const BENCHES: Record<string, () => Promise<unknown>> = {
   guards: benchGuards,
   kubernetes: benchKubernetes,
   proxy: benchProxy,
+  regex: benchRegex,
 };

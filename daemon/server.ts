@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from 'pino';
 import { DaemonRecoverRequest, DaemonTargetQuery, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetList } from '../api/daemon';
 import { ApiError } from '../api/errors';
+import { compileUserRegex } from '../api/regex';
 import { validate } from '../api/validate';
 import type { Capabilities } from './capabilities';
 import type { FaultManager } from './manager';
@@ -94,14 +95,8 @@ export function createApp(d: ServerDeps): express.Express {
     const q = validate(DaemonTargetQuery, { ...req.query }, 'targets query', '');
     const pids = q.pids?.split(',').map(Number);
     if (pids?.some((p) => p > 4194304)) throw ApiError.invalid('invalid targets query: /pids has a pid above 4194304', [{ field: '/pids', reason: 'pids are at most 4194304' }]);
-    let processName: RegExp | undefined;
-    if (q.processName !== undefined) {
-      try {
-        processName = new RegExp(q.processName);
-      } catch (err) {
-        throw ApiError.invalid(`invalid targets query: /processName is not a valid regular expression`, [{ field: '/processName', reason: (err as Error).message }]);
-      }
-    }
+    // RE2 (the schema already refused what it cannot parse): linear over every command line on the host.
+    const processName = q.processName === undefined ? undefined : compileUserRegex(q.processName, { anchored: false, field: '/processName' });
     const body: DaemonTargetList = { targets: await listCandidates(d.protection, { pids, processName }) };
     res.json(body);
   });

@@ -1,4 +1,5 @@
 import { ApiError } from '../../api/errors';
+import { compileUserRegex } from '../../api/regex';
 import type { DaemonTarget, ResolvedProcess } from '../../api/daemon';
 import type { KindSpec } from '../../api/kinds/types';
 import * as cgroup from '../sys/cgroup';
@@ -32,12 +33,8 @@ async function byPid(t: DaemonTarget, guard: Protection): Promise<ProcStat> {
 }
 
 async function byName(pattern: string, guard: Protection): Promise<ProcStat[]> {
-  let re: RegExp;
-  try {
-    re = new RegExp(pattern);
-  } catch (err) {
-    throw ApiError.invalid(`invalid request: /target/processName is not a valid regular expression`, [{ field: '/target/processName', reason: `is not a valid regular expression: ${(err as Error).message}` }]);
-  }
+  // RE2, linear in the command line: a hostile pattern must not block the daemon's event loop (the stop path).
+  const re = compileUserRegex(pattern, { anchored: false, field: '/target/processName' });
   const out: ProcStat[] = [];
   let protectedHits = 0;
   for (const pid of await listPids()) {
