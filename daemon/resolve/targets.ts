@@ -14,7 +14,7 @@ import type { Protection } from './protect';
 // processes pinned with their start time, a network namespace path, a cgroup. Everything is checked
 // here, before anything is journaled: a bad target is a 400/422 naming the field.
 
-const invalidTarget = (field: string, reason: string) => new ApiError(422, 'invalid_target', `${field} ${reason}`, [{ field, reason }]);
+const invalidTarget = (field: string, reason: string) => new ApiError(422, 'unprocessable', `${field} ${reason}`, [{ field, reason }]);
 
 function pin(st: ProcStat): ResolvedProcess {
   return { pid: st.pid, startTime: st.startTime, comm: st.comm };
@@ -25,7 +25,7 @@ async function byPid(t: DaemonTarget, guard: Protection): Promise<ProcStat> {
   const st = await readStat(pid);
   if (!st || st.state === 'Z') throw invalidTarget('/target/pid', `process ${pid} does not exist`);
   const why = guard.reasonFor(st);
-  if (why) throw new ApiError(422, 'protected_target', `/target/pid ${why}`, [{ field: '/target/pid', reason: why }]);
+  if (why) throw new ApiError(422, 'unprocessable', `/target/pid ${why}`, [{ field: '/target/pid', reason: why }]);
   if (t.pidStartTime !== undefined && t.pidStartTime !== st.startTime) {
     throw invalidTarget('/target/pidStartTime', `process ${pid} started at ${st.startTime}, not ${t.pidStartTime}: the pid was reused`);
   }
@@ -110,7 +110,7 @@ export async function resolveTarget(target: DaemonTarget | undefined, spec: Kind
     // A pod's container (Kubernetes mode): its main process, its cgroup; network kinds follow its netns below.
     const c = await resolveContainer(t.containerId);
     const why = guard.reasonFor(c.main);
-    if (why) throw new ApiError(422, 'protected_target', `/target/containerId ${why}`, [{ field: '/target/containerId', reason: why }]);
+    if (why) throw new ApiError(422, 'unprocessable', `/target/containerId ${why}`, [{ field: '/target/containerId', reason: why }]);
     procs = [c.main];
     cgPath ??= c.cgroup;
   }
