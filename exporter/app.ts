@@ -152,7 +152,7 @@ export function createExporter(o: ExporterOptions): Exporter {
     ],
     healthExtra: () => {
       const h = safety.health();
-      return { freeze: h.frozen, guards: { firingAlerts: h.firingAlerts, promqlGuards: h.promqlGuards, prometheus: h.prometheus } };
+      return { freeze: h.frozen, store: experiments.health.status(), guards: { firingAlerts: h.firingAlerts, promqlGuards: h.promqlGuards, prometheus: h.prometheus } };
     },
   });
   return { db, experiments, events, bus, metrics, daemons, targets, engine, scheduler, safety, workflows, app, log, instanceId };

@@ -140,6 +140,7 @@ export class Engine {
   async createValidated(input: ExperimentInput, actor: string, trigger: Trigger): Promise<Experiment> {
     const namespace = input.metadata.namespace ?? 'default';
     const name = input.metadata.name;
+    this.checkStore(`${trigger === 'schedule' ? 'scheduled run' : 'start'} of ${namespace}/${name}`);
     if (this.o.store.get(namespace, name)) {
       throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: `${name} already exists in namespace ${namespace}` }]);
     }
@@ -162,7 +163,7 @@ export class Engine {
     if (input.spec.schedule) {
       e.status.schedule = { active: [] };
       e.status.conditions.push({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: `cron ${input.spec.schedule}`, lastTransitionTime: nowIso() });
-      if (!this.o.store.insert(e)) throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
+      if (!this.insert(e)) throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
       this.emit(e, 'created', `schedule ${input.spec.schedule} created by ${actor}`, actor);
       this.scheduler?.add(e);
       return this.refreshSchedule(e);
@@ -175,11 +176,28 @@ export class Engine {
       phase: 'Pending',
     }));
     await this.runHooks({ experiment: e, targets: resolution.selected, candidates: resolution.candidates, actor, trigger, active: this.activeCount() });
-    if (!this.o.store.insert(e)) throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
+    if (!this.insert(e)) throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
     this.emit(e, 'created', `created by ${actor}: ${e.spec.fault.kind} on ${e.status.targets.length} target(s) for ${e.spec.duration}`, actor);
     const run = this.track(e);
     this.enqueue(run, () => this.inject(run, actor, false));
     return structuredClone(e);
+  }
+
+  /** Insert; a file that takes no writes refuses the new experiment (503) rather than running chaos nobody can record. */
+  private insert(e: Experiment): boolean {
+    try {
+      return this.o.store.insert(e);
+    } catch (err) {
+      throw new ApiError(503, 'unavailable', `experiment ${refOf(e)} not started: the data store takes no writes (${(err as Error).message}); stopping chaos still works`);
+    }
+  }
+
+  /** New chaos waits for a store that records it: 503 while degraded (stop, pause, delete, freeze all work meanwhile). */
+  private checkStore(what: string): void {
+    const h = this.o.store.health;
+    if (h.degraded && !h.retry()) {
+      throw new ApiError(503, 'unavailable', `${what} refused: the data store is degraded (${h.status().error ?? 'writes fail'}); stopping chaos still works`);
+    }
   }
 
   private async runHooks(ctx: StartContext): Promise<void> {
@@ -215,6 +233,7 @@ export class Engine {
       const p = run.exp.status.phase;
       if (p === 'Running' || p === 'Injecting') return;
       if (p !== 'Paused') throw ApiError.conflict(`experiment ${refOf(run.exp)} is ${p} and cannot be resumed`, [{ field: '/status/phase', reason: `is ${p}` }]);
+      this.checkStore(`resume of ${refOf(run.exp)}`);
       const targets = run.exp.status.targets.map((t) => ({ daemon: t.daemon, target: t.target, description: t.description }));
       await this.runHooks({ experiment: structuredClone(run.exp), targets, candidates: targets.length, actor, trigger: 'resume', active: this.activeCount() - 1 });
       this.emit(run.exp, 'resumed', `resumed by ${actor}: injecting again`, actor);
