@@ -48,7 +48,7 @@ export function experimentRoutes(engine: Engine) {
       res.json(await engine.stop(refOf(req), actorOf(req)));
     },
     async stopAll(req: Request, res: Response) {
-      res.json({ stopped: await engine.stopAll(actorOf(req)) });
+      res.json(await engine.stopAll(actorOf(req)));
     },
   };
 }
