@@ -23,6 +23,8 @@ export interface ServerDeps {
   version: string;
   startedAt: Date;
   log: Logger;
+  /** The watchdog's pid and whether its recover code is loaded (undefined: running without one). */
+  watchdog?: () => { pid: number; armed: boolean } | undefined;
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -64,6 +66,8 @@ export function createApp(d: ServerDeps): express.Express {
       faults: d.manager.count(),
       startedAt: d.startedAt.toISOString(),
     };
+    const watchdog = d.watchdog?.();
+    if (watchdog) info.watchdog = watchdog;
     res.json(info);
   });
 
