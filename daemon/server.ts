@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { DaemonRecoverRequest, DaemonTargetQuery, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetList } from '../api/daemon';
 import { ApiError } from '../api/errors';
 import { validate } from '../api/validate';
+import { verifyDepth } from './body-depth';
 import type { Capabilities } from './capabilities';
 import type { FaultManager } from './manager';
 import { listCandidates } from './resolve/candidates';
@@ -49,7 +50,7 @@ export function createApp(d: ServerDeps): express.Express {
     next();
   });
 
-  app.use(express.json({ limit: '256kb', type: () => true }));
+  app.use(express.json({ limit: '256kb', type: () => true, verify: verifyDepth }));
 
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', d.metrics.registry.contentType);

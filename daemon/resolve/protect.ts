@@ -25,6 +25,16 @@ export class Protection {
     this.watchdog = pid;
   }
 
+  /** The daemon's own processes: itself, its parent (the embedding exporter, a service manager) and its watchdog. */
+  selfPids(): { pid: number; what: string }[] {
+    const out = [
+      { pid: process.pid, what: 'the daemon' },
+      { pid: process.ppid, what: "the daemon's parent" },
+    ];
+    if (this.watchdog !== undefined) out.push({ pid: this.watchdog, what: "the daemon's watchdog" });
+    return out.filter((p) => p.pid > 1);
+  }
+
   /** Why `st` must not be touched, or undefined when it may be. */
   reasonFor(st: Pick<ProcStat, 'pid' | 'comm'>): string | undefined {
     if (st.pid === 1) return 'pid 1 (init) is never a target';
