@@ -7,6 +7,7 @@ import { ApiError } from '../api/errors';
 import { compileUserRegex } from '../api/regex';
 import { validate } from '../api/validate';
 import { errorHandler, noRoute } from '../server-common/http-errors';
+import { jsonBody } from '../server-common/json-body';
 import type { Capabilities } from './capabilities';
 import type { FaultManager } from './manager';
 import { listCandidates } from './resolve/candidates';
@@ -25,6 +26,8 @@ export interface ServerDeps {
   version: string;
   startedAt: Date;
   log: Logger;
+  /** The watchdog's pid and whether its recover code is loaded (undefined: running without one). */
+  watchdog?: () => { pid: number; armed: boolean } | undefined;
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -49,7 +52,8 @@ export function createApp(d: ServerDeps): express.Express {
     next();
   });
 
-  app.use(express.json({ limit: '256kb', type: () => true }));
+  // a fault request is at most ~6 levels deep: 32 leaves room and refuses a body built to overflow a walk
+  app.use(jsonBody({ limit: '256kb', maxDepth: 32 }));
 
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', d.metrics.registry.contentType);
@@ -66,6 +70,8 @@ export function createApp(d: ServerDeps): express.Express {
       faults: d.manager.count(),
       startedAt: d.startedAt.toISOString(),
     };
+    const watchdog = d.watchdog?.();
+    if (watchdog) info.watchdog = watchdog;
     res.json(info);
   });
 
