@@ -10,6 +10,7 @@ import networkCorrupt from './network-corrupt';
 import networkDelay from './network-delay';
 import networkDuplicate from './network-duplicate';
 import networkLoss from './network-loss';
+import networkNetem from './network-netem';
 import networkPartition from './network-partition';
 import networkReorder from './network-reorder';
 import podFailure from './pod-failure';
@@ -39,6 +40,7 @@ export const KIND_SPECS: readonly KindSpec[] = [
   networkDelay,
   networkDuplicate,
   networkLoss,
+  networkNetem,
   networkPartition,
   networkReorder,
   podFailure,

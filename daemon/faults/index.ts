@@ -9,6 +9,7 @@ import networkCorrupt from './network-corrupt';
 import networkDelay from './network-delay';
 import networkDuplicate from './network-duplicate';
 import networkLoss from './network-loss';
+import networkNetem from './network-netem';
 import networkPartition from './network-partition';
 import networkReorder from './network-reorder';
 import processKill from './process-kill';
@@ -30,6 +31,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   networkDelay,
   networkDuplicate,
   networkLoss,
+  networkNetem,
   networkPartition,
   networkReorder,
   processKill,
