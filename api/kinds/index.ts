@@ -18,6 +18,7 @@ import podKill from './pod-kill';
 import processKill from './process-kill';
 import processPause from './process-pause';
 import tcpFault from './tcp-fault';
+import timeSkew from './time-skew';
 
 export * from './types';
 
@@ -48,6 +49,7 @@ export const KIND_SPECS: readonly KindSpec[] = [
   processKill,
   processPause,
   tcpFault,
+  timeSkew,
 ];
 
 export const KIND_NAMES = KIND_SPECS.map((k) => k.kind);

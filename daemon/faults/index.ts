@@ -15,6 +15,7 @@ import networkReorder from './network-reorder';
 import processKill from './process-kill';
 import processPause from './process-pause';
 import tcpFault from './tcp-fault';
+import timeSkew from './time-skew';
 
 /**
  * The daemon's fault kinds: one file each, pairing the wire spec from api/kinds with the code that
@@ -37,6 +38,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   processKill,
   processPause,
   tcpFault,
+  timeSkew,
 ] as unknown as readonly FaultKind[];
 
 export function faultKind(kind: string): FaultKind | undefined {
