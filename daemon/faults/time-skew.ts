@@ -5,7 +5,7 @@ import { ApiError } from '../../api/errors';
 import type { ResolvedProcess } from '../../api/daemon';
 import { PACKAGE_ROOT } from '../paths';
 import { run, ToolError } from '../sys/exec';
-import { isSameProcess } from '../sys/proc';
+import { isSameProcess, listPids, readStat } from '../sys/proc';
 import { requireProcesses } from './targets';
 import { defineFault, type Support } from './types';
 
@@ -73,6 +73,32 @@ function ptraceScope(): string | undefined {
   }
 }
 
+/**
+ * Processes forked by `root` (at any depth) since `since` (clock ticks since boot): a fork copies the
+ * patched vDSO and the page, so a child started during the fault reads skewed time too, and recovery
+ * restores it with the same page address. (A child whose parent already exited is reparented and
+ * no longer found here.)
+ */
+async function descendants(root: number, since: number): Promise<{ pid: number; startTime: number }[]> {
+  const children = new Map<number, { pid: number; startTime: number }[]>();
+  for (const pid of await listPids()) {
+    const st = await readStat(pid);
+    if (!st || st.startTime < since || st.state === 'Z') continue;
+    const list = children.get(st.ppid) ?? [];
+    list.push({ pid, startTime: st.startTime });
+    children.set(st.ppid, list);
+  }
+  const out: { pid: number; startTime: number }[] = [];
+  const queue = [root];
+  while (queue.length) {
+    for (const c of children.get(queue.shift()!) ?? []) {
+      out.push(c);
+      queue.push(c.pid);
+    }
+  }
+  return out;
+}
+
 export default defineFault({
   spec,
   support(caps): Support {
@@ -128,6 +154,13 @@ export default defineFault({
     for (const p of (state.processes ?? []) as Skewed[]) {
       // a pid now held by another program is not ours to touch; the one we skewed is gone, so done
       if (!(await isSameProcess(p.pid, p.startTime))) continue;
+      // children it forked meanwhile carry the same jump into the same page: only that page's jumps
+      if (p.page) {
+        for (const c of await descendants(p.pid, p.startTime)) {
+          const r = await helper(['recover', String(c.pid), `page=${p.page}`]);
+          if (!r.ok && r.code !== GONE && (await isSameProcess(c.pid, c.startTime))) failures.push(`process ${c.pid} (forked by ${p.pid}): ${r.message}`);
+        }
+      }
       // with the page known, only this fault's jumps are undone; without it (a crash before the helper
       // answered) any jump of ours is this fault's, since a second skew of one process is refused
       const r = await helper(['recover', String(p.pid), ...(p.page ? [`page=${p.page}`] : []), ...(p.patches ?? []).map((x) => `${x.addr}=${x.orig}`)]);

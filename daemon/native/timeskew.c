@@ -75,6 +75,20 @@ static int nthreads;
 
 static void detach_all(void);
 
+/*
+ * While the target's code or registers are half changed (a `syscall` written at its rip, a jump half
+ * written), a SIGTERM (the daemon's timeout) must not end us: held from here to the end of the change.
+ * Outside those sections dying is harmless: PTRACE_SEIZE sent no SIGSTOP, so the threads run on.
+ */
+static void hold_signals(int on) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(on ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 static void die(int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -384,6 +398,7 @@ static long remote_syscall(long nr, long a1, long a2, long a3, long a4, long a5,
   long word = ptrace(PTRACE_PEEKTEXT, tid, (void *)saved.rip, 0);
   if (errno) die(1, "cannot read the code at the target's instruction pointer: %s", strerror(errno));
   long patched = (word & ~0xffffL) | 0x050f; /* syscall */
+  hold_signals(1);
   r = saved;
   r.rax = (unsigned long)nr;
   r.rdi = (unsigned long)a1;
@@ -414,6 +429,7 @@ static long remote_syscall(long nr, long a1, long a2, long a3, long a4, long a5,
   }
   ptrace(PTRACE_POKETEXT, tid, (void *)saved.rip, (void *)word);
   ptrace(PTRACE_SETREGS, tid, 0, &saved);
+  hold_signals(0);
   return ret;
 }
 
@@ -519,6 +535,7 @@ static int cmd_inject(int64_t sec, int64_t nsec, uint64_t mask) {
   memcpy(code + (fl_var_nsec - fl_blob_start), &nsec, 8);
   memcpy(code + (fl_var_usec - fl_blob_start), &usec, 8);
   if (mem_write((uint64_t)page, code, PAGE) != 0) die(1, "cannot write the page in process %d: %s", target, strerror(errno));
+  hold_signals(1);
   printf("{\"page\":\"0x%lx\",\"vdso\":\"0x%" PRIx64 "\",\"patches\":[", page, start);
   int first = 1;
   for (int f = 0; f < MAX_PATCHES; f++) {
@@ -534,6 +551,7 @@ static int cmd_inject(int64_t sec, int64_t nsec, uint64_t mask) {
   printf("]}\n");
   fflush(stdout);
   detach_all();
+  hold_signals(0);
   return 0;
 }
 
@@ -568,7 +586,9 @@ static int cmd_recover(int argc, char **argv) {
       if (strtoull(argv[a], NULL, 16) == fns[f].addr && unhex(eq + 1, orig, JUMP_LEN) == 0 && !our_page(orig)) have = 1;
     }
     if (!have && own_original(&fns[f], orig) != 0) die(1, "no original bytes for %s", fns[f].name);
+    hold_signals(1);
     if (mem_write(fns[f].addr, orig, JUMP_LEN) != 0) die(1, "cannot restore %s in process %d: %s", fns[f].name, target, strerror(errno));
+    hold_signals(0);
     restored++;
     page = p;
   }

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../daemon/paths';
 import { hasTool } from '../helpers/require-tool';
@@ -74,7 +74,7 @@ suite('time-skew', () => {
     procs.push(p);
     return p;
   };
-  const cClock = () => start(path.join(bin, 'clock'), []);
+  const cClock = (...args: string[]) => start(path.join(bin, 'clock'), args);
 
   beforeAll(async () => {
     // the helper as `npm install` builds it (postinstall), and the test programs, from source
@@ -140,6 +140,26 @@ suite('time-skew', () => {
     expect((await dm.req('DELETE', `/v1/faults/${id}`)).status).toBe(200);
     const after = await c.monotonic();
     expect(after - before).toBeLessThan(20_000);
+  }, 60_000);
+
+  it('a child the target forks while skewed reads skewed time, and correct time after recovery', async () => {
+    const file = path.join(bin, 'child-clock');
+    const c = cClock(file);
+    const id = faultId('fork');
+    expect((await dm.req('POST', '/v1/faults', { id, kind: 'time-skew', params: { offset: '-1h' }, target: { pid: c.pid } })).status).toBe(201);
+    await expectSkew(c, -HOUR);
+    process.kill(c.pid, 'SIGUSR1');
+    const child = await waitFor('the forked child', () => Number(readFileSync(`/proc/${c.pid}/task/${c.pid}/children`, 'utf8').trim().split(' ')[0]) || undefined);
+    others.push({ kill: () => process.kill(child, 'SIGKILL') } as unknown as ChildProcess);
+    const childSkew = async () => {
+      const [real, , tod, t] = readFileSync(file, 'utf8').trim().split(' ').map(Number);
+      const now = Date.now();
+      return [real - now, tod - now, t - now];
+    };
+    await waitFor('the child skewed by -1h', async () => (await childSkew()).every((d) => Math.abs(d + HOUR) < 1000) || undefined);
+    expect((await dm.req('DELETE', `/v1/faults/${id}`)).status).toBe(200);
+    await expectSkew(c, 0);
+    await waitFor('the child back to real time', async () => (await childSkew()).every((d) => Math.abs(d) < 1000) || undefined);
   }, 60_000);
 
   it('a second time-skew on the same process is refused (422), the first one stays', async () => {
