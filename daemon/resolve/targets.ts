@@ -81,7 +81,7 @@ async function refuseOwnCgroup(cg: string, guard: Protection): Promise<void> {
     for (const mine of new Set((await cgroupsOf(self.pid)).values())) {
       if (mine === cg || cg === '/' || mine.startsWith(cg + '/')) {
         const reason = `contains ${self.what} (pid ${self.pid}, in ${mine})`;
-        throw new ApiError(422, 'protected_target', `/target/cgroup ${cg} ${reason}`, [{ field: '/target/cgroup', reason }]);
+        throw ApiError.unprocessable(`/target/cgroup ${cg} ${reason}`, [{ field: '/target/cgroup', reason }]);
       }
     }
   }
