@@ -102,6 +102,12 @@ export const DaemonInfo = Type.Object(
     kinds: Type.Array(KindSupport),
     faults: Type.Integer({ description: 'faults active now' }),
     startedAt: Type.String({ format: 'date-time' }),
+    watchdog: Type.Optional(
+      Type.Object(
+        { pid: Type.Integer(), armed: Type.Boolean({ description: 'its recover code is loaded: a crash of the daemon is reverted within a second' }) },
+        { description: "the daemon's watchdog: reverts every journaled fault when the daemon dies" },
+      ),
+    ),
   },
   { $id: 'DaemonInfo' },
 );

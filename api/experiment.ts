@@ -182,3 +182,21 @@ export type ExperimentList = Static<typeof ExperimentList>;
 
 /** Label that links a scheduled run to its schedule (the experiment with `spec.schedule`). */
 export const SCHEDULE_LABEL = 'faultline.dev/schedule';
+
+const ObjectRef = Type.Object({ namespace: Type.String(), name: Type.String() });
+
+/**
+ * `POST /api/v1/stop-all` (and what a freeze does first): every active run aborted with its faults
+ * reverted, every ticking schedule suspended (phase Paused; `POST .../resume` each to start it
+ * again), every running workflow aborted (a workflow cannot pick up mid-step).
+ */
+export const StopAllResult = Type.Object(
+  {
+    stopped: Type.Array(ObjectRef, { description: 'experiments aborted, their faults reverted' }),
+    suspendedSchedules: Type.Array(ObjectRef, { description: 'schedules suspended (phase Paused): no run starts until each is resumed' }),
+    abortedWorkflows: Type.Array(ObjectRef, { description: 'workflows aborted' }),
+    message: Type.String(),
+  },
+  { $id: 'StopAllResult' },
+);
+export type StopAllResult = Static<typeof StopAllResult>;

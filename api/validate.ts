@@ -4,7 +4,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { ApiError, type ErrorDetail } from './errors';
 import { SELECTOR_FORMAT, selectorProblem } from './matchers';
 import { RE2_FORMAT, regexProblem } from './regex';
-import { DURATION_PATTERN, parseDuration, parseRate, parseSize, RATE_PATTERN, SIZE_OR_PERCENT_PATTERN, SIZE_PATTERN } from './units';
+import { DURATION_PATTERN, durationWithinMax, MAX_DURATION_TEXT, parseRate, parseSize, RATE_PATTERN, SIZE_OR_PERCENT_PATTERN, SIZE_PATTERN } from './units';
 
 // One ajv instance for every wire shape. Unknown fields are errors (additionalProperties: false
 // in the schemas), defaults are filled in, nothing is coerced: "30" is not 30.
@@ -13,7 +13,8 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, removeA
 (addFormats as unknown as (a: Ajv) => void)(ajv);
 
 // Formats that the patterns cannot fully express (e.g. "99999999999h" overflow, "1.2.3s").
-ajv.addFormat('duration', { type: 'string', validate: (s: string) => safe(() => parseDuration(s) >= 0) });
+// a duration is also at most MAX_DURATION_MS (api/units.ts), for every duration field of the API
+ajv.addFormat('duration', { type: 'string', validate: durationWithinMax });
 ajv.addFormat('size', { type: 'string', validate: (s: string) => safe(() => parseSize(s) >= 0) });
 ajv.addFormat('rate', { type: 'string', validate: (s: string) => safe(() => parseRate(s) > 0) });
 // Every field that takes a regex declares `format: 're2'`: parsed with the engine that will run it
@@ -85,7 +86,8 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, prefix 
       reason = allowed.length === 1 ? `must be ${JSON.stringify(allowed[0])}` : `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
     } else if (e.keyword === 'format') {
       const format = (e.params as { format: string }).format;
-      reason = (typeof e.data === 'string' && FORMAT_PROBLEMS[format]?.(e.data)) || `must be a valid ${format}`;
+      reason =
+        (typeof e.data === 'string' && FORMAT_PROBLEMS[format]?.(e.data)) || (format === 'duration' ? `must be at most ${MAX_DURATION_TEXT}` : `must be a valid ${format}`);
     } else if (e.keyword === 'pattern') {
       const pattern = (e.params as { pattern: string }).pattern;
       const description = (e.parentSchema as { description?: string } | undefined)?.description;

@@ -1,5 +1,6 @@
 import { benchDaemon } from './daemon';
 import { benchExporter } from './exporter';
+import { benchFleet } from './fleet';
 import { benchGuards } from './guards';
 import { benchKubernetes } from './kubernetes';
 import { benchProxy } from './proxy';
@@ -9,6 +10,7 @@ import { benchRegex } from './regex';
 export const BENCHES: Record<string, () => Promise<unknown>> = {
   daemon: benchDaemon,
   exporter: benchExporter,
+  fleet: benchFleet,
   guards: benchGuards,
   kubernetes: benchKubernetes,
   proxy: benchProxy,
