@@ -4,8 +4,10 @@ import express from 'express';
 import type { Logger } from 'pino';
 import { DaemonRecoverRequest, DaemonTargetQuery, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetList } from '../api/daemon';
 import { ApiError } from '../api/errors';
+import { compileUserRegex } from '../api/regex';
 import { validate } from '../api/validate';
 import { errorHandler, noRoute } from '../server-common/http-errors';
+import { jsonBody } from '../server-common/json-body';
 import type { Capabilities } from './capabilities';
 import type { FaultManager } from './manager';
 import { listCandidates } from './resolve/candidates';
@@ -24,6 +26,8 @@ export interface ServerDeps {
   version: string;
   startedAt: Date;
   log: Logger;
+  /** The watchdog's pid and whether its recover code is loaded (undefined: running without one). */
+  watchdog?: () => { pid: number; armed: boolean } | undefined;
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -48,7 +52,8 @@ export function createApp(d: ServerDeps): express.Express {
     next();
   });
 
-  app.use(express.json({ limit: '256kb', type: () => true }));
+  // a fault request is at most ~6 levels deep: 32 leaves room and refuses a body built to overflow a walk
+  app.use(jsonBody({ limit: '256kb', maxDepth: 32 }));
 
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', d.metrics.registry.contentType);
@@ -65,6 +70,8 @@ export function createApp(d: ServerDeps): express.Express {
       faults: d.manager.count(),
       startedAt: d.startedAt.toISOString(),
     };
+    const watchdog = d.watchdog?.();
+    if (watchdog) info.watchdog = watchdog;
     res.json(info);
   });
 
@@ -95,14 +102,8 @@ export function createApp(d: ServerDeps): express.Express {
     const q = validate(DaemonTargetQuery, { ...req.query }, 'targets query', '');
     const pids = q.pids?.split(',').map(Number);
     if (pids?.some((p) => p > 4194304)) throw ApiError.invalid('invalid targets query: /pids has a pid above 4194304', [{ field: '/pids', reason: 'pids are at most 4194304' }]);
-    let processName: RegExp | undefined;
-    if (q.processName !== undefined) {
-      try {
-        processName = new RegExp(q.processName);
-      } catch (err) {
-        throw ApiError.invalid(`invalid targets query: /processName is not a valid regular expression`, [{ field: '/processName', reason: (err as Error).message }]);
-      }
-    }
+    // RE2 (the schema already refused what it cannot parse): linear over every command line on the host.
+    const processName = q.processName === undefined ? undefined : compileUserRegex(q.processName, { anchored: false, field: '/processName' });
     const body: DaemonTargetList = { targets: await listCandidates(d.protection, { pids, processName }) };
     res.json(body);
   });

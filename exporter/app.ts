@@ -143,7 +143,7 @@ export function createExporter(o: ExporterOptions): Exporter {
     prometheus,
     healthExtra: () => {
       const h = safety.health();
-      return { freeze: h.frozen, guards: { firingAlerts: h.firingAlerts, promqlGuards: h.promqlGuards, prometheus: h.prometheus } };
+      return { freeze: h.frozen, store: experiments.health.status(), guards: { firingAlerts: h.firingAlerts, promqlGuards: h.promqlGuards, prometheus: h.prometheus } };
     },
   });
   const app = appOf({ routes, authenticate: authenticate({ tokens: o.tokens ?? TokenSet.empty() }), log });

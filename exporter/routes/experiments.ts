@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Experiment, ExperimentInput, type ExperimentList } from '../../api/experiment';
+import { Experiment, ExperimentInput, StopAllResult, type ExperimentList } from '../../api/experiment';
 import type { Engine, Ref } from '../engine/lifecycle';
 import { route, type Route } from './route';
 
@@ -82,8 +82,8 @@ export function experimentRoutes(engine: Engine): Route[] {
       path: '/api/v1/stop-all',
       role: 'operator',
       summary: 'abort every active experiment (any body is ignored: stopping never fails on a confused client)',
-      response: { description: 'what was stopped', schema: Type.Object({ stopped: Type.Array(Type.Unknown()) }) },
-      handler: async ({ actor }) => ({ stopped: await engine.stopAll(actor) }),
+      response: { description: 'what was stopped: runs, schedules suspended, workflows aborted', schema: StopAllResult, name: 'StopAllResult' },
+      handler: ({ actor }) => engine.stopAll(actor),
     }),
   ];
 }
