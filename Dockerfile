@@ -32,6 +32,7 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY api ./api
+COPY server-common ./server-common
 COPY cli ./cli
 COPY daemon ./daemon
 COPY --from=plugins /app/daemon/native/build ./daemon/native/build

@@ -172,8 +172,8 @@ class Converter {
           ctx.miss(`${at}/patterns`, 'Faultline needs at least one pattern (Chaos Mesh without patterns hits every name)');
           return [];
         }
-        if (action === 'error') ctx.note(`${at}/action`, 'error answers SERVFAIL unless params.rcode says NXDOMAIN');
-        return [make('', { kind: 'dns-fault', params: { action, patterns } })];
+        // Chaos Mesh's chaos DNS server (CoreDNS k8s_dns_chaos) answers a faulted name with SERVFAIL
+        return [make('', { kind: 'dns-fault', params: { action, patterns, ...(action === 'error' ? { rcode: 'SERVFAIL' } : {}) } })];
       }
       case 'TimeChaos': {
         ctx.checkKeys(spec, at, [...common, 'timeOffset', 'clockIds']);

@@ -3,6 +3,7 @@ import containerKill from './container-kill';
 import cpuStress from './cpu-stress';
 import diskFill from './disk-fill';
 import diskIoStress from './disk-io-stress';
+import dnsFault from './dns-fault';
 import httpFault from './http-fault';
 import memoryStress from './memory-stress';
 import networkBandwidth from './network-bandwidth';
@@ -38,6 +39,7 @@ export const KIND_SPECS = [
   cpuStress,
   diskFill,
   diskIoStress,
+  dnsFault,
   httpFault,
   memoryStress,
   networkBandwidth,

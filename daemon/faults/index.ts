@@ -3,6 +3,7 @@ import type { FaultKind } from './types';
 import cpuStress from './cpu-stress';
 import diskFill from './disk-fill';
 import diskIoStress from './disk-io-stress';
+import dnsFault from './dns-fault';
 import httpFault from './http-fault';
 import memoryStress from './memory-stress';
 import networkBandwidth from './network-bandwidth';
@@ -28,6 +29,7 @@ const IMPLEMENTATIONS = {
   'cpu-stress': cpuStress,
   'disk-fill': diskFill,
   'disk-io-stress': diskIoStress,
+  'dns-fault': dnsFault,
   'http-fault': httpFault,
   'memory-stress': memoryStress,
   'network-bandwidth': networkBandwidth,
