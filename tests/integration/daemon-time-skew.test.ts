@@ -124,6 +124,24 @@ suite('time-skew', () => {
     expect(journal()).toEqual([]);
   }, 120_000);
 
+  it('a processName target skews every process of that name, and recovery puts each back', async () => {
+    const name = `tskc${process.pid}`.slice(0, 15);
+    execFileSync('cp', [path.join(bin, 'clock'), path.join(bin, name)]);
+    const a = start(path.join(bin, name), []);
+    const b = start(path.join(bin, name), []);
+    await expectSkew(a, 0);
+    await expectSkew(b, 0);
+    const id = faultId('name');
+    const res = await dm.req('POST', '/v1/faults', { id, kind: 'time-skew', params: { offset: '+90s' }, target: { processName: `^${name}$` } });
+    expect(res.status).toBe(201);
+    expect(res.body.state.processes.map((p: { pid: number }) => p.pid).sort()).toEqual([a.pid, b.pid].sort());
+    await expectSkew(a, 90_000);
+    await expectSkew(b, 90_000);
+    expect((await dm.req('DELETE', `/v1/faults/${id}`)).status).toBe(200);
+    await expectSkew(a, 0);
+    await expectSkew(b, 0);
+  }, 60_000);
+
   it('shifts only the asked clocks: CLOCK_MONOTONIC +30m leaves the wall clock alone', async () => {
     const c = cClock();
     await expectSkew(c, 0);
