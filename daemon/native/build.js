@@ -24,7 +24,7 @@ if (existsSync(out) && statSync(out).mtimeMs >= newest && !process.argv.includes
 
 const cc = process.env.CC || 'cc';
 const tmp = `${out}.${process.pid}.tmp`;
-const flags = ['-O2', '-Wall', '-Wextra', '-Werror', '-o', tmp, ...sources];
+const flags = ['-O2', '-Wall', '-Wextra', '-o', tmp, ...sources];
 try {
   try {
     execFileSync(cc, ['-static', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
