@@ -13,7 +13,7 @@
 	.section .rodata
 	.balign 16
 	.globl fl_blob_start, fl_blob_end
-	.globl fl_var_mask, fl_var_sec, fl_var_nsec, fl_var_usec
+	.globl fl_var_mask, fl_var_sec, fl_var_nsec, fl_var_usec, fl_var_until
 	.globl fl_fake_clock_gettime, fl_fake_gettimeofday, fl_fake_time
 
 fl_blob_start:
@@ -23,6 +23,33 @@ fl_var_mask:	.quad 0		/* bit n set: clock id n is shifted (bit 0 = CLOCK_REALTIM
 fl_var_sec:	.quad 0		/* whole seconds of the offset (floor, may be negative) */
 fl_var_nsec:	.quad 0		/* the rest, 0 <= nsec < 1e9 */
 fl_var_usec:	.quad 0		/* nsec / 1000, for gettimeofday */
+fl_var_until:	.quad 0		/* CLOCK_MONOTONIC second the shift lapses at unless the daemon renews it; 0 = never */
+
+	.balign 16
+/*
+ * The dead-man switch: eax = 1 once CLOCK_MONOTONIC has passed fl_var_until (the daemon that renews it
+ * is gone), else 0. Keeps rdi, rsi and r8; clobbers rax, rcx, rdx, r9, r10, r11.
+ */
+fl_expired:
+	xor	%eax, %eax
+	mov	fl_var_until(%rip), %rdx
+	test	%rdx, %rdx
+	jz	1f
+	mov	%rdi, %r9
+	mov	%rsi, %r10
+	sub	$24, %rsp
+	mov	$228, %eax		/* __NR_clock_gettime(CLOCK_MONOTONIC, rsp) */
+	mov	$1, %edi
+	mov	%rsp, %rsi
+	syscall
+	mov	(%rsp), %rcx
+	add	$24, %rsp
+	mov	%r9, %rdi
+	mov	%r10, %rsi
+	xor	%eax, %eax
+	cmp	fl_var_until(%rip), %rcx
+	setae	%al
+1:	ret
 
 	.balign 16
 /* int clock_gettime(clockid_t clk (edi), struct timespec *tp (rsi)) */
@@ -38,6 +65,9 @@ fl_fake_clock_gettime:
 	shl	%cl, %rdx
 	test	fl_var_mask(%rip), %rdx
 	jz	1f
+	call	fl_expired
+	test	%eax, %eax
+	jnz	3f
 	mov	(%rsi), %rcx
 	mov	8(%rsi), %rdx
 	add	fl_var_sec(%rip), %rcx
@@ -48,7 +78,7 @@ fl_fake_clock_gettime:
 	inc	%rcx
 2:	mov	%rcx, (%rsi)
 	mov	%rdx, 8(%rsi)
-	xor	%eax, %eax
+3:	xor	%eax, %eax
 1:	ret
 
 	.balign 16
@@ -62,6 +92,9 @@ fl_fake_gettimeofday:
 	jz	1f
 	testq	$1, fl_var_mask(%rip)
 	jz	1f
+	call	fl_expired
+	test	%eax, %eax
+	jnz	3f
 	mov	(%rdi), %rcx
 	mov	8(%rdi), %rdx
 	add	fl_var_sec(%rip), %rcx
@@ -72,7 +105,7 @@ fl_fake_gettimeofday:
 	inc	%rcx
 2:	mov	%rcx, (%rdi)
 	mov	%rdx, 8(%rdi)
-	xor	%eax, %eax
+3:	xor	%eax, %eax
 1:	ret
 
 	.balign 16
@@ -84,15 +117,20 @@ fl_fake_time:
 	xor	%edi, %edi
 	mov	%rsp, %rsi
 	syscall
-	mov	(%rsp), %rax
 	testq	$1, fl_var_mask(%rip)
-	jz	3f
+	jz	2f
+	call	fl_expired
+	test	%eax, %eax
+	jnz	2f
+	mov	(%rsp), %rax
 	mov	8(%rsp), %rdx
 	add	fl_var_sec(%rip), %rax
 	add	fl_var_nsec(%rip), %rdx
 	cmp	$1000000000, %rdx
 	jl	3f
 	inc	%rax
+	jmp	3f
+2:	mov	(%rsp), %rax
 3:	test	%r8, %r8
 	jz	4f
 	mov	%rax, (%r8)

@@ -243,6 +243,34 @@ suite('time-skew', () => {
     expect(journal()).toEqual([]);
   });
 
+  it('kill -9 of the daemon and no restart: the dead-man switch in the page lapses the skew by itself', async () => {
+    const c = cClock();
+    const stateDir = tempDir('timeskew-deadman');
+    process.env.FAULTLINE_TIMESKEW_DEADMAN_SECONDS = '4';
+    let daemon = startDaemonProcess(stateDir);
+    delete process.env.FAULTLINE_TIMESKEW_DEADMAN_SECONDS;
+    try {
+      let url = await daemonUrlOf(stateDir, daemon);
+      const res = await request(url, 'POST', '/v1/faults', { id: faultId('deadman'), kind: 'time-skew', params: { offset: '-3h' }, target: { pid: c.pid }, leaseSeconds: 600 });
+      expect(res.status).toBe(201);
+      // renewed every second: the skew holds well past the 4 s window while the daemon lives
+      await new Promise((r) => setTimeout(r, 6000));
+      await expectSkew(c, -3 * HOUR);
+      daemon.kill('SIGKILL');
+      await new Promise((r) => daemon.once('exit', r));
+      await expectSkew(c, 0); // within the window, with no daemon at all
+      expect(c.child.exitCode).toBeNull();
+      // a restart still restores the vDSO bytes from the journal
+      daemon = startDaemonProcess(stateDir);
+      url = await daemonUrlOf(stateDir, daemon);
+      expect((await request(url, 'GET', '/v1/faults')).body.faults).toEqual([]);
+      await expectSkew(c, 0);
+    } finally {
+      await stopDaemonProcess(daemon);
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it('kill -9 of the daemon leaves the skew; the restarted daemon puts the clock back from its journal', async () => {
     const c = cClock();
     const stateDir = tempDir('timeskew-crash');
