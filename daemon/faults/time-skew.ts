@@ -56,16 +56,20 @@ const monotonicSeconds = () => Number(process.hrtime.bigint() / 1_000_000_000n);
 /** Renewal timers of the live faults of this daemon, by fault id. */
 const renewals = new Map<string, { timer: NodeJS.Timeout; processes: Skewed[] }>();
 
-/** Writes the new deadline into each process's page (one aligned 8-byte store; the process keeps running). */
+/**
+ * Writes the new deadline into each process's page: CLOCK_MONOTONIC seconds, then the same moment in
+ * CLOCK_REALTIME seconds (two aligned 8-byte stores; the process keeps running).
+ */
 function renew(processes: Skewed[]): void {
-  const until = Buffer.alloc(8);
-  until.writeBigUInt64LE(BigInt(monotonicSeconds() + DEADMAN_S));
+  const until = Buffer.alloc(16);
+  until.writeBigUInt64LE(BigInt(monotonicSeconds() + DEADMAN_S), 0);
+  until.writeBigUInt64LE(BigInt(Math.floor(Date.now() / 1000) + DEADMAN_S), 8);
   for (const p of processes) {
     if (!p.until) continue;
     let fd: number | undefined;
     try {
       fd = openSync(`/proc/${p.pid}/mem`, 'r+');
-      writeSync(fd, until, 0, 8, Number(p.until));
+      writeSync(fd, until, 0, 16, Number(p.until));
     } catch {
       /* gone, or exec'd (a new image has no jump); recovery decides, this only keeps the skew alive */
     } finally {

@@ -24,12 +24,38 @@ fl_var_sec:	.quad 0		/* whole seconds of the offset (floor, may be negative) */
 fl_var_nsec:	.quad 0		/* the rest, 0 <= nsec < 1e9 */
 fl_var_usec:	.quad 0		/* nsec / 1000, for gettimeofday */
 fl_var_until:	.quad 0		/* CLOCK_MONOTONIC second the shift lapses at unless the daemon renews it; 0 = never */
+fl_var_until_real: .quad 0	/* the same moment in CLOCK_REALTIME seconds (written together with fl_var_until) */
 
 	.balign 16
 /*
- * The dead-man switch: eax = 1 once CLOCK_MONOTONIC has passed fl_var_until (the daemon that renews it
- * is gone), else 0. Keeps rdi, rsi and r8; clobbers rax, rcx, rdx, r9, r10, r11.
+ * The dead-man switch, without a second system call where the clock just read can tell: rcx holds the
+ * unshifted seconds of clock edi. eax = 1 once that clock has passed its deadline (the daemon that renews
+ * the deadlines is gone), else 0. Keeps rdi, rsi, r8; clobbers rax, rcx, rdx, r9, r10, r11.
  */
+fl_expired_for:
+	xor	%eax, %eax
+	cmp	$0, %edi		/* CLOCK_REALTIME */
+	je	1f
+	cmp	$5, %edi		/* CLOCK_REALTIME_COARSE */
+	je	1f
+	cmp	$1, %edi		/* CLOCK_MONOTONIC */
+	je	2f
+	cmp	$4, %edi		/* CLOCK_MONOTONIC_RAW */
+	je	2f
+	cmp	$6, %edi		/* CLOCK_MONOTONIC_COARSE */
+	je	2f
+	jmp	fl_expired		/* any other clock: ask CLOCK_MONOTONIC */
+1:	mov	fl_var_until_real(%rip), %rdx
+	jmp	3f
+2:	mov	fl_var_until(%rip), %rdx
+3:	test	%rdx, %rdx
+	jz	4f
+	cmp	%rdx, %rcx
+	setae	%al
+4:	ret
+
+	.balign 16
+/* As fl_expired_for, for a clock that cannot tell: one clock_gettime(CLOCK_MONOTONIC) system call. */
 fl_expired:
 	xor	%eax, %eax
 	mov	fl_var_until(%rip), %rdx
@@ -65,7 +91,8 @@ fl_fake_clock_gettime:
 	shl	%cl, %rdx
 	test	fl_var_mask(%rip), %rdx
 	jz	1f
-	call	fl_expired
+	mov	(%rsi), %rcx
+	call	fl_expired_for
 	test	%eax, %eax
 	jnz	3f
 	mov	(%rsi), %rcx
@@ -92,11 +119,13 @@ fl_fake_gettimeofday:
 	jz	1f
 	testq	$1, fl_var_mask(%rip)
 	jz	1f
-	call	fl_expired
-	test	%eax, %eax
-	jnz	3f
 	mov	(%rdi), %rcx
-	mov	8(%rdi), %rdx
+	mov	fl_var_until_real(%rip), %rdx
+	test	%rdx, %rdx
+	jz	5f
+	cmp	%rdx, %rcx
+	jae	3f			/* the dead-man deadline passed: real time */
+5:	mov	8(%rdi), %rdx
 	add	fl_var_sec(%rip), %rcx
 	add	fl_var_usec(%rip), %rdx
 	cmp	$1000000, %rdx
@@ -119,10 +148,13 @@ fl_fake_time:
 	syscall
 	testq	$1, fl_var_mask(%rip)
 	jz	2f
-	call	fl_expired
-	test	%eax, %eax
-	jnz	2f
-	mov	(%rsp), %rax
+	mov	(%rsp), %rcx
+	mov	fl_var_until_real(%rip), %rdx
+	test	%rdx, %rdx
+	jz	5f
+	cmp	%rdx, %rcx
+	jae	2f			/* the dead-man deadline passed: real time */
+5:	mov	(%rsp), %rax
 	mov	8(%rsp), %rdx
 	add	fl_var_sec(%rip), %rax
 	add	fl_var_nsec(%rip), %rdx

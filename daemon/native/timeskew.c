@@ -16,7 +16,8 @@
  *
  * SEC/NSEC: the offset as floor seconds and 0 <= nsec < 1e9. MASK: bit n shifts clock id n. UNTIL: the
  * CLOCK_MONOTONIC second at which the shift lapses by itself unless the daemon writes a later one at the
- * printed "until" address (a dead-man switch for a daemon that died; 0 or absent = never).
+ * printed "until" address, and the same moment in CLOCK_REALTIME seconds 8 bytes after it (a dead-man
+ * switch for a daemon that died; 0 or absent = never).
  * page=ADDR: undo only jumps into that page (the one this fault mapped). ADDR=HEX: journaled original
  * bytes per patched address; without them the helper's own vDSO (same kernel, same image) gives them.
  *
@@ -537,6 +538,14 @@ static int cmd_inject(int64_t sec, int64_t nsec, uint64_t mask, uint64_t until) 
   memcpy(code + (fl_var_nsec - fl_blob_start), &nsec, 8);
   memcpy(code + (fl_var_usec - fl_blob_start), &usec, 8);
   memcpy(code + (fl_var_until - fl_blob_start), &until, 8);
+  if (until) {
+    /* the same deadline on the wall clock, so realtime reads need no second system call to check it */
+    struct timespec mono, real;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    int64_t until_real = (int64_t)real.tv_sec + ((int64_t)until - (int64_t)mono.tv_sec);
+    memcpy(code + (fl_var_until - fl_blob_start) + 8, &until_real, 8);
+  }
   if (mem_write((uint64_t)page, code, PAGE) != 0) die(1, "cannot write the page in process %d: %s", target, strerror(errno));
   hold_signals(1);
   printf("{\"page\":\"0x%lx\",\"until\":\"0x%lx\",\"vdso\":\"0x%" PRIx64 "\",\"patches\":[", page, page + (long)(fl_var_until - fl_blob_start), start);
