@@ -11,11 +11,12 @@ import { injectFault, listen, type TestFault } from './proxy-helpers';
 // Each input below blocked a JavaScript RegExp for seconds (8 s for the selector, 20 s for the guard,
 // 3–16 s a proxied request); with RE2 the exporter's and the daemon's health answer meanwhile.
 // The exporter and the daemon run in this jest process, so a blocked event loop would delay the
-// probes too. The liveness bound is the issue's (100 ms per probe), not a speed measurement: the
-// bench (`npm run bench`, bench/regex.ts) says how fast.
+// probes too. The liveness bound is the issue's (100 ms per probe; the best of up to five rounds,
+// so a busy machine does not fail it), not a speed measurement: `npm run bench regex` says how fast.
 
 jest.setTimeout(120_000);
 const LIVENESS_MS = 100;
+const ROUNDS = 5;
 
 let s: Stack;
 let hostileProc: ChildProcess;
@@ -40,7 +41,7 @@ function spawnAs(argv0: string): ChildProcess {
  * Runs `work` while probing each health URL one after the other; returns its result and the slowest
  * probe. At least one probe is sent while the work's request is in flight.
  */
-async function probedDuring<T>(urls: string[], work: () => Promise<T>): Promise<{ result: T; slowestMs: number; probes: number }> {
+async function probedOnce<T>(urls: string[], work: () => Promise<T>): Promise<{ result: T; slowestMs: number; probes: number }> {
   let done = false;
   let slowestMs = 0;
   let probes = 0;
@@ -61,6 +62,20 @@ async function probedDuring<T>(urls: string[], work: () => Promise<T>): Promise<
   const result = await pending;
   await prober;
   return { result, slowestMs, probes };
+}
+
+/**
+ * probedOnce up to ROUNDS times, keeping the round with the quickest slowest probe. A regex that
+ * blocks the event loop blocks every round alike; a machine busy with other work (CI, a shared
+ * host) delays a probe now and then, not all rounds: the bound stays the issue's 100 ms.
+ */
+async function probedDuring<T>(urls: string[], work: () => Promise<T>): Promise<{ result: T; slowestMs: number; probes: number }> {
+  let best = await probedOnce(urls, work);
+  for (let round = 1; round < ROUNDS && best.slowestMs >= LIVENESS_MS; round++) {
+    const next = await probedOnce(urls, work);
+    if (next.slowestMs < best.slowestMs) best = next;
+  }
+  return best;
 }
 
 beforeAll(async () => {
@@ -199,20 +214,24 @@ describe('http-fault path and header regexes in the proxy child', () => {
     faults.push(f);
     const proxyPort = f.state.proxyPort as number;
     const hostilePath = `/${'a'.repeat(30)}`;
-    // the proxy child is its own process: probe it with plain requests through it
-    let slowest = 0;
-    const results = await Promise.all([
-      get(proxyPort, hostilePath, { 'X-Env': 'a'.repeat(30) }),
-      (async () => {
-        for (let i = 0; i < 5; i++) {
-          const t0 = performance.now();
-          expect((await get(proxyPort, '/ok')).status).toBe(200);
-          slowest = Math.max(slowest, performance.now() - t0);
-        }
-      })(),
-    ]);
-    expect(results[0]).toEqual({ status: 200, body: 'upstream' });
-    expect(slowest).toBeLessThan(LIVENESS_MS);
+    // the proxy child is its own process: probe it with plain requests through it, best of ROUNDS rounds
+    let best = Infinity;
+    for (let round = 0; round < ROUNDS && best >= LIVENESS_MS; round++) {
+      let slowest = 0;
+      const [hostile] = await Promise.all([
+        get(proxyPort, hostilePath, { 'X-Env': 'a'.repeat(30) }),
+        (async () => {
+          for (let i = 0; i < 5; i++) {
+            const t0 = performance.now();
+            expect((await get(proxyPort, '/ok')).status).toBe(200);
+            slowest = Math.max(slowest, performance.now() - t0);
+          }
+        })(),
+      ]);
+      expect(hostile).toEqual({ status: 200, body: 'upstream' });
+      best = Math.min(best, slowest);
+    }
+    expect(best).toBeLessThan(LIVENESS_MS);
     expect((await get(proxyPort, '/aab', { 'X-Env': 'ab' })).status).toBe(503);
   });
 

@@ -6,6 +6,7 @@ import { compileUserRegex, parseUserRegex, regexProblem, RegexString, RegexSynta
 import { check, validate } from '../../api/validate';
 import { compileMatcher } from '../../daemon/proxy/http-match';
 import { matches, parseMatcher, parseSelector } from '../../exporter/guards/matchers';
+import { parsePolicy } from '../../exporter/policy';
 
 // The one regex helper (api/regex.ts): RE2 syntax as Prometheus takes it, parsed before anchoring,
 // linear in the input, and a refusal that names the field. Hostile patterns below would take
@@ -179,5 +180,17 @@ describe('schemas declare RE2 fields once (format re2), so API, CLI and form ref
     const params = kindSpec('http-fault')!.params;
     const bad = check(params, { port: 80, abort: {}, match: { pathRegex: '\\1', headers: { 'X-Env': 'prod)|(.*' } } }, '/spec/fault/params');
     expect(bad.map((d) => d.field).sort()).toEqual(['/spec/fault/params/match/headers/X-Env', '/spec/fault/params/match/pathRegex']);
+  });
+});
+
+describe('the policy file uses the helper', () => {
+  it('protectedProcessNames are RE2, anchored; a refused one names its entry', () => {
+    const err = refusal(() => parsePolicy('protectedProcessNames: [sshd, "(a)\\\\1"]'));
+    expect(err.details).toEqual([{ field: '/protectedProcessNames/1', reason: expect.stringContaining('backreferences') }]);
+    const p = parsePolicy('protectedProcessNames: ["[[:alpha:]]+d", "(a+)+b"]');
+    expect(() => p.checkTargets([{ description: 'pid 7', processName: 'sshd' }], 10)).toThrow('protected process sshd');
+    expect(() => p.checkTargets([{ description: 'pid 8', processName: 'sshd2' }], 10)).not.toThrow();
+    // a hostile name against a hostile protected pattern: answered, not backtracked
+    expect(() => p.checkTargets([{ description: 'pid 9', processName: 'a'.repeat(40) }], 10)).not.toThrow();
   });
 });
