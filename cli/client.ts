@@ -1,22 +1,14 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { Option, type Command } from 'commander';
-import YAML from 'yaml';
 import type { ErrorBody } from '../api/errors';
+import { EXIT } from './exit';
+import { __dirnameOfPackage } from './version';
 
 // The HTTP client every client command uses, the shared flags (each with its FAULTLINE_* twin),
 // output formats, and the exit codes (documented in the README under "CLI").
 
-export const EXIT = {
-  ok: 0,
-  error: 1,
-  invalid: 2,
-  notFound: 3,
-  conflict: 4,
-  unavailable: 5,
-  unauthorized: 6,
-  aborted: 7,
-  failed: 8,
-  timeout: 9,
-} as const;
+export { EXIT } from './exit';
 
 /** An error the user should read, with the exit code it ends the command with. */
 export class CliError extends Error {
@@ -117,9 +109,16 @@ export class Client {
 
 export const expPath = (ns: string, name: string) => `/api/v1/experiments/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
 
+// yaml is loaded on first use (synchronously, so render stays a plain function): tables and JSON
+// are the common case, and loading yaml costs about as much as the rest of a client command.
+let yaml: typeof import('yaml') | undefined;
+export function yamlModule(): typeof import('yaml') {
+  return (yaml ??= createRequire(path.join(__dirnameOfPackage(), 'package.json'))('yaml') as typeof import('yaml'));
+}
+
 export function render(value: unknown, format: ClientOptions['output'], table: () => string): string {
   if (format === 'json') return JSON.stringify(value, null, 2);
-  if (format === 'yaml') return YAML.stringify(value).trimEnd();
+  if (format === 'yaml') return yamlModule().stringify(value).trimEnd();
   return table();
 }
 

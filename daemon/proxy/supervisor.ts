@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { ApiError } from '../../api/errors';
 import { isSameProcess, readStat } from '../sys/proc';
 import { PROXY_GID, type ProxyChildConfig, type ProxyChildReply } from './config';
-import { CHILD_ENTRY, RUN_TS } from './paths';
+import { CHILD_ENTRY } from './paths';
 
 // Starts and stops proxy child processes. A child is its own process (own session) so it can live
 // in the target's network namespace (nsenter --net, argv only: node has no setns), so proxy traffic
@@ -23,7 +23,7 @@ export interface StartOptions {
 }
 
 export async function startProxyChild(cfg: ProxyChildConfig, opts: StartOptions): Promise<{ ref: ProxyChildRef; port: number }> {
-  const argv = [process.execPath, RUN_TS, CHILD_ENTRY];
+  const argv = [process.execPath, CHILD_ENTRY];
   const [file, args] = opts.netnsPath ? ['nsenter', [`--net=${opts.netnsPath}`, '--', ...argv]] : [argv[0], argv.slice(1)];
   const child = spawn(file, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'], ...(process.getuid?.() === 0 ? { gid: PROXY_GID } : {}), env: { ...process.env, NODE_OPTIONS: '' } });
   const pid = await new Promise<number>((resolve, reject) => {
