@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const OUT = path.join(ROOT, 'dist-server');
-const FOLDERS = ['api', 'cli', 'daemon', 'exporter', 'demo', 'bench'];
+// tests/helpers and the integration helpers: the benchmarks use them (test files themselves are skipped)
+const FOLDERS = ['api', 'cli', 'daemon', 'exporter', 'demo', 'bench', 'tests/helpers', 'tests/integration'];
 const SKIP = /(^|\/)(out|node_modules)(\/|$)|\.d\.ts$|\.test\.tsx?$/;
 
 async function* walk(dir) {
