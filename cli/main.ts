@@ -32,7 +32,16 @@ async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
+/** The message for an error that ended a command, ending in what to do where we know it. */
+export function errorMessage(err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e?.code === 'EADDRINUSE') return `port ${e.port ?? '?'} is taken${e.address ? ` on ${e.address}` : ''} (another faultline, or another service, listens there): stop it, or use --listen HOST:PORT (for the embedded daemon of start: --daemon-listen)`;
+  if (e?.code === 'EACCES' && e.syscall === 'listen') return `may not listen on port ${e.port ?? '?'}${e.address ? ` of ${e.address}` : ''}: ports below 1024 need root; use --listen HOST:PORT with a higher port`;
+  if (e?.code === 'EADDRNOTAVAIL' && e.syscall === 'listen') return `${e.address ?? 'that address'} is not an address of this host: use --listen HOST:PORT with one of its addresses, or 0.0.0.0`;
+  return err instanceof Error ? err.message : String(err);
+}
+
 main(process.argv).catch((err: unknown) => {
-  console.error(`faultline: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`faultline: ${errorMessage(err)}`);
   process.exit(1);
 });
