@@ -91,6 +91,9 @@ function regexFlag(flag: string, text: string | undefined): RegExp | undefined {
   }
 }
 
+/** A table without its relative times (AGE "12s", ENDS "in 3m4s"), which change on every look. */
+const steady = (text: string) => text.replace(/(in )?\b\d+[smhd](\d+[smh])?\b( ago)?/g, '');
+
 function noneFound(o: GetOpts, namespaced: boolean): string {
   return namespaced && !o.allNamespaces ? `No resources found in namespace ${o.namespace}.` : 'No resources found.';
 }
@@ -141,15 +144,20 @@ export function registerGet(program: Command): void {
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
+      let header = false;
       while (!stop.signal.aborted) {
         const text = await show();
-        if (text !== previous) {
-          // a table only once with its header, then the changed rows; other formats whole
-          if (previous && (o.output === 'table' || o.output === 'wide')) {
-            const old = new Set(previous.split('\n'));
-            const lines = text.split('\n');
-            for (const l of lines.slice(1)) if (!old.has(l)) console.log(l);
-          } else console.log(o.output === 'yaml' && previous ? `---\n${text}` : text);
+        if (steady(text) !== steady(previous)) {
+          if (text.startsWith('No resources found')) {
+            if (!previous) process.stderr.write(`${text}\n`);
+          } else if (header && (o.output === 'table' || o.output === 'wide')) {
+            // a table's header once, then only the rows that are new or changed
+            const old = new Set(previous.split('\n').map(steady));
+            for (const l of text.split('\n').slice(1)) if (!old.has(steady(l))) console.log(l);
+          } else {
+            console.log(o.output === 'yaml' && previous ? `---\n${text}` : text);
+            header = true;
+          }
           previous = text;
         }
         await new Promise<void>((r) => {
