@@ -17,6 +17,8 @@ RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild better-sqlite3 @
 FROM deps AS plugins
 COPY . .
 RUN npm run build
+# time-skew's native helper, compiled from daemon/native/*.c here (gcc came with g++ above)
+RUN rm -rf daemon/native/build && node daemon/native/build.js
 
 FROM deps AS prod-deps
 RUN npm prune --omit=dev --no-audit --no-fund
@@ -35,8 +37,10 @@ COPY bin ./bin
 # files that are started or read by path (stressors, the demo backend).
 COPY --from=plugins /app/dist-server ./dist-server
 COPY api ./api
+COPY server-common ./server-common
 COPY cli ./cli
 COPY daemon ./daemon
+COPY --from=plugins /app/daemon/native/build ./daemon/native/build
 COPY demo ./demo
 COPY exporter ./exporter
 RUN mkdir -p /data /state
