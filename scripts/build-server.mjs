@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles the server-side TypeScript (api, cli, daemon, exporter, demo, bench) to plain ESM
+// Compiles the server-side TypeScript (api, cli, daemon, exporter, demo, bench, ...) to plain ESM
 // JavaScript under dist-server/, file by file with swc, so what runs in production (the CLI, the
 // exporter, the daemon, each proxy child) starts without a TypeScript compiler in the process.
 //
@@ -12,14 +12,23 @@
 // source is gone are removed, and each file is written to a temporary name and renamed, so a
 // process starting while a build runs never reads half a file. Non-TypeScript files (.mjs
 // stressor scripts, READMEs) are copied, so relative paths work the same in both trees.
+import { readdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const OUT = path.join(ROOT, 'dist-server');
-// tests/helpers and the integration helpers: the benchmarks use them (test files themselves are skipped)
-const FOLDERS = ['api', 'cli', 'daemon', 'exporter', 'demo', 'bench', 'tests/helpers', 'tests/integration'];
+// Every top-level folder of sources but the browser plugin (src/, built by webpack) and what is not
+// source; of tests/ only the helpers, which the benchmarks use (test files themselves are skipped).
+const NOT_SERVER = new Set(['src', 'tests', 'node_modules', 'dist', 'dist-server', 'data', 'coverage', 'docs', 'deploy', 'provisioning', 'scripts', 'bin']);
+const FOLDERS = [
+  ...readdirSync(ROOT, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !NOT_SERVER.has(e.name))
+    .map((e) => e.name),
+  'tests/helpers',
+  'tests/integration',
+];
 const SKIP = /(^|\/)(out|node_modules)(\/|$)|\.d\.ts$|\.test\.tsx?$/;
 
 async function* walk(dir) {
