@@ -5,6 +5,7 @@ import { benchGuards } from './guards';
 import { benchKubernetes } from './kubernetes';
 import { benchProxy } from './proxy';
 import { benchRegex } from './regex';
+import { benchStartup } from './startup';
 
 /** Every benchmark: name → a function that runs it, prints its table and returns its figures. */
 export const BENCHES: Record<string, () => Promise<unknown>> = {
@@ -15,4 +16,5 @@ export const BENCHES: Record<string, () => Promise<unknown>> = {
   kubernetes: benchKubernetes,
   proxy: benchProxy,
   regex: benchRegex,
+  startup: benchStartup,
 };

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import pino from 'pino';
 import { anonymousWarning, safetyConfig } from '../safety-flags';
 import { VERSION } from '../version';
@@ -9,7 +9,13 @@ import { exporterOptions, leaseSeconds, stopOnSignals, type CommonExporterFlags 
 // loopback port. The exporter still reaches the daemon over HTTP, like any other; the daemon
 // protects this process (the exporter) from being a target.
 export function registerStart(program: Command): void {
-  exporterOptions(program.command('start').description('run the exporter with an embedded local daemon (data under --data-dir)')).action(async (o: CommonExporterFlags) => {
+  exporterOptions(program.command('start').description('run the exporter with an embedded local daemon (data under --data-dir)'))
+    .addOption(
+      new Option('--daemon-listen <host:port>', "address of the embedded daemon's API and /metrics (e.g. 127.0.0.1:9471 for Prometheus to scrape; default: any free loopback port)")
+        .env('FAULTLINE_EMBEDDED_DAEMON_LISTEN')
+        .default('127.0.0.1:0'),
+    )
+    .action(async (o: CommonExporterFlags & { daemonListen: string }) => {
     const log = pino({ name: 'faultline', level: o.logLevel });
     // loaded here, not at the top: every other command starts faster without the servers' modules
     const { startDaemon } = await import('../../daemon/index');
@@ -18,7 +24,7 @@ export function registerStart(program: Command): void {
     const warn = anonymousWarning(o.listen, safety);
     if (warn) log.warn(warn);
     const daemon = await startDaemon({
-      listen: '127.0.0.1:0',
+      listen: o.daemonListen,
       stateDir: path.join(o.dataDir, 'embedded-daemon'),
       protect: [String(process.pid)],
       logger: log.child({ component: 'daemon' }),
