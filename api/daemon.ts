@@ -182,7 +182,17 @@ export type DaemonRecoverResult = Static<typeof DaemonRecoverResult>;
  * - `GET /v1/faults` → DaemonFaultList; `GET /v1/faults/:id` → DaemonFault; `GET /v1/info` → DaemonInfo.
  * - `GET /healthz` → `{status: "ok"}`; `GET /metrics` → Prometheus text.
  */
+/**
+ * `POST /v1/addresses`: the addresses (no loopback, no link-local) of a target's network namespace: a pid's,
+ * a container's, a named netns. How the exporter turns a peer selector (api/peer.ts) on this host into `peers`.
+ */
+export const DaemonAddressesRequest = Type.Object({ target: DaemonTarget }, { additionalProperties: false, $id: 'DaemonAddressesRequest' });
+export type DaemonAddressesRequest = Static<typeof DaemonAddressesRequest>;
+export const DaemonAddresses = Type.Object({ addresses: Type.Array(Type.String()) }, { $id: 'DaemonAddresses' });
+export type DaemonAddresses = Static<typeof DaemonAddresses>;
+
 export const DAEMON_ROUTES = {
+  addresses: '/v1/addresses',
   faults: '/v1/faults',
   fault: (id: string) => `/v1/faults/${encodeURIComponent(id)}`,
   lease: (id: string) => `/v1/faults/${encodeURIComponent(id)}/lease`,

@@ -2,11 +2,12 @@ import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { DaemonRecoverRequest, DaemonTargetQuery, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetList } from '../api/daemon';
+import { DaemonAddressesRequest, DaemonRecoverRequest, DaemonTargetQuery, type DaemonAddresses, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetList } from '../api/daemon';
 import { ApiError } from '../api/errors';
 import { validate } from '../api/validate';
 import type { Capabilities } from './capabilities';
 import type { FaultManager } from './manager';
+import { addressesOf } from './resolve/addresses';
 import { listCandidates } from './resolve/candidates';
 import type { Protection } from './resolve/protect';
 import type { DaemonMetrics } from './metrics';
@@ -103,6 +104,12 @@ export function createApp(d: ServerDeps): express.Express {
       }
     }
     const body: DaemonTargetList = { targets: await listCandidates(d.protection, { pids, processName }) };
+    res.json(body);
+  });
+
+  app.post('/v1/addresses', async (req, res) => {
+    const { target } = validate(DaemonAddressesRequest, req.body, 'addresses request');
+    const body: DaemonAddresses = { addresses: await addressesOf(target, d.protection) };
     res.json(body);
   });
 

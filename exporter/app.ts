@@ -1,3 +1,4 @@
+import { attachPeerResolution } from './targets/peers';
 import { randomBytes } from 'node:crypto';
 import type { RequestHandler, Router } from 'express';
 import pino, { type Logger } from 'pino';
@@ -117,6 +118,7 @@ export function createExporter(o: ExporterOptions): Exporter {
     retry: o.retry,
   });
   holder.engine = engine;
+  attachPeerResolution(engine, targets, daemons);
   const scheduler = new Scheduler(engine, experiments, log);
   const version = o.version ?? '0.0.0';
   const safety = attachSafety({
