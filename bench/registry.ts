@@ -1,4 +1,5 @@
 import { benchDaemon } from './daemon';
+import { benchDns } from './dns';
 import { benchExporter } from './exporter';
 import { benchGuards } from './guards';
 import { benchKubernetes } from './kubernetes';
@@ -7,6 +8,7 @@ import { benchProxy } from './proxy';
 /** Every benchmark: name → a function that runs it, prints its table and returns its figures. */
 export const BENCHES: Record<string, () => Promise<unknown>> = {
   daemon: benchDaemon,
+  dns: benchDns,
   exporter: benchExporter,
   guards: benchGuards,
   kubernetes: benchKubernetes,
