@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { DaemonAddressesRequest, DaemonRecoverRequest, DaemonTargetQuery, type DaemonAddresses, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetList } from '../api/daemon';
+import { DaemonAddressesRequest, DaemonPeersUpdate, DaemonRecoverRequest, DaemonTargetQuery, type DaemonAddresses, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetList } from '../api/daemon';
 import { ApiError } from '../api/errors';
 import { validate } from '../api/validate';
 import type { Capabilities } from './capabilities';
@@ -85,6 +85,11 @@ export function createApp(d: ServerDeps): express.Express {
   app.put('/v1/faults/:id/lease', async (req, res) => {
     const body = validate(LeaseRenewal, req.body ?? {}, 'lease renewal');
     res.json(await d.manager.renew(String(req.params.id), body.leaseSeconds));
+  });
+
+  app.put('/v1/faults/:id/peers', async (req, res) => {
+    const { peers } = validate(DaemonPeersUpdate, req.body, 'peers update');
+    res.json(await d.manager.setPeers(String(req.params.id), peers));
   });
 
   app.delete('/v1/faults/:id', async (req, res) => {

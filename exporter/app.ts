@@ -41,6 +41,8 @@ export interface ExporterOptions {
   targets?: (daemons: DaemonRegistry) => TargetResolver;
   leaseSeconds?: number;
   renewEveryMs?: number;
+  /** How often running experiments' peer selectors are resolved again (exporter/targets/peers.ts). */
+  peerRefreshMs?: number;
   retry?: RetryOptions;
   healthIntervalMs?: number;
   requestTimeoutMs?: number;
@@ -73,6 +75,8 @@ export interface Exporter {
   app: ReturnType<typeof buildApp>;
   log: Logger;
   instanceId: string;
+  /** Stops resolving running experiments' peer selectors again (exporter/targets/peers.ts). */
+  stopPeerRefresh(): void;
 }
 
 export function createExporter(o: ExporterOptions): Exporter {
@@ -118,7 +122,7 @@ export function createExporter(o: ExporterOptions): Exporter {
     retry: o.retry,
   });
   holder.engine = engine;
-  attachPeerResolution(engine, targets, daemons);
+  const stopPeerRefresh = attachPeerResolution(engine, targets, daemons, log, o.peerRefreshMs);
   const scheduler = new Scheduler(engine, experiments, log);
   const version = o.version ?? '0.0.0';
   const safety = attachSafety({
@@ -157,5 +161,5 @@ export function createExporter(o: ExporterOptions): Exporter {
       return { freeze: h.frozen, guards: { firingAlerts: h.firingAlerts, promqlGuards: h.promqlGuards, prometheus: h.prometheus } };
     },
   });
-  return { db, experiments, events, bus, metrics, daemons, targets, engine, scheduler, safety, workflows, app, log, instanceId };
+  return { db, experiments, events, bus, metrics, daemons, targets, engine, scheduler, safety, workflows, app, log, instanceId, stopPeerRefresh };
 }

@@ -165,6 +165,11 @@ export class DaemonClient {
     return (await this.call<DaemonAddresses>('POST', DAEMON_ROUTES.addresses, { target }, signal)).addresses;
   }
 
+  /** Replaces a running fault's peers (a peer selector re-resolved while it runs). */
+  setPeers(id: string, peers: string[], signal?: AbortSignal): Promise<DaemonFault> {
+    return this.call<DaemonFault>('PUT', DAEMON_ROUTES.peers(id), { peers }, signal);
+  }
+
   renewLease(id: string, leaseSeconds: number, signal?: AbortSignal): Promise<DaemonFault> {
     return this.call<DaemonFault>('PUT', DAEMON_ROUTES.lease(id), { leaseSeconds }, signal);
   }

@@ -73,5 +73,15 @@ export function defineNftFault<P extends TObject>(spec: KindSpec<P>, verdict: (p
     async recover(_ctx, state) {
       await recoverTable(state);
     },
+    async setPeers(ctx, state, peers) {
+      checkPeers(peers, '/peers');
+      const p = ctx.params as TrafficParams;
+      const match: TrafficMatch = { direction: p.direction, peers, ports: p.ports, protocol: p.protocol, interface: ctx.target.interface };
+      const where = state.netnsPath ? await reachNetns(state.netnsPath, state.netnsId) : undefined;
+      if (state.netnsPath && !where) throw ApiError.conflict('the target network namespace is gone');
+      // One nft transaction: the rules are swapped with no moment unprotected; a table that is gone stays gone.
+      await loadScript(`flush table inet ${state.table}\n${buildTable(state.table, match, verdict(ctx.params))}`, where);
+      return { ...state, peers };
+    },
   });
 }

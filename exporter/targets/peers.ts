@@ -2,6 +2,7 @@ import { ApiError, type ErrorDetail } from '../../api/errors';
 import type { ExperimentSpec } from '../../api/experiment';
 import type { PeerSelector } from '../../api/peer';
 import type { DaemonRegistry } from '../daemons';
+import type { Logger } from 'pino';
 import type { BeforeStartHook, Engine } from '../engine/lifecycle';
 import type { TargetResolver } from './types';
 
@@ -67,6 +68,82 @@ export function peerResolutionHook(targets: TargetResolver, daemons: DaemonRegis
   };
 }
 
-export function attachPeerResolution(engine: Pick<Engine, 'beforeStart'>, targets: TargetResolver, daemons: DaemonRegistry): void {
+/** How often running experiments' peer selectors are resolved again. */
+export const PEER_REFRESH_MS = 10_000;
+
+/**
+ * While an experiment runs, its peer selector is resolved again every `everyMs` (pods come and go in
+ * Kubernetes mode; processes and namespaces on a host); when the addresses changed, each injected
+ * target's fault gets them in place (`PUT /v1/faults/:id/peers`, one atomic nft swap on the daemon).
+ * Only mode `all` is followed: re-drawing a random mode would move the partition at every look.
+ * A resolution that fails or finds nothing keeps the current peers (logged): never partition from less
+ * on a hiccup of the Kubernetes API.
+ */
+export function startPeerRefresh(
+  engine: Pick<Engine, 'list' | 'faultId'>,
+  targets: TargetResolver,
+  daemons: DaemonRegistry,
+  log: Logger,
+  everyMs = PEER_REFRESH_MS,
+): () => void {
+  const current = new Map<string, string>();
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const running = engine.list({ phase: 'Running' });
+      const seen = new Set<string>();
+      for (const e of running) {
+        const params = e.spec.fault.params as { peer?: PeerSelector; peers?: string[] } | undefined;
+        if (!params?.peer || (params.peer.mode ?? 'all') !== 'all') continue;
+        const uid = e.metadata.uid!;
+        seen.add(uid);
+        let peers: string[];
+        try {
+          peers = await resolvePeers(e.metadata.namespace ?? 'default', e.spec, params.peer, targets, daemons);
+        } catch (err) {
+          log.warn({ experiment: `${e.metadata.namespace}/${e.metadata.name}`, err: (err as Error).message }, 'peer selector not resolved again; peers kept');
+          continue;
+        }
+        if (peers.length === 0 || peers.length > MAX_PEERS) continue;
+        const key = [...peers].sort().join(',');
+        const before = current.get(uid) ?? [...(params.peers ?? [])].sort().join(',');
+        if (key === before) continue;
+        let ok = true;
+        for (const t of e.status.targets) {
+          const d = t.phase === 'Injected' ? daemons.byName(t.daemon) : undefined;
+          if (!d) continue;
+          try {
+            await d.setPeers(engine.faultId(e, t), peers);
+          } catch (err) {
+            ok = false;
+            log.warn({ experiment: `${e.metadata.namespace}/${e.metadata.name}`, target: t.description, err: (err as Error).message }, 'peers not updated on a target');
+          }
+        }
+        if (ok) current.set(uid, key); // else: tried again next time
+        log.info({ experiment: `${e.metadata.namespace}/${e.metadata.name}`, peers }, 'peer selector re-resolved: peers updated');
+      }
+      for (const uid of current.keys()) if (!seen.has(uid)) current.delete(uid);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'peer refresh failed');
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** The hook, and the refresh of running experiments' peers; returns the refresh's stop. */
+export function attachPeerResolution(
+  engine: Pick<Engine, 'beforeStart' | 'list' | 'faultId'>,
+  targets: TargetResolver,
+  daemons: DaemonRegistry,
+  log: Logger,
+  everyMs?: number,
+): () => void {
   engine.beforeStart.push(peerResolutionHook(targets, daemons));
+  return startPeerRefresh(engine, targets, daemons, log, everyMs);
 }

@@ -40,7 +40,7 @@ suite(['nft'], 'partitions with a peer selector (exporter + daemon, test-made na
     ip('-n', c, 'link', 'set', 'lo', 'up');
     // a process living in B: `ip netns exec` execs sleep, so the pid is the sleeper's
     sleeper = spawn('ip', ['netns', 'exec', pair.b, 'sleep', '600'], { stdio: 'ignore' });
-    s = await startStack();
+    s = await startStack({ peerRefreshMs: 500 });
   });
 
   afterAll(async () => {
@@ -98,6 +98,41 @@ suite(['nft'], 'partitions with a peer selector (exporter + daemon, test-made na
     expect(await udpDelivered(pair.b, pair.a, pair.addrA, 200)).toBe(0);
     expect(await udpDelivered(pair.a, c, addrC, 200)).toBe(200);
     await stop(name);
+  });
+
+  it('re-resolved while running: an address B gains joins the partition in place; bad peer updates are refused', async () => {
+    const { name } = await partition('egress', { selector: { netns: [pair.b], daemons: ['local'] } });
+    const [o1, o2, o3] = pair.addrB.split('.');
+    const addrB3 = `${o1}.${o2}.${o3}.10`;
+    ip('-n', pair.b, 'addr', 'add', `${addrB3}/32`, 'dev', pair.ifB);
+    ip('-n', pair.a, 'route', 'add', `${addrB3}/32`, 'dev', pair.ifA);
+    const fault = await waitFor('peers updated on the daemon', async () => {
+      const faults = (await request(s.daemon.url, 'GET', '/v1/faults')).body.faults as any[];
+      return faults.find((f) => (f.state.peers ?? []).includes(addrB3));
+    });
+    expect([...fault.state.peers].sort()).toEqual([pair.addrB, addrB3].sort());
+    expect(fault.params.peers).toEqual([pair.addrB]); // as created: an identical retry still matches
+    expect(await udpDelivered(pair.a, pair.b, addrB3, 200)).toBe(0);
+    expect(await udpDelivered(pair.a, pair.b, pair.addrB, 200)).toBe(0);
+    expect(await udpDelivered(pair.b, pair.a, pair.addrA, 200)).toBe(200);
+
+    const put = (id: string, body: unknown) => request(s.daemon.url, 'PUT', `/v1/faults/${id}/peers`, body);
+    for (const [body, status, field] of [
+      [{ peers: ['999.1.1.1'] }, 400, '/peers/0'],
+      [{ peers: [] }, 400, '/peers'],
+      [{ peers: Array(65).fill('10.0.0.1') }, 400, '/peers'],
+      [{ peers: ['10.0.0.1'], more: 1 }, 400, '/more'],
+    ] as const) {
+      const r = await put(fault.id, body);
+      expect([r.status, r.body.error?.details?.[0]?.field]).toEqual([status, field]);
+    }
+    expect((await put('no-such-fault', { peers: ['10.0.0.1'] })).status).toBe(404);
+    expect(await udpDelivered(pair.a, pair.b, addrB3, 100)).toBe(0); // the refused updates changed nothing
+
+    await stop(name);
+    expect(await udpDelivered(pair.a, pair.b, addrB3, 200)).toBe(200);
+    ip('-n', pair.a, 'route', 'del', `${addrB3}/32`, 'dev', pair.ifA);
+    ip('-n', pair.b, 'addr', 'del', `${addrB3}/32`, 'dev', pair.ifB);
   });
 
   it('POST /v1/addresses on the daemon: a netns\'s addresses without loopback; bad targets are a 400/422 naming the field', async () => {
