@@ -11,6 +11,7 @@ import networkCorrupt from './network-corrupt';
 import networkDelay from './network-delay';
 import networkDuplicate from './network-duplicate';
 import networkLoss from './network-loss';
+import networkNetem from './network-netem';
 import networkPartition from './network-partition';
 import networkReorder from './network-reorder';
 import podFailure from './pod-failure';
@@ -18,6 +19,7 @@ import podKill from './pod-kill';
 import processKill from './process-kill';
 import processPause from './process-pause';
 import tcpFault from './tcp-fault';
+import timeSkew from './time-skew';
 
 export * from './types';
 
@@ -45,6 +47,7 @@ export const KIND_SPECS = [
   networkDelay,
   networkDuplicate,
   networkLoss,
+  networkNetem,
   networkPartition,
   networkReorder,
   podFailure,
@@ -52,6 +55,7 @@ export const KIND_SPECS = [
   processKill,
   processPause,
   tcpFault,
+  timeSkew,
 ] as const satisfies readonly KindSpec[];
 
 /** Every registered kind's name. */

@@ -11,11 +11,13 @@ import networkCorrupt from './network-corrupt';
 import networkDelay from './network-delay';
 import networkDuplicate from './network-duplicate';
 import networkLoss from './network-loss';
+import networkNetem from './network-netem';
 import networkPartition from './network-partition';
 import networkReorder from './network-reorder';
 import processKill from './process-kill';
 import processPause from './process-pause';
 import tcpFault from './tcp-fault';
+import timeSkew from './time-skew';
 
 /**
  * The daemon's half of the kind registry (api/kinds/index.ts is the registry): the code of each kind a node
@@ -35,11 +37,13 @@ const IMPLEMENTATIONS = {
   'network-delay': networkDelay,
   'network-duplicate': networkDuplicate,
   'network-loss': networkLoss,
+  'network-netem': networkNetem,
   'network-partition': networkPartition,
   'network-reorder': networkReorder,
   'process-kill': processKill,
   'process-pause': processPause,
   'tcp-fault': tcpFault,
+  'time-skew': timeSkew,
 } satisfies { readonly [K in DaemonKindName]: { spec: KindSpec } };
 
 type RegisteredSpec = (typeof KIND_SPECS)[number];

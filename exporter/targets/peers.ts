@@ -1,4 +1,4 @@
-import { ApiError, type ErrorDetail } from '../../api/errors';
+import { ApiError, type ErrorCode, type ErrorDetail } from '../../api/errors';
 import type { ExperimentSpec } from '../../api/experiment';
 import type { PeerSelector } from '../../api/peer';
 import type { DaemonRegistry } from '../daemons';
@@ -23,7 +23,7 @@ const MAX_PEERS = 64;
 function renamed(err: unknown): unknown {
   if (!(err instanceof ApiError)) return err;
   const fix = (s: string) => s.replaceAll('/spec/targets', FIELD);
-  return new ApiError(err.status, err.code, fix(err.message), err.details?.map((d: ErrorDetail) => ({ ...d, field: fix(d.field) })));
+  return new ApiError(err.status, err.code as ErrorCode, fix(err.message), err.details?.map((d: ErrorDetail) => ({ ...d, field: fix(d.field) })));
 }
 
 export async function resolvePeers(namespace: string, spec: ExperimentSpec, peer: PeerSelector, targets: TargetResolver, daemons: DaemonRegistry): Promise<string[]> {
