@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import spec, { clockMask, MAX_OFFSET_MS, parseOffset, splitOffset } from '../../api/kinds/time-skew';
 import { ApiError } from '../../api/errors';
@@ -15,6 +15,11 @@ import { defineFault, type Support } from './types';
 // journals what undoing needs: pid + start time before the helper touches anything, then the patched
 // vDSO addresses and their original bytes. Recovery hands those back to the helper, which restores
 // only a jump of its own (idempotent: a restored or exited process is done).
+//
+// Dead-man switch: the injected code stops adding the offset once CLOCK_MONOTONIC passes a deadline in its
+// page, which this daemon pushes forward while the fault lives. A daemon killed and not restarted leaves
+// the jumps in place, but the processes read correct time again within DEADMAN_S; a restarted daemon
+// then restores the bytes from the journal.
 
 export const HELPER = path.join(PACKAGE_ROOT, 'daemon', 'native', 'build', 'faultline-timeskew');
 
@@ -34,11 +39,57 @@ interface Skewed {
   startTime: number;
   comm?: string;
   page?: string;
+  /** Address of the dead-man deadline in the page. */
+  until?: string;
   vdso?: string;
   patches?: Patch[];
 }
 
 type State = { processes: Skewed[] };
+
+/** Seconds the skew outlives its last renewal (the env knob lets tests wait seconds, not a minute). */
+const DEADMAN_S = Math.max(2, Math.min(3600, Number(process.env.FAULTLINE_TIMESKEW_DEADMAN_SECONDS) || 60));
+
+/** CLOCK_MONOTONIC seconds, the clock the injected code compares with (node's hrtime reads it too). */
+const monotonicSeconds = () => Number(process.hrtime.bigint() / 1_000_000_000n);
+
+/** Renewal timers of the live faults of this daemon, by fault id. */
+const renewals = new Map<string, { timer: NodeJS.Timeout; processes: Skewed[] }>();
+
+/**
+ * Writes the new deadline into each process's page: CLOCK_MONOTONIC seconds, then the same moment in
+ * CLOCK_REALTIME seconds (two aligned 8-byte stores; the process keeps running).
+ */
+function renew(processes: Skewed[]): void {
+  const until = Buffer.alloc(16);
+  until.writeBigUInt64LE(BigInt(monotonicSeconds() + DEADMAN_S), 0);
+  until.writeBigUInt64LE(BigInt(Math.floor(Date.now() / 1000) + DEADMAN_S), 8);
+  for (const p of processes) {
+    if (!p.until) continue;
+    let fd: number | undefined;
+    try {
+      fd = openSync(`/proc/${p.pid}/mem`, 'r+');
+      writeSync(fd, until, 0, 16, Number(p.until));
+    } catch {
+      /* gone, or exec'd (a new image has no jump); recovery decides, this only keeps the skew alive */
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+}
+
+function startRenewal(id: string, processes: Skewed[]): void {
+  stopRenewal(id);
+  const timer = setInterval(() => renew(processes), (DEADMAN_S * 1000) / 4);
+  timer.unref();
+  renewals.set(id, { timer, processes });
+}
+
+function stopRenewal(id: string): void {
+  const r = renewals.get(id);
+  if (r) clearInterval(r.timer);
+  renewals.delete(id);
+}
 
 async function helper(args: string[]): Promise<{ ok: true; out: string } | { ok: false; code: number | string | null; message: string }> {
   try {
@@ -130,7 +181,7 @@ export default defineFault({
       done.push(entry);
       // journaled before the helper writes anything: a crash mid-way still finds this process
       await ctx.save({ processes: done });
-      const r = await helper(['inject', String(p.pid), String(sec), String(nsec), mask.toString()]);
+      const r = await helper(['inject', String(p.pid), String(sec), String(nsec), mask.toString(), String(monotonicSeconds() + DEADMAN_S)]);
       if (!r.ok) {
         // GONE and CANNOT come before the helper changes anything (timeskew.c): nothing here to undo,
         // and recovering it could undo another fault's skew of the same process
@@ -142,14 +193,16 @@ export default defineFault({
         }
         throw new Error(`time-skew helper failed on process ${p.pid}: ${r.message}`);
       }
-      const out = JSON.parse(r.out) as { page: string; vdso: string; patches: Patch[] };
-      Object.assign(entry, { page: out.page, vdso: out.vdso, patches: out.patches });
+      const out = JSON.parse(r.out) as { page: string; until: string; vdso: string; patches: Patch[] };
+      Object.assign(entry, { page: out.page, until: out.until, vdso: out.vdso, patches: out.patches });
       await ctx.save({ processes: done });
+      startRenewal(ctx.id, done);
     }
     if (done.length === 0) throw ApiError.unprocessable('every target process exited before its clock could be shifted', [{ field: '/target', reason: 'no live process' }]);
     return { processes: done } as State;
   },
   async recover(ctx, state) {
+    stopRenewal(ctx.id);
     const failures: string[] = [];
     for (const p of (state.processes ?? []) as Skewed[]) {
       // a pid now held by another program is not ours to touch; the one we skewed is gone, so done

@@ -13,6 +13,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, 'build', 'faultline-timeskew');
 const sources = ['timeskew.c', 'timeskew-x86_64.S'].map((f) => path.join(here, f));
 
+// the folder exists even when nothing is built (the Docker image copies it as it is)
+mkdirSync(path.dirname(out), { recursive: true });
 if (process.platform !== 'linux' || process.arch !== 'x64') {
   console.warn(`faultline: time-skew helper not built (needs Linux x86-64, this is ${process.platform}/${process.arch})`);
   process.exit(0);
@@ -20,10 +22,9 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
 const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
 if (existsSync(out) && statSync(out).mtimeMs >= newest && !process.argv.includes('--force')) process.exit(0);
 
-mkdirSync(path.dirname(out), { recursive: true });
 const cc = process.env.CC || 'cc';
 const tmp = `${out}.${process.pid}.tmp`;
-const flags = ['-O2', '-Wall', '-Wextra', '-Werror', '-o', tmp, ...sources];
+const flags = ['-O2', '-Wall', '-Wextra', '-o', tmp, ...sources];
 try {
   try {
     execFileSync(cc, ['-static', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -11,10 +11,13 @@
  * overwrites anything it did not write.
  *
  *   faultline-timeskew probe   PID                      checks what inject needs, without ptrace
- *   faultline-timeskew inject  PID SEC NSEC MASK        prints {"page":..,"patches":[{symbol,addr,orig}]}
+ *   faultline-timeskew inject  PID SEC NSEC MASK [UNTIL] prints {"page":..,"until":..,"patches":[{symbol,addr,orig}]}
  *   faultline-timeskew recover PID [page=ADDR] [ADDR=HEX ...]   prints {"restored":N,"unmapped":0|1}
  *
- * SEC/NSEC: the offset as floor seconds and 0 <= nsec < 1e9. MASK: bit n shifts clock id n.
+ * SEC/NSEC: the offset as floor seconds and 0 <= nsec < 1e9. MASK: bit n shifts clock id n. UNTIL: the
+ * CLOCK_MONOTONIC second at which the shift lapses by itself unless the daemon writes a later one at the
+ * printed "until" address, and the same moment in CLOCK_REALTIME seconds 8 bytes after it (a dead-man
+ * switch for a daemon that died; 0 or absent = never).
  * page=ADDR: undo only jumps into that page (the one this fault mapped). ADDR=HEX: journaled original
  * bytes per patched address; without them the helper's own vDSO (same kernel, same image) gives them.
  *
@@ -58,7 +61,7 @@
 #define MAX_PATCHES 3
 
 extern const unsigned char fl_blob_start[], fl_blob_end[];
-extern const unsigned char fl_var_mask[], fl_var_sec[], fl_var_nsec[], fl_var_usec[];
+extern const unsigned char fl_var_mask[], fl_var_sec[], fl_var_nsec[], fl_var_usec[], fl_var_until[];
 extern const unsigned char fl_fake_clock_gettime[], fl_fake_gettimeofday[], fl_fake_time[];
 
 static const char MAGIC[8] = {'F', 'L', 'T', 'S', 'K', 'E', 'W', '1'};
@@ -510,7 +513,7 @@ static int cmd_probe(void) {
   return 0;
 }
 
-static int cmd_inject(int64_t sec, int64_t nsec, uint64_t mask) {
+static int cmd_inject(int64_t sec, int64_t nsec, uint64_t mask, uint64_t until) {
   uint64_t start;
   mem_open();
   locate(&start);
@@ -534,9 +537,18 @@ static int cmd_inject(int64_t sec, int64_t nsec, uint64_t mask) {
   memcpy(code + (fl_var_sec - fl_blob_start), &sec, 8);
   memcpy(code + (fl_var_nsec - fl_blob_start), &nsec, 8);
   memcpy(code + (fl_var_usec - fl_blob_start), &usec, 8);
+  memcpy(code + (fl_var_until - fl_blob_start), &until, 8);
+  if (until) {
+    /* the same deadline on the wall clock, so realtime reads need no second system call to check it */
+    struct timespec mono, real;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    int64_t until_real = (int64_t)real.tv_sec + ((int64_t)until - (int64_t)mono.tv_sec);
+    memcpy(code + (fl_var_until - fl_blob_start) + 8, &until_real, 8);
+  }
   if (mem_write((uint64_t)page, code, PAGE) != 0) die(1, "cannot write the page in process %d: %s", target, strerror(errno));
   hold_signals(1);
-  printf("{\"page\":\"0x%lx\",\"vdso\":\"0x%" PRIx64 "\",\"patches\":[", page, start);
+  printf("{\"page\":\"0x%lx\",\"until\":\"0x%lx\",\"vdso\":\"0x%" PRIx64 "\",\"patches\":[", page, page + (long)(fl_var_until - fl_blob_start), start);
   int first = 1;
   for (int f = 0; f < MAX_PATCHES; f++) {
     if (!fns[f].addr) continue;
@@ -603,23 +615,24 @@ static int cmd_recover(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: faultline-timeskew probe PID | inject PID SEC NSEC MASK | recover PID [page=ADDR] [ADDR=HEX ...]\n");
+    fprintf(stderr, "usage: faultline-timeskew probe PID | inject PID SEC NSEC MASK [UNTIL] | recover PID [page=ADDR] [ADDR=HEX ...]\n");
     return EXIT_USAGE;
   }
   /* a helper killed mid-way leaves PTRACE_SEIZEd threads running (no SIGSTOP was ever sent) */
   signal(SIGPIPE, SIG_IGN);
   target = parse_pid(argv[2]);
   if (strcmp(argv[1], "probe") == 0 && argc == 3) return cmd_probe();
-  if (strcmp(argv[1], "inject") == 0 && argc == 6) {
-    char *e1, *e2, *e3;
+  if (strcmp(argv[1], "inject") == 0 && (argc == 6 || argc == 7)) {
+    char *e1, *e2, *e3, *e4 = (char *)"";
     long long sec = strtoll(argv[3], &e1, 10);
     long long nsec = strtoll(argv[4], &e2, 10);
     unsigned long long mask = strtoull(argv[5], &e3, 10);
-    if (*e1 || *e2 || *e3 || nsec < 0 || nsec >= 1000000000LL || mask == 0) {
-      fprintf(stderr, "bad offset or mask\n");
+    unsigned long long until = argc == 7 ? strtoull(argv[6], &e4, 10) : 0;
+    if (*e1 || *e2 || *e3 || *e4 || nsec < 0 || nsec >= 1000000000LL || mask == 0) {
+      fprintf(stderr, "bad offset, mask or until\n");
       return EXIT_USAGE;
     }
-    return cmd_inject(sec, nsec, mask);
+    return cmd_inject(sec, nsec, mask, until);
   }
   if (strcmp(argv[1], "recover") == 0) return cmd_recover(argc - 3, argv + 3);
   fprintf(stderr, "unknown command or wrong arguments: %s\n", argv[1]);

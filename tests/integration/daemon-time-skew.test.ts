@@ -124,6 +124,24 @@ suite('time-skew', () => {
     expect(journal()).toEqual([]);
   }, 120_000);
 
+  it('a processName target skews every process of that name, and recovery puts each back', async () => {
+    const name = `tskc${process.pid}`.slice(0, 15);
+    execFileSync('cp', [path.join(bin, 'clock'), path.join(bin, name)]);
+    const a = start(path.join(bin, name), []);
+    const b = start(path.join(bin, name), []);
+    await expectSkew(a, 0);
+    await expectSkew(b, 0);
+    const id = faultId('name');
+    const res = await dm.req('POST', '/v1/faults', { id, kind: 'time-skew', params: { offset: '+90s' }, target: { processName: `^${name}$` } });
+    expect(res.status).toBe(201);
+    expect(res.body.state.processes.map((p: { pid: number }) => p.pid).sort()).toEqual([a.pid, b.pid].sort());
+    await expectSkew(a, 90_000);
+    await expectSkew(b, 90_000);
+    expect((await dm.req('DELETE', `/v1/faults/${id}`)).status).toBe(200);
+    await expectSkew(a, 0);
+    await expectSkew(b, 0);
+  }, 60_000);
+
   it('shifts only the asked clocks: CLOCK_MONOTONIC +30m leaves the wall clock alone', async () => {
     const c = cClock();
     await expectSkew(c, 0);
@@ -224,6 +242,34 @@ suite('time-skew', () => {
     expect([400, 422]).toContain(res.status);
     expect(journal()).toEqual([]);
   });
+
+  it('kill -9 of the daemon and no restart: the dead-man switch in the page lapses the skew by itself', async () => {
+    const c = cClock();
+    const stateDir = tempDir('timeskew-deadman');
+    process.env.FAULTLINE_TIMESKEW_DEADMAN_SECONDS = '4';
+    let daemon = startDaemonProcess(stateDir);
+    delete process.env.FAULTLINE_TIMESKEW_DEADMAN_SECONDS;
+    try {
+      let url = await daemonUrlOf(stateDir, daemon);
+      const res = await request(url, 'POST', '/v1/faults', { id: faultId('deadman'), kind: 'time-skew', params: { offset: '-3h' }, target: { pid: c.pid }, leaseSeconds: 600 });
+      expect(res.status).toBe(201);
+      // renewed every second: the skew holds well past the 4 s window while the daemon lives
+      await new Promise((r) => setTimeout(r, 6000));
+      await expectSkew(c, -3 * HOUR);
+      daemon.kill('SIGKILL');
+      await new Promise((r) => daemon.once('exit', r));
+      await expectSkew(c, 0); // within the window, with no daemon at all
+      expect(c.child.exitCode).toBeNull();
+      // a restart still restores the vDSO bytes from the journal
+      daemon = startDaemonProcess(stateDir);
+      url = await daemonUrlOf(stateDir, daemon);
+      expect((await request(url, 'GET', '/v1/faults')).body.faults).toEqual([]);
+      await expectSkew(c, 0);
+    } finally {
+      await stopDaemonProcess(daemon);
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('kill -9 of the daemon leaves the skew; the restarted daemon puts the clock back from its journal', async () => {
     const c = cClock();
