@@ -1,4 +1,5 @@
 import { benchDaemon } from './daemon';
+import { benchDns } from './dns';
 import { benchExporter } from './exporter';
 import { benchFleet } from './fleet';
 import { benchGuards } from './guards';
@@ -10,6 +11,7 @@ import { benchStartup } from './startup';
 /** Every benchmark: name → a function that runs it, prints its table and returns its figures. */
 export const BENCHES: Record<string, () => Promise<unknown>> = {
   daemon: benchDaemon,
+  dns: benchDns,
   exporter: benchExporter,
   fleet: benchFleet,
   guards: benchGuards,

@@ -186,6 +186,21 @@ export class FaultManager {
     return toWire(l.entry);
   }
 
+  /** PUT /v1/faults/:id/peers: the running fault's peers replaced in place (see FaultKind.setPeers). */
+  async setPeers(id: string, peers: string[]): Promise<DaemonFault> {
+    const l = this.mustGet(id);
+    const kind = faultKind(l.entry.kind)!;
+    if (!kind.setPeers) throw ApiError.unprocessable(`${l.entry.kind} has no peers to change`, [{ field: '/peers', reason: `${l.entry.kind} has no peers` }]);
+    await l.busy.catch(() => undefined);
+    if (l.recovering || !this.live.has(id)) throw ApiError.conflict(`fault ${id} is being recovered`);
+    if (l.entry.phase !== 'active') throw ApiError.conflict(`fault ${id} is ${l.entry.phase}, not active`);
+    const run = kind.setPeers(this.ctx(kind, l), l.entry.state as never, peers);
+    l.busy = run.catch(() => undefined);
+    l.entry.state = { ...(await run) };
+    await this.o.journal.write(l.entry);
+    return toWire(l.entry);
+  }
+
   /** DELETE /v1/faults/:id, lease expiry, shutdown. Idempotent; resolves when the fault is reverted. */
   async recover(id: string, reason: RecoveryReason): Promise<DaemonFault> {
     const l = this.mustGet(id);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { DAEMON_ROUTES, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetCandidate, type DaemonTargetList } from '../api/daemon';
+import { DAEMON_ROUTES, type DaemonAddresses, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonRecoverResult, type DaemonTarget, type DaemonTargetCandidate, type DaemonTargetList } from '../api/daemon';
 
 // HTTP client for the node daemons (api/daemon.ts shapes) and the registry of the configured
 // daemons with their health. The exporter reaches every daemon this way, the embedded one too.
@@ -158,6 +158,16 @@ export class DaemonClient {
     let status = 0;
     const fault = await this.call<DaemonFault>('POST', DAEMON_ROUTES.faults, req, signal, (s) => (status = s));
     return { fault, created: status === 201 };
+  }
+
+  /** Addresses of a target's network namespace on this daemon's host (peer selectors, exporter/targets/peers.ts). */
+  async addresses(target: DaemonTarget, signal?: AbortSignal): Promise<string[]> {
+    return (await this.call<DaemonAddresses>('POST', DAEMON_ROUTES.addresses, { target }, signal)).addresses;
+  }
+
+  /** Replaces a running fault's peers (a peer selector re-resolved while it runs). */
+  setPeers(id: string, peers: string[], signal?: AbortSignal): Promise<DaemonFault> {
+    return this.call<DaemonFault>('PUT', DAEMON_ROUTES.peers(id), { peers }, signal);
   }
 
   renewLease(id: string, leaseSeconds: number, signal?: AbortSignal): Promise<DaemonFault> {

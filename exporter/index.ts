@@ -50,6 +50,7 @@ export async function startExporter(o: StartOptions): Promise<RunningExporter> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       ex.scheduler.close();
       ex.safety.close();
+      ex.stopPeerRefresh();
       server.closeIdleConnections();
       await ex.workflows.close();
       ex.bus.close();
