@@ -1,6 +1,9 @@
 import type { Request, Response } from 'express';
 import { KIND_SPECS } from '../../api/kinds/index';
+import { redactCommandLine } from '../../api/redact';
 import type { Health, KindList, TargetList } from '../../api/targets';
+import { authOf } from '../auth/middleware';
+import { allows } from '../auth/permissions';
 import type { DaemonRegistry } from '../daemons';
 import type { ExporterMetrics } from '../metrics';
 import { openapi } from '../openapi';
@@ -51,8 +54,10 @@ export function metaRoutes(d: { daemons: DaemonRegistry; targets: TargetResolver
       };
       res.json(body);
     },
-    async targets(_req: Request, res: Response) {
-      const body: TargetList = { items: await d.targets.candidates() };
+    async targets(req: Request, res: Response) {
+      // command lines: redacted for everyone (here too, whatever the daemon's version), and only for operators and up at all
+      const whole = allows(authOf(req).role, 'operator');
+      const body: TargetList = { items: (await d.targets.candidates()).map(({ cmdline, ...c }) => (whole && cmdline !== undefined ? { ...c, cmdline: redactCommandLine(cmdline) } : c)) };
       res.json(body);
     },
     openapi(_req: Request, res: Response) {
