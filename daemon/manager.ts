@@ -134,7 +134,7 @@ export class FaultManager {
       if (shared.length) details.push({ field: '/target', reason: `held by fault ${l.entry.id} (${l.entry.kind} of pid ${shared.join(', ')})` });
     }
     if (details.length) {
-      throw new ApiError(409, 'target_held', `the target is already held by another fault: ${details.map((d) => d.reason).join('; ')}`, details);
+      throw ApiError.conflict(`the target is already held by another fault: ${details.map((d) => d.reason).join('; ')}`, details);
     }
   }
 

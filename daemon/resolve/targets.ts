@@ -1,4 +1,5 @@
 import { ApiError } from '../../api/errors';
+import { compileUserRegex } from '../../api/regex';
 import type { DaemonTarget, ResolvedProcess } from '../../api/daemon';
 import type { KindSpec } from '../../api/kinds/types';
 import * as cgroup from '../sys/cgroup';
@@ -13,7 +14,7 @@ import type { Protection } from './protect';
 // processes pinned with their start time, a network namespace path, a cgroup. Everything is checked
 // here, before anything is journaled: a bad target is a 400/422 naming the field.
 
-const invalidTarget = (field: string, reason: string) => new ApiError(422, 'invalid_target', `${field} ${reason}`, [{ field, reason }]);
+const invalidTarget = (field: string, reason: string) => new ApiError(422, 'unprocessable', `${field} ${reason}`, [{ field, reason }]);
 
 function pin(st: ProcStat): ResolvedProcess {
   return { pid: st.pid, startTime: st.startTime, comm: st.comm };
@@ -25,7 +26,7 @@ async function byPid(t: DaemonTarget, guard: Protection): Promise<ProcStat> {
   if (!st || st.state === 'Z') throw invalidTarget('/target/pid', `process ${pid} does not exist`);
   if (isKernelThread(st)) throw ApiError.invalid(`invalid request: /target/pid ${pid} (${st.comm}) is a kernel thread`, [{ field: '/target/pid', reason: 'is a kernel thread, never a target' }]);
   const why = guard.reasonFor(st);
-  if (why) throw new ApiError(422, 'protected_target', `/target/pid ${why}`, [{ field: '/target/pid', reason: why }]);
+  if (why) throw new ApiError(422, 'unprocessable', `/target/pid ${why}`, [{ field: '/target/pid', reason: why }]);
   if (t.pidStartTime !== undefined && t.pidStartTime !== st.startTime) {
     throw invalidTarget('/target/pidStartTime', `process ${pid} started at ${st.startTime}, not ${t.pidStartTime}: the pid was reused`);
   }
@@ -33,12 +34,8 @@ async function byPid(t: DaemonTarget, guard: Protection): Promise<ProcStat> {
 }
 
 async function byName(pattern: string, guard: Protection): Promise<ProcStat[]> {
-  let re: RegExp;
-  try {
-    re = new RegExp(pattern);
-  } catch (err) {
-    throw ApiError.invalid(`invalid request: /target/processName is not a valid regular expression`, [{ field: '/target/processName', reason: `is not a valid regular expression: ${(err as Error).message}` }]);
-  }
+  // RE2, linear in the command line: a hostile pattern must not block the daemon's event loop (the stop path).
+  const re = compileUserRegex(pattern, { anchored: false, field: '/target/processName' });
   const out: ProcStat[] = [];
   let protectedHits = 0;
   for (const pid of await listPids()) {
@@ -84,7 +81,7 @@ async function refuseOwnCgroup(cg: string, guard: Protection): Promise<void> {
     for (const mine of new Set((await cgroupsOf(self.pid)).values())) {
       if (mine === cg || cg === '/' || mine.startsWith(cg + '/')) {
         const reason = `contains ${self.what} (pid ${self.pid}, in ${mine})`;
-        throw new ApiError(422, 'protected_target', `/target/cgroup ${cg} ${reason}`, [{ field: '/target/cgroup', reason }]);
+        throw ApiError.unprocessable(`/target/cgroup ${cg} ${reason}`, [{ field: '/target/cgroup', reason }]);
       }
     }
   }
@@ -132,7 +129,7 @@ export async function resolveTarget(target: DaemonTarget | undefined, spec: Kind
     // A pod's container (Kubernetes mode): its main process, its cgroup; network kinds follow its netns below.
     const c = await resolveContainer(t.containerId);
     const why = guard.reasonFor(c.main);
-    if (why) throw new ApiError(422, 'protected_target', `/target/containerId ${why}`, [{ field: '/target/containerId', reason: why }]);
+    if (why) throw new ApiError(422, 'unprocessable', `/target/containerId ${why}`, [{ field: '/target/containerId', reason: why }]);
     procs = [c.main];
     cgPath ??= c.cgroup;
   }

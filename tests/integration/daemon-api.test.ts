@@ -184,7 +184,7 @@ d('daemon API', () => {
     const before = entries();
     const second = await dm.req('POST', '/v1/faults', { id: faultId('hold'), kind: 'process-pause', target: { pid: a.pid }, leaseSeconds: 60 });
     expect(second.status).toBe(409);
-    expect(second.body.error).toMatchObject({ code: 'target_held', details: [{ field: '/target', reason: `held by fault ${first.id} (process-pause of pid ${a.pid})` }] });
+    expect(second.body.error).toMatchObject({ code: 'conflict', details: [{ field: '/target', reason: `held by fault ${first.id} (process-pause of pid ${a.pid})` }] });
     // a selection that only overlaps (two pids, one held) is refused too
     const overlap = await dm.req('POST', '/v1/faults', { id: faultId('hold'), kind: 'process-pause', target: { processName: `^sleep ${secs + 1}$`, pid: b.pid }, leaseSeconds: 60 });
     expect(overlap.status).toBe(201); // b alone is free
