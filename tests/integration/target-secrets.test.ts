@@ -32,7 +32,7 @@ const OPERATOR = 'o'.repeat(32);
   });
 
   it('the exporter shows redacted command lines to an operator and none to a viewer', async () => {
-    const as = async (token: string) => (await request(s.url, 'GET', '/api/v1/targets', undefined, { authorization: `Bearer ${token}` })).body.items;
+    const as = async (token: string) => (await request(s.url, 'GET', '/api/v1/targets', undefined, { token })).body.items;
     const op = (await as(OPERATOR)).find((t: any) => t.pid === child.pid);
     expect(op.cmdline).toContain('postgresql://app:***@db.internal/shop');
     const viewerItems = await as(VIEWER);
