@@ -78,6 +78,11 @@ export const DaemonFault = Type.Object(
     injectedAt: Type.Optional(Type.String({ format: 'date-time' })),
     leaseExpiresAt: Type.String({ format: 'date-time' }),
     processes: Type.Optional(Type.Array(ResolvedProcess)),
+    processesGone: Type.Optional(
+      Type.Array(Type.Integer(), {
+        description: 'pids of `processes` that have exited (or whose pid now names another process) since the fault was created; every one listed = the target is gone',
+      }),
+    ),
     /** Kind-specific facts learned while injecting (table names, child pids, files), for humans. */
     state: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     error: Type.Optional(Type.String()),

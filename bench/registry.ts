@@ -7,6 +7,7 @@ import { benchKubernetes } from './kubernetes';
 import { benchProxy } from './proxy';
 import { benchRegex } from './regex';
 import { benchStartup } from './startup';
+import { benchWatchdog } from './watchdog';
 
 /** Every benchmark: name → a function that runs it, prints its table and returns its figures. */
 export const BENCHES: Record<string, () => Promise<unknown>> = {
@@ -19,4 +20,5 @@ export const BENCHES: Record<string, () => Promise<unknown>> = {
   proxy: benchProxy,
   regex: benchRegex,
   startup: benchStartup,
+  watchdog: benchWatchdog,
 };

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { DaemonFaultRequest, type DaemonFault, type DaemonRecoverItem, type KindSupport } from '../api/daemon';
+import { DaemonFaultRequest, type DaemonFault, type DaemonRecoverItem, type KindSupport, type ResolvedProcess } from '../api/daemon';
 import { ApiError } from '../api/errors';
 import { validate } from '../api/validate';
 import type { Capabilities } from './capabilities';
@@ -10,6 +10,7 @@ import { Journal, type JournalEntry } from './journal';
 import type { DaemonMetrics, RecoveryReason } from './metrics';
 import type { Protection } from './resolve/protect';
 import { resolveTarget } from './resolve/targets';
+import { isSameProcessNow } from './sys/proc';
 
 // The daemon's fault table: create (validate → resolve → precheck → journal → inject), renew,
 // delete, lease expiry, and recovery of whatever a previous run left in the journal. One operation
@@ -97,6 +98,7 @@ export class FaultManager {
 
     // the id could have been taken while we awaited: check again, then reserve it synchronously
     if (this.live.has(req.id)) return this.create(body);
+    if (kind.holdsProcesses) this.refuseHeld(kind.holdsProcesses, resolved.processes);
     const now = Date.now();
     const entry: JournalEntry = {
       id: req.id,
@@ -116,6 +118,24 @@ export class FaultManager {
     l.busy = run.catch(() => undefined);
     await run;
     return { fault: toWire(l.entry), created: true };
+  }
+
+  /**
+   * 409 when a live fault of the same holding class (see FaultKind.holdsProcesses) already holds one of
+   * these processes (same pid and start time). Synchronous, right before the id is reserved, so two
+   * concurrent creates cannot both pass. The details name each holder as `held by fault <id>`.
+   */
+  private refuseHeld(cls: string, procs: readonly ResolvedProcess[]): void {
+    const wanted = new Map(procs.map((p) => [p.pid, p.startTime]));
+    const details: { field: string; reason: string }[] = [];
+    for (const l of this.live.values()) {
+      if (faultKind(l.entry.kind)?.holdsProcesses !== cls) continue; // recovering too: its SIGCONT could land after our SIGSTOP
+      const shared = l.entry.resolved.processes.filter((p) => wanted.get(p.pid) === p.startTime).map((p) => p.pid);
+      if (shared.length) details.push({ field: '/target', reason: `held by fault ${l.entry.id} (${l.entry.kind} of pid ${shared.join(', ')})` });
+    }
+    if (details.length) {
+      throw ApiError.conflict(`the target is already held by another fault: ${details.map((d) => d.reason).join('; ')}`, details);
+    }
   }
 
   private ctx(kind: FaultKind, l: Live): FaultContext<never> {
@@ -311,6 +331,12 @@ function supportOf(kind: FaultKind, caps: Capabilities): Support {
   return { supported: false, reason: missing.map((m) => `${m}: ${caps[m]?.detail ?? 'unavailable'}`).join('; ') };
 }
 
+/** Target processes that exited since (checked on every listing, so the exporter can record it). */
+function goneOf(e: JournalEntry): { processesGone?: number[] } {
+  const gone = e.resolved.processes.filter((p) => !isSameProcessNow(p.pid, p.startTime)).map((p) => p.pid);
+  return gone.length ? { processesGone: gone } : {};
+}
+
 function toWire(e: JournalEntry): DaemonFault {
   return {
     id: e.id,
@@ -321,6 +347,7 @@ function toWire(e: JournalEntry): DaemonFault {
     ...(e.injectedAt ? { injectedAt: e.injectedAt } : {}),
     leaseExpiresAt: e.leaseExpiresAt,
     ...(e.resolved.processes.length ? { processes: e.resolved.processes } : {}),
+    ...goneOf(e),
     state: e.state,
     ...(e.error ? { error: e.error } : {}),
   };
