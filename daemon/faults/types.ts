@@ -73,6 +73,7 @@ export interface FaultKind<P extends TObject = TObject, S extends Record<string,
    * an identical retry of the creation still matches.
    */
   setPeers?(ctx: FaultContext<Static<P>>, state: S, peers: string[]): Promise<S>;
+  /**
    * Kinds that hold their target processes in a way a second fault would undo (process-pause: the first
    * fault to end resumes the process while the other still counts it paused) name a class here. A new
    * fault whose processes overlap a live fault of the same class is refused with 409 naming that fault.
