@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createExporter, type Exporter, type ExporterOptions } from './app';
+import { lockDataDir } from './store/lock';
 
 // The exporter as a library: `faultline exporter` and `faultline start` call startExporter.
 
@@ -27,16 +28,24 @@ export function parseListen(text: string): { host: string; port: number } {
 
 export async function startExporter(o: StartOptions): Promise<RunningExporter> {
   const addr = parseListen(o.listen);
-  const ex = createExporter(o);
-  await ex.daemons.init();
-  const server = http.createServer(ex.app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(addr.port, addr.host, () => {
-      server.off('error', reject);
-      resolve();
+  const lock = lockDataDir(o.dataDir); // before the database is opened: a second exporter changes nothing
+  let ex: Exporter;
+  const server = http.createServer();
+  try {
+    ex = createExporter(o);
+    server.on('request', ex.app);
+    await ex.daemons.init();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(addr.port, addr.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${port}`;
   const rec = await ex.engine.reconcile();
@@ -57,7 +66,9 @@ export async function startExporter(o: StartOptions): Promise<RunningExporter> {
       server.closeAllConnections();
       await closed;
       ex.daemons.close();
+      ex.experiments.health.close();
       ex.db.close();
+      lock.release();
     })());
   return { ...ex, url, close };
 }
