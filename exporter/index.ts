@@ -1,11 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createExporter, type Exporter, type ExporterOptions } from './app';
+import { Gauge } from 'prom-client';
 import { lockDataDir } from './store/lock';
+import { Retention, type RetentionOptions } from './store/retention';
 
 // The exporter as a library: `faultline exporter` and `faultline start` call startExporter.
 
-export interface StartOptions extends ExporterOptions {
+export interface StartOptions extends ExporterOptions, RetentionOptions {
   /** "host:port"; port 0 picks a free one. */
   listen: string;
 }
@@ -17,6 +19,8 @@ export interface RunningExporter extends Exporter {
    * (`recover: true`, the default) or leave them to their leases and the next start, then close the DB.
    */
   close(opts?: { recover?: boolean }): Promise<void>;
+  /** The retention loop (store/retention.ts); run() does a pass now. */
+  retention: Retention;
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -48,6 +52,16 @@ export async function startExporter(o: StartOptions): Promise<RunningExporter> {
   }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${port}`;
+  const retention = new Retention(ex.db, o, ex.log);
+  new Gauge({
+    name: 'faultline_retention_deleted',
+    help: 'Rows deleted by retention since start (--retention, --max-events, --max-ended-runs), by table',
+    labelNames: ['table'],
+    registers: [ex.metrics.registry],
+    collect() {
+      for (const [table, n] of Object.entries(retention.deleted)) this.set({ table }, n);
+    },
+  });
   const rec = await ex.engine.reconcile();
   const workflowsAborted = await ex.workflows.reconcile();
   ex.log.info({ url, dataDir: o.dataDir, daemons: ex.daemons.clients.map((c) => `${c.name} ${c.base}${c.up ? '' : ' (down)'}`), ...rec, workflowsAborted }, 'faultline exporter listening');
@@ -58,6 +72,7 @@ export async function startExporter(o: StartOptions): Promise<RunningExporter> {
       // Stop accepting first; event streams are ended so server.close can finish.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       ex.scheduler.close();
+      retention.close();
       ex.safety.close();
       server.closeIdleConnections();
       await ex.workflows.close();
@@ -70,5 +85,5 @@ export async function startExporter(o: StartOptions): Promise<RunningExporter> {
       ex.db.close();
       lock.release();
     })());
-  return { ...ex, url, close };
+  return { ...ex, url, close, retention };
 }
