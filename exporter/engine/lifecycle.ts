@@ -256,7 +256,7 @@ export class Engine {
       }
       this.stopLeases(run);
       this.emit(run.exp, 'paused', `paused by ${actor}: recovering the faults`, actor);
-      await this.recoverTargets(run, 'paused', actor);
+      await this.recoverTargets(run, 'paused');
       this.setPhase(run, 'Paused');
     }).then(() => this.get(ref));
   }
@@ -573,7 +573,7 @@ export class Engine {
   }
 
   /** Deletes every target's fault (404 = already gone). Failed injections are deleted too, silently, in case they half-happened. */
-  private async recoverTargets(run: Run, reason: string, _actor: string): Promise<void> {
+  private async recoverTargets(run: Run, reason: string): Promise<void> {
     const kind = run.exp.spec.fault.kind;
     await Promise.all(
       run.exp.status.targets.map(async (t) => {
@@ -621,7 +621,7 @@ export class Engine {
     s.conditions = s.conditions.filter((c) => c.type !== ENDING_CONDITION);
     s.conditions.push({ type: ENDING_CONDITION, status: 'True', reason: ending.phase, message: ending.recovery, lastTransitionTime: nowIso() });
     this.setPhase(run, 'Recovering', { type: 'recovering', message: `recovering: ${ending.message}`, actor: ending.actor });
-    await this.recoverTargets(run, ending.recovery, ending.actor);
+    await this.recoverTargets(run, ending.recovery);
     s.endedAt = nowIso();
     if (ending.phase === 'Aborted') this.o.metrics.aborts.inc({ reason: ending.reason });
     const type: EventType = ending.phase === 'Finished' ? 'finished' : ending.phase === 'Aborted' ? 'aborted' : 'failed';
@@ -780,7 +780,7 @@ export class Engine {
         ended++;
         void this.end(e.metadata.uid, { phase: 'Aborted', reason: 'freeze', message: `not resumed after the restart: ${this.holdReason()}`, recovery: 'aborted', actor: 'system' });
       } else if (p === 'Paused') {
-        void this.enqueue(run, () => this.recoverTargets(run, 'paused', 'system'));
+        void this.enqueue(run, () => this.recoverTargets(run, 'paused'));
       } else {
         resumed++;
         this.emit(e, 'injecting', `exporter restarted: reconciling ${p} experiment with the daemons`, 'system');

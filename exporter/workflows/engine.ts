@@ -8,6 +8,7 @@ import { check as checkSchema } from '../../api/validate';
 import { Step, WorkflowInput, stepType, type StepPhase, type StepStatus, type Workflow, type WorkflowPhase } from '../../api/workflow';
 import type { Engine } from '../engine/lifecycle';
 import { validateInput } from '../engine/validate';
+import { sleep } from '../daemons';
 import type { EventBus } from '../events';
 import type { PrometheusClient } from '../guards/promql';
 import type { WorkflowStore } from './store';
@@ -27,21 +28,6 @@ class StepEnd extends Error {
 
 const nowIso = () => new Date().toISOString();
 const TERMINAL: readonly string[] = ['Succeeded', 'Failed', 'Aborted'];
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** A child signal that is aborted with its parent, or after `ms` with a deadline StepEnd. */
 function childSignal(parent: AbortSignal, ms?: number, what = 'step'): { ctrl: AbortController; done(): void } {
