@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ReportSpec } from './report';
 import { CgroupPath, Duration, NetnsRef, ObjectName, InterfaceName } from './common';
+import { SELECTOR_FORMAT } from './matchers';
+import { RegexString } from './regex';
 
 // The Experiment resource, Kubernetes style. `spec` is what the user asks for; `status` is what
 // the exporter reports. The fault's params are checked against the kind's own schema
@@ -37,7 +39,7 @@ export const Metadata = Type.Object(
 export const LocalSelector = Type.Object(
   {
     pids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 1024 })),
-    processName: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'regular expression over process name and command line' })),
+    processName: Type.Optional(RegexString('regular expression over the process name (comm) and command line, matching any part of either', { maxLength: 256 })),
     cgroups: Type.Optional(Type.Array(CgroupPath, { maxItems: 256 })),
     netns: Type.Optional(Type.Array(NetnsRef, { maxItems: 256 })),
     interface: Type.Optional(InterfaceName),
@@ -66,7 +68,8 @@ export const Targets = Type.Object(
 export const Matcher = Type.String({
   minLength: 3,
   maxLength: 1024,
-  description: 'Prometheus label matcher, e.g. alertname="HighErrorRate" or service=~"api|web"',
+  format: SELECTOR_FORMAT,
+  description: 'Prometheus label matcher, e.g. alertname="HighErrorRate" or service=~"api|web" (=~ and !~ take RE2 syntax, as in Prometheus, and match the whole value)',
 });
 
 export const PromqlGuard = Type.Object(
