@@ -6,6 +6,7 @@ import { benchGuards } from './guards';
 import { benchKubernetes } from './kubernetes';
 import { benchProxy } from './proxy';
 import { benchRegex } from './regex';
+import { benchSoak } from './soak';
 import { benchStartup } from './startup';
 import { benchWatchdog } from './watchdog';
 
@@ -19,6 +20,7 @@ export const BENCHES: Record<string, () => Promise<unknown>> = {
   kubernetes: benchKubernetes,
   proxy: benchProxy,
   regex: benchRegex,
+  soak: benchSoak,
   startup: benchStartup,
   watchdog: benchWatchdog,
 };

@@ -100,7 +100,7 @@ export function createExporter(o: ExporterOptions): Exporter {
     requestTimeoutMs: o.requestTimeoutMs,
     onChange: (d, up, error) => {
       bus.emit({ type: up ? 'daemon-up' : 'daemon-down', target: d.name, message: up ? `daemon ${d.name} (${d.base}) is reachable again` : `daemon ${d.name} (${d.base}) unreachable: ${error ?? 'no answer'}`, actor: 'system' });
-      if (up) void holder.engine?.sweepOrphans(d);
+      if (up) void holder.engine?.daemonUp(d);
     },
   });
   const metrics = new ExporterMetrics(experiments, daemons);

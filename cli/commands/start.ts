@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import pino from 'pino';
 import { anonymousWarning, safetyConfig } from '../safety-flags';
 import { VERSION } from '../version';
-import { exporterOptions, leaseSeconds, stopOnSignals, type CommonExporterFlags } from './exporter';
+import { exporterOptions, leaseSeconds, retentionOptions, stopOnSignals, type CommonExporterFlags } from './exporter';
 
 // `faultline start` (what `npm start` runs): the exporter with an embedded node daemon on a free
 // loopback port. The exporter still reaches the daemon over HTTP, like any other; the daemon
@@ -21,6 +21,7 @@ export function registerStart(program: Command): void {
     const { startDaemon } = await import('../../daemon/index');
     const { startExporter } = await import('../../exporter/index');
     const safety = safetyConfig(o); // before anything starts: a bad flag starts nothing
+    const retention = retentionOptions(o);
     const warn = anonymousWarning(o.listen, safety);
     if (warn) log.warn(warn);
     const daemon = await startDaemon({
@@ -37,6 +38,7 @@ export function registerStart(program: Command): void {
       version: VERSION,
       leaseSeconds: leaseSeconds(o.lease),
       ...safety,
+      ...retention,
     });
     process.stdout.write(`faultline exporter listening on ${ex.url} (embedded daemon ${daemon.url}, data in ${path.resolve(o.dataDir)})\n`);
     // The embedded daemon always reverts its faults when it stops (nobody would renew their leases);

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { startCli } from './cli-helpers';
@@ -21,6 +21,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.close();
   killAll(procs);
+  rmSync(dir, { recursive: true, force: true }); // no fl-cli-* folders left in /tmp
 });
 
 function file(name: string, docs: unknown[] | string): string {
