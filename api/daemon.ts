@@ -176,12 +176,28 @@ export type DaemonRecoverItem = Static<typeof DaemonRecoverItem>;
 export const DaemonRecoverResult = Type.Object({ items: Type.Array(DaemonRecoverItem) }, { $id: 'DaemonRecoverResult' });
 export type DaemonRecoverResult = Static<typeof DaemonRecoverResult>;
 
+/** `PUT /v1/leases`: several leases renewed in one request (the exporter renews a tick's worth per daemon this way). */
+export const LeaseRenewalBatch = Type.Object(
+  {
+    ids: Type.Array(ObjectName, { minItems: 1, maxItems: 1000, uniqueItems: true, description: 'fault ids whose lease to renew' }),
+    leaseSeconds: Type.Optional(LeaseSeconds),
+  },
+  { additionalProperties: false, $id: 'LeaseRenewalBatch' },
+);
+export type LeaseRenewalBatch = Static<typeof LeaseRenewalBatch>;
+
+/** One item per id, `status` as its own `PUT /v1/faults/:id/lease` would have answered (200, 404, 409). */
+export const DaemonLeaseResult = Type.Object({ items: Type.Array(DaemonRecoverItem) }, { $id: 'DaemonLeaseResult' });
+export type DaemonLeaseResult = Static<typeof DaemonLeaseResult>;
+
 /**
  * Routes (all JSON; bearer token when the daemon has one, except /healthz):
  * - `POST /v1/faults` DaemonFaultRequest → 201 DaemonFault (applied); 200 when the same id with the same
  *   kind, params and target exists (idempotent retry, lease untouched); 409 same id, different fault;
  *   400 bad input / unknown kind (details name the field); 422 target or host problem, or kind unsupported here.
  * - `PUT /v1/faults/:id/lease` LeaseRenewal → 200 DaemonFault (lease renewed from now); 404 unknown id.
+ * - `PUT /v1/leases` LeaseRenewalBatch → 200 DaemonLeaseResult: each id renewed, each item with the status its own
+ *   lease PUT would have had; 400 bad input (nothing renewed).
  * - `DELETE /v1/faults/:id` → 200 DaemonFault with phase `recovered` once reverted; 404 unknown id
  *   (nothing to revert: already recovered, lease expired, or never created — safe to treat as done).
  * - `POST /v1/recover` DaemonRecoverRequest → 200 DaemonRecoverResult: every id reverted concurrently, each
@@ -214,6 +230,7 @@ export const DAEMON_ROUTES = {
   faults: '/v1/faults',
   fault: (id: string) => `/v1/faults/${encodeURIComponent(id)}`,
   lease: (id: string) => `/v1/faults/${encodeURIComponent(id)}/lease`,
+  leases: '/v1/leases',
   recover: '/v1/recover',
   targets: '/v1/targets',
   info: '/v1/info',

@@ -11,6 +11,7 @@ export class DaemonMetrics {
   readonly recoveries: Counter<'kind' | 'reason'>;
   readonly injectDuration: Histogram<'kind'>;
   readonly recoverDuration: Histogram<'kind'>;
+  readonly httpRequests: Counter<'method' | 'route' | 'code'>;
 
   constructor(kinds: readonly string[]) {
     const registers = [this.registry];
@@ -31,6 +32,12 @@ export class DaemonMetrics {
     const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
     this.injectDuration = new Histogram({ name: 'faultline_daemon_inject_duration_seconds', help: 'Time to apply a fault', labelNames: ['kind'], buckets, registers });
     this.recoverDuration = new Histogram({ name: 'faultline_daemon_recover_duration_seconds', help: 'Time to revert a fault', labelNames: ['kind'], buckets, registers });
+    this.httpRequests = new Counter({
+      name: 'faultline_daemon_http_requests_total',
+      help: 'API requests answered, by method, route pattern (e.g. /v1/faults/:id/lease) and status code',
+      labelNames: ['method', 'route', 'code'],
+      registers,
+    });
     // every kind shows up with 0 rather than being absent, so `faults_active == 0` queries work
     for (const kind of kinds) this.active.set({ kind }, 0);
   }

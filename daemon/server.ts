@@ -2,7 +2,21 @@ import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import express from 'express';
 import type { Logger } from 'pino';
-import { DaemonAddressesRequest, DaemonPeersUpdate, DaemonRecoverRequest, DaemonTargetQuery, type DaemonAddresses, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetList } from '../api/daemon';
+import {
+  DaemonAddressesRequest,
+  DaemonPeersUpdate,
+  DaemonRecoverRequest,
+  DaemonTargetQuery,
+  LeaseRenewal,
+  LeaseRenewalBatch,
+  type DaemonAddresses,
+  type DaemonFaultList,
+  type DaemonInfo,
+  type DaemonLeaseResult,
+  type DaemonRecoverItem,
+  type DaemonRecoverResult,
+  type DaemonTargetList,
+} from '../api/daemon';
 import { ApiError } from '../api/errors';
 import { compileUserRegex } from '../api/regex';
 import { validate } from '../api/validate';
@@ -43,6 +57,15 @@ export function createApp(d: ServerDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+
+  // counted by route pattern, never by raw path, so fault ids cannot grow the label set
+  app.use((req, res, next) => {
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      d.metrics.httpRequests.inc({ method: req.method, route, code: String(res.statusCode) });
+    });
+    next();
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -93,6 +116,22 @@ export function createApp(d: ServerDeps): express.Express {
   app.put('/v1/faults/:id/lease', async (req, res) => {
     const body = validate(LeaseRenewal, req.body ?? {}, 'lease renewal');
     res.json(await d.manager.renew(String(req.params.id), body.leaseSeconds));
+  });
+
+  app.put('/v1/leases', async (req, res) => {
+    const { ids, leaseSeconds } = validate(LeaseRenewalBatch, req.body, 'lease renewals');
+    const items = await Promise.all(
+      ids.map(async (id): Promise<DaemonRecoverItem> => {
+        try {
+          return { id, status: 200, fault: await d.manager.renew(id, leaseSeconds) };
+        } catch (err) {
+          const e = err instanceof ApiError ? err : new ApiError(500, 'internal', (err as Error).message);
+          return { id, status: e.status, error: { code: e.code, message: e.message } };
+        }
+      }),
+    );
+    const body: DaemonLeaseResult = { items };
+    res.json(body);
   });
 
   app.put('/v1/faults/:id/peers', async (req, res) => {

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { DAEMON_ROUTES, type DaemonAddresses, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonRecoverResult, type DaemonTarget, type DaemonTargetCandidate, type DaemonTargetList } from '../api/daemon';
+import { DAEMON_ROUTES, type DaemonAddresses, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonLeaseResult, type DaemonRecoverResult, type DaemonTarget, type DaemonTargetCandidate, type DaemonTargetList } from '../api/daemon';
 
 // HTTP client for the node daemons (api/daemon.ts shapes) and the registry of the configured
 // daemons with their health. The exporter reaches every daemon this way, the embedded one too.
@@ -68,11 +68,12 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions, sig
 /** Most fault ids in one `POST /v1/recover` (the daemon's schema allows 1000). */
 const MAX_RECOVER_BATCH = 500;
 
-/** A caller of deleteFault waiting for its batch. */
-interface DeleteWaiter {
-  resolve(f: DaemonFault | undefined): void;
+/** A caller waiting for its batch (recoveries, lease renewals). */
+interface Waiter<T> {
+  resolve(v: T): void;
   reject(e: unknown): void;
 }
+type DeleteWaiter = Waiter<DaemonFault | undefined>;
 
 export class DaemonClient {
   name: string;
@@ -85,6 +86,10 @@ export class DaemonClient {
   private listsTargets?: boolean;
   /** Whether this daemon serves `POST /v1/recover` (learned on first use; the pod daemon and older daemons do not). */
   private recoversInBatches?: boolean;
+  /** Whether this daemon serves `PUT /v1/leases` (learned on first use). */
+  private renewsInBatches?: boolean;
+  /** Lease renewals asked for in this turn of the event loop, by lease length (see renewLease). */
+  private pendingRenewals = new Map<number, Map<string, Waiter<DaemonFault>[]>>();
   /** Recoveries asked for in this turn of the event loop, sent together (see deleteFault). */
   private pendingDeletes?: Map<string, DeleteWaiter[]>;
 
@@ -168,8 +173,70 @@ export class DaemonClient {
     return this.call<DaemonFault>('PUT', DAEMON_ROUTES.peers(id), { peers }, signal);
   }
 
+  /**
+   * Renews a fault's lease. Renewals asked for in the same turn of the event loop (the engine renews
+   * every running experiment on one tick) go to the daemon as one `PUT /v1/leases`, in chunks.
+   */
   renewLease(id: string, leaseSeconds: number, signal?: AbortSignal): Promise<DaemonFault> {
+    if (signal || this.renewsInBatches === false) return this.renewOne(id, leaseSeconds, signal);
+    return new Promise((resolve, reject) => {
+      let batch = this.pendingRenewals.get(leaseSeconds);
+      if (!batch) {
+        batch = new Map();
+        this.pendingRenewals.set(leaseSeconds, batch);
+        if (this.pendingRenewals.size === 1) setImmediate(() => void this.flushRenewals());
+      }
+      const waiting = batch.get(id) ?? [];
+      waiting.push({ resolve, reject });
+      batch.set(id, waiting);
+    });
+  }
+
+  private renewOne(id: string, leaseSeconds: number, signal?: AbortSignal): Promise<DaemonFault> {
     return this.call<DaemonFault>('PUT', DAEMON_ROUTES.lease(id), { leaseSeconds }, signal);
+  }
+
+  private async flushRenewals(): Promise<void> {
+    const byLease = this.pendingRenewals;
+    this.pendingRenewals = new Map();
+    await Promise.all([...byLease].map(([secs, batch]) => this.renewBatch(secs, batch)));
+  }
+
+  private async renewBatch(leaseSeconds: number, batch: Map<string, Waiter<DaemonFault>[]>): Promise<void> {
+    const settle = (id: string, fn: (w: Waiter<DaemonFault>) => void) => batch.get(id)?.forEach(fn);
+    const one = (id: string) =>
+      this.renewOne(id, leaseSeconds).then(
+        (f) => settle(id, (w) => w.resolve(f)),
+        (err) => settle(id, (w) => w.reject(err)),
+      );
+    const ids = [...batch.keys()];
+    if (ids.length === 1 || this.renewsInBatches === false) {
+      await Promise.all(ids.map(one));
+      return;
+    }
+    for (let i = 0; i < ids.length; i += MAX_RECOVER_BATCH) {
+      const chunk = ids.slice(i, i + MAX_RECOVER_BATCH);
+      let result: DaemonLeaseResult;
+      try {
+        result = await this.call<DaemonLeaseResult>('PUT', DAEMON_ROUTES.leases, { ids: chunk, leaseSeconds });
+        this.renewsInBatches = true;
+      } catch (err) {
+        if (err instanceof DaemonError && (err.status === 404 || err.status === 405) && this.renewsInBatches === undefined) {
+          this.renewsInBatches = false; // a daemon without the batch route (the pod daemon, older daemons): one PUT each
+          await Promise.all(chunk.map(one));
+        } else {
+          for (const id of chunk) settle(id, (w) => w.reject(err));
+        }
+        continue;
+      }
+      const answered = new Set<string>();
+      for (const item of result.items) {
+        answered.add(item.id);
+        if (item.status === 200 && item.fault) settle(item.id, (w) => w.resolve(item.fault!));
+        else settle(item.id, (w) => w.reject(new DaemonError(`daemon ${this.name}: ${item.error?.message ?? `HTTP ${item.status}`}`, item.status, item.error?.code)));
+      }
+      for (const id of chunk) if (!answered.has(id)) settle(id, (w) => w.reject(new DaemonError(`daemon ${this.name}: no answer for fault ${id} in the lease batch`, 500)));
+    }
   }
 
   /**

@@ -85,7 +85,8 @@ interface Run {
   /** Set once the run is being ended: nothing may inject any more. */
   ending?: boolean;
   endTimer?: NodeJS.Timeout;
-  leaseTimer?: NodeJS.Timeout;
+  /** Its injected targets' leases are renewed by the engine's one lease ticker. */
+  leasing?: boolean;
 }
 
 const ENDING_CONDITION = 'Ending';
@@ -113,6 +114,12 @@ export class Engine {
   private readonly runs = new Map<string, Run>();
   private readonly leaseSeconds: number;
   private readonly renewEveryMs: number;
+  /**
+   * One timer renews the leases of every running experiment at once, so the renewals of one tick reach
+   * each daemon as one `PUT /v1/leases` (DaemonClient batches the calls of one turn of the event loop):
+   * a daemon with 1000 faults gets one request per tick instead of 1000 spread over the period.
+   */
+  private leaseTicker?: NodeJS.Timeout;
   private readonly retry: RetryOptions;
   private closing = false;
 
@@ -641,12 +648,17 @@ export class Engine {
       if (Date.parse(run.exp.status.endsAt ?? '') > Date.now() + 5) return this.armTimers(run); // a clamped long wait
       void this.end(run.exp.metadata.uid, { phase: 'Finished', reason: 'DurationElapsed', message: `duration ${run.exp.spec.duration} elapsed`, recovery: 'duration', actor: 'system' });
     }, wait);
-    run.leaseTimer = setInterval(() => void this.renewLeases(run), this.renewEveryMs);
+    run.leasing = true;
+    if (!this.leaseTicker && !this.closing) {
+      this.leaseTicker = setInterval(() => {
+        for (const r of this.runs.values()) if (r.leasing) void this.renewLeases(r);
+      }, this.renewEveryMs);
+      this.leaseTicker.unref();
+    }
   }
 
   private stopLeases(run: Run): void {
-    if (run.leaseTimer) clearInterval(run.leaseTimer);
-    run.leaseTimer = undefined;
+    run.leasing = false;
   }
 
   private clearTimers(run: Run): void {
@@ -669,8 +681,13 @@ export class Engine {
           const why = localTargetGone(t.target, d.base);
           if (why) return gone.push([t, why]);
           try {
-            await d.renewLease(this.faultId(run.exp, t), this.leaseSeconds);
+            const f = await d.renewLease(this.faultId(run.exp, t), this.leaseSeconds);
             this.o.daemons.observe(d, true);
+            // the daemon sees every target process it pinned: all of them gone = nothing left to fault
+            const exited = f.processesGone ?? [];
+            if (exited.length && f.processes?.length && exited.length >= f.processes.length) {
+              gone.push([t, exited.length === 1 ? `process ${exited[0]} exited` : `processes ${exited.join(', ')} exited`]);
+            }
           } catch (err) {
             const e = err as DaemonError;
             if (e.status === 404) lost.push(t);
@@ -840,5 +857,7 @@ export class Engine {
       await Promise.all([...this.runs.values()].map((r) => r.chain));
     }
     for (const r of this.runs.values()) this.clearTimers(r);
+    if (this.leaseTicker) clearInterval(this.leaseTicker);
+    this.leaseTicker = undefined;
   }
 }

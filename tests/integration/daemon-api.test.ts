@@ -306,6 +306,37 @@ d('daemon API', () => {
     });
   });
 
+  it('renews several leases in one PUT /v1/leases, each item answered as its own PUT would be; bad batches are 400 and renew nothing', async () => {
+    const sleeps = [spawnSleep(), spawnSleep()];
+    const ids = sleeps.map((_, i) => faultId(`batch${i}`));
+    const created = [];
+    for (const [i, id] of ids.entries()) {
+      const r = await dm.req('POST', '/v1/faults', { id, kind: 'process-pause', target: { pid: sleeps[i].pid }, leaseSeconds: 30 });
+      expect(r.status).toBe(201);
+      created.push(r.body);
+    }
+    try {
+      for (const body of [{ ids: [] }, { ids: [ids[0], 'x;reboot'] }, { ids: ids, leaseSeconds: -1 }, { ids: [ids[0]], extra: 1 }]) {
+        const bad = await dm.req('PUT', '/v1/leases', body);
+        expect(bad.status).toBe(400);
+      }
+      expect((await dm.req('GET', `/v1/faults/${ids[0]}`)).body.leaseExpiresAt).toBe(created[0].leaseExpiresAt);
+      const missing = faultId('never');
+      const res = await dm.req('PUT', '/v1/leases', { ids: [...ids, missing], leaseSeconds: 120 });
+      expect(res.status).toBe(200);
+      const byId = Object.fromEntries(res.body.items.map((x: any) => [x.id, x]));
+      for (const [i, id] of ids.entries()) {
+        expect(byId[id]).toMatchObject({ status: 200, fault: { id, phase: 'active' } });
+        expect(Date.parse(byId[id].fault.leaseExpiresAt)).toBeGreaterThan(Date.parse(created[i].leaseExpiresAt) + 60_000);
+      }
+      expect(byId[missing]).toMatchObject({ status: 404, error: { code: 'not_found' } });
+      const metrics = (await dm.req('GET', '/metrics')).body as string;
+      expect(metrics).toMatch(/faultline_daemon_http_requests_total\{method="PUT",route="\/v1\/leases",code="200"\} 1/);
+    } finally {
+      await dm.req('POST', '/v1/recover', { ids });
+    }
+  });
+
   it('renews a lease, and reverts the fault within a second of expiry without any request', async () => {
     const sleep = spawnSleep();
     const id = faultId('lease');
