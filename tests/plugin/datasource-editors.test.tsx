@@ -26,7 +26,7 @@ beforeAll(() => {
 
 function baseOptions(): DataSourceSettings<FaultlineOptions, FaultlineSecureOptions> {
   return {
-    id: 1, uid: 'x', orgId: 1, name: 'Faultline', type: 'faultline-datasource', typeName: 'Faultline', typeLogoUrl: '',
+    id: 1, uid: 'x', orgId: 1, name: 'Faultline', type: 'faultline-chaos-datasource', typeName: 'Faultline', typeLogoUrl: '',
     access: 'proxy', url: '', user: '', database: '', basicAuth: false, basicAuthUser: '', isDefault: false,
     jsonData: {}, secureJsonFields: {}, readOnly: false, withCredentials: false,
   } as DataSourceSettings<FaultlineOptions, FaultlineSecureOptions>;

@@ -133,14 +133,15 @@ function newestMtime(paths: string[]): number {
  * first, so there this does nothing). Resolves true when it built.
  */
 export async function ensurePluginsBuilt(): Promise<boolean> {
-  const sources = newestMtime(['src', 'api', 'plugin.json', '.config'].map((p) => path.join(ROOT, p)));
-  const outputs = ['faultline-datasource', 'faultline-panel'].map((id) => path.join(ROOT, 'dist', id, 'module.js'));
-  const panelExpected = existsSync(path.join(ROOT, 'src/panel/module.tsx'));
-  const needed = outputs.filter((o, i) => i === 0 || panelExpected);
-  if (needed.every((o) => existsSync(o) && statSync(o).mtimeMs >= sources)) return false;
-  await promisify(execFile)('npx', ['webpack', '--config', '.config/webpack.config.cjs', '--mode', 'production'], { cwd: ROOT, maxBuffer: 16 << 20 });
+  const sources = newestMtime(['src', 'api', '.config'].map((p) => path.join(ROOT, p)));
+  const outputs = ['', 'datasource', 'panel'].map((dir) => path.join(ROOT, 'dist', dir, 'module.js'));
+  if (outputs.every((o) => existsSync(o) && statSync(o).mtimeMs >= sources)) return false;
+  await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT, maxBuffer: 16 << 20 });
   return true;
 }
+
+/** The app's id and where Grafana serves it from: nested plugins are under the app's folder. */
+export const APP_ID = 'faultline-chaos-app';
 
 export interface HarnessServerOptions {
   build: HarnessBuild;
@@ -228,10 +229,12 @@ export async function startHarnessServer(opts: HarnessServerOptions): Promise<Ha
     if (p === '/amd.js') return sendFile(res, opts.build.amdJs);
     if (p === '/vendor.js') return sendFile(res, opts.build.vendorJs);
     if (p === '/favicon.ico') return void res.writeHead(204).end();
+    // Grafana serves an installed plugin's folder at public/plugins/<id>/; the app's folder is
+    // dist/ and holds the nested data source (datasource/) and panel (panel/).
     const plugin = /^\/public\/plugins\/([a-z0-9-]+)\/(.+)$/.exec(p);
     if (plugin) {
-      const file = inside(path.join(ROOT, 'dist', plugin[1]), plugin[2]);
-      return file ? sendFile(res, file) : void res.writeHead(403).end();
+      const file = plugin[1] === APP_ID ? inside(path.join(ROOT, 'dist'), plugin[2]) : undefined;
+      return file ? sendFile(res, file) : void res.writeHead(404).end();
     }
     if (p.startsWith('/public/build/img/icons/')) {
       const file = inside(ICONS_DIR, p.slice('/public/build/img/icons/'.length));
