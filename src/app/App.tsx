@@ -31,7 +31,7 @@ export function App(_props: AppRootProps) {
                 ? 'The app talks to the Faultline exporter through a Faultline data source (its proxy keeps the API token on the server). Add one with the exporter URL and a token.'
                 : `"${dsRef}" is not a Faultline data source; open the app without ?datasource= or name a Faultline one.`}
             </span>
-            <LinkButton href="connections/datasources/new" icon="plus" variant="secondary" size="sm">
+            <LinkButton href="/connections/datasources/new" icon="plus" variant="secondary" size="sm">
               Add a data source
             </LinkButton>
           </Stack>

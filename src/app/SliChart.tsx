@@ -8,9 +8,9 @@ import type { SliResult } from '../../api/report';
 // windows (shaded like annotation regions), with the baseline mean as a dashed line, so "did it
 // come back?" is visible without opening Prometheus.
 
-const W = 640;
-const H = 160;
-const PAD = { left: 48, right: 8, top: 8, bottom: 20 };
+const W = 480;
+const H = 150;
+const PAD = { left: 52, right: 8, top: 8, bottom: 20 };
 
 export function formatSli(value: number | null | undefined, unit: string): string {
   if (value === null || value === undefined || Number.isNaN(value)) return '—';
@@ -54,16 +54,16 @@ export function SliChart({ sli }: { sli: SliResult }) {
           <rect x={during.x} y={PAD.top} width={during.w} height={H - PAD.top - PAD.bottom} fill={theme.colors.warning.transparent} />
           <rect x={after.x} y={PAD.top} width={after.w} height={H - PAD.top - PAD.bottom} fill={theme.colors.success.transparent} />
           <line x1={PAD.left} x2={W - PAD.right} y1={H - PAD.bottom} y2={H - PAD.bottom} stroke={theme.colors.border.medium} />
-          <text x={PAD.left - 4} y={PAD.top + 10} textAnchor="end" fontSize="10" fill={theme.colors.text.secondary}>
+          <text x={PAD.left - 4} y={PAD.top + 10} textAnchor="end" fontSize="11" fill={theme.colors.text.secondary}>
             {formatSli(max, sli.unit)}
           </text>
-          <text x={PAD.left - 4} y={H - PAD.bottom} textAnchor="end" fontSize="10" fill={theme.colors.text.secondary}>
+          <text x={PAD.left - 4} y={H - PAD.bottom} textAnchor="end" fontSize="11" fill={theme.colors.text.secondary}>
             0
           </text>
-          <text x={during.x + 3} y={H - 6} fontSize="10" fill={theme.colors.text.secondary}>
+          <text x={during.x + 3} y={H - 6} fontSize="11" fill={theme.colors.text.secondary}>
             fault
           </text>
-          <text x={after.x + 3} y={H - 6} fontSize="10" fill={theme.colors.text.secondary}>
+          <text x={after.x + 3} y={H - 6} fontSize="11" fill={theme.colors.text.secondary}>
             after
           </text>
           {baselineMean !== null && (

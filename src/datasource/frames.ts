@@ -152,7 +152,7 @@ export function runText(run: Run, datasourceUid?: string): string {
   if (run.params && Object.keys(run.params).length) lines.push(`params: ${JSON.stringify(run.params)}`);
   if (run.targets.length) lines.push(`targets: ${run.targets.join(', ')}`);
   lines.push(`outcome: ${run.outcome}${run.reason ? ` (${run.reason})` : ''}`);
-  const href = runReport(run.namespace, run.experiment, datasourceUid);
+  const href = runReport(run.namespace, run.experiment, datasourceUid, true);
   return [...lines.map(escapeHtml), `<a href="${escapeHtml(href)}">Open the run report</a>`].join('<br>');
 }
 

@@ -156,11 +156,13 @@ export interface HarnessServer {
   setRole(role: GrafanaRole): void;
   /** Proxied requests: method, path, status (what Grafana's proxy would have logged). */
   proxyLog: Array<{ method: string; path: string; status: number }>;
+  /** Proxied event streams (GET …/events/stream) whose response is still open. */
+  openStreams(): number;
   close(): Promise<void>;
 }
 
 const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Faultline plugin harness</title>
+<html lang="en"><head><meta charset="utf-8"><base href="/"><title>Faultline plugin harness</title>
 <style>html,body{margin:0;min-height:100%;font-family:Inter,Helvetica,Arial,sans-serif}</style>
 <script src="/amd.js"></script><script src="/vendor.js"></script></head>
 <body><div id="root"></div></body></html>`;
@@ -182,6 +184,9 @@ function inside(base: string, rel: string): string | undefined {
   return full.startsWith(base + path.sep) ? full : undefined;
 }
 
+/** Proxied event stream responses still open, for the shared-stream test. */
+const openStreamResponses = new Set<http.ServerResponse>();
+
 async function proxy(req: http.IncomingMessage, res: http.ServerResponse, opts: HarnessServerOptions, role: GrafanaRole, log: HarnessServer['proxyLog']): Promise<void> {
   const parsed = parseProxyUrl(req.url ?? '');
   const ds = opts.datasources?.find((d) => d.uid === parsed?.uid);
@@ -201,6 +206,10 @@ async function proxy(req: http.IncomingMessage, res: http.ServerResponse, opts: 
   const headers: Record<string, string> = { ...decision.headers };
   for (const h of ['content-type', 'accept', 'last-event-id']) if (req.headers[h]) headers[h] = String(req.headers[h]);
   const abort = new AbortController();
+  if (/(^|\/)events\/stream(\?|$)/.test(parsed.proxyPath)) {
+    openStreamResponses.add(res);
+    res.on('close', () => openStreamResponses.delete(res));
+  }
   res.on('close', () => abort.abort());
   try {
     const upstream = await fetch(decision.url, { method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined, signal: abort.signal });
@@ -252,6 +261,7 @@ export async function startHarnessServer(opts: HarnessServerOptions): Promise<Ha
     url: `http://127.0.0.1:${port}`,
     setRole: (r) => (role = r),
     proxyLog,
+    openStreams: () => openStreamResponses.size,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
