@@ -15,6 +15,8 @@ RUN npm ci --no-audit --no-fund
 FROM deps AS plugins
 COPY . .
 RUN npm run build
+# time-skew's native helper, compiled from daemon/native/*.c here (gcc came with g++ above)
+RUN rm -rf daemon/native/build && node daemon/native/build.js
 
 FROM deps AS prod-deps
 RUN npm prune --omit=dev --no-audit --no-fund
@@ -30,8 +32,10 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY api ./api
+COPY server-common ./server-common
 COPY cli ./cli
 COPY daemon ./daemon
+COPY --from=plugins /app/daemon/native/build ./daemon/native/build
 COPY demo ./demo
 COPY exporter ./exporter
 RUN mkdir -p /data /state

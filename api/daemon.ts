@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { RegexString } from './regex';
 import { CgroupPath, InterfaceName, NetnsRef, ObjectName } from './common';
 
 // The node daemon's wire shapes (`/v1/...`). The exporter is the daemon's only client,
@@ -34,9 +35,7 @@ export const DaemonTarget = Type.Object(
     pidStartTime: Type.Optional(
       Type.Integer({ minimum: 0, description: 'the pid\'s start time (clock ticks since boot, /proc/<pid>/stat field 22); a reused pid is refused' }),
     ),
-    processName: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 256, description: 'regular expression over the process name (comm) and command line' }),
-    ),
+    processName: Type.Optional(RegexString('regular expression over the process name (comm) and command line, matching any part of either', { maxLength: 256 })),
     cgroup: Type.Optional(CgroupPath),
     netns: Type.Optional(NetnsRef),
     interface: Type.Optional(InterfaceName),
@@ -103,6 +102,12 @@ export const DaemonInfo = Type.Object(
     kinds: Type.Array(KindSupport),
     faults: Type.Integer({ description: 'faults active now' }),
     startedAt: Type.String({ format: 'date-time' }),
+    watchdog: Type.Optional(
+      Type.Object(
+        { pid: Type.Integer(), armed: Type.Boolean({ description: 'its recover code is loaded: a crash of the daemon is reverted within a second' }) },
+        { description: "the daemon's watchdog: reverts every journaled fault when the daemon dies" },
+      ),
+    ),
   },
   { $id: 'DaemonInfo' },
 );
@@ -138,7 +143,7 @@ export type DaemonTargetList = Static<typeof DaemonTargetList>;
 export const DaemonTargetQuery = Type.Object(
   {
     pids: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,6}(,[1-9][0-9]{0,6}){0,1023}$', description: 'comma-separated pids, at most 1024' })),
-    processName: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'regular expression (JavaScript syntax) on comm or the command line' })),
+    processName: Type.Optional(RegexString('regular expression over comm or the command line, matching any part of either', { maxLength: 256 })),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ReportSpec } from './report';
 import { CgroupPath, Duration, NetnsRef, ObjectName, InterfaceName } from './common';
+import { SELECTOR_FORMAT } from './matchers';
+import { RegexString } from './regex';
 
 // The Experiment resource, Kubernetes style. `spec` is what the user asks for; `status` is what
 // the exporter reports. The fault's params are checked against the kind's own schema
@@ -31,7 +33,7 @@ export const Metadata = Type.Object(
 export const LocalSelector = Type.Object(
   {
     pids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 1024 })),
-    processName: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'regular expression over process name and command line' })),
+    processName: Type.Optional(RegexString('regular expression over the process name (comm) and command line, matching any part of either', { maxLength: 256 })),
     cgroups: Type.Optional(Type.Array(CgroupPath, { maxItems: 256 })),
     netns: Type.Optional(Type.Array(NetnsRef, { maxItems: 256 })),
     interface: Type.Optional(InterfaceName),
@@ -60,7 +62,8 @@ export const Targets = Type.Object(
 export const Matcher = Type.String({
   minLength: 3,
   maxLength: 1024,
-  description: 'Prometheus label matcher, e.g. alertname="HighErrorRate" or service=~"api|web"',
+  format: SELECTOR_FORMAT,
+  description: 'Prometheus label matcher, e.g. alertname="HighErrorRate" or service=~"api|web" (=~ and !~ take RE2 syntax, as in Prometheus, and match the whole value)',
 });
 
 export const PromqlGuard = Type.Object(
@@ -179,3 +182,21 @@ export type ExperimentList = Static<typeof ExperimentList>;
 
 /** Label that links a scheduled run to its schedule (the experiment with `spec.schedule`). */
 export const SCHEDULE_LABEL = 'faultline.dev/schedule';
+
+const ObjectRef = Type.Object({ namespace: Type.String(), name: Type.String() });
+
+/**
+ * `POST /api/v1/stop-all` (and what a freeze does first): every active run aborted with its faults
+ * reverted, every ticking schedule suspended (phase Paused; `POST .../resume` each to start it
+ * again), every running workflow aborted (a workflow cannot pick up mid-step).
+ */
+export const StopAllResult = Type.Object(
+  {
+    stopped: Type.Array(ObjectRef, { description: 'experiments aborted, their faults reverted' }),
+    suspendedSchedules: Type.Array(ObjectRef, { description: 'schedules suspended (phase Paused): no run starts until each is resumed' }),
+    abortedWorkflows: Type.Array(ObjectRef, { description: 'workflows aborted' }),
+    message: Type.String(),
+  },
+  { $id: 'StopAllResult' },
+);
+export type StopAllResult = Static<typeof StopAllResult>;

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, Rate, Size } from './common';
+import { RE2_SYNTAX, RegexString } from './regex';
 
 // Wire pieces shared by the two fault-proxy kinds (tcp-fault, http-fault): how traffic reaches the
 // proxy (explicit `listen` → `upstream`, or transparent: an nft redirect of `port` in the target's
@@ -81,10 +82,10 @@ export const HttpMatch = Type.Object(
   {
     methods: Type.Optional(Type.Array(Type.String({ pattern: HTTP_TOKEN_PATTERN }), { maxItems: 16, description: 'e.g. ["GET","POST"]; any when absent' })),
     path: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'glob over the path (no query): * within a segment, ** across segments, e.g. /api/**' })),
-    pathRegex: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'JavaScript regular expression over the path (no query)' })),
+    pathRegex: Type.Optional(RegexString('regular expression over the path (no query), matching any part of it', { maxLength: 1024 })),
     headers: Type.Optional(
-      Type.Record(Type.String({ pattern: HTTP_TOKEN_PATTERN }), Type.String({ maxLength: 1024 }), {
-        description: 'header name → regular expression the whole value must match',
+      Type.Record(Type.String({ pattern: HTTP_TOKEN_PATTERN }), RegexString('regular expression the whole header value must match', { minLength: 0, maxLength: 1024 }), {
+        description: `header name → regular expression the whole value must match; ${RE2_SYNTAX}`,
         additionalProperties: false,
       }),
     ),

@@ -55,6 +55,18 @@ export const Health = Type.Object(
     version: Type.String(),
     daemons: Type.Array(DaemonHealth),
     freeze: Type.Optional(FreezeState),
+    store: Type.Optional(
+      Type.Object(
+        {
+          degraded: Type.Boolean({ description: 'the database file takes no writes (disk full, I/O error): stopping chaos works, new chaos is refused' }),
+          error: Type.Optional(Type.String({ description: 'the last write error while degraded' })),
+          since: Type.Optional(Type.String({ description: 'since when writes fail' })),
+          pendingWrites: Type.Integer({ description: 'records kept in memory until the file takes writes again' }),
+          bytes: Type.Optional(Type.Integer({ description: 'size of the database file and its write-ahead log' })),
+        },
+        { description: 'the exporter\'s data store (SQLite under --data-dir)' },
+      ),
+    ),
     guards: Type.Optional(
       Type.Object({
         firingAlerts: Type.Integer({ description: 'alerts reported firing by webhooks and not yet resolved' }),

@@ -8,6 +8,24 @@ export const SIZE_PATTERN = '^[0-9]+(\\.[0-9]+)?\\s*([kKmMgGtT]i?[bB]?|[bB])?$';
 export const SIZE_OR_PERCENT_PATTERN = '^([0-9]+(\\.[0-9]+)?\\s*([kKmMgGtT]i?[bB]?|[bB])?|[0-9]+(\\.[0-9]+)?%)$';
 export const RATE_PATTERN = '^[0-9]+(\\.[0-9]+)?\\s*(bit|kbit|mbit|gbit|tbit|bps|kbps|mbps|gbps|tbps)$';
 
+/**
+ * The longest duration any field of the API takes: 7 days (168h). Longer chaos is a mistake, not an
+ * experiment (use a schedule), and it keeps every duration far inside what timers and dates can hold
+ * ("99999999999h" would overflow setTimeout and leave a fault Injecting for ever). A policy's
+ * maxDuration is a duration too, so it can only narrow this.
+ */
+export const MAX_DURATION_MS = 7 * 24 * 3_600_000;
+export const MAX_DURATION_TEXT = '168h (7 days)';
+
+/** Whether a duration string is within MAX_DURATION_MS (false for anything that is not a duration). */
+export function durationWithinMax(text: string): boolean {
+  try {
+    return parseDuration(text) <= MAX_DURATION_MS;
+  } catch {
+    return false;
+  }
+}
+
 const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Milliseconds in a Go-style duration string; throws on anything else. */

@@ -2,7 +2,9 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { ApiError, type ErrorDetail } from './errors';
-import { DURATION_PATTERN, parseDuration, parseRate, parseSize, RATE_PATTERN, SIZE_OR_PERCENT_PATTERN, SIZE_PATTERN } from './units';
+import { SELECTOR_FORMAT, selectorProblem } from './matchers';
+import { RE2_FORMAT, regexProblem } from './regex';
+import { DURATION_PATTERN, durationWithinMax, MAX_DURATION_TEXT, parseRate, parseSize, RATE_PATTERN, SIZE_OR_PERCENT_PATTERN, SIZE_PATTERN } from './units';
 
 // One ajv instance for every wire shape. Unknown fields are errors (additionalProperties: false
 // in the schemas), defaults are filled in, nothing is coerced: "30" is not 30.
@@ -11,9 +13,18 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, removeA
 (addFormats as unknown as (a: Ajv) => void)(ajv);
 
 // Formats that the patterns cannot fully express (e.g. "99999999999h" overflow, "1.2.3s").
-ajv.addFormat('duration', { type: 'string', validate: (s: string) => safe(() => parseDuration(s) >= 0) });
+// a duration is also at most MAX_DURATION_MS (api/units.ts), for every duration field of the API
+ajv.addFormat('duration', { type: 'string', validate: durationWithinMax });
 ajv.addFormat('size', { type: 'string', validate: (s: string) => safe(() => parseSize(s) >= 0) });
 ajv.addFormat('rate', { type: 'string', validate: (s: string) => safe(() => parseRate(s) > 0) });
+// Every field that takes a regex declares `format: 're2'`: parsed with the engine that will run it
+// (api/regex.ts), so the API, the CLI and the panel's form refuse the same patterns, with RE2's reason.
+ajv.addFormat(RE2_FORMAT, { type: 'string', validate: (s: string) => regexProblem(s) === undefined });
+// Guard selectors (Prometheus label matchers, with RE2 regexes) likewise, so the form checks them too.
+ajv.addFormat(SELECTOR_FORMAT, { type: 'string', validate: (s: string) => selectorProblem(s) === undefined });
+
+/** What a format error says when the format can say why (RE2's reason, the matcher parser's). */
+const FORMAT_PROBLEMS: Record<string, (s: string) => string | undefined> = { [RE2_FORMAT]: regexProblem, [SELECTOR_FORMAT]: selectorProblem };
 
 function safe(fn: () => boolean): boolean {
   try {
@@ -74,7 +85,9 @@ export function describeErrors(errors: ErrorObject[] | null | undefined, prefix 
       const allowed = constants.get(e.instancePath) ?? [];
       reason = allowed.length === 1 ? `must be ${JSON.stringify(allowed[0])}` : `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
     } else if (e.keyword === 'format') {
-      reason = `must be a valid ${(e.params as { format: string }).format}`;
+      const format = (e.params as { format: string }).format;
+      reason =
+        (typeof e.data === 'string' && FORMAT_PROBLEMS[format]?.(e.data)) || (format === 'duration' ? `must be at most ${MAX_DURATION_TEXT}` : `must be a valid ${format}`);
     } else if (e.keyword === 'pattern') {
       const pattern = (e.params as { pattern: string }).pattern;
       const description = (e.parentSchema as { description?: string } | undefined)?.description;

@@ -9,18 +9,19 @@ export interface Expanded {
   result: ImportResult;
 }
 
-/** Replaces each Chaos Mesh document with the experiments it maps to; Faultline documents pass through. */
+/** Replaces each Chaos Mesh document with the experiments or workflow it maps to; Faultline documents pass through. */
 export function expandChaosMesh(docs: unknown[]): Expanded {
   const out: unknown[] = [];
-  const result: ImportResult = { experiments: [], unmapped: [], notes: [] };
+  const result: ImportResult = { experiments: [], workflows: [], unmapped: [], notes: [] };
   for (const doc of docs) {
     if (!isChaosMeshDocument(doc)) {
       out.push(doc);
       continue;
     }
     const r = importChaosMesh([doc]);
-    out.push(...r.experiments);
+    out.push(...r.experiments, ...r.workflows);
     result.experiments.push(...r.experiments);
+    result.workflows.push(...r.workflows);
     result.unmapped.push(...r.unmapped);
     result.notes.push(...r.notes);
   }

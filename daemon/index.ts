@@ -14,6 +14,7 @@ import { DaemonMetrics } from './metrics';
 import { Protection } from './resolve/protect';
 import { createApp } from './server';
 import { VERSION } from './version';
+import { startWatchdog, type Watchdog } from './watchdog/spawn';
 
 // The node daemon as a library: `faultline daemon` and the exporter's embedded daemon
 // (`faultline start`) both call startDaemon. See daemon/faults/README.md for the kinds' rules.
@@ -31,17 +32,29 @@ export interface DaemonOptions {
   /** Pids (numbers) or process names (comm) never to target, besides pid 1, the daemon and its parent. */
   protect?: string[];
   logger?: Logger;
+  /**
+   * Start the watchdog (default true): a process of its own that reverts every journaled fault within
+   * a second of this daemon dying (kill -9, OOM), without waiting for a restart. See daemon/watchdog/.
+   */
+  watchdog?: boolean;
 }
 
 export interface RunningDaemon {
   /** Base URL, e.g. http://127.0.0.1:39451 */
   url: string;
-  /** Stops serving and the lease sweep. Faults stay applied; the journal reverts them on the next start. */
+  /**
+   * Stops serving and the lease sweep, and dismisses the watchdog. Faults stay applied (deliberately);
+   * the journal reverts them on the next start.
+   */
   close(): Promise<void>;
   /** Stops serving; with `recover: true` reverts every fault first (graceful stop). */
   shutdown(opts?: { recover?: boolean }): Promise<void>;
   capabilities: Capabilities;
   manager: FaultManager;
+  /** The watchdog's pid (undefined with `watchdog: false`). */
+  watchdogPid?: number;
+  /** Resolves once the watchdog has loaded the recover code: from then on a crash is reverted within a second. */
+  watchdogReady?: Promise<void>;
 }
 
 /** How often leases are checked: an expired fault is reverted well within one second. */
@@ -57,18 +70,37 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const tls = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
 
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
-  const release = await acquireLock(opts.stateDir);
+  const lock = await acquireLock(opts.stateDir);
+  let watchdog: Watchdog | undefined;
+  const release = async () => {
+    await watchdog?.dismiss();
+    await lock.release();
+  };
   try {
     const journal = new Journal(opts.stateDir);
     await journal.init();
+    // first, so it loads while we probe and restore; a crash from here on is already covered
+    if (opts.watchdog !== false) {
+      watchdog = await startWatchdog(opts.stateDir);
+      await lock.setWatchdog({ pid: watchdog.pid, startTime: watchdog.startTime });
+    }
     const caps = await probeCapabilities();
     const metrics = new DaemonMetrics(FAULT_KINDS.map((k) => k.spec.kind));
     const protection = new Protection(opts.protect);
+    if (watchdog) protection.protectWatchdog(watchdog.pid);
     const manager = new FaultManager({ journal, metrics, caps, protection, log });
     const restored = await manager.restore();
     if (restored) log.info({ restored }, 'reverted faults left in the journal by the previous run');
+    // Not awaited: the watchdog watches the pipe from its first milliseconds; loading the recover code
+    // takes it a second or more (tsx), which would only delay serving. /v1/info says when it is armed.
+    let watchdogArmed = false;
+    watchdog?.ready.then(
+      () => (watchdogArmed = true),
+      (err: unknown) => log.error({ err: String(err) }, 'the watchdog failed to start: a crash of this daemon is reverted only at its next start'),
+    );
+    const watchdogInfo = () => (watchdog ? { pid: watchdog.pid, armed: watchdogArmed } : undefined);
 
-    const app = createApp({ manager, metrics, caps, protection, token: opts.token, version: VERSION, startedAt: new Date(), log });
+    const app = createApp({ manager, metrics, caps, protection, token: opts.token, version: VERSION, startedAt: new Date(), log, watchdog: watchdogInfo });
     const server = tls ? https.createServer(tls, app) : http.createServer(app);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -97,6 +129,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       url,
       capabilities: caps,
       manager,
+      ...(watchdog ? { watchdogPid: watchdog.pid, watchdogReady: watchdog.ready } : {}),
       close,
       async shutdown(o = {}) {
         clearInterval(sweeper);

@@ -260,16 +260,21 @@ export class FaultManager {
     }
   }
 
-  /** At start: every fault the journal holds is reverted (the previous run died or stopped without recovering). */
-  async restore(): Promise<number> {
+  /**
+   * Every fault the journal holds is reverted: at start (the previous run died or stopped without
+   * recovering), and by the watchdog when the daemon died (reason daemon_died). All at once, so one slow
+   * revert (a proxy draining) does not hold up the others. Returns how many entries there were.
+   */
+  async restore(reason: RecoveryReason = 'restart'): Promise<number> {
     const { entries, broken } = await this.o.journal.loadAll();
     for (const b of broken) this.o.log.error({ file: b }, 'unreadable journal entry left in place');
     for (const entry of entries) {
-      const l: Live = { entry, abort: new AbortController(), busy: Promise.resolve(), recovering: false };
-      this.live.set(entry.id, l);
+      this.live.set(entry.id, { entry, abort: new AbortController(), busy: Promise.resolve(), recovering: false });
       if (entry.phase === 'active') this.o.metrics.active.inc({ kind: entry.kind });
-      await this.recover(entry.id, 'restart').catch((err) => this.o.log.error({ fault: entry.id, err: String(err) }, 'restart recover failed; will retry'));
     }
+    await Promise.all(
+      entries.map((entry) => this.recover(entry.id, reason).catch((err) => this.o.log.error({ fault: entry.id, err: String(err) }, `${reason} recover failed; will retry`))),
+    );
     return entries.length;
   }
 

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 // The daemon's own Prometheus registry (an embedding exporter keeps its own), served at /metrics.
 
-export type RecoveryReason = 'requested' | 'lease_expired' | 'restart' | 'shutdown' | 'inject_failed';
+export type RecoveryReason = 'requested' | 'lease_expired' | 'restart' | 'shutdown' | 'inject_failed' | 'daemon_died';
 
 export class DaemonMetrics {
   readonly registry = new Registry();

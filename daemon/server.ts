@@ -1,10 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express from 'express';
 import type { Logger } from 'pino';
 import { DaemonRecoverRequest, DaemonTargetQuery, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetList } from '../api/daemon';
 import { ApiError } from '../api/errors';
+import { compileUserRegex } from '../api/regex';
 import { validate } from '../api/validate';
+import { errorHandler, noRoute } from '../server-common/http-errors';
+import { jsonBody } from '../server-common/json-body';
 import type { Capabilities } from './capabilities';
 import type { FaultManager } from './manager';
 import { listCandidates } from './resolve/candidates';
@@ -12,7 +15,7 @@ import type { Protection } from './resolve/protect';
 import type { DaemonMetrics } from './metrics';
 
 // The daemon's HTTP API (routes documented beside the shapes in api/daemon.ts). Every error leaves
-// through one handler as `{error: {code, message, details}}`.
+// through the handler the exporter uses too (server-common/http-errors.ts) as `{error: {code, message, details}}`.
 
 export interface ServerDeps {
   manager: FaultManager;
@@ -23,6 +26,8 @@ export interface ServerDeps {
   version: string;
   startedAt: Date;
   log: Logger;
+  /** The watchdog's pid and whether its recover code is loaded (undefined: running without one). */
+  watchdog?: () => { pid: number; armed: boolean } | undefined;
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -47,7 +52,8 @@ export function createApp(d: ServerDeps): express.Express {
     next();
   });
 
-  app.use(express.json({ limit: '256kb', type: () => true }));
+  // a fault request is at most ~6 levels deep: 32 leaves room and refuses a body built to overflow a walk
+  app.use(jsonBody({ limit: '256kb', maxDepth: 32 }));
 
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', d.metrics.registry.contentType);
@@ -64,6 +70,8 @@ export function createApp(d: ServerDeps): express.Express {
       faults: d.manager.count(),
       startedAt: d.startedAt.toISOString(),
     };
+    const watchdog = d.watchdog?.();
+    if (watchdog) info.watchdog = watchdog;
     res.json(info);
   });
 
@@ -94,14 +102,8 @@ export function createApp(d: ServerDeps): express.Express {
     const q = validate(DaemonTargetQuery, { ...req.query }, 'targets query', '');
     const pids = q.pids?.split(',').map(Number);
     if (pids?.some((p) => p > 4194304)) throw ApiError.invalid('invalid targets query: /pids has a pid above 4194304', [{ field: '/pids', reason: 'pids are at most 4194304' }]);
-    let processName: RegExp | undefined;
-    if (q.processName !== undefined) {
-      try {
-        processName = new RegExp(q.processName);
-      } catch (err) {
-        throw ApiError.invalid(`invalid targets query: /processName is not a valid regular expression`, [{ field: '/processName', reason: (err as Error).message }]);
-      }
-    }
+    // RE2 (the schema already refused what it cannot parse): linear over every command line on the host.
+    const processName = q.processName === undefined ? undefined : compileUserRegex(q.processName, { anchored: false, field: '/processName' });
     const body: DaemonTargetList = { targets: await listCandidates(d.protection, { pids, processName }) };
     res.json(body);
   });
@@ -112,20 +114,7 @@ export function createApp(d: ServerDeps): express.Express {
     res.json(body);
   });
 
-  app.use((req, _res, next) => next(ApiError.notFound(`no route ${req.method} ${req.path}`)));
-
-  // express needs the 4-argument signature to recognise an error handler
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    let apiErr: ApiError;
-    if (err instanceof ApiError) apiErr = err;
-    else if ((err as { type?: string }).type === 'entity.parse.failed') apiErr = ApiError.invalid(`invalid JSON body: ${(err as Error).message}`, [{ field: '/', reason: 'is not valid JSON' }]);
-    else if ((err as { type?: string }).type === 'entity.too.large') apiErr = new ApiError(413, 'too_large', 'request body is larger than 256kb');
-    else {
-      d.log.error({ err, method: req.method, path: req.path }, 'request failed');
-      apiErr = new ApiError(500, 'internal', (err as Error)?.message ?? String(err));
-    }
-    if (apiErr.status >= 400 && apiErr.status < 500) d.log.info({ method: req.method, path: req.path, status: apiErr.status, message: apiErr.message }, 'request refused');
-    res.status(apiErr.status).json(apiErr.toBody());
-  });
+  app.use(noRoute());
+  app.use(errorHandler({ log: d.log, logRefusals: true }));
   return app;
 }

@@ -48,7 +48,7 @@ export function createDemoApp(deps: AppDeps): express.Express {
     const latencyMs = durationMs(settings.latency);
     if (latencyMs > 0) await sleep(latencyMs);
     if (settings.errorRatio > 0 && Math.random() < settings.errorRatio) {
-      next(Object.assign(new ApiError(500, 'injected', 'failed on purpose (errorRatio setting)'), { reason: 'injected' }));
+      next(Object.assign(ApiError.foreign(500, 'injected', 'failed on purpose (errorRatio setting)'), { reason: 'injected' }));
       return;
     }
     next();
@@ -67,7 +67,7 @@ export function createDemoApp(deps: AppDeps): express.Express {
       const body = (await r.json()) as { stock?: number };
       if (!r.ok) {
         end({ result: 'status' });
-        throw Object.assign(new ApiError(502, 'backend_status', `backend answered ${r.status}`), { reason: 'backend_status' });
+        throw Object.assign(ApiError.foreign(502, 'backend_status', `backend answered ${r.status}`), { reason: 'backend_status' });
       }
       end({ result: 'ok' });
       res.json({ ok: true, stock: body.stock });
@@ -76,7 +76,7 @@ export function createDemoApp(deps: AppDeps): express.Express {
       const timeout = (err as Error).name === 'TimeoutError';
       end({ result: timeout ? 'timeout' : 'unreachable' });
       const reason = timeout ? 'backend_timeout' : 'backend_unreachable';
-      next(Object.assign(new ApiError(timeout ? 504 : 502, reason, `backend ${timeout ? 'did not answer in time' : 'unreachable'}: ${(err as Error).message}`), { reason }));
+      next(Object.assign(ApiError.foreign(timeout ? 504 : 502, reason, `backend ${timeout ? 'did not answer in time' : 'unreachable'}: ${(err as Error).message}`), { reason }));
     }
   });
 

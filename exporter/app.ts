@@ -1,14 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { RequestHandler, Router } from 'express';
+import type express from 'express';
 import pino, { type Logger } from 'pino';
-import { loopbackOnly } from './auth';
-import { authMiddleware } from './auth/middleware';
-import type { TokenSet } from './auth/tokens';
-import { safetyRoutes } from './guards/routes';
+import { authenticate } from './auth/middleware';
+import { TokenSet } from './auth/tokens';
 import { PrometheusClient } from './guards/promql';
-import { reportRoutes } from './reports/routes';
 import { WorkflowEngine } from './workflows/engine';
-import { workflowRoutes } from './workflows/routes';
 import { WorkflowStore } from './workflows/store';
 import type { Policy } from './policy';
 import { attachSafety, type Safety } from './safety';
@@ -17,7 +13,9 @@ import { Engine } from './engine/lifecycle';
 import { Scheduler } from './engine/schedules';
 import { EventBus } from './events';
 import { ExporterMetrics } from './metrics';
-import { buildApp } from './routes/index';
+import { appOf } from './routes/router';
+import type { Route } from './routes/route';
+import { routeTable } from './routes/table';
 import { metaGet, metaSet, openDatabase, type DB } from './store/db';
 import { EventStore } from './store/events';
 import { ExperimentStore } from './store/experiments';
@@ -33,9 +31,6 @@ export interface ExporterOptions {
   daemons: DaemonConfig[];
   logger?: Logger;
   version?: string;
-  /** Replaces the default auth (anonymous on loopback only). */
-  auth?: RequestHandler;
-  extraRoutes?: ((router: Router) => void)[];
   /** Replaces local-mode target resolution (e.g. Kubernetes). */
   targets?: (daemons: DaemonRegistry) => TargetResolver;
   leaseSeconds?: number;
@@ -69,7 +64,9 @@ export interface Exporter {
   safety: Safety;
   /** Workflows: serial/parallel steps of experiments, suspends and checks (exporter/workflows/). */
   workflows: WorkflowEngine;
-  app: ReturnType<typeof buildApp>;
+  /** Every route (exporter/routes/table.ts): what `app` serves and /api/v1/openapi.json describes. */
+  routes: Route[];
+  app: express.Express;
   log: Logger;
   instanceId: string;
 }
@@ -133,8 +130,7 @@ export function createExporter(o: ExporterOptions): Exporter {
   });
   const prometheus = o.prometheusUrl ? new PrometheusClient(o.prometheusUrl) : null;
   const workflows = new WorkflowEngine({ store: new WorkflowStore(db), engine, bus, prometheus, log });
-  const auth = o.auth ?? (o.tokens && o.tokens.size > 0 ? authMiddleware({ tokens: o.tokens }) : loopbackOnly());
-  const app = buildApp({
+  const routes = routeTable({
     engine,
     bus,
     events,
@@ -142,18 +138,14 @@ export function createExporter(o: ExporterOptions): Exporter {
     targets,
     metrics,
     version,
-    log,
-    auth,
-    extraRoutes: [
-      (r) => r.use(safetyRoutes(safety)),
-      (r) => r.use(reportRoutes({ engine, events, prometheus })),
-      (r) => r.use(workflowRoutes(workflows)),
-      ...(o.extraRoutes ?? []),
-    ],
+    safety,
+    workflows,
+    prometheus,
     healthExtra: () => {
       const h = safety.health();
-      return { freeze: h.frozen, guards: { firingAlerts: h.firingAlerts, promqlGuards: h.promqlGuards, prometheus: h.prometheus } };
+      return { freeze: h.frozen, store: experiments.health.status(), guards: { firingAlerts: h.firingAlerts, promqlGuards: h.promqlGuards, prometheus: h.prometheus } };
     },
   });
-  return { db, experiments, events, bus, metrics, daemons, targets, engine, scheduler, safety, workflows, app, log, instanceId };
+  const app = appOf({ routes, authenticate: authenticate({ tokens: o.tokens ?? TokenSet.empty() }), log });
+  return { db, experiments, events, bus, metrics, daemons, targets, engine, scheduler, safety, workflows, routes, app, log, instanceId };
 }

@@ -84,6 +84,41 @@ export class ExporterMetrics {
         for (const d of daemons.upStates()) this.set({ daemon: d.name }, d.up ? 1 : 0);
       },
     });
+    // The store (store/health.ts): whether writes fail, what waits in memory, the file's size.
+    const health = store.health;
+    new Gauge({
+      name: 'faultline_store_degraded',
+      help: '1 while the database file takes no writes (disk full, I/O error): stopping chaos works, new chaos is refused',
+      registers: [this.registry],
+      collect() {
+        this.set(health.degraded ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'faultline_store_pending_writes',
+      help: 'Records (experiments, events, the freeze) kept in memory until the database file takes writes again',
+      registers: [this.registry],
+      collect() {
+        this.set(health.pending());
+      },
+    });
+    new Counter({
+      name: 'faultline_store_write_failures_total',
+      help: 'Writes the database file refused (each is kept in memory and retried)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(health.failures);
+      },
+    });
+    new Gauge({
+      name: 'faultline_store_bytes',
+      help: 'Size of the database file and its write-ahead log, bytes (bounded by --retention and --max-events)',
+      registers: [this.registry],
+      collect() {
+        this.set(health.bytes());
+      },
+    });
     this.injections = new Counter({
       name: 'faultline_injections_total',
       help: 'Fault injections on one target by kind and result (success or failure)',

@@ -1,104 +1,79 @@
-import { Type, type TSchema } from '@sinclair/typebox';
-import { ErrorBody } from '../api/errors';
-import { EventQuery, FaultlineEvent } from '../api/events';
-import { Experiment, ExperimentInput } from '../api/experiment';
-import { Health, KindList, TargetList } from '../api/targets';
-import { safetyOpenapi } from './guards/openapi';
+import type { TObject, TSchema } from '@sinclair/typebox';
+import { ERROR_CODES, ErrorBody } from '../api/errors';
+import { MAX_JSON_DEPTH } from '../server-common/json-body';
+import { neededRole } from './auth/permissions';
+import { openapiPath, pathParams, type Route } from './routes/route';
 
-// /api/v1/openapi.json, generated from the same TypeBox schemas the exporter validates with.
+// /api/v1/openapi.json, generated from the route table (as @fastify/swagger collects every route)
+// with the same TypeBox schemas the exporter validates with: a route cannot exist without its
+// operation, nor an operation without its route.
 
-function strip(schema: TSchema): Record<string, unknown> {
+function plain(schema: TSchema): Record<string, unknown> {
   // TypeBox keeps its symbol keys out of JSON; a round trip leaves plain JSON schema.
   return JSON.parse(JSON.stringify(schema)) as Record<string, unknown>;
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
-const errors = {
-  '400': { description: 'invalid input: details name each field', content: json('ErrorBody') },
-  '401': { description: 'no or bad token', content: json('ErrorBody') },
-  '403': { description: 'role too low, or policy', content: json('ErrorBody') },
-};
-const refPath = [
-  { name: 'namespace', in: 'path', required: true, schema: { type: 'string' } },
-  { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
-];
-const action = (summary: string) => ({
-  post: {
-    summary,
-    parameters: refPath,
-    responses: { '200': { description: 'the experiment after the action', content: json('Experiment') }, '404': { description: 'not found', content: json('ErrorBody') }, '409': { description: 'not possible in this phase', content: json('ErrorBody') }, ...errors },
-  },
-});
+const errorAnswer = (description: string) => ({ description, content: { 'application/json': { schema: ref('ErrorBody') } } });
 
-function queryParams(schema: TSchema): unknown[] {
-  const props = (schema as unknown as { properties: Record<string, { description?: string }> }).properties;
-  return Object.entries(props).map(([name, s]) => ({ name, in: 'query', required: false, schema: { type: 'string' }, ...(s.description ? { description: s.description } : {}) }));
+function queryParams(schema: TObject | undefined): unknown[] {
+  if (!schema) return [];
+  const required = new Set(schema.required ?? []);
+  return Object.entries(schema.properties).map(([name, s]) => ({
+    name,
+    in: 'query',
+    required: required.has(name),
+    schema: plain(s),
+    ...(s.description ? { description: s.description as string } : {}),
+  }));
 }
 
-export function openapi(version: string): Record<string, unknown> {
-  const safety = safetyOpenapi();
+export function openapiDocument(routes: Route[], version: string): Record<string, unknown> {
+  const schemas: Record<string, unknown> = { ErrorBody: plain(ErrorBody) };
+  // A named schema goes to components once and is referenced; an anonymous one is inlined.
+  const use = (schema: TSchema, name?: string) => {
+    if (!name) return plain(schema);
+    schemas[name] ??= plain(schema);
+    return ref(name);
+  };
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const ok = r.response;
+    const content = ok.contentType ? { [ok.contentType]: {} } : ok.schema ? { 'application/json': { schema: use(ok.schema, ok.name) } } : undefined;
+    const responses: Record<string, unknown> = { [String(ok.status ?? 200)]: { description: ok.description, ...(content ? { content } : {}) } };
+    const params = pathParams(r.path);
+    if (r.query || r.body || params.length) responses['400'] = errorAnswer('invalid input: details name each field');
+    responses['401'] = errorAnswer('no valid token');
+    responses['403'] = errorAnswer(`the token's role is too low: needs ${neededRole(r.role)}`);
+    if (r.body) responses['413'] = errorAnswer(`body larger than ${r.body.limit ?? '1mb'}`);
+    for (const [status, description] of Object.entries(r.errors ?? {})) responses[status] = errorAnswer(description as string);
+    const op: Record<string, unknown> = {
+      summary: r.summary,
+      description: `Role: ${neededRole(r.role)}.`,
+      'x-faultline-role': r.role,
+      parameters: [...params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })), ...queryParams(r.query)],
+      ...(r.body
+        ? {
+            requestBody: {
+              required: true,
+              description: `JSON, at most ${r.body.limit ?? '1mb'} and ${MAX_JSON_DEPTH} levels of nesting`,
+              content: { 'application/json': { schema: use(r.body.schema, r.body.name) } },
+            },
+          }
+        : {}),
+      responses,
+    };
+    (paths[openapiPath(r.path)] ??= {})[r.method.toLowerCase()] = op;
+  }
   return {
     openapi: '3.1.0',
-    info: { title: 'Faultline exporter API', version },
-    components: {
-      schemas: {
-        Experiment: strip(Experiment),
-        ExperimentInput: strip(ExperimentInput),
-        ExperimentList: strip(Type.Object({ items: Type.Array(Type.Unsafe(ref('Experiment'))) })),
-        Event: strip(FaultlineEvent),
-        EventList: strip(Type.Object({ items: Type.Array(Type.Unsafe(ref('Event'))), nextCursor: Type.Optional(Type.String()) })),
-        KindList: strip(KindList),
-        TargetList: strip(TargetList),
-        Health: strip(Health),
-        ErrorBody: strip(ErrorBody),
-        ...safety.schemas,
-      },
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    info: {
+      title: 'Faultline exporter API',
+      version,
+      description: `Every error is an ErrorBody; its code is one of: ${Object.keys(ERROR_CODES).join(', ')}.`,
     },
-    security: [{ bearer: [] }, {}],
-    paths: {
-      '/api/v1/health': { get: { summary: 'health and daemons', responses: { '200': { description: 'ok', content: json('Health') } } } },
-      '/api/v1/experiments': {
-        get: {
-          summary: 'list experiments',
-          parameters: ['namespace', 'kind', 'phase', 'name', 'experiment', 'target', 'schedule'].map((n) => ({ name: n, in: 'query', schema: { type: 'string' } })),
-          responses: { '200': { description: 'experiments, newest first', content: json('ExperimentList') }, ...errors },
-        },
-        post: {
-          summary: 'create an experiment (or a schedule)',
-          requestBody: { required: true, content: json('ExperimentInput') },
-          responses: {
-            '201': { description: 'created; injection starts right away', content: json('Experiment') },
-            '409': { description: 'name taken, or refused by a pre-start check (freeze, guard, policy)', content: json('ErrorBody') },
-            '422': { description: 'kind unsupported on the selected daemons', content: json('ErrorBody') },
-            ...errors,
-          },
-        },
-      },
-      '/api/v1/experiments/{namespace}/{name}': {
-        get: { summary: 'one experiment', parameters: refPath, responses: { '200': { description: 'ok', content: json('Experiment') }, '404': { description: 'not found', content: json('ErrorBody') } } },
-        delete: { summary: 'stop (recovering every target) and delete', parameters: refPath, responses: { '200': { description: 'the deleted experiment', content: json('Experiment') }, '404': { description: 'not found', content: json('ErrorBody') } } },
-      },
-      '/api/v1/experiments/{namespace}/{name}/pause': action('recover the faults, keep the experiment (a schedule: suspend)'),
-      '/api/v1/experiments/{namespace}/{name}/resume': action('inject again (a schedule: resume ticking)'),
-      '/api/v1/experiments/{namespace}/{name}/stop': action('recover and end as Finished (a schedule: stop it and its runs)'),
-      '/api/v1/stop-all': {
-        post: { summary: 'abort every active experiment', responses: { '200': { description: 'what was stopped', content: { 'application/json': { schema: { type: 'object', properties: { stopped: { type: 'array' } } } } } }, ...errors } },
-      },
-      '/api/v1/events': { get: { summary: 'events, oldest first, cursor paginated', parameters: queryParams(EventQuery), responses: { '200': { description: 'ok', content: json('EventList') }, ...errors } } },
-      '/api/v1/events/stream': {
-        get: {
-          summary: 'Server-Sent Events: `id:` + `data: <Event JSON>`; Last-Event-ID (header or query lastEventId) replays what was missed',
-          parameters: ['namespace', 'experiment', 'kind', 'type', 'lastEventId'].map((n) => ({ name: n, in: 'query', schema: { type: 'string' } })),
-          responses: { '200': { description: 'text/event-stream' } },
-        },
-      },
-      '/api/v1/kinds': { get: { summary: 'fault kinds with params JSON schema and support per daemon', responses: { '200': { description: 'ok', content: json('KindList') } } } },
-      '/api/v1/targets': { get: { summary: 'what local selectors can pick now', responses: { '200': { description: 'ok', content: json('TargetList') } } } },
-      '/api/v1/openapi.json': { get: { summary: 'this document', responses: { '200': { description: 'ok' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain' } } } },
-      ...safety.paths,
-    },
+    components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, basic: { type: 'http', scheme: 'basic' } } },
+    security: [{ bearer: [] }, { basic: [] }, {}],
+    paths,
   };
 }

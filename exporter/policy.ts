@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import YAML from 'yaml';
 import { Duration } from '../api/common';
 import { ApiError, type ErrorDetail } from '../api/errors';
+import { parseUserRegex, RegexSyntaxError, type UserRegex } from '../api/regex';
 import type { ExperimentSpec } from '../api/experiment';
 import { formatDuration, parseDuration } from '../api/units';
 import { validate } from '../api/validate';
@@ -16,7 +17,7 @@ export const BlastRadiusPolicy = Type.Object(
     allowedNamespaces: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { description: 'when set, experiments only in these namespaces' })),
     protectedNamespaces: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { description: 'never in these namespaces' })),
     protectedProcessNames: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { description: 'anchored regexes over process names that are never targets, e.g. sshd, kubelet' }),
+      Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { description: 'regexes (RE2 syntax, matching the whole name) over process names that are never targets, e.g. sshd, kubelet' }),
     ),
     maxConcurrentExperiments: Type.Optional(Type.Integer({ minimum: 1, description: 'running + paused + injecting at once' })),
     maxDuration: Type.Optional(Duration({ description: 'longest allowed spec.duration' })),
@@ -32,23 +33,23 @@ function violation(rule: keyof BlastRadiusPolicy, field: string, message: string
   return new ApiError(status, 'policy_violation', `${message} (policy rule ${rule})`, details);
 }
 
-function compileNames(patterns: string[] | undefined): RegExp[] {
+// Protected names and selectors are RE2 (api/regex.ts), anchored as Prometheus anchors, like every user regex.
+function compileNames(patterns: string[] | undefined): UserRegex[] {
   return (patterns ?? []).map((p, i) => {
     try {
-      return new RegExp(`^(?:${p})$`);
+      return parseUserRegex(p, true);
     } catch (err) {
-      throw ApiError.invalid(`policy: protectedProcessNames[${i}] is not a regular expression: ${(err as Error).message}`, [
-        { field: `/protectedProcessNames/${i}`, reason: 'is not a regular expression' },
-      ]);
+      const reason = err instanceof RegexSyntaxError ? err.reason : 'is not a regular expression';
+      throw ApiError.invalid(`policy: protectedProcessNames[${i}] ${reason}`, [{ field: `/protectedProcessNames/${i}`, reason }]);
     }
   });
 }
 
 /** Names that a processName selector regex would obviously reach, to test against the protected list. */
-function selectorReaches(selectorRegex: string, protectedRe: RegExp, examples: string[]): string | null {
-  let sel: RegExp;
+function selectorReaches(selectorRegex: string, protectedRe: UserRegex, examples: string[]): string | null {
+  let sel: UserRegex;
   try {
-    sel = new RegExp(selectorRegex);
+    sel = parseUserRegex(selectorRegex, false);
   } catch {
     return null; // the engine rejects a bad regex itself
   }
@@ -63,7 +64,7 @@ export interface ResolvedTargetInfo {
 }
 
 export class Policy {
-  private readonly protectedNames: RegExp[];
+  private readonly protectedNames: UserRegex[];
 
   constructor(readonly rules: BlastRadiusPolicy = {}) {
     this.protectedNames = compileNames(rules.protectedProcessNames);
@@ -101,7 +102,7 @@ export class Policy {
     if (procRegex) {
       for (const re of this.protectedNames) {
         // The protected pattern itself, when it is a plain name, is the obvious example.
-        const hit = selectorReaches(procRegex, re, [re.source.replace(/^\^\(\?:|\)\$$/g, '')]);
+        const hit = selectorReaches(procRegex, re, [re.source]);
         if (hit) throw violation('protectedProcessNames', '/spec/targets/selector/processName', `processName ${JSON.stringify(procRegex)} reaches protected process ${hit}`);
       }
     }

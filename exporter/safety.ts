@@ -155,6 +155,8 @@ export interface EngineSeams {
   stopAll(actor: string, reason?: string, code?: string): Promise<unknown>;
   beforeStart: ((ctx: StartContext) => void | Promise<void>)[];
   listeners: TransitionListener[];
+  /** Why no run may be injected now; the engine asks again when it picks runs up after a restart. */
+  holdReason?: () => string | undefined;
 }
 
 export interface AttachOptions extends Omit<SafetyOptions, 'engine'> {
@@ -200,6 +202,10 @@ export function attachSafety(o: AttachOptions): Safety & { stopResync(): void } 
     safety.policy.checkTargets(ctx.targets.map((t) => ({ description: t.description, processName: t.processName })), ctx.candidates);
     await safety.beforeStart(toSafety(e), what, ctx.active);
   });
+  o.engine.holdReason = () => {
+    const f = safety.freeze.state();
+    return f.frozen ? `chaos is frozen since ${f.since} by ${f.actor}: ${f.reason}` : undefined;
+  };
   o.engine.listeners.push((e) => {
     if (!e.spec.schedule) safety.onTransition(toSafety(e));
   });

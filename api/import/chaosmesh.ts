@@ -1,15 +1,21 @@
 import { API_VERSION, TARGET_MODES, type ExperimentInput, type TargetMode } from '../experiment';
+import { CLOCK_IDS } from '../kinds/time-skew';
+import type { Step, WorkflowInput } from '../workflow';
 
-// Chaos Mesh → Faultline. Turns PodChaos, NetworkChaos, StressChaos, IOChaos, HTTPChaos and Schedule
-// documents (chaos-mesh.org/v1alpha1) into Faultline Experiment documents. Pure and browser-safe, so the
-// CLI (`faultline import`, `faultline apply`) and the panel can share it.
+// Chaos Mesh → Faultline. Turns PodChaos, NetworkChaos, StressChaos, IOChaos, HTTPChaos, DNSChaos,
+// TimeChaos and Schedule documents (chaos-mesh.org/v1alpha1) into Faultline Experiment documents, and
+// Workflows (Serial, Parallel, Suspend, StatusCheck, chaos and Schedule templates) into Faultline
+// Workflows. Pure and browser-safe, so the CLI (`faultline import`, `faultline apply`) and the panel can
+// share it.
 //
 // The rule: nothing is dropped in silence. Every field of the source is either mapped, or named in
 // `unmapped` with the reason; a document whose fault has no Faultline equivalent yields no experiment
 // and one `unmapped` entry on its `spec` (or the action) saying why.
 
 export const CHAOS_MESH_API = 'chaos-mesh.org/v1alpha1';
-export const CHAOS_MESH_KINDS = ['PodChaos', 'NetworkChaos', 'StressChaos', 'IOChaos', 'HTTPChaos', 'Schedule'] as const;
+/** The chaos kinds (what a Schedule or a workflow template can hold). */
+export const CHAOS_KINDS = ['PodChaos', 'NetworkChaos', 'StressChaos', 'IOChaos', 'HTTPChaos', 'DNSChaos', 'TimeChaos'] as const;
+export const CHAOS_MESH_KINDS = [...CHAOS_KINDS, 'Schedule', 'Workflow'] as const;
 
 export interface Unmapped {
   /** `Kind/namespace/name` of the source document. */
@@ -21,6 +27,7 @@ export interface Unmapped {
 
 export interface ImportResult {
   experiments: ExperimentInput[];
+  workflows: WorkflowInput[];
   unmapped: Unmapped[];
   /** Values Faultline filled in that the source did not have (e.g. a duration for pod-kill). */
   notes: Unmapped[];
@@ -47,7 +54,7 @@ const MODES: readonly string[] = TARGET_MODES;
 const INSTANT_DURATION = '30s';
 
 class Converter {
-  readonly result: ImportResult = { experiments: [], unmapped: [], notes: [] };
+  readonly result: ImportResult = { experiments: [], workflows: [], unmapped: [], notes: [] };
 
   convert(doc: unknown, index: number): void {
     if (!isObj(doc)) {
@@ -75,6 +82,7 @@ class Converter {
       },
     };
     if (kind === 'Schedule') return this.schedule(ctx, base, spec);
+    if (kind === 'Workflow') return this.workflow(ctx, base, spec, '/spec');
     for (const exp of this.chaos(ctx, kind, spec, '/spec')) this.result.experiments.push({ ...base, spec: exp.spec, metadata: { ...base.metadata, name: exp.name } } as ExperimentInput);
   }
 
@@ -82,9 +90,14 @@ class Converter {
     const type = String(spec.type ?? '');
     const key = type ? type.charAt(0).toLowerCase() + type.slice(1) : '';
     ctx.checkKeys(spec, '/spec', ['schedule', 'concurrencyPolicy', 'historyLimit', 'type', 'startingDeadlineSeconds', key]);
-    if (!type || !(CHAOS_MESH_KINDS as readonly string[]).includes(type) || type === 'Schedule') {
-      return ctx.miss('/spec/type', type === 'Workflow' ? 'scheduled Workflows have no Faultline equivalent yet' : `${type || 'no type'} cannot be scheduled by Faultline`);
+    if (type === 'Workflow') {
+      // A Faultline workflow runs once: the workflow is converted, the cron rule is named as not carried over.
+      for (const f of ['schedule', 'concurrencyPolicy', 'historyLimit', 'startingDeadlineSeconds']) {
+        if (spec[f] !== undefined) ctx.miss(`/spec/${f}`, 'Faultline workflows run once when applied; a scheduled workflow is not carried over (run it from cron, or schedule its experiments)');
+      }
+      return this.workflow(ctx, base, isObj(spec.workflow) ? spec.workflow : {}, '/spec/workflow');
     }
+    if (!type || !(CHAOS_KINDS as readonly string[]).includes(type)) return ctx.miss('/spec/type', `${type || 'no type'} cannot be scheduled by Faultline`);
     if (spec.startingDeadlineSeconds !== undefined) ctx.miss('/spec/startingDeadlineSeconds', 'Faultline starts a missed run at once or skips it; no deadline setting');
     const inner = isObj(spec[key]) ? (spec[key] as Obj) : {};
     const policy = spec.concurrencyPolicy === undefined ? undefined : String(spec.concurrencyPolicy);
@@ -147,8 +160,176 @@ class Converter {
         return [];
       case 'HTTPChaos':
         return this.http(ctx, spec, at, common, make);
+      case 'DNSChaos': {
+        ctx.checkKeys(spec, at, [...common, 'action', 'patterns']);
+        const action = String(spec.action ?? '');
+        if (action !== 'error' && action !== 'random') {
+          ctx.miss(`${at}/action`, `${action || 'no action'} is not error or random`);
+          return [];
+        }
+        const patterns = Array.isArray(spec.patterns) ? spec.patterns.map(String) : [];
+        if (patterns.length === 0) {
+          ctx.miss(`${at}/patterns`, 'Faultline needs at least one pattern (Chaos Mesh without patterns hits every name)');
+          return [];
+        }
+        // Chaos Mesh's chaos DNS server (CoreDNS k8s_dns_chaos) answers a faulted name with SERVFAIL
+        return [make('', { kind: 'dns-fault', params: { action, patterns, ...(action === 'error' ? { rcode: 'SERVFAIL' } : {}) } })];
+      }
+      case 'TimeChaos': {
+        ctx.checkKeys(spec, at, [...common, 'timeOffset', 'clockIds']);
+        const offset = typeof spec.timeOffset === 'string' ? spec.timeOffset.trim() : '';
+        if (!offset) {
+          ctx.miss(`${at}/timeOffset`, 'is required');
+          return [];
+        }
+        const params: Obj = { offset };
+        if (Array.isArray(spec.clockIds)) {
+          const known = spec.clockIds.map(String).filter((c, i) => {
+            if (c in CLOCK_IDS) return true;
+            ctx.miss(`${at}/clockIds/${i}`, `${c} is not one of ${Object.keys(CLOCK_IDS).join(', ')}`);
+            return false;
+          });
+          if (known.length) params.clocks = [...new Set(known)];
+        }
+        return [make('', { kind: 'time-skew', params })];
+      }
     }
     return [];
+  }
+
+  /**
+   * A Chaos Mesh Workflow → one Faultline Workflow. Templates are looked up from the entry: Serial and
+   * Parallel become groups of their children, Suspend a suspend step, a chaos template an experiment step
+   * (its deadline is how long the chaos runs, so it becomes the experiment's duration), a Schedule template
+   * the experiment it schedules, run once, a Synchronous HTTP StatusCheck a check step. Task templates
+   * (containers, conditional branches) have no equivalent and are named, with whatever only they reach.
+   */
+  private workflow(ctx: DocContext, base: Omit<ExperimentInput, 'spec'>, spec: Obj, at: string): void {
+    ctx.checkKeys(spec, at, ['entry', 'templates']);
+    const list = Array.isArray(spec.templates) ? spec.templates : [];
+    const templates = new Map<string, { t: Obj; at: string }>();
+    list.forEach((t, i) => {
+      if (isObj(t) && typeof t.name === 'string') templates.set(t.name, { t, at: `${at}/templates/${i}` });
+      else ctx.miss(`${at}/templates/${i}`, 'is not a template with a name');
+    });
+    const entry = typeof spec.entry === 'string' ? spec.entry : '';
+    if (!templates.has(entry)) return ctx.miss(`${at}/entry`, entry ? `no template is named ${entry}` : 'is required');
+    const used = new Set<string>();
+    const root = this.step(ctx, templates, entry, `${at}/entry`, [], used);
+    for (const [name, { at: tAt }] of templates) if (!used.has(name)) ctx.miss(tAt, `template ${name} is not reached from the entry`);
+    if (!root) return ctx.miss(`${at}/entry`, 'nothing of the workflow could be converted');
+    // a Serial entry is the workflow itself: its children are the top-level steps, its deadline the workflow's
+    const top: WorkflowInput['spec'] = root.serial ? { steps: root.serial.steps, ...(root.deadline ? { deadline: root.deadline } : {}) } : { steps: [root] };
+    this.result.workflows.push({ apiVersion: API_VERSION, kind: 'Workflow', metadata: base.metadata, spec: top } as WorkflowInput);
+  }
+
+  private step(ctx: DocContext, templates: Map<string, { t: Obj; at: string }>, name: string, ref: string, stack: string[], used: Set<string>): Step | undefined {
+    const found = templates.get(name);
+    if (!found) {
+      ctx.miss(ref, `no template is named ${name}`);
+      return undefined;
+    }
+    if (stack.includes(name)) {
+      ctx.miss(ref, `template ${name} contains itself (${[...stack, name].join(' → ')})`);
+      return undefined;
+    }
+    if (stack.length >= 16) {
+      ctx.miss(ref, 'templates are nested more than 16 deep');
+      return undefined;
+    }
+    used.add(name);
+    const { t, at } = found;
+    const type = String(t.templateType ?? '');
+    const stepName = objectName(name);
+    if (stepName !== name) ctx.note(`${at}/name`, `step named ${stepName} (Faultline names are lowercase letters, digits and dashes)`);
+    const deadline = typeof t.deadline === 'string' ? t.deadline : undefined;
+    const chaosKey = type ? type.charAt(0).toLowerCase() + type.slice(1) : '';
+    ctx.checkKeys(t, at, ['name', 'templateType', 'deadline', 'children', 'abortWithStatusCheck', ...(type === 'Schedule' ? ['schedule'] : []), ...(type === 'StatusCheck' ? ['statusCheck'] : []), ...((CHAOS_KINDS as readonly string[]).includes(type) ? [chaosKey] : []), ...(type === 'Task' ? ['task', 'conditionalBranches'] : [])]);
+    switch (type) {
+      case 'Serial':
+      case 'Parallel': {
+        const children = Array.isArray(t.children) ? t.children.map(String) : [];
+        if (children.length === 0) ctx.miss(`${at}/children`, 'a group needs children');
+        const steps = uniqueNames(children.map((c, i) => this.step(ctx, templates, c, `${at}/children/${i}`, [...stack, name], used)).filter((s): s is Step => !!s));
+        if (steps.length === 0) return undefined;
+        if (deadline) ctx.note(`${at}/deadline`, 'Faultline fails a group that runs past its deadline (Chaos Mesh stops it and goes on)');
+        return { name: stepName, ...(deadline ? { deadline } : {}), [type === 'Serial' ? 'serial' : 'parallel']: { steps } } as Step;
+      }
+      case 'Suspend':
+        if (!deadline) {
+          ctx.miss(`${at}/deadline`, 'a Suspend needs a deadline (how long to wait)');
+          return undefined;
+        }
+        return { name: stepName, suspend: { duration: deadline } };
+      case 'Schedule': {
+        const sch = isObj(t.schedule) ? t.schedule : {};
+        const inner = String(sch.type ?? '');
+        const key = inner ? inner.charAt(0).toLowerCase() + inner.slice(1) : '';
+        ctx.checkKeys(sch, `${at}/schedule`, ['schedule', 'concurrencyPolicy', 'historyLimit', 'type', 'startingDeadlineSeconds', key]);
+        ctx.miss(`${at}/schedule/schedule`, 'a workflow step runs its experiment once, for the deadline; the cron rule inside the step is not carried over');
+        if (!(CHAOS_KINDS as readonly string[]).includes(inner)) {
+          ctx.miss(`${at}/schedule/type`, `${inner || 'no type'} cannot run in a Faultline workflow step`);
+          return undefined;
+        }
+        return this.chaosStep(ctx, inner, isObj(sch[key]) ? sch[key] : {}, `${at}/schedule/${key}`, stepName, deadline);
+      }
+      case 'StatusCheck':
+        return this.statusCheck(ctx, t, at, stepName, deadline);
+      case 'Task':
+        ctx.miss(at, `Task templates (a container whose result picks the next branch) have no Faultline equivalent; the branches of ${name} are left out`);
+        if (Array.isArray(t.conditionalBranches)) for (const b of t.conditionalBranches) if (isObj(b) && typeof b.target === 'string') used.add(b.target);
+        return undefined;
+      default:
+        if ((CHAOS_KINDS as readonly string[]).includes(type)) return this.chaosStep(ctx, type, isObj(t[chaosKey]) ? (t[chaosKey] as Obj) : {}, `${at}/${chaosKey}`, stepName, deadline);
+        ctx.miss(`${at}/templateType`, `${type || 'no templateType'} has no Faultline equivalent`);
+        return undefined;
+    }
+  }
+
+  /** A chaos template: one experiment step, or a parallel group when it maps to several (StressChaos cpu + memory). */
+  private chaosStep(ctx: DocContext, kind: string, spec: Obj, at: string, name: string, deadline: string | undefined): Step | undefined {
+    // In a workflow the template's deadline is how long the chaos runs (the chaos has no duration of its own).
+    const withDuration = spec.duration === undefined && deadline ? { ...spec, duration: deadline } : spec;
+    const exps = this.chaos(ctx, kind, withDuration, at);
+    if (exps.length === 0) return undefined;
+    const stepOf = (e: { name: string; spec: ExperimentInput['spec'] }, n: string): Step => ({ name: n, experiment: { spec: e.spec } }) as Step;
+    if (exps.length === 1) return stepOf(exps[0], name);
+    return { name, parallel: { steps: exps.map((e, i) => stepOf(e, objectName(`${name}-${e.name.split('-').pop() ?? i}`))) } } as Step;
+  }
+
+  /** A StatusCheck template: a Synchronous HTTP check maps onto a check step; Continuous ones run beside chaos and do not. */
+  private statusCheck(ctx: DocContext, t: Obj, at: string, name: string, deadline: string | undefined): Step | undefined {
+    const sc = isObj(t.statusCheck) ? t.statusCheck : {};
+    ctx.checkKeys(sc, `${at}/statusCheck`, ['mode', 'type', 'http', 'intervalSeconds', 'timeoutSeconds', 'failureThreshold', 'successThreshold', 'recordsHistoryLimit']);
+    const mode = String(sc.mode ?? 'Synchronous');
+    if (mode !== 'Synchronous') {
+      ctx.miss(`${at}/statusCheck/mode`, `${mode} checks watch the whole run; Faultline's check step waits until its check passes (Synchronous) — guard the experiments with an alert instead`);
+      return undefined;
+    }
+    if (sc.type !== undefined && sc.type !== 'HTTP') {
+      ctx.miss(`${at}/statusCheck/type`, `${String(sc.type)} checks are not mapped; only HTTP`);
+      return undefined;
+    }
+    const http = isObj(sc.http) ? sc.http : {};
+    ctx.checkKeys(http, `${at}/statusCheck/http`, ['url', 'method', 'criteria', 'headers', 'body']);
+    for (const f of ['headers', 'body']) if (http[f] !== undefined) ctx.miss(`${at}/statusCheck/http/${f}`, 'Faultline\'s HTTP check sends no headers or body');
+    for (const f of ['failureThreshold', 'successThreshold', 'recordsHistoryLimit']) if (sc[f] !== undefined) ctx.miss(`${at}/statusCheck/${f}`, 'Faultline\'s check passes at the first success');
+    const criteria = isObj(http.criteria) ? http.criteria : {};
+    const codes = statusCodes(String(criteria.statusCode ?? '200'));
+    if (!codes) {
+      ctx.miss(`${at}/statusCheck/http/criteria/statusCode`, 'must be one code or a range of at most 32 codes (e.g. 200 or 200-204)');
+      return undefined;
+    }
+    const method = String(http.method ?? 'GET').toUpperCase();
+    if (!['GET', 'HEAD', 'POST'].includes(method)) ctx.miss(`${at}/statusCheck/http/method`, `${method} is not GET, HEAD or POST`);
+    const check: Obj = {
+      http: { url: String(http.url ?? ''), method: ['GET', 'HEAD', 'POST'].includes(method) ? method : 'GET', status: codes },
+      ...(deadline ? { timeout: deadline } : {}),
+      ...(typeof sc.intervalSeconds === 'number' ? { interval: `${sc.intervalSeconds}s` } : {}),
+      onFailure: t.abortWithStatusCheck === true ? 'abort' : 'fail',
+    };
+    if (typeof sc.timeoutSeconds === 'number') ctx.note(`${at}/statusCheck/timeoutSeconds`, 'each probe of Faultline\'s check has its own fixed timeout');
+    return { name, check } as Step;
   }
 
   private targets(ctx: DocContext, spec: Obj, at: string): ExperimentInput['spec']['targets'] {
@@ -172,11 +353,17 @@ class Converter {
     const direction = spec.direction === undefined ? 'both' : ({ to: 'egress', from: 'ingress', both: 'both' } as Record<string, string>)[String(spec.direction)];
     if (!direction) ctx.miss(`${at}/direction`, `${String(spec.direction)} is not to, from or both`);
     const peers = Array.isArray(spec.externalTargets) ? spec.externalTargets.map(String) : undefined;
-    if (spec.target !== undefined) ctx.miss(`${at}/target`, 'a pod selector as the other side of the traffic is not resolved into addresses by Faultline; list the peers as externalTargets (CIDRs)');
     if (peers?.some((p) => !/^[0-9a-fA-F.:/]+$/.test(p))) ctx.miss(`${at}/externalTargets`, 'host names are not resolved; give IP addresses or CIDRs');
-    const tcOnly = action !== 'partition' && action !== 'loss';
+    // the other side as pods: Faultline's peer selector (resolved to their addresses, and again when they change)
+    const peer = this.peer(ctx, spec.target, `${at}/target`);
+    const lossCorrelated = action === 'loss' && isObj(spec.loss) && spec.loss.correlation !== undefined && Number(spec.loss.correlation) !== 0;
+    const delayReorder = action === 'delay' && isObj(spec.delay) && spec.delay.reorder !== undefined;
+    // loss with a correlation, and delay with reorder, need netem (nft loss is independent per packet)
+    const netem = action === 'netem' || ((lossCorrelated || delayReorder) && !peers && !peer);
+    const tcOnly = action !== 'partition' && (action !== 'loss' || netem);
     if (tcOnly && (spec.direction !== undefined && spec.direction !== 'to')) ctx.miss(`${at}/direction`, 'tc-based kinds shape egress only; ingress is not mapped');
     if (tcOnly && peers) ctx.miss(`${at}/externalTargets`, 'tc-based kinds act on the whole interface; per-peer filtering is not mapped');
+    if (tcOnly && peer) ctx.miss(`${at}/target`, 'tc-based kinds act on the whole interface; shaping only the traffic toward target pods is not mapped');
     const withIface = (r: ReturnType<MakeFn>) => {
       if (typeof spec.device === 'string' && r.spec.targets) (r.spec.targets.selector as Obj).interface = spec.device;
       return r;
@@ -186,6 +373,8 @@ class Converter {
       ctx.checkKeys(v, `${at}/${key}`, fields);
       return v;
     };
+    if (netem) return this.netem(ctx, spec, at, action, withIface, make);
+    const peerParams = (): Obj => ({ ...(peers ? { peers } : {}), ...(peer ? { peer } : {}) });
     switch (action) {
       case 'delay': {
         const d = sub('delay', ['latency', 'jitter', 'correlation', 'reorder']);
@@ -195,7 +384,7 @@ class Converter {
       case 'loss': {
         const l = sub('loss', ['loss', 'correlation']);
         if (l.correlation !== undefined && Number(l.correlation) !== 0) ctx.miss(`${at}/loss/correlation`, 'nft loss is independent per packet; correlation is not mapped');
-        return [withIface(make('', { kind: 'network-loss', params: { ...percentField(l, 'loss', 'percent'), direction: direction ?? 'both', ...(peers ? { peers } : {}) } }))];
+        return [withIface(make('', { kind: 'network-loss', params: { ...percentField(l, 'loss', 'percent'), direction: direction ?? 'both', ...peerParams() } }))];
       }
       case 'duplicate':
       case 'corrupt': {
@@ -203,11 +392,11 @@ class Converter {
         return [withIface(make('', { kind: `network-${action}`, params: { ...percentField(v, action, 'percent'), ...percentField(v, 'correlation', 'correlation') } }))];
       }
       case 'partition':
-        if (!peers?.length) {
-          ctx.miss(`${at}/externalTargets`, 'Faultline partitions from listed peers; none given');
+        if (!peers?.length && !peer) {
+          ctx.miss(`${at}/externalTargets`, 'Faultline partitions from listed peers or a target selector; neither given');
           return [];
         }
-        return [withIface(make('', { kind: 'network-partition', params: { peers, direction: direction ?? 'both' } }))];
+        return [withIface(make('', { kind: 'network-partition', params: { ...peerParams(), direction: direction ?? 'both' } }))];
       case 'bandwidth': {
         const b = sub('bandwidth', ['rate', 'limit', 'buffer', 'peakrate', 'minburst']);
         for (const f of ['peakrate', 'minburst']) if (b[f] !== undefined) ctx.miss(`${at}/bandwidth/${f}`, 'tbf peak rate is not mapped');
@@ -217,9 +406,60 @@ class Converter {
         }))];
       }
       default:
-        ctx.miss(`${at}/action`, `${action || 'no action'} is not delay, loss, duplicate, corrupt, partition or bandwidth`);
+        ctx.miss(`${at}/action`, `${action || 'no action'} is not netem, delay, loss, duplicate, corrupt, partition or bandwidth`);
         return [];
     }
+  }
+
+  /** Chaos Mesh `target` (the other side as pods) → params.peer: {selector, mode?, value?}. */
+  private peer(ctx: DocContext, target: unknown, at: string): Obj | undefined {
+    if (target === undefined) return undefined;
+    if (!isObj(target)) {
+      ctx.miss(at, 'is not an object');
+      return undefined;
+    }
+    ctx.checkKeys(target, at, ['selector', 'mode', 'value']);
+    const sel = isObj(target.selector) ? target.selector : {};
+    ctx.checkKeys(sel, `${at}/selector`, [...SELECTOR_FIELDS]);
+    const mode = target.mode === undefined ? undefined : String(target.mode);
+    if (mode !== undefined && !MODES.includes(mode)) ctx.miss(`${at}/mode`, `${mode} is not one of ${MODES.join(', ')}`);
+    return {
+      selector: pick(sel, [...SELECTOR_FIELDS]),
+      ...(mode && MODES.includes(mode) && mode !== 'all' ? { mode } : {}),
+      ...(target.value !== undefined ? { value: String(target.value) } : {}),
+    };
+  }
+
+  /** Chaos Mesh's netem action (and delay+reorder, correlated loss) → network-netem, one netem qdisc. */
+  private netem(ctx: DocContext, spec: Obj, at: string, action: string, withIface: (r: ReturnType<MakeFn>) => ReturnType<MakeFn>, make: MakeFn) {
+    const params: Obj = {};
+    const sub = (key: string, fields: string[]) => {
+      const v = isObj(spec[key]) ? (spec[key] as Obj) : undefined;
+      if (v) ctx.checkKeys(v, `${at}/${key}`, fields);
+      return v;
+    };
+    const d = sub('delay', ['latency', 'jitter', 'correlation', 'reorder']);
+    if (d && (action === 'netem' || action === 'delay')) {
+      const delay: Obj = { latency: d.latency, ...(d.jitter ? { jitter: d.jitter } : {}), ...percentField(d, 'correlation', 'correlation') };
+      if (isObj(d.reorder)) {
+        ctx.checkKeys(d.reorder, `${at}/delay/reorder`, ['reorder', 'correlation', 'gap']);
+        delay.reorder = { ...percentField(d.reorder, 'reorder', 'percent'), ...percentField(d.reorder, 'correlation', 'correlation'), ...(d.reorder.gap !== undefined ? { gap: Number(d.reorder.gap) } : {}) };
+      }
+      params.delay = delay;
+    }
+    for (const key of ['loss', 'duplicate', 'corrupt'] as const) {
+      const v = action === 'netem' || action === key ? sub(key, [key, 'correlation']) : undefined;
+      if (v) params[key] = { ...percentField(v, key, 'percent'), ...percentField(v, 'correlation', 'correlation') };
+    }
+    const r = action === 'netem' ? sub('rate', ['rate']) : undefined;
+    if (r) params.rate = String(r.rate ?? '');
+    if (action === 'netem' && spec.bandwidth !== undefined) ctx.miss(`${at}/bandwidth`, 'netem takes rate; bandwidth (tbf) is its own action');
+    if (Object.keys(params).length === 0) {
+      ctx.miss(`${at}/action`, 'netem needs at least one of delay, loss, duplicate, corrupt, rate');
+      return [];
+    }
+    if (action !== 'netem') ctx.note(`${at}/action`, `mapped to network-netem: ${action === 'loss' ? 'correlated loss' : 'reorder'} needs netem`);
+    return [withIface(make('', { kind: 'network-netem', params }))];
   }
 
   private http(ctx: DocContext, spec: Obj, at: string, common: string[], make: MakeFn) {
@@ -267,6 +507,32 @@ class DocContext {
   checkKeys(obj: Obj, at: string, known: readonly string[]): void {
     for (const k of Object.keys(obj)) if (!known.includes(k)) this.miss(`${at}/${k}`, 'is not a field Faultline maps');
   }
+}
+
+/** A Faultline object name from a Chaos Mesh template name (lowercase DNS label). */
+function objectName(s: string): string {
+  const n = s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 63).replace(/-+$/, '');
+  return n || 'step';
+}
+
+/** Sibling steps need distinct names; a template used twice in one group gets -2, -3, ... */
+function uniqueNames(steps: Step[]): Step[] {
+  const seen = new Map<string, number>();
+  return steps.map((s) => {
+    const n = (seen.get(s.name) ?? 0) + 1;
+    seen.set(s.name, n);
+    return n === 1 ? s : { ...s, name: objectName(`${s.name.slice(0, 60)}-${n}`) };
+  });
+}
+
+/** "200" → [200]; "200-204" → [200..204]; undefined when not a code or a range of at most 32. */
+function statusCodes(text: string): number[] | undefined {
+  const m = /^\s*([1-5][0-9]{2})\s*(?:-\s*([1-5][0-9]{2})\s*)?$/.exec(text);
+  if (!m) return undefined;
+  const from = Number(m[1]);
+  const to = m[2] ? Number(m[2]) : from;
+  if (to < from || to - from >= 32) return undefined;
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
 function pick(o: Obj, keys: readonly string[]): Obj {

@@ -18,6 +18,12 @@ export interface KindSpec<P extends TObject = TObject> {
   params: P;
 }
 
-export function defineKind<P extends TObject>(spec: KindSpec<P>): KindSpec<P> {
+/**
+ * Keeps `kind` and `scope` as literal types, so the registry (index.ts) can name its kinds as a type and
+ * the daemon's table (daemon/faults/index.ts) fails to compile when it misses one or has one too many.
+ */
+export function defineKind<P extends TObject, K extends string, S extends KindScope>(
+  spec: KindSpec<P> & { kind: K; scope: S },
+): KindSpec<P> & { kind: K; scope: S } {
   return spec;
 }

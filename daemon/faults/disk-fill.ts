@@ -1,23 +1,23 @@
-import { open, unlink } from 'node:fs/promises';
+import { lstat, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import spec from '../../api/kinds/disk-fill';
 import { ApiError } from '../../api/errors';
 import { parseSize } from '../../api/units';
 import { run } from '../sys/exec';
-import { fsSpace, requireDirectory } from './disk';
+import { fsSpace, resolveDirectory } from './disk';
 import { defineFault } from './types';
 
 type Params = { path: string; size?: string; percent?: number; reserve: string };
 
-/** Bytes to fill; refuses (422) when that would leave less than `reserve` free. */
-async function plan(p: Params): Promise<number> {
+/** The real directory and the bytes to fill; refuses (422) when that would leave less than `reserve` free. */
+async function plan(p: Params): Promise<{ dir: string; bytes: number }> {
   if ((p.size === undefined) === (p.percent === undefined)) {
     throw ApiError.invalid('invalid request: give exactly one of /params/size and /params/percent', [
       { field: p.size === undefined ? '/params/size' : '/params/percent', reason: 'exactly one of size and percent is required' },
     ]);
   }
-  await requireDirectory(p.path);
-  const { free, total } = await fsSpace(p.path);
+  const dir = await resolveDirectory(p.path);
+  const { free, total } = await fsSpace(dir);
   const bytes = p.size !== undefined ? parseSize(p.size) : Math.round((total * (p.percent as number)) / 100);
   const reserve = parseSize(p.reserve);
   if (bytes < 1) throw ApiError.invalid('invalid request: /params/size must be more than 0', [{ field: '/params/size', reason: 'must be more than 0' }]);
@@ -26,7 +26,7 @@ async function plan(p: Params): Promise<number> {
       { field: p.size !== undefined ? '/params/size' : '/params/percent', reason: `only ${free} bytes free, reserve ${reserve}` },
     ]);
   }
-  return bytes;
+  return { dir, bytes };
 }
 
 /** Writes zeros when the file system cannot preallocate (fallocate unsupported). */
@@ -48,8 +48,12 @@ export default defineFault({
     await plan(params);
   },
   async inject(ctx) {
-    const bytes = await plan(ctx.params);
-    const file = path.join(ctx.params.path, `.faultline-fill-${ctx.id}`);
+    // resolved again (not trusted from precheck): the journal keeps the real path, never a symlink
+    const { dir, bytes } = await plan(ctx.params);
+    const file = path.join(dir, `.faultline-fill-${ctx.id}`);
+    if (await lstat(file).then(() => true, () => false)) {
+      throw ApiError.conflict(`${file} already exists`, [{ field: '/params/path', reason: `already holds ${path.basename(file)}` }]);
+    }
     await ctx.save({ file });
     try {
       await run('fallocate', ['-l', String(bytes), file], { timeoutMs: 120_000 });

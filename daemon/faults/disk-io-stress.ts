@@ -3,7 +3,7 @@ import path from 'node:path';
 import spec from '../../api/kinds/disk-io-stress';
 import { ApiError } from '../../api/errors';
 import { parseSize } from '../../api/units';
-import { fsSpace, requireDirectory } from './disk';
+import { fsSpace, resolveDirectory } from './disk';
 import { IO_CONTROLLERS, precheckCgroup, startStressors, stopStressors, stressorSupport } from './stressors';
 import { defineFault } from './types';
 
@@ -14,9 +14,9 @@ export default defineFault({
   spec,
   support: stressorSupport,
   async precheck(params, target) {
-    await requireDirectory(params.path);
+    const real = await resolveDirectory(params.path);
     const need = params.workers * parseSize(params.size);
-    const { free } = await fsSpace(params.path);
+    const { free } = await fsSpace(real);
     if (free - need < RESERVE) {
       throw ApiError.unprocessable(`${params.workers} × ${params.size} would leave less than 64MiB free on ${params.path}`, [
         { field: '/params/size', reason: `only ${free} bytes free` },
@@ -25,7 +25,7 @@ export default defineFault({
     await precheckCgroup(target, IO_CONTROLLERS);
   },
   async inject(ctx) {
-    const dir = path.join(ctx.params.path, `.faultline-io-${ctx.id}`);
+    const dir = path.join(await resolveDirectory(ctx.params.path), `.faultline-io-${ctx.id}`);
     await ctx.save({ dir, stressors: [] });
     await mkdir(dir, { recursive: true });
     const bytes = parseSize(ctx.params.size);

@@ -1,16 +1,46 @@
-import { stat, statfs } from 'node:fs/promises';
+import { realpath, stat, statfs } from 'node:fs/promises';
+import path from 'node:path';
 import { ApiError } from '../../api/errors';
 
-// Shared by the disk kinds: the target directory must exist, and how much room its file system has.
+// Shared by the disk kinds: where they may write, and how much room its file system has.
 
-export async function requireDirectory(dir: string, field = '/params/path'): Promise<void> {
-  let st;
+/**
+ * Trees the disk kinds never write into, whatever symlink leads there: the root directory itself, the
+ * system's configuration, binaries, libraries and boot files, and the kernel's pseudo file systems
+ * (/dev also holds /dev/shm, a tmpfs in RAM; /run holds sockets and pid files every service needs).
+ * A directory beneath / that is not one of these (/data, /var/lib/app, /tmp, /mnt/x) is fine.
+ */
+export const SYSTEM_TREES = ['/etc', '/dev', '/proc', '/sys', '/boot', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/run'] as const;
+
+function systemTreeOf(p: string): string | undefined {
+  if (p === '/') return '/';
+  return SYSTEM_TREES.find((t) => p === t || p.startsWith(t + '/'));
+}
+
+/**
+ * The directory a disk kind writes into, as its real path (symlinks resolved, so the journal names the
+ * same place after a restart from another working dir: `/proc/self/cwd` would not). 400 when the path,
+ * as given or resolved, is in a system tree; 422 when it does not exist or is not a directory.
+ */
+export async function resolveDirectory(dir: string, field = '/params/path'): Promise<string> {
+  const refuse = (p: string, tree: string) =>
+    ApiError.invalid(`invalid request: ${field} ${p} is in ${tree}, a system tree (never filled: ${['/', ...SYSTEM_TREES].join(' ')})`, [
+      { field, reason: `is in the system tree ${tree}` },
+    ]);
+  if (!path.isAbsolute(dir)) throw ApiError.invalid(`invalid request: ${field} must be an absolute path`, [{ field, reason: 'must be an absolute path' }]);
+  const given = path.resolve(dir);
+  const givenTree = systemTreeOf(given);
+  if (givenTree) throw refuse(given, givenTree);
+  let real: string;
   try {
-    st = await stat(dir);
+    real = await realpath(given);
   } catch {
     throw ApiError.unprocessable(`${dir} does not exist`, [{ field, reason: 'does not exist' }]);
   }
-  if (!st.isDirectory()) throw ApiError.unprocessable(`${dir} is not a directory`, [{ field, reason: 'is not a directory' }]);
+  const realTree = systemTreeOf(real);
+  if (realTree) throw refuse(`${dir} (really ${real})`, realTree);
+  if (!(await stat(real)).isDirectory()) throw ApiError.unprocessable(`${dir} is not a directory`, [{ field, reason: 'is not a directory' }]);
+  return real;
 }
 
 /** Free bytes (for unprivileged users) and total size of the file system holding `dir`. */

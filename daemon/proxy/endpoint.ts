@@ -39,9 +39,23 @@ export function canonicalIp(ip: string): string {
  * original tuple starts at the client's address and port and whose reply comes from the proxy port.
  */
 export async function originalDestination(sock: net.Socket, conntrackPath = '/proc/net/nf_conntrack'): Promise<Endpoint | undefined> {
-  const src = canonicalIp(sock.remoteAddress ?? '');
-  const sport = String(sock.remotePort);
-  const proxyPort = String(sock.localPort);
+  return conntrackOriginal('tcp', sock.remoteAddress ?? '', sock.remotePort ?? 0, sock.localPort ?? 0, conntrackPath);
+}
+
+/**
+ * The same lookup for any protocol (the DNS responder asks it for redirected UDP datagrams too): the
+ * destination `client`:`sport` first sent to, before nft redirected it to `redirectedPort`.
+ */
+export async function conntrackOriginal(
+  proto: 'tcp' | 'udp',
+  client: string,
+  clientPort: number,
+  redirectedPort: number,
+  conntrackPath = '/proc/net/nf_conntrack',
+): Promise<Endpoint | undefined> {
+  const src = canonicalIp(client);
+  const sport = String(clientPort);
+  const proxyPort = String(redirectedPort);
   let text: string;
   try {
     text = await readFile(conntrackPath, 'utf8');
@@ -49,7 +63,7 @@ export async function originalDestination(sock: net.Socket, conntrackPath = '/pr
     return undefined;
   }
   for (const line of text.split('\n')) {
-    if (!line.includes(' tcp ') || !line.includes(`sport=${sport} `)) continue;
+    if (!line.includes(` ${proto} `) || !line.includes(`sport=${sport} `)) continue;
     const tuples = [...line.matchAll(/src=(\S+) dst=(\S+) sport=([0-9]+) dport=([0-9]+)/g)];
     if (tuples.length < 2) continue;
     const [orig, reply] = tuples;

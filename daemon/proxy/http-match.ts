@@ -1,9 +1,10 @@
 import type { Static } from '@sinclair/typebox';
 import type { HttpMatch } from '../../api/proxy';
 import { ApiError, type ErrorDetail } from '../../api/errors';
+import { parseUserRegex, RegexSyntaxError, type UserRegex } from '../../api/regex';
 
 // Which requests an http-fault acts on: method, path (glob or regex, query excluded) and headers
-// (name → regex over the whole value). Compiled once; a bad pattern is a 400 naming its field.
+// (name → regex over the whole value), all RE2 syntax. Compiled once; a bad pattern is a 400 naming its field.
 
 /** What matching looks at: a request head (header names in lower case). */
 export interface RequestInfo {
@@ -14,8 +15,11 @@ export interface RequestInfo {
 
 export type RequestMatcher = (req: RequestInfo) => boolean;
 
-/** Glob over a URL path: `*` and `?` stay within a segment, `**` crosses segments. */
-export function globToRegExp(glob: string): RegExp {
+/**
+ * Glob over a URL path: `*` and `?` stay within a segment, `**` crosses segments. Run by RE2 like
+ * every user pattern: `/**a**a**a**b` backtracks polynomially in a JavaScript RegExp.
+ */
+export function globToRegExp(glob: string): UserRegex {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];
@@ -24,16 +28,19 @@ export function globToRegExp(glob: string): RegExp {
       i++;
     } else if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   }
-  return new RegExp(`^${re}$`);
+  return parseUserRegex(re, true);
 }
 
-function compileRegex(source: string, field: string, anchored: boolean, details: ErrorDetail[]): RegExp | undefined {
+// RE2 (api/regex.ts): linear in the request head, so a hostile rule cannot stall the proxy child,
+// and parsed before it is anchored, so `prod)|(.*` is refused instead of matching any value.
+function compileRegex(source: string, field: string, anchored: boolean, details: ErrorDetail[]): UserRegex | undefined {
   try {
-    return new RegExp(anchored ? `^(?:${source})$` : source);
+    return parseUserRegex(source, anchored);
   } catch (err) {
-    details.push({ field, reason: `is not a valid regular expression: ${(err as Error).message}` });
+    if (!(err instanceof RegexSyntaxError)) throw err;
+    details.push({ field, reason: err.reason });
     return undefined;
   }
 }

@@ -20,10 +20,12 @@ export interface StartOptions {
   /** Called with the child's identity as soon as it exists, before it listens (journal first). */
   onSpawn(ref: ProxyChildRef): Promise<void>;
   readyTimeoutMs?: number;
+  /** The child's entry file: the fault proxy (default) or another helper speaking the same protocol (daemon/dns/child.ts). */
+  entry?: string;
 }
 
-export async function startProxyChild(cfg: ProxyChildConfig, opts: StartOptions): Promise<{ ref: ProxyChildRef; port: number }> {
-  const argv = [process.execPath, RUN_TS, CHILD_ENTRY];
+export async function startProxyChild<C extends object = ProxyChildConfig>(cfg: C, opts: StartOptions): Promise<{ ref: ProxyChildRef; port: number }> {
+  const argv = [process.execPath, RUN_TS, opts.entry ?? CHILD_ENTRY];
   const [file, args] = opts.netnsPath ? ['nsenter', [`--net=${opts.netnsPath}`, '--', ...argv]] : [argv[0], argv.slice(1)];
   const child = spawn(file, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'], ...(process.getuid?.() === 0 ? { gid: PROXY_GID } : {}), env: { ...process.env, NODE_OPTIONS: '' } });
   const pid = await new Promise<number>((resolve, reject) => {

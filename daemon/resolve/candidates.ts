@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import type { DaemonTargetCandidate } from '../../api/daemon';
+import type { UserRegex } from '../../api/regex';
 import { cgroupsOf, cmdlineOf, listPids, netnsIdOf, readStat } from '../sys/proc';
 import type { Protection } from './protect';
 
@@ -10,7 +11,7 @@ import type { Protection } from './protect';
 
 const MAX_CMDLINE = 512;
 
-async function describeProcess(pid: number, protection: Protection, details: boolean, name?: RegExp): Promise<DaemonTargetCandidate | undefined> {
+async function describeProcess(pid: number, protection: Protection, details: boolean, name?: UserRegex): Promise<DaemonTargetCandidate | undefined> {
   const st = await readStat(pid);
   // gone, zombie, or a kernel thread (kthreadd and its children)
   if (!st || st.state === 'Z' || pid === 2 || st.ppid === 2) return undefined;
@@ -40,7 +41,7 @@ async function describeProcess(pid: number, protection: Protection, details: boo
  * browsing targets asks) every process with its cgroup and netns, plus the named network namespaces
  * under /run/netns.
  */
-export async function listCandidates(protection: Protection, opts: { pids?: number[]; processName?: RegExp } = {}): Promise<DaemonTargetCandidate[]> {
+export async function listCandidates(protection: Protection, opts: { pids?: number[]; processName?: UserRegex } = {}): Promise<DaemonTargetCandidate[]> {
   const narrowed = !!opts.pids || !!opts.processName;
   const pids = opts.pids ?? (await listPids());
   const found = await Promise.all(pids.map((pid) => describeProcess(pid, protection, !narrowed, opts.processName)));

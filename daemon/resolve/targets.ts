@@ -1,11 +1,12 @@
 import { ApiError } from '../../api/errors';
+import { compileUserRegex } from '../../api/regex';
 import type { DaemonTarget, ResolvedProcess } from '../../api/daemon';
 import type { KindSpec } from '../../api/kinds/types';
 import * as cgroup from '../sys/cgroup';
 import { resolveContainer } from '../sys/containers';
 import { pathExists } from '../sys/fs';
 import { netnsPathOf } from '../sys/ip';
-import { cgroupsOf, cmdlineOf, listPids, netnsIdOf, readStat, type ProcStat } from '../sys/proc';
+import { cgroupsOf, cmdlineOf, isKernelThread, listPids, netnsIdOf, readStat, type ProcStat } from '../sys/proc';
 import type { ResolvedTarget } from '../faults/types';
 import type { Protection } from './protect';
 
@@ -13,7 +14,7 @@ import type { Protection } from './protect';
 // processes pinned with their start time, a network namespace path, a cgroup. Everything is checked
 // here, before anything is journaled: a bad target is a 400/422 naming the field.
 
-const invalidTarget = (field: string, reason: string) => new ApiError(422, 'invalid_target', `${field} ${reason}`, [{ field, reason }]);
+const invalidTarget = (field: string, reason: string) => new ApiError(422, 'unprocessable', `${field} ${reason}`, [{ field, reason }]);
 
 function pin(st: ProcStat): ResolvedProcess {
   return { pid: st.pid, startTime: st.startTime, comm: st.comm };
@@ -23,8 +24,9 @@ async function byPid(t: DaemonTarget, guard: Protection): Promise<ProcStat> {
   const pid = t.pid as number;
   const st = await readStat(pid);
   if (!st || st.state === 'Z') throw invalidTarget('/target/pid', `process ${pid} does not exist`);
+  if (isKernelThread(st)) throw ApiError.invalid(`invalid request: /target/pid ${pid} (${st.comm}) is a kernel thread`, [{ field: '/target/pid', reason: 'is a kernel thread, never a target' }]);
   const why = guard.reasonFor(st);
-  if (why) throw new ApiError(422, 'protected_target', `/target/pid ${why}`, [{ field: '/target/pid', reason: why }]);
+  if (why) throw new ApiError(422, 'unprocessable', `/target/pid ${why}`, [{ field: '/target/pid', reason: why }]);
   if (t.pidStartTime !== undefined && t.pidStartTime !== st.startTime) {
     throw invalidTarget('/target/pidStartTime', `process ${pid} started at ${st.startTime}, not ${t.pidStartTime}: the pid was reused`);
   }
@@ -32,12 +34,8 @@ async function byPid(t: DaemonTarget, guard: Protection): Promise<ProcStat> {
 }
 
 async function byName(pattern: string, guard: Protection): Promise<ProcStat[]> {
-  let re: RegExp;
-  try {
-    re = new RegExp(pattern);
-  } catch (err) {
-    throw ApiError.invalid(`invalid request: /target/processName is not a valid regular expression`, [{ field: '/target/processName', reason: `is not a valid regular expression: ${(err as Error).message}` }]);
-  }
+  // RE2, linear in the command line: a hostile pattern must not block the daemon's event loop (the stop path).
+  const re = compileUserRegex(pattern, { anchored: false, field: '/target/processName' });
   const out: ProcStat[] = [];
   let protectedHits = 0;
   for (const pid of await listPids()) {
@@ -63,12 +61,30 @@ async function byCgroup(cg: string, guard: Protection): Promise<{ path: string; 
     throw ApiError.invalid(`invalid request: /target/cgroup ${(err as Error).message}`, [{ field: '/target/cgroup', reason: (err as Error).message }]);
   }
   if ((await cgroup.dirsOf(path)).size === 0) throw invalidTarget('/target/cgroup', `cgroup ${path} does not exist`);
+  await refuseOwnCgroup(path, guard);
   const procs: ProcStat[] = [];
   for (const pid of await cgroup.pidsOf(path)) {
     const st = await readStat(pid);
-    if (st && st.state !== 'Z' && !guard.reasonFor(st)) procs.push(st);
+    if (st && st.state !== 'Z' && !isKernelThread(st) && !guard.reasonFor(st)) procs.push(st);
   }
   return { path, procs };
+}
+
+/**
+ * A cgroup that holds the daemon, its parent or its watchdog (in any hierarchy, directly or in a
+ * cgroup beneath it) is never a selection: pausing its processes, or filling it with stressors and
+ * their memory, would stop or starve the very processes that revert the fault (a paused exporter
+ * pausing itself again, in a loop). Refused with the reason, not silently narrowed.
+ */
+async function refuseOwnCgroup(cg: string, guard: Protection): Promise<void> {
+  for (const self of guard.selfPids()) {
+    for (const mine of new Set((await cgroupsOf(self.pid)).values())) {
+      if (mine === cg || cg === '/' || mine.startsWith(cg + '/')) {
+        const reason = `contains ${self.what} (pid ${self.pid}, in ${mine})`;
+        throw ApiError.unprocessable(`/target/cgroup ${cg} ${reason}`, [{ field: '/target/cgroup', reason }]);
+      }
+    }
+  }
 }
 
 async function netnsOf(t: DaemonTarget): Promise<{ path: string; name?: string } | undefined> {
@@ -113,7 +129,7 @@ export async function resolveTarget(target: DaemonTarget | undefined, spec: Kind
     // A pod's container (Kubernetes mode): its main process, its cgroup; network kinds follow its netns below.
     const c = await resolveContainer(t.containerId);
     const why = guard.reasonFor(c.main);
-    if (why) throw new ApiError(422, 'protected_target', `/target/containerId ${why}`, [{ field: '/target/containerId', reason: why }]);
+    if (why) throw new ApiError(422, 'unprocessable', `/target/containerId ${why}`, [{ field: '/target/containerId', reason: why }]);
     procs = [c.main];
     cgPath ??= c.cgroup;
   }

@@ -113,11 +113,11 @@ export async function resolveContainer(ref: string, procRoot = '/proc'): Promise
   }
   if (fullIds.size > 1) {
     const reason = `the short id ${id} matches ${fullIds.size} containers; give more digits`;
-    throw new ApiError(422, 'invalid_target', `${field} ${reason}`, [{ field, reason }]);
+    throw new ApiError(422, 'unprocessable', `${field} ${reason}`, [{ field, reason }]);
   }
   if (procs.length === 0) {
     const reason = `no process on this node is in container ${id}`;
-    throw new ApiError(422, 'invalid_target', `${field} ${reason}`, [{ field, reason }]);
+    throw new ApiError(422, 'unprocessable', `${field} ${reason}`, [{ field, reason }]);
   }
   const pids = new Set(procs.map((p) => p.pid));
   const roots = procs.filter((p) => !pids.has(p.ppid)).sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);

@@ -16,6 +16,15 @@ export interface ProcStat {
   cpuTicks: number;
   /** Resident set size in pages (field 24). */
   rssPages: number;
+  /** Kernel flags (field 9): PF_KTHREAD marks a kernel thread. */
+  flags: number;
+}
+
+const PF_KTHREAD = 0x00200000;
+
+/** A kernel thread (kthreadd, its children, or anything flagged PF_KTHREAD): never a target, it has no user process to act on. */
+export function isKernelThread(st: Pick<ProcStat, 'pid' | 'ppid' | 'flags'>): boolean {
+  return st.pid === 2 || st.ppid === 2 || (st.flags & PF_KTHREAD) !== 0;
 }
 
 /**
@@ -49,6 +58,7 @@ export function parseStat(text: string): ProcStat | undefined {
     cpuTicks: Number(rest[11]) + Number(rest[12]),
     startTime: Number(rest[19]),
     rssPages: Number(rest[21]),
+    flags: Number(rest[6]),
   };
 }
 

@@ -1,29 +1,35 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ApiError } from '../../api/errors';
-import { allows, neededRole, requiredAccess } from './permissions';
+import { allows, neededRole, type Access } from './permissions';
 import type { Principal, Role, TokenSet } from './tokens';
 
-// One middleware for every route: who is calling (bearer or basic auth, as Alertmanager's
-// http_config and Grafana's contact points send it), may they do this, and what actor name
-// goes into the events. Anonymous callers are admitted only from loopback and only when the
-// exporter runs without tokens.
+// The exporter's one auth module, in two steps as fastify's per-route options:
+// - `authenticate` (before routing, every request): who is calling — a bearer or basic-auth token
+//   (as Alertmanager's http_config and Grafana's contact points send it), or, when the exporter
+//   has no tokens, an anonymous admin admitted from loopback only. Records the caller.
+// - `authorize(access)` (after routing, on the matched route from the route table): may this
+//   caller use this route. Never decided on the raw path, so no spelling of a path can reach a
+//   route around its role check.
 
-export interface AuthInfo {
+export interface Caller {
   /** The token's name; with X-Grafana-User (data source proxy) "user (token name)". */
   actor: string;
   role: Role;
   anonymous: boolean;
+  /** The token's name (absent when anonymous). */
+  token?: string;
 }
 
-const AUTH = Symbol.for('faultline.auth');
+const CALLER = Symbol.for('faultline.caller');
 
-/** The caller of this request (set by authMiddleware); `anonymous` if none ran. */
-export function authOf(req: Request): AuthInfo {
-  return (req as unknown as Record<symbol, AuthInfo>)[AUTH] ?? { actor: 'anonymous', role: 'admin', anonymous: true };
+/** The caller `authenticate` recorded for this request; undefined when it did not run. */
+export function callerOf(req: Request): Caller | undefined {
+  return (req as unknown as Record<symbol, Caller | undefined>)[CALLER];
 }
 
+/** The actor name events record for this request. */
 export function actorOf(req: Request): string {
-  return authOf(req).actor;
+  return callerOf(req)?.actor ?? 'anonymous';
 }
 
 export function isLoopback(addr: string | undefined): boolean {
@@ -48,6 +54,7 @@ export function credentialOf(header: string | undefined): string | null {
   return null;
 }
 
+/** X-Grafana-User without control characters, at most 128 characters. */
 function grafanaUser(req: Request): string | undefined {
   const u = req.header('x-grafana-user');
   if (!u) return undefined;
@@ -62,46 +69,41 @@ function actorName(p: Principal | null, req: Request): string {
   return user ? `${user} (${base})` : base;
 }
 
-export interface AuthOptions {
-  tokens: TokenSet;
-  /** Paths anyone may read without a token (e.g. /metrics when scraped without credentials). */
-  publicPaths?: string[];
-}
-
-export function authMiddleware(opts: AuthOptions): RequestHandler {
-  const publicPaths = new Set(opts.publicPaths ?? []);
+/** Identifies the caller of every request (401 when it cannot); `tokens` empty: anonymous on loopback only. */
+export function authenticate(o: { tokens: TokenSet }): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    // originalUrl, not req.path: the middleware may be mounted under a router prefix.
-    const path = new URL(req.originalUrl, 'http://x').pathname;
-    const access = requiredAccess(req.method, path);
-    const set = (info: AuthInfo) => {
-      (req as unknown as Record<symbol, AuthInfo>)[AUTH] = info;
+    const set = (c: Caller) => {
+      (req as unknown as Record<symbol, Caller>)[CALLER] = c;
+      next();
     };
-    const secret = credentialOf(req.header('authorization'));
-    if (opts.tokens.size === 0) {
+    if (o.tokens.size === 0) {
       if (!isLoopback(req.socket.remoteAddress)) {
         return next(ApiError.unauthorized('this exporter has no tokens configured and only admits clients on loopback'));
       }
-      set({ actor: actorName(null, req), role: 'admin', anonymous: true });
-      return next();
+      return set({ actor: actorName(null, req), role: 'admin', anonymous: true });
     }
+    const secret = credentialOf(req.header('authorization'));
     if (secret === null) {
-      if ((req.method === 'GET' || req.method === 'HEAD') && publicPaths.has(path)) {
-        set({ actor: 'anonymous', role: 'viewer', anonymous: true });
-        return next();
-      }
       res.setHeader('WWW-Authenticate', 'Bearer realm="faultline", Basic realm="faultline"');
       return next(ApiError.unauthorized('a valid token is required (Authorization: Bearer <token>, or basic auth with the token as password)'));
     }
-    const p = opts.tokens.lookup(secret);
+    const p = o.tokens.lookup(secret);
     if (!p) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="faultline", error="invalid_token"');
       return next(ApiError.unauthorized('the token is not valid'));
     }
-    if (!allows(p.role, access)) {
-      return next(ApiError.forbidden(`token ${p.name} has role ${p.role}; ${req.method} ${path} needs role ${neededRole(access)}`));
+    set({ actor: actorName(p, req), role: p.role, anonymous: false, token: p.name });
+  };
+}
+
+/** The matched route's role check: 403 naming the role it needs; 401 if nobody authenticated the request. */
+export function authorize(access: Access, route: string): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const c = callerOf(req);
+    if (!c) return next(ApiError.unauthorized('no caller: authenticate() did not run before this route'));
+    if (!allows(c.role, access)) {
+      return next(ApiError.forbidden(`${c.token ? `token ${c.token}` : 'anonymous'} has role ${c.role}; ${route} needs role ${neededRole(access)}`));
     }
-    set({ actor: actorName(p, req), role: p.role, anonymous: false });
     next();
   };
 }

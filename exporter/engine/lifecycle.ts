@@ -10,6 +10,7 @@ import {
   type Experiment,
   type ExperimentInput,
   type Phase,
+  type StopAllResult,
   type TargetStatus,
 } from '../../api/experiment';
 import { parseDuration } from '../../api/units';
@@ -96,6 +97,12 @@ export class Engine {
   readonly listeners: TransitionListener[] = [];
   /** Called when a scheduled run ends (the scheduler trims history). */
   onRunEnded?: (run: Experiment) => void;
+  /** Set by the workflow engine: aborts every running workflow (stop-all, freeze). */
+  onStopAll?: (actor: string, reason: string) => Promise<Ref[]>;
+  /** Set by the safety layer: why no run may be injected now (a freeze), checked again after a restart. */
+  holdReason?: () => string | undefined;
+  /** Bumped by every stop-all: a start that began before one does not survive it. */
+  private stopEpoch = 0;
   /** Set by the scheduler: starts/stops cron for schedule experiments. */
   scheduler?: { add(e: Experiment): void; remove(uid: string): void; nextRun(uid: string): Date | undefined };
 
@@ -140,6 +147,8 @@ export class Engine {
   async createValidated(input: ExperimentInput, actor: string, trigger: Trigger): Promise<Experiment> {
     const namespace = input.metadata.namespace ?? 'default';
     const name = input.metadata.name;
+    this.checkStore(`${trigger === 'schedule' ? 'scheduled run' : 'start'} of ${namespace}/${name}`);
+    const epoch = this.stopEpoch;
     if (this.o.store.get(namespace, name)) {
       throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: `${name} already exists in namespace ${namespace}` }]);
     }
@@ -162,7 +171,7 @@ export class Engine {
     if (input.spec.schedule) {
       e.status.schedule = { active: [] };
       e.status.conditions.push({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: `cron ${input.spec.schedule}`, lastTransitionTime: nowIso() });
-      if (!this.o.store.insert(e)) throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
+      if (!this.insert(e)) throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
       this.emit(e, 'created', `schedule ${input.spec.schedule} created by ${actor}`, actor);
       this.scheduler?.add(e);
       return this.refreshSchedule(e);
@@ -175,11 +184,29 @@ export class Engine {
       phase: 'Pending',
     }));
     await this.runHooks({ experiment: e, targets: resolution.selected, candidates: resolution.candidates, actor, trigger, active: this.activeCount() });
-    if (!this.o.store.insert(e)) throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
+    if (epoch !== this.stopEpoch) throw ApiError.conflict(`start of ${namespace}/${name} refused: a stop-all ran while it was being checked`, [{ field: '/', reason: 'stop-all ran meanwhile' }]);
+    if (!this.insert(e)) throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
     this.emit(e, 'created', `created by ${actor}: ${e.spec.fault.kind} on ${e.status.targets.length} target(s) for ${e.spec.duration}`, actor);
     const run = this.track(e);
     this.enqueue(run, () => this.inject(run, actor, false));
     return structuredClone(e);
+  }
+
+  /** Insert; a file that takes no writes refuses the new experiment (503) rather than running chaos nobody can record. */
+  private insert(e: Experiment): boolean {
+    try {
+      return this.o.store.insert(e);
+    } catch (err) {
+      throw new ApiError(503, 'unavailable', `experiment ${refOf(e)} not started: the data store takes no writes (${(err as Error).message}); stopping chaos still works`);
+    }
+  }
+
+  /** New chaos waits for a store that records it: 503 while degraded (stop, pause, delete, freeze all work meanwhile). */
+  private checkStore(what: string): void {
+    const h = this.o.store.health;
+    if (h.degraded && !h.retry()) {
+      throw new ApiError(503, 'unavailable', `${what} refused: the data store is degraded (${h.status().error ?? 'writes fail'}); stopping chaos still works`);
+    }
   }
 
   private async runHooks(ctx: StartContext): Promise<void> {
@@ -215,6 +242,7 @@ export class Engine {
       const p = run.exp.status.phase;
       if (p === 'Running' || p === 'Injecting') return;
       if (p !== 'Paused') throw ApiError.conflict(`experiment ${refOf(run.exp)} is ${p} and cannot be resumed`, [{ field: '/status/phase', reason: `is ${p}` }]);
+      this.checkStore(`resume of ${refOf(run.exp)}`);
       const targets = run.exp.status.targets.map((t) => ({ daemon: t.daemon, target: t.target, description: t.description }));
       await this.runHooks({ experiment: structuredClone(run.exp), targets, candidates: targets.length, actor, trigger: 'resume', active: this.activeCount() - 1 });
       this.emit(run.exp, 'resumed', `resumed by ${actor}: injecting again`, actor);
@@ -245,8 +273,30 @@ export class Engine {
     return this.get(ref);
   }
 
-  /** Aborts every active run (schedules keep ticking; a freeze refuses their runs). Returns what it stopped. */
-  async stopAll(actor: string, reason = `stop-all by ${actor}`, code = 'stop-all'): Promise<Ref[]> {
+  /**
+   * Stops all chaos: suspends every ticking schedule (phase Paused: nothing new starts), aborts every
+   * active run (faults reverted) and every running workflow. A freeze does this and refuses starts.
+   */
+  async stopAll(actor: string, reason = `stop-all by ${actor}`, code = 'stop-all'): Promise<StopAllResult> {
+    this.stopEpoch++;
+    const suspendedSchedules: Ref[] = [];
+    for (const e of this.o.store.list({ phase: 'Pending' })) {
+      if (!e.spec.schedule) continue;
+      this.setSuspended(e, true, actor, reason);
+      suspendedSchedules.push({ namespace: e.metadata.namespace, name: e.metadata.name });
+    }
+    const [stopped, abortedWorkflows] = await Promise.all([this.abortRuns(actor, reason, code), this.onStopAll?.(actor, reason) ?? Promise.resolve([])]);
+    const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+    return {
+      stopped,
+      suspendedSchedules,
+      abortedWorkflows,
+      message: `${n(stopped.length, 'experiment')} aborted, ${n(suspendedSchedules.length, 'schedule')} suspended (resume each to start it again), ${n(abortedWorkflows.length, 'workflow')} aborted`,
+    };
+  }
+
+  /** Aborts every active run (not schedules); returns what it stopped. */
+  private async abortRuns(actor: string, reason: string, code: string): Promise<Ref[]> {
     const runs = [...this.runs.values()].filter((r) => !r.exp.spec.schedule && !isTerminal(r.exp.status.phase));
     const refs = runs.map((r) => ({ namespace: r.exp.metadata.namespace, name: r.exp.metadata.name }));
     await Promise.all(runs.map((r) => this.end(r.exp.metadata.uid, { phase: 'Aborted', reason: code, message: reason, recovery: 'aborted', actor })));
@@ -534,15 +584,17 @@ export class Engine {
 
   // ---- schedules -----------------------------------------------------------------------------
 
-  private setSuspended(e: Experiment, suspend: boolean, actor: string): Experiment {
+  private setSuspended(e: Experiment, suspend: boolean, actor: string, why?: string): Experiment {
     const p = e.status.phase;
     if (isTerminal(p)) throw ApiError.conflict(`schedule ${refOf(e)} is ${p}`, [{ field: '/status/phase', reason: `is ${p}` }]);
     const target: Phase = suspend ? 'Paused' : 'Pending';
     if (p === target) return e;
+    const hold = suspend ? undefined : this.holdReason?.();
+    if (hold) throw ApiError.conflict(`resume of schedule ${refOf(e)} refused: ${hold}`, [{ field: '/', reason: 'chaos is frozen' }]);
     const from = e.status.phase;
     e.status.phase = target;
     this.o.store.update(e);
-    this.emit(e, suspend ? 'paused' : 'resumed', suspend ? `schedule suspended by ${actor}` : `schedule resumed by ${actor}`, actor);
+    this.emit(e, suspend ? 'paused' : 'resumed', suspend ? `schedule suspended by ${actor}${why ? `: ${why}` : ''}` : `schedule resumed by ${actor}`, actor);
     for (const l of this.listeners) l(structuredClone(e), from);
     return this.refreshSchedule(e);
   }
@@ -613,6 +665,10 @@ export class Engine {
       } else if (e.status.endsAt && Date.parse(e.status.endsAt) <= Date.now()) {
         ended++;
         void this.end(e.metadata.uid, { phase: 'Finished', reason: 'DurationElapsed', message: `duration ${e.spec.duration} elapsed while the exporter was down`, recovery: 'duration', actor: 'system' });
+      } else if (this.holdReason?.()) {
+        // frozen while the exporter was down (or the freeze was not recorded before it went): nothing comes back
+        ended++;
+        void this.end(e.metadata.uid, { phase: 'Aborted', reason: 'freeze', message: `not resumed after the restart: ${this.holdReason()}`, recovery: 'aborted', actor: 'system' });
       } else if (p === 'Paused') {
         void this.enqueue(run, () => this.recoverTargets(run, 'paused', 'system'));
       } else {
@@ -665,7 +721,7 @@ export class Engine {
   async shutdown(opts: { recover: boolean }): Promise<void> {
     this.closing = true;
     if (opts.recover) {
-      await this.stopAll('system', 'the exporter shut down', 'shutdown');
+      await this.abortRuns('system', 'the exporter shut down', 'shutdown'); // schedules stay as they are for the next start
     } else {
       for (const r of this.runs.values()) {
         r.ac.abort(new Error('shutdown'));

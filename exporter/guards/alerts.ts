@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { AlertmanagerWebhook, AlertWebhookResult, GrafanaWebhook } from '../../api/alerts';
 import { ApiError } from '../../api/errors';
+import { storeHealth } from '../store/health';
 import { formatSelector, parseSelector, selectorMatches, type Selector } from './matchers';
 
 // Which experiments a firing alert stops, and the registry of firing alerts that refuses starts.
@@ -174,14 +175,27 @@ export class FiringAlerts {
   ) {
     if (!db) return;
     db.exec('CREATE TABLE IF NOT EXISTS faultline_firing_alerts (key TEXT PRIMARY KEY, alert TEXT NOT NULL, received_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL)');
-    db.prepare('DELETE FROM faultline_firing_alerts WHERE expires_ms <= ?').run(Date.now());
+    try {
+      db.prepare('DELETE FROM faultline_firing_alerts WHERE expires_ms <= ?').run(Date.now());
+    } catch {
+      /* expired entries are skipped on read too; removed by a later start */
+    }
     for (const r of db.prepare('SELECT key, alert, received_ms, expires_ms FROM faultline_firing_alerts').all() as { key: string; alert: string; received_ms: number; expires_ms: number }[]) {
       this.byFingerprint.set(r.key, { alert: JSON.parse(r.alert) as Alert, receivedAt: r.received_ms, expiresAt: r.expires_ms });
     }
     const put = db.prepare('INSERT INTO faultline_firing_alerts (key, alert, received_ms, expires_ms) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET alert = excluded.alert, received_ms = excluded.received_ms, expires_ms = excluded.expires_ms');
     const del = db.prepare('DELETE FROM faultline_firing_alerts WHERE key = ?');
-    this.put = (key, e) => put.run(key, JSON.stringify(e.alert), e.receivedAt, e.expiresAt);
-    this.del = (key) => del.run(key);
+    // the list in memory is what counts; a write the disk refuses is the store's to report, never the webhook's failure
+    const health = storeHealth(db);
+    const attempt = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        health.failed(err, 'recording firing alerts');
+      }
+    };
+    this.put = (key, e) => attempt(() => put.run(key, JSON.stringify(e.alert), e.receivedAt, e.expiresAt));
+    this.del = (key) => attempt(() => del.run(key));
   }
 
   /** Records a notification; returns the alerts that were not firing before. */

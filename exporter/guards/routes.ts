@@ -1,64 +1,109 @@
-import express, { type Request, type Router } from 'express';
-import { AlertmanagerWebhook, FreezeRequest, GrafanaWebhook } from '../../api/alerts';
-import { validate } from '../../api/validate';
-import { actorOf } from '../auth/middleware';
+import { Type } from '@sinclair/typebox';
+import { AlertmanagerWebhook, AlertWebhookResult, FreezeRequest, FreezeState, GrafanaWebhook } from '../../api/alerts';
+import { BlastRadiusPolicy } from '../policy';
+import { route, type Route } from '../routes/route';
 import type { Safety } from '../safety';
 import { alertName, fromAlertmanager, fromGrafana } from './alerts';
 
-// Safety routes, mounted under /api/v1 by the exporter's route list:
-//   POST   /alerts/alertmanager   Alertmanager webhook (v4)         webhook role
-//   POST   /alerts/grafana        Grafana webhook contact point      webhook role
-//   GET    /alerts                alerts firing now                  viewer
-//   GET    /freeze                freeze state                       viewer
-//   POST   /freeze {reason, until?}  freeze: stop all, refuse starts  operator
-//   DELETE /freeze                lift the freeze                    admin
-//   GET    /policy                the blast radius policy            viewer
-// Authorization is the auth middleware's job; handlers only read the actor.
+// Safety routes: alert webhooks (abort guarded experiments), the emergency freeze, the policy.
+// Roles are the route table's: a webhook takes the webhook-only `alerting` role or operator,
+// freezing needs operator (stopping is never harder than starting), lifting a freeze needs admin.
 
-export function safetyRoutes(safety: Safety, opts: { actor?: (req: Request) => string } = {}): Router {
-  const actor = opts.actor ?? actorOf;
-  const r = express.Router();
+const FiringAlerts = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      fingerprint: Type.String(),
+      source: Type.String(),
+      labels: Type.Record(Type.String(), Type.String()),
+      startsAt: Type.Optional(Type.String()),
+      generatorURL: Type.Optional(Type.String()),
+    }),
+  ),
+});
 
-  r.post('/alerts/alertmanager', async (req, res) => {
-    const body = validate(AlertmanagerWebhook, req.body, 'Alertmanager notification');
-    res.json(await safety.alerts.handle(fromAlertmanager(body), actor(req)));
-  });
+const Unfrozen = Type.Object({
+  ...FreezeState.properties,
+  lifted: Type.Union([FreezeState, Type.Null()], { description: 'the freeze that was lifted; null if there was none' }),
+});
 
-  r.post('/alerts/grafana', async (req, res) => {
-    const body = validate(GrafanaWebhook, req.body, 'Grafana notification');
-    res.json(await safety.alerts.handle(fromGrafana(body), actor(req)));
-  });
+// Alertmanager sends a whole group (up to MAX_ALERTS_PER_NOTIFICATION alerts): a safety stop is
+// never refused for its size.
+const WEBHOOK_LIMIT = '16mb';
+const result = { description: 'what the notification aborted or froze', schema: AlertWebhookResult, name: 'AlertWebhookResult' };
 
-  r.get('/alerts', (_req, res) => {
-    res.json({
-      items: safety.alerts.firing.list().map((a) => ({
-        name: alertName(a),
-        fingerprint: a.fingerprint,
-        source: a.source,
-        labels: a.labels,
-        startsAt: a.startsAt,
-        generatorURL: a.generatorURL,
-      })),
-    });
-  });
-
-  r.get('/freeze', (_req, res) => {
-    res.json(safety.freeze.state());
-  });
-
-  r.post('/freeze', async (req, res) => {
-    const body = validate(FreezeRequest, req.body ?? {}, 'freeze request');
-    res.json(await safety.freeze.freeze(body, actor(req)));
-  });
-
-  r.delete('/freeze', (req, res) => {
-    const before = safety.freeze.unfreeze(actor(req));
-    res.json({ ...safety.freeze.state(), lifted: before.frozen ? before : null });
-  });
-
-  r.get('/policy', (_req, res) => {
-    res.json(safety.policy.rules);
-  });
-
-  return r;
+export function safetyRoutes(safety: Safety): Route[] {
+  return [
+    route({
+      method: 'POST',
+      path: '/api/v1/alerts/alertmanager',
+      role: 'webhook',
+      summary: 'Alertmanager webhook (v4): firing alerts abort the experiments they guard',
+      body: { schema: AlertmanagerWebhook, name: 'AlertmanagerWebhook', what: 'Alertmanager notification', limit: WEBHOOK_LIMIT },
+      response: result,
+      handler: ({ body, actor }) => safety.alerts.handle(fromAlertmanager(body), actor),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/alerts/grafana',
+      role: 'webhook',
+      summary: 'Grafana webhook contact point: as the Alertmanager webhook',
+      body: { schema: GrafanaWebhook, name: 'GrafanaWebhook', what: 'Grafana notification', limit: WEBHOOK_LIMIT },
+      response: result,
+      handler: ({ body, actor }) => safety.alerts.handle(fromGrafana(body), actor),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/alerts',
+      role: 'viewer',
+      summary: 'alerts firing now (from webhooks)',
+      response: { description: 'firing alerts', schema: FiringAlerts },
+      handler: () => ({
+        items: safety.alerts.firing.list().map((a) => ({
+          name: alertName(a),
+          fingerprint: a.fingerprint,
+          source: a.source,
+          labels: a.labels,
+          startsAt: a.startsAt,
+          generatorURL: a.generatorURL,
+        })),
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/freeze',
+      role: 'viewer',
+      summary: 'emergency freeze state',
+      response: { description: 'the freeze state', schema: FreezeState, name: 'FreezeState' },
+      handler: () => safety.freeze.state(),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/freeze',
+      role: 'operator',
+      summary: 'freeze: stop every experiment and refuse starts, resumes and scheduled runs',
+      body: { schema: FreezeRequest, name: 'FreezeRequest', what: 'freeze request' },
+      response: { description: 'frozen', schema: FreezeState, name: 'FreezeState' },
+      handler: ({ body, actor }) => safety.freeze.freeze(body, actor),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/v1/freeze',
+      role: 'admin',
+      summary: 'lift the freeze',
+      response: { description: 'the state after, and the lifted freeze', schema: Unfrozen },
+      handler: ({ actor }) => {
+        const before = safety.freeze.unfreeze(actor);
+        return { ...safety.freeze.state(), lifted: before.frozen ? before : null };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/policy',
+      role: 'viewer',
+      summary: 'the blast radius policy in force',
+      response: { description: 'the policy', schema: BlastRadiusPolicy, name: 'BlastRadiusPolicy' },
+      handler: () => safety.policy.rules,
+    }),
+  ];
 }

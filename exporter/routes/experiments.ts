@@ -1,11 +1,9 @@
-import type { Request, Response } from 'express';
 import { Type } from '@sinclair/typebox';
-import type { ExperimentList } from '../../api/experiment';
-import { validate } from '../../api/validate';
-import { actorOf } from '../auth';
+import { Experiment, ExperimentInput, StopAllResult, type ExperimentList } from '../../api/experiment';
 import type { Engine, Ref } from '../engine/lifecycle';
+import { route, type Route } from './route';
 
-// Experiments: list (filters), create, get, delete, and the actions.
+// Experiments: list (filters), create, get, delete, the actions, and stop-all.
 
 const ListQuery = Type.Object(
   {
@@ -20,35 +18,72 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const refOf = (req: Request): Ref => ({ namespace: String(req.params.namespace), name: String(req.params.name) });
+const ExperimentListSchema = Type.Object({ items: Type.Array(Experiment) });
 
-export function experimentRoutes(engine: Engine) {
-  return {
-    list(req: Request, res: Response) {
-      const q = validate(ListQuery, { ...req.query }, 'query', '/query');
-      const body: ExperimentList = { items: engine.list({ ...q, name: q.name ?? q.experiment }) };
-      res.json(body);
-    },
-    async create(req: Request, res: Response) {
-      res.status(201).json(await engine.create(req.body, actorOf(req)));
-    },
-    get(req: Request, res: Response) {
-      res.json(engine.get(refOf(req)));
-    },
-    async remove(req: Request, res: Response) {
-      res.json(await engine.delete(refOf(req), actorOf(req)));
-    },
-    async pause(req: Request, res: Response) {
-      res.json(await engine.pause(refOf(req), actorOf(req)));
-    },
-    async resume(req: Request, res: Response) {
-      res.json(await engine.resume(refOf(req), actorOf(req)));
-    },
-    async stop(req: Request, res: Response) {
-      res.json(await engine.stop(refOf(req), actorOf(req)));
-    },
-    async stopAll(req: Request, res: Response) {
-      res.json({ stopped: await engine.stopAll(actorOf(req)) });
-    },
-  };
+const refOf = (p: Record<string, string>): Ref => ({ namespace: p.namespace, name: p.name });
+const one = { schema: Experiment, name: 'Experiment' };
+const EXP = '/api/v1/experiments/:namespace/:name';
+
+export function experimentRoutes(engine: Engine): Route[] {
+  const action = (verb: 'pause' | 'resume' | 'stop', summary: string) =>
+    route({
+      method: 'POST',
+      path: `${EXP}/${verb}`,
+      role: 'operator',
+      summary,
+      response: { description: 'the experiment after the action', ...one },
+      errors: { 404: 'no such experiment', 409: 'not possible in this phase' },
+      handler: ({ params, actor }) => engine[verb](refOf(params), actor),
+    });
+  return [
+    route({
+      method: 'GET',
+      path: '/api/v1/experiments',
+      role: 'viewer',
+      summary: 'list experiments, newest first',
+      query: ListQuery,
+      response: { description: 'experiments, newest first', schema: ExperimentListSchema, name: 'ExperimentList' },
+      handler: ({ query: q }): ExperimentList => ({ items: engine.list({ ...q, name: q.name ?? q.experiment }) }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/experiments',
+      role: 'operator',
+      summary: 'create an experiment (or a schedule); injection starts right away',
+      // validated by the engine (engine/validate.ts: the kind's params, durations, targets)
+      body: { schema: ExperimentInput, name: 'ExperimentInput' },
+      response: { status: 201, description: 'created; injection starts right away', ...one },
+      errors: { 409: 'name taken, or refused by a pre-start check (freeze, guard, policy)', 422: 'kind unsupported on the selected daemons, or a target invalid or protected', 503: 'shutting down, or a PromQL guard cannot be evaluated' },
+      handler: ({ body, actor }) => engine.create(body, actor),
+    }),
+    route({
+      method: 'GET',
+      path: EXP,
+      role: 'viewer',
+      summary: 'one experiment',
+      response: { description: 'the experiment', ...one },
+      errors: { 404: 'no such experiment' },
+      handler: ({ params }) => engine.get(refOf(params)),
+    }),
+    route({
+      method: 'DELETE',
+      path: EXP,
+      role: 'operator',
+      summary: 'stop (recovering every target) and delete',
+      response: { description: 'the deleted experiment', ...one },
+      errors: { 404: 'no such experiment' },
+      handler: ({ params, actor }) => engine.delete(refOf(params), actor),
+    }),
+    action('pause', 'recover the faults, keep the experiment (a schedule: suspend)'),
+    action('resume', 'inject again (a schedule: resume ticking)'),
+    action('stop', 'recover and end as Finished (a schedule: stop it and its runs)'),
+    route({
+      method: 'POST',
+      path: '/api/v1/stop-all',
+      role: 'operator',
+      summary: 'abort every active experiment (any body is ignored: stopping never fails on a confused client)',
+      response: { description: 'what was stopped: runs, schedules suspended, workflows aborted', schema: StopAllResult, name: 'StopAllResult' },
+      handler: ({ actor }) => engine.stopAll(actor),
+    }),
+  ];
 }

@@ -1,19 +1,33 @@
-import type { Request, Response } from 'express';
+import { Type } from '@sinclair/typebox';
 import { KIND_SPECS } from '../../api/kinds/index';
-import type { Health, KindList, TargetList } from '../../api/targets';
+import { Health, KindList, TargetList } from '../../api/targets';
 import type { DaemonRegistry } from '../daemons';
 import type { ExporterMetrics } from '../metrics';
-import { openapi } from '../openapi';
 import type { TargetResolver } from '../targets/types';
+import { route, type Route } from './route';
 
 // Health, kinds, targets, the OpenAPI document and /metrics.
 
-export function metaRoutes(d: { daemons: DaemonRegistry; targets: TargetResolver; metrics: ExporterMetrics; version: string; healthExtra?: () => Partial<Health> }) {
-  const doc = openapi(d.version);
+export interface MetaDeps {
+  daemons: DaemonRegistry;
+  targets: TargetResolver;
+  metrics: ExporterMetrics;
+  version: string;
+  /** Adds fields to /api/v1/health (freeze state, guards). */
+  healthExtra?: () => Partial<Health>;
+}
+
+/** `openapi` returns the document (built from the whole table, which holds these routes too). */
+export function metaRoutes(d: MetaDeps, openapi: () => unknown): Route[] {
   const kindsSchema = new Map(KIND_SPECS.map((k) => [k.kind, JSON.parse(JSON.stringify(k.params)) as unknown]));
-  return {
-    health(_req: Request, res: Response) {
-      const body: Health = {
+  return [
+    route({
+      method: 'GET',
+      path: '/api/v1/health',
+      role: 'viewer',
+      summary: 'health, daemons, freeze and guards',
+      response: { description: 'ok', schema: Health, name: 'Health' },
+      handler: (): Health => ({
         status: 'ok',
         name: 'faultline-exporter',
         version: d.version,
@@ -26,11 +40,15 @@ export function metaRoutes(d: { daemons: DaemonRegistry; targets: TargetResolver
           ...(c.lastError ? { error: c.lastError } : {}),
         })),
         ...(d.healthExtra ? d.healthExtra() : {}),
-      };
-      res.json(body);
-    },
-    kinds(_req: Request, res: Response) {
-      const body: KindList = {
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/kinds',
+      role: 'viewer',
+      summary: 'fault kinds with their params JSON schema and support per daemon',
+      response: { description: 'every kind', schema: KindList, name: 'KindList' },
+      handler: (): KindList => ({
         items: KIND_SPECS.map((k) => ({
           kind: k.kind,
           title: k.title,
@@ -48,19 +66,34 @@ export function metaRoutes(d: { daemons: DaemonRegistry; targets: TargetResolver
             return { daemon: c.name, supported: s.supported, ...(s.reason ? { reason: s.reason } : {}) };
           }),
         })),
-      };
-      res.json(body);
-    },
-    async targets(_req: Request, res: Response) {
-      const body: TargetList = { items: await d.targets.candidates() };
-      res.json(body);
-    },
-    openapi(_req: Request, res: Response) {
-      res.json(doc);
-    },
-    async metrics(_req: Request, res: Response) {
-      res.set('Content-Type', d.metrics.registry.contentType);
-      res.send(await d.metrics.metrics());
-    },
-  };
+      }),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/targets',
+      role: 'viewer',
+      summary: 'what local selectors can pick now',
+      response: { description: 'candidate targets', schema: TargetList, name: 'TargetList' },
+      handler: async (): Promise<TargetList> => ({ items: await d.targets.candidates() }),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/openapi.json',
+      role: 'viewer',
+      summary: 'this document, generated from the route table',
+      response: { description: 'OpenAPI 3.1', schema: Type.Object({ openapi: Type.Literal('3.1.0') }, { additionalProperties: true }) },
+      handler: () => openapi(),
+    }),
+    route({
+      method: 'GET',
+      path: '/metrics',
+      role: 'viewer',
+      summary: 'Prometheus metrics',
+      response: { description: 'Prometheus text exposition', contentType: 'text/plain' },
+      handler: async ({ res }) => {
+        res.set('Content-Type', d.metrics.registry.contentType);
+        res.send(await d.metrics.metrics());
+      },
+    }),
+  ];
 }

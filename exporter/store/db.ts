@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { storeHealth } from './health';
 import { MIGRATIONS } from './migrations';
 
 // One SQLite file per exporter (`<data-dir>/faultline.db`), WAL so readers (scrapes, event
@@ -17,6 +18,7 @@ export function openDatabase(dataDir: string): DB {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrate(db);
+  storeHealth(db).makeReserve();
   return db;
 }
 

@@ -1,6 +1,7 @@
 import type { FaultlineEvent } from '../../api/events';
 import type { Statement } from 'better-sqlite3';
 import type { DB } from './db';
+import { storeHealth, type StoreHealth } from './health';
 
 // The event log. Ids are SQLite rowids: monotonic, the SSE id and the pagination cursor. Time
 // ranges are turned into a rowid range first (events are appended in time order), so a dashboard
@@ -75,8 +76,21 @@ const EVENT_JSON = `'{"id":' || id
   || iif(actor IS NULL, '', ',"actor":' || json_quote(actor))
   || '}'`;
 
+/** Most events kept in memory while the file takes no writes; older ones are dropped (and counted). */
+const MAX_PENDING_EVENTS = 100_000;
+
 export class EventStore {
   private readonly insertStmt;
+  private readonly insertWithIdStmt;
+  /**
+   * Events the file did not take (disk full), in order, with the ids they will be stored under.
+   * While any wait, new events queue behind them, so ids stay monotonic and the SSE stream and its
+   * replay (since()) carry on; the store's retry writes them out (store/health.ts).
+   */
+  private readonly pending: FaultlineEvent[] = [];
+  /** Events dropped from a full in-memory queue. */
+  droppedPending = 0;
+  readonly health: StoreHealth;
   private readonly firstAtOrAfter;
   private readonly lastInOrderAtOrBefore;
   private readonly lastLateAtOrBefore;
@@ -93,6 +107,14 @@ export class EventStore {
               MAX(@time_ms, IFNULL(prev, @time_ms)), IFNULL(@time_ms < prev, 0)
        FROM (SELECT (SELECT time_hw FROM events ORDER BY id DESC LIMIT 1) AS prev)`,
     );
+    this.insertWithIdStmt = db.prepare(
+      `INSERT INTO events (id, time_ms, type, experiment, namespace, uid, kind, target, phase, message, actor, time_hw, late)
+       SELECT @id, @time_ms, @type, @experiment, @namespace, @uid, @kind, @target, @phase, @message, @actor,
+              MAX(@time_ms, IFNULL(prev, @time_ms)), IFNULL(@time_ms < prev, 0)
+       FROM (SELECT (SELECT time_hw FROM events ORDER BY id DESC LIMIT 1) AS prev)`,
+    );
+    this.health = storeHealth(db);
+    this.health.register(() => this.flush(), () => this.pending.length);
     this.firstAtOrAfter = db.prepare('SELECT id FROM events WHERE time_hw >= ? ORDER BY time_hw, id LIMIT 1');
     this.lastInOrderAtOrBefore = db.prepare('SELECT id FROM events WHERE time_hw <= ? ORDER BY time_hw DESC, id DESC LIMIT 1');
     this.lastLateAtOrBefore = db.prepare('SELECT MAX(id) AS id FROM events INDEXED BY events_late WHERE late = 1 AND time_ms <= ?');
@@ -113,8 +135,59 @@ export class EventStore {
       message: e.message,
       actor: e.actor ?? null,
     };
-    const res = this.insertStmt.run(row);
-    return toEvent({ id: Number(res.lastInsertRowid), ...row });
+    if (this.pending.length === 0) {
+      try {
+        const res = this.insertStmt.run(row);
+        return toEvent({ id: Number(res.lastInsertRowid), ...row });
+      } catch (err) {
+        this.health.failed(err, `recording a ${e.type} event`);
+      }
+    }
+    const id = this.pending.length ? this.pending[this.pending.length - 1].id + 1 : this.storedLastId() + 1;
+    const ev = toEvent({ id, ...row });
+    this.pending.push(ev);
+    if (this.pending.length > MAX_PENDING_EVENTS) {
+      this.pending.shift();
+      this.droppedPending++;
+    }
+    return ev;
+  }
+
+  /** The highest id the file holds or has handed out (AUTOINCREMENT never reuses a retired one). */
+  private storedLastId(): number {
+    const row = this.db.prepare("SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0), COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)) AS id").get() as { id: number };
+    return row.id;
+  }
+
+  /** Writes the events kept in memory, oldest first, under their ids; true when none is left. */
+  private flush(): boolean {
+    while (this.pending.length) {
+      const e = this.pending[0];
+      try {
+        this.insertWithIdStmt.run({
+          id: e.id,
+          time_ms: Date.parse(e.time),
+          type: e.type,
+          experiment: e.experiment ?? null,
+          namespace: e.namespace ?? null,
+          uid: e.uid ?? null,
+          kind: e.kind ?? null,
+          target: e.target ?? null,
+          phase: e.phase ?? null,
+          message: e.message,
+          actor: e.actor ?? null,
+        });
+      } catch (err) {
+        if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) {
+          this.pending.shift(); // that id was taken meanwhile (another writer on the file): keep going
+          continue;
+        }
+        this.health.failed(err, 'writing events kept in memory');
+        return false;
+      }
+      this.pending.shift();
+    }
+    return true;
   }
 
   /** Events matching `f`, oldest first; `more` says whether another page follows. */
@@ -189,10 +262,13 @@ export class EventStore {
 
   /** Events after `id` (SSE replay), at most `limit`. */
   since(id: number, limit: number): FaultlineEvent[] {
-    return (this.db.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?').all(id, limit) as Row[]).map(toEvent);
+    const stored = (this.db.prepare('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?').all(id, limit) as Row[]).map(toEvent);
+    if (this.pending.length === 0 || stored.length >= limit) return stored;
+    return [...stored, ...this.pending.filter((e) => e.id > id)].slice(0, limit);
   }
 
   lastId(): number {
+    if (this.pending.length) return this.pending[this.pending.length - 1].id;
     return (this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM events').get() as { id: number }).id;
   }
 }

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { CgroupPath, InterfaceName, NetnsRef } from '../../api/common';
 import type { DaemonTarget } from '../../api/daemon';
 import { ApiError, type ErrorDetail } from '../../api/errors';
+import { compileUserRegex, RegexString } from '../../api/regex';
 import type { ExperimentSpec } from '../../api/experiment';
 import { kindSpec } from '../../api/kinds/index';
 import type { TargetCandidate } from '../../api/targets';
@@ -23,7 +24,7 @@ const SEL = '/spec/targets/selector';
 const StrictLocalSelector = Type.Object(
   {
     pids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { maxItems: 1024 })),
-    processName: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    processName: Type.Optional(RegexString('regular expression over the process name (comm) and command line', { maxLength: 256 })),
     cgroups: Type.Optional(Type.Array(CgroupPath, { maxItems: 256 })),
     netns: Type.Optional(Type.Array(NetnsRef, { maxItems: 256 })),
     interface: Type.Optional(InterfaceName),
@@ -80,14 +81,8 @@ export class LocalTargets implements TargetResolver {
     const sel = validate(StrictLocalSelector, structuredClone(targets.selector ?? {}), 'experiment', SEL);
     const mode = (targets.mode ?? 'all') as Mode;
     checkModeValue(mode, targets.value);
-    let nameRe: RegExp | undefined;
-    if (sel.processName !== undefined) {
-      try {
-        nameRe = new RegExp(sel.processName);
-      } catch (err) {
-        throw invalid(`${SEL}/processName`, `is not a valid regular expression: ${(err as Error).message}`);
-      }
-    }
+    // RE2, the engine the daemon uses too: linear over command lines, and the same matches on both sides.
+    const nameRe = sel.processName === undefined ? undefined : compileUserRegex(sel.processName, { anchored: false, field: `${SEL}/processName` });
     const selectsProcesses = !!(sel.pids?.length || sel.processName || sel.cgroups?.length);
     if (kind.scope === 'process' && !selectsProcesses) {
       throw invalid(SEL, `needs pids, processName or cgroups: ${kind.kind} acts on processes`);

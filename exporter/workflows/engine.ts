@@ -69,12 +69,22 @@ export interface WorkflowEngineOptions {
 
 export class WorkflowEngine {
   private readonly running = new Map<string, AbortController>();
+  /** The workflow of each running uid (stop-all names them). */
+  private readonly runningRefs = new Map<string, Ref>();
   private readonly waiters = new Map<string, (e: Experiment) => void>();
 
   constructor(private readonly o: WorkflowEngineOptions) {
     o.engine.listeners.push((e) => {
       if (TERMINAL_PHASES.includes(e.status.phase)) this.waiters.get(e.metadata.uid)?.(e);
     });
+    o.engine.onStopAll = (actor, reason) => this.abortAll(reason, actor);
+  }
+
+  /** Aborts every running workflow (stop-all, freeze); returns them. */
+  async abortAll(reason: string, actor: string): Promise<Ref[]> {
+    const refs = [...this.runningRefs.values()];
+    await Promise.all(refs.map((ref) => this.abort(ref, reason, actor).catch(() => undefined)));
+    return refs;
   }
 
   get(ref: Ref): Workflow {
@@ -202,6 +212,7 @@ export class WorkflowEngine {
   private async run(w: Workflow, actor: string): Promise<void> {
     const root = new AbortController();
     this.running.set(w.metadata.uid, root);
+    this.runningRefs.set(w.metadata.uid, { namespace: w.metadata.namespace, name: w.metadata.name });
     const deadline = w.spec.deadline ? parseDuration(w.spec.deadline) : undefined;
     const scope = childSignal(root.signal, deadline, 'workflow');
     w.status.phase = 'Running';
@@ -218,6 +229,7 @@ export class WorkflowEngine {
     } finally {
       scope.done();
       this.running.delete(w.metadata.uid);
+      this.runningRefs.delete(w.metadata.uid);
       for (const r of this.ends.get(w.metadata.uid) ?? []) r();
       this.ends.delete(w.metadata.uid);
     }

@@ -1,26 +1,70 @@
-import { Router, type Request } from 'express';
-import { actorOf } from '../auth';
+import { Type } from '@sinclair/typebox';
+import { Workflow, WorkflowInput } from '../../api/workflow';
+import { route, type Route } from '../routes/route';
 import type { WorkflowEngine } from './engine';
 
 // Workflow routes, in the same style as the experiment routes: list, create, get, delete, abort.
-export function workflowRoutes(w: WorkflowEngine): Router {
-  const r = Router();
-  const ref = (req: Request) => ({ namespace: String(req.params.namespace), name: String(req.params.name) });
-  r.get('/workflows', (req, res) => {
-    const q = req.query as Record<string, string | undefined>;
-    res.json({ items: w.list({ namespace: q.namespace || undefined, phase: q.phase || undefined }) });
-  });
-  r.post('/workflows', (req, res) => {
-    res.status(201).json(w.create(req.body, actorOf(req)));
-  });
-  r.get('/workflows/:namespace/:name', (req, res) => {
-    res.json(w.get(ref(req)));
-  });
-  r.delete('/workflows/:namespace/:name', async (req, res) => {
-    res.json(await w.delete(ref(req), actorOf(req)));
-  });
-  r.post('/workflows/:namespace/:name/abort', async (req, res) => {
-    res.json(await w.abort(ref(req), 'aborted', actorOf(req)));
-  });
-  return r;
+
+const ListQuery = Type.Object(
+  {
+    namespace: Type.Optional(Type.String()),
+    phase: Type.Optional(Type.String({ description: 'Pending, Running, Succeeded, Failed or Aborted' })),
+  },
+  { additionalProperties: false },
+);
+
+const WF = '/api/v1/workflows/:namespace/:name';
+const ref = (p: Record<string, string>) => ({ namespace: p.namespace, name: p.name });
+const one = { schema: Workflow, name: 'Workflow' };
+
+export function workflowRoutes(w: WorkflowEngine): Route[] {
+  return [
+    route({
+      method: 'GET',
+      path: '/api/v1/workflows',
+      role: 'viewer',
+      summary: 'list workflows',
+      query: ListQuery,
+      response: { description: 'workflows', schema: Type.Object({ items: Type.Array(Workflow) }), name: 'WorkflowList' },
+      handler: ({ query: q }) => ({ items: w.list({ namespace: q.namespace || undefined, phase: q.phase || undefined }) }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/workflows',
+      role: 'operator',
+      summary: 'create a workflow (serial/parallel steps of experiments, suspends and checks); it starts right away',
+      // validated by the workflow engine: each experiment step as the experiment it will become
+      body: { schema: WorkflowInput, name: 'WorkflowInput' },
+      response: { status: 201, description: 'created', ...one },
+      errors: { 409: 'name taken, or refused by a pre-start check (freeze, policy)' },
+      handler: ({ body, actor }) => w.create(body, actor),
+    }),
+    route({
+      method: 'GET',
+      path: WF,
+      role: 'viewer',
+      summary: 'one workflow with the status of each step',
+      response: { description: 'the workflow', ...one },
+      errors: { 404: 'no such workflow' },
+      handler: ({ params }) => w.get(ref(params)),
+    }),
+    route({
+      method: 'DELETE',
+      path: WF,
+      role: 'operator',
+      summary: 'abort (stopping its experiments) and delete',
+      response: { description: 'the deleted workflow', ...one },
+      errors: { 404: 'no such workflow' },
+      handler: ({ params, actor }) => w.delete(ref(params), actor),
+    }),
+    route({
+      method: 'POST',
+      path: `${WF}/abort`,
+      role: 'operator',
+      summary: 'abort: stop the running steps and their experiments, skip the rest',
+      response: { description: 'the workflow after the abort', ...one },
+      errors: { 404: 'no such workflow' },
+      handler: ({ params, actor }) => w.abort(ref(params), 'aborted', actor),
+    }),
+  ];
 }

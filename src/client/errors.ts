@@ -7,9 +7,9 @@ export function toApiError(err: unknown): ApiError {
   const status = typeof e?.status === 'number' ? e.status : 0;
   const body = e?.data;
   if (body && typeof body === 'object' && body.error && typeof body.error === 'object' && typeof body.error.message === 'string') {
-    return new ApiError(status, String(body.error.code ?? 'error'), body.error.message, body.error.details);
+    return ApiError.foreign(status, String(body.error.code ?? 'error'), body.error.message, body.error.details);
   }
   const message = (body && typeof body === 'object' && (body.message || body.error)) || e?.statusText || e?.message || String(err);
   const code = status === 0 ? 'unreachable' : status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : status >= 500 ? 'bad_gateway' : 'error';
-  return new ApiError(status, code, String(message));
+  return ApiError.foreign(status, code, String(message));
 }

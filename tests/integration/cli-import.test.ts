@@ -1,6 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { PACKAGE_ROOT } from '../../daemon/paths';
 import { cli, startStack, tempDir, waitFor, type Stack } from './exporter-helpers';
 
 // `faultline import` converts Chaos Mesh documents and names what it cannot map; `apply` takes a
@@ -33,6 +35,20 @@ describe('faultline import', () => {
     expect(r.stderr).toContain('not mapped: PodChaos/default/p /spec/extra');
   });
 
+  it('prints a Chaos Mesh Workflow as a Faultline Workflow, and every kind of issue 18 converts', async () => {
+    let r = await cli(['import', '-f', path.join(fixtures, 'workflow-serial.yaml')]);
+    expect(r.code).toBe(0);
+    const wf = YAML.parse(r.stdout);
+    expect(wf).toMatchObject({ kind: 'Workflow', metadata: { name: 'try-workflow-serial' }, spec: { deadline: '240s' } });
+    expect(r.stderr).toContain('not mapped: Workflow/default/try-workflow-serial /spec/templates/3/schedule/schedule');
+    for (const [file, kind] of [['network-netem.yaml', 'network-netem'], ['dnschaos.yaml', 'dns-fault'], ['timechaos.yaml', 'time-skew'], ['network-partition-target.yaml', 'network-partition']]) {
+      r = await cli(['import', '-f', path.join(fixtures, file), '-o', 'json']);
+      expect([file, r.code]).toEqual([file, 0]);
+      const out = JSON.parse(r.stdout);
+      for (const d of out.items ?? [out]) expect(d.spec.fault.kind).toBe(kind);
+    }
+  });
+
   it.each([
     [['import'], /required option/],
     [['import', '-f', '/nonexistent/chaos.yaml'], /cannot read/],
@@ -46,11 +62,88 @@ describe('faultline import', () => {
 
 describe('faultline apply with a Chaos Mesh document', () => {
   let s: Stack;
+  const kids: ChildProcess[] = [];
   beforeAll(async () => {
     s = await startStack();
   });
   afterAll(async () => {
+    for (const k of kids) k.kill('SIGKILL');
     await s?.close();
+  });
+
+  it('a converted Chaos Mesh Workflow (Serial: stress, suspend, stress) applies and runs to Succeeded', async () => {
+    const name = `cm-wf-${process.pid}`;
+    const file = path.join(dir, 'workflow.yaml');
+    const stress = (n: string) => ({ name: n, templateType: 'StressChaos', deadline: '2s', stressChaos: { mode: 'all', selector: {}, stressors: { cpu: { workers: 1, load: 10 } } } });
+    writeFileSync(
+      file,
+      YAML.stringify({
+        apiVersion: 'chaos-mesh.org/v1alpha1',
+        kind: 'Workflow',
+        metadata: { name, namespace: 'default' },
+        spec: {
+          entry: 'the-entry',
+          templates: [
+            { name: 'the-entry', templateType: 'Serial', deadline: '120s', children: ['burn-a', 'pause', 'burn-b'] },
+            stress('burn-a'),
+            { name: 'pause', templateType: 'Suspend', deadline: '1s' },
+            stress('burn-b'),
+          ],
+        },
+      }),
+    );
+    const r = await cli(['apply', '-f', file], { FAULTLINE_SERVER: s.url });
+    expect(r.stderr).not.toContain('not mapped');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`workflow default/${name} created`);
+    const done = await waitFor('the imported workflow to end', async () => {
+      const w = (await (await fetch(`${s.url}/api/v1/workflows/default/${name}`)).json()) as { status: { phase: string; steps: { path: string; phase: string }[] } };
+      return ['Succeeded', 'Failed', 'Aborted'].includes(w.status.phase) ? w : undefined;
+    }, 120_000);
+    expect(done.status.phase).toBe('Succeeded');
+    expect(done.status.steps.map((st) => [st.path, st.phase])).toEqual([
+      ['burn-a', 'Succeeded'],
+      ['pause', 'Succeeded'],
+      ['burn-b', 'Succeeded'],
+    ]);
+  });
+
+  const canSkew = process.getuid?.() === 0 && process.arch === 'x64';
+  (canSkew ? it : it.skip)('a converted TimeChaos, aimed at a local process, shifts its clock while it runs and not after', async () => {
+    execFileSync(process.execPath, [path.join(PACKAGE_ROOT, 'daemon', 'native', 'build.js')], { stdio: 'inherit' });
+    const clock = spawn(process.execPath, ['-e', 'setInterval(() => console.log(Date.now()), 100)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    kids.push(clock);
+    let last = 0;
+    clock.stdout!.on('data', (d: Buffer) => {
+      const lines = d.toString().trim().split('\n');
+      last = Number(lines[lines.length - 1]);
+    });
+    const skew = async () => {
+      last = 0;
+      const v = await waitFor('a clock line', () => last || undefined, 10_000, 20);
+      return v - Date.now();
+    };
+    await waitFor('the node clock running', async () => Math.abs(await skew()) < 1000);
+    // what `faultline import` printed for Chaos Mesh's own example, aimed at a process of this host
+    const r = await cli(['import', '-f', path.join(fixtures, 'timechaos.yaml')]);
+    expect(r.code).toBe(0);
+    const exp = YAML.parseAllDocuments(r.stdout).map((d) => d.toJS())[0];
+    expect(exp.spec.fault).toEqual({ kind: 'time-skew', params: { offset: '-10m100ns' } });
+    exp.metadata = { name: `cm-time-${process.pid}`, namespace: 'default' };
+    exp.spec.targets = { selector: { pids: [clock.pid] }, mode: 'all' };
+    exp.spec.duration = '6s';
+    const file = path.join(dir, 'time.yaml');
+    writeFileSync(file, YAML.stringify(exp));
+    const applied = await cli(['apply', '-f', file], { FAULTLINE_SERVER: s.url });
+    expect([applied.code, applied.stderr]).toEqual([0, '']);
+    await waitFor('the clock 10 minutes behind', async () => Math.abs((await skew()) + 600_000) < 1000, 20_000);
+    const done = await waitFor('the experiment to finish', async () => {
+      const e = (await (await fetch(`${s.url}/api/v1/experiments/default/cm-time-${process.pid}`)).json()) as { status: { phase: string } };
+      return e.status.phase === 'Finished' ? e : undefined;
+    }, 60_000);
+    expect(done.status.phase).toBe('Finished');
+    await waitFor('the clock correct again', async () => Math.abs(await skew()) < 1000);
+    expect(readFileSync(`/proc/${clock.pid}/comm`, 'utf8').trim()).toBe('node');
   });
 
   it('converts it and the stress really runs on the daemon', async () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import https from 'node:https';
 import pino from 'pino';
 import path from 'node:path';
@@ -46,6 +46,33 @@ d('daemon API', () => {
 
   describe('bad input: 400/422 naming the field, nothing applied or journaled', () => {
     const sleeper = () => spawnSleep();
+    const links = tempDir('links');
+    afterAll(() => rmSync(links, { recursive: true, force: true }));
+    let nLinks = 0;
+    const linkTo = (target: string) => {
+      const p = path.join(links, `l${++nLinks}`);
+      symlinkSync(target, p);
+      return p;
+    };
+    /** A kernel thread other than kthreadd: its parent is pid 2. */
+    const kernelThread = () =>
+      readdirSync('/proc')
+        .filter((n) => /^[0-9]+$/.test(n) && n !== '2')
+        .map(Number)
+        .find((pid) => {
+          try {
+            const t = readFileSync(`/proc/${pid}/stat`, 'utf8');
+            return t.slice(t.lastIndexOf(')') + 2).split(' ')[1] === '2';
+          } catch {
+            return false;
+          }
+        });
+    /** This process's (the in-process daemon's) cgroup that is not the root, in any hierarchy. */
+    const ownCgroup = () =>
+      readFileSync('/proc/self/cgroup', 'utf8')
+        .split('\n')
+        .map((l) => l.split(':')[2])
+        .find((p) => p && p !== '/') ?? '/';
     const cases: [string, () => unknown, number, string][] = [
       ['unknown kind', () => ({ id: faultId('bad'), kind: 'network-nope', params: {} }), 400, '/kind'],
       ['percent 101', () => ({ id: faultId('bad'), kind: 'network-loss', params: { percent: 101 } }), 400, '/params/percent'],
@@ -80,6 +107,21 @@ d('daemon API', () => {
       ['memory-stress beyond available memory', () => ({ id: faultId('bad'), kind: 'memory-stress', params: { size: '100%' } }), 422, '/params/size'],
       ['ports with protocol icmp', () => ({ id: faultId('bad'), kind: 'network-loss', params: { percent: 5, ports: [80], protocol: 'icmp' } }), 400, '/params/ports'],
       ['an interface on a kind that has none', () => ({ id: faultId('bad'), kind: 'cpu-stress', params: {}, target: { interface: 'lo' } }), 400, '/target/interface'],
+      // bounded inputs: durations have a maximum, kernel threads are no targets, the disk kinds stay out of system trees
+      ['a duration beyond the maximum (overflow)', () => ({ id: faultId('bad'), kind: 'network-delay', params: { latency: '99999999999h' } }), 400, '/params/latency'],
+      ['a duration beyond the maximum (169h)', () => ({ id: faultId('bad'), kind: 'network-delay', params: { latency: '169h' } }), 400, '/params/latency'],
+      ['kthreadd (pid 2)', () => ({ id: faultId('bad'), kind: 'process-kill', params: { signal: 'SIGKILL' }, target: { pid: 2 } }), 400, '/target/pid'],
+      ['a kernel thread (a child of kthreadd)', () => ({ id: faultId('bad'), kind: 'process-pause', target: { pid: kernelThread() } }), 400, '/target/pid'],
+      ...['/', '/etc', '/dev', '/dev/shm', '/proc/self/cwd', '/sys/fs', '/boot', '/usr/lib', '/bin', '/lib', '/run', '/etc/../etc', '//etc/'].map(
+        (p): [string, () => unknown, number, string] => [`disk-fill on ${p}`, () => ({ id: faultId('bad'), kind: 'disk-fill', params: { path: p, size: '1MiB' } }), 400, '/params/path'],
+      ),
+      ['disk-fill through a symlink into /etc', () => ({ id: faultId('bad'), kind: 'disk-fill', params: { path: linkTo('/etc'), size: '1MiB' } }), 400, '/params/path'],
+      ['disk-io-stress on /usr', () => ({ id: faultId('bad'), kind: 'disk-io-stress', params: { path: '/usr', size: '1MiB', workers: 1 } }), 400, '/params/path'],
+      ['disk-io-stress through a symlink into /dev/shm', () => ({ id: faultId('bad'), kind: 'disk-io-stress', params: { path: linkTo('/dev/shm'), size: '1MiB', workers: 1 } }), 400, '/params/path'],
+      // the daemon's own cgroup (and the root, which holds every process) is never a selection
+      ['the root cgroup for process-pause', () => ({ id: faultId('bad'), kind: 'process-pause', target: { cgroup: '/' } }), 422, '/target/cgroup'],
+      ["the daemon's own cgroup for cpu-stress", () => ({ id: faultId('bad'), kind: 'cpu-stress', params: {}, target: { cgroup: ownCgroup() } }), 422, '/target/cgroup'],
+      ["the daemon's own cgroup for process-pause", () => ({ id: faultId('bad'), kind: 'process-pause', target: { cgroup: ownCgroup() } }), 422, '/target/cgroup'],
     ];
     it.each(cases)('%s', async (_name, body, status, field) => {
       const before = journalFiles().length;
@@ -103,6 +145,17 @@ d('daemon API', () => {
       const res = await dm.req('POST', '/v1/faults', { id: faultId('netem'), kind: unsupported.kind, params: params[unsupported.kind] ?? {} });
       expect(res.status).toBe(422);
       expect(res.body.error.message).toContain(unsupported.reason);
+      expect(journalFiles()).toEqual([]);
+    });
+
+    it('a body nested deeper than 32 levels is a 400 naming the body, before anything parses it', async () => {
+      const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+      const res = await dm.req('POST', '/v1/faults', deep);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'invalid_input', details: [{ field: '/', reason: expect.stringMatching(/nested deeper than 32/) }] });
+      // brackets inside strings are no nesting
+      const inString = await dm.req('POST', '/v1/faults', { id: faultId('deep'), kind: 'network-nope', params: { x: '['.repeat(1000) } });
+      expect([inString.status, inString.body.error.details[0].field]).toEqual([400, '/kind']);
       expect(journalFiles()).toEqual([]);
     });
 

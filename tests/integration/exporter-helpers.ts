@@ -28,7 +28,7 @@ export function waitFor<T>(what: string, fn: () => Promise<T | undefined | false
 }
 
 export interface Stack {
-  daemon: RunningDaemon;
+  daemon: RunningDaemon & { stateDir: string };
   ex: RunningExporter;
   url: string;
   api(method: string, p: string, body?: unknown): Promise<Reply>;
@@ -63,6 +63,7 @@ export async function startStack(opts: Partial<StartOptions> & { extraDaemons?: 
       await ex.close({ recover: true });
       await daemon.shutdown({ recover: true });
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(daemon.stateDir, { recursive: true, force: true }); // no fl-d-* folders left in /tmp
     },
   };
 }

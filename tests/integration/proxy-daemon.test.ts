@@ -1,5 +1,6 @@
 import { type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import { canUseNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns';
 import { daemonUrlOf, nftTables, request, startDaemonProcess, stopDaemonProcess, tempDir, waitFor } from './daemon-helpers';
@@ -7,7 +8,7 @@ import { accepts, connect, echoServer, listen, pingRtts, proxyAlive, stats } fro
 
 // The proxy kinds through a real `faultline daemon` process: create over HTTP, bad input answered
 // with the field and nothing journaled, DELETE stops the proxy; and kill -9 of the daemon with an
-// explicit and a transparent proxy running: the restart kills the leftover proxy children by pid +
+// explicit and a transparent proxy running (and its watchdog): the restart kills the leftover proxy children by pid +
 // start time and removes the nft table.
 
 jest.setTimeout(240_000);
@@ -85,6 +86,9 @@ const nsOk = canUseNetns();
       leaseSeconds: 300,
     });
     expect([a.status, b.status]).toEqual([201, 201]);
+    // its watchdog too: this is the restart's path (daemon-crash.test.ts has the watchdog's)
+    const watchdog = JSON.parse(readFileSync(path.join(stateDir, 'daemon.lock'), 'utf8')).watchdog?.pid as number | undefined;
+    if (watchdog) process.kill(watchdog, 'SIGKILL');
     daemon.kill('SIGKILL');
     await new Promise((r) => daemon!.once('exit', r));
     expect(await proxyAlive(a.body.state)).toBe(true);

@@ -195,7 +195,7 @@ describe('launch form', () => {
   test('says so when the exporter cannot be reached', async () => {
     const user = userEvent.setup();
     const api = recordingApi();
-    api.failNext('createExperiment', new ApiError(502, 'bad_gateway', 'Bad Gateway: connect ECONNREFUSED 127.0.0.1:9470'));
+    api.failNext('createExperiment', ApiError.foreign(502, 'bad_gateway', 'Bad Gateway: connect ECONNREFUSED 127.0.0.1:9470'));
     renderForm(api);
     await chooseKind(user, 'Process kill');
     await user.type(byId('faultline-process-name'), '^sleep$');

@@ -24,6 +24,10 @@ describe('validation errors name the field and what it may be', () => {
 
   it('a unit its pattern refuses is one detail in words, not a regular expression and a format error', () => {
     expect(check(ExperimentInput, doc({}, { duration: '5 minutes' }))).toEqual([{ field: '/spec/duration', reason: 'must be a duration such as 500ms, 30s, 5m or 1h30m' }]);
+    // a duration has a maximum (api/units.ts MAX_DURATION_MS): the overflow that used to hang in Injecting
+    expect(check(ExperimentInput, doc({}, { duration: '99999999999h' }))).toEqual([{ field: '/spec/duration', reason: 'must be at most 168h (7 days)' }]);
+    expect(check(ExperimentInput, doc({}, { duration: '169h' }))).toEqual([{ field: '/spec/duration', reason: 'must be at most 168h (7 days)' }]);
+    expect(check(ExperimentInput, doc({}, { duration: '168h' }))).toEqual([]);
   });
 
   it('unknown and missing fields, several at once; validate throws a 400 with the first in its message', () => {

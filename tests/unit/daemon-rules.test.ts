@@ -1,5 +1,3 @@
-import { KIND_SPECS } from '../../api/kinds/index';
-import { FAULT_KINDS } from '../../daemon/faults/index';
 import { checkPeers } from '../../daemon/faults/net';
 import { buildTable, lossVerdict, tableName } from '../../daemon/faults/nft-rules';
 import { isLoopback, parseListen, urlFor } from '../../daemon/listen';
@@ -9,13 +7,6 @@ import { parseStat } from '../../daemon/sys/proc';
 import { normalize } from '../../daemon/sys/cgroup';
 
 // Pure parts of the daemon: nft table text, tc handles, --listen parsing, /proc parsing, protection.
-
-describe('kind registry', () => {
-  it('has a daemon implementation for every non-Kubernetes kind in api/kinds, with the same spec object', () => {
-    const daemonKinds = new Map(FAULT_KINDS.map((k) => [k.spec.kind, k.spec]));
-    for (const spec of KIND_SPECS.filter((s) => s.scope !== 'pod')) expect(daemonKinds.get(spec.kind)).toBe(spec);
-  });
-});
 
 describe('nft rules', () => {
   it('names the table after the fault id', () => {

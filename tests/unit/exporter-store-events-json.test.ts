@@ -3,11 +3,13 @@ import http from 'node:http';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import express from 'express';
 import pino from 'pino';
 import { FaultlineEvent } from '../../api/events';
+import { authenticate } from '../../exporter/auth/middleware';
+import { TokenSet } from '../../exporter/auth/tokens';
 import { EventBus } from '../../exporter/events';
 import { eventRoutes } from '../../exporter/routes/events';
+import { appOf } from '../../exporter/routes/router';
 import { openDatabase, type DB } from '../../exporter/store/db';
 import { EventStore, type EventFilter, type NewEvent } from '../../exporter/store/events';
 
@@ -101,14 +103,13 @@ describe('events as JSON text from the store', () => {
   });
 
   it('GET /events sends the same body res.json sent for { items, nextCursor }', async () => {
-    const app = express();
-    app.set('query parser', 'simple');
-    const bus = new EventBus(store, { log: pino({ level: 'silent' }) });
-    app.get('/events', eventRoutes(store, bus).list);
+    const log = pino({ level: 'silent' });
+    const bus = new EventBus(store, { log });
+    const app = appOf({ routes: eventRoutes(store, bus), authenticate: authenticate({ tokens: TokenSet.empty() }), log });
     const server = http.createServer(app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/events`;
+      const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/api/v1/events`;
       for (const [qs, f] of [
         ['limit=10', { limit: 10 }],
         ['limit=10&after=60', { limit: 10, after: 60 }],

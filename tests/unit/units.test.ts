@@ -1,4 +1,4 @@
-import { formatDuration, parseDuration, parseRate, parseSize, parseSizeOrPercent } from '../../api/units';
+import { durationWithinMax, formatDuration, MAX_DURATION_MS, parseDuration, parseRate, parseSize, parseSizeOrPercent } from '../../api/units';
 
 describe('units', () => {
   it.each([
@@ -9,6 +9,13 @@ describe('units', () => {
   ])('parses duration %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
   it.each(['', '30', '-1s', '1d', '5 m', 's'])('rejects duration %j', (text) => expect(() => parseDuration(text)).toThrow(/not a duration/));
+
+  it('bounds durations at 168h: the edge is in, anything longer or overflowing is out', () => {
+    expect(MAX_DURATION_MS).toBe(168 * 3_600_000);
+    expect(durationWithinMax('168h')).toBe(true);
+    expect(durationWithinMax('167h59m60s')).toBe(true);
+    for (const t of ['168h1ms', '169h', '99999999999h', `${'9'.repeat(400)}s`, '10081m', 'nope']) expect([t, durationWithinMax(t)]).toEqual([t, false]);
+  });
 
   it('formats durations', () => {
     expect(formatDuration(90_000)).toBe('1m30s');

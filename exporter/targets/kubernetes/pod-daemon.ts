@@ -61,7 +61,7 @@ export async function startPodDaemon(
 
   async function livePod(ref: NonNullable<NonNullable<DaemonFaultRequest['target']>['pod']>): Promise<PodTarget> {
     const field = '/target/pod';
-    const refuse = (reason: string) => new ApiError(422, 'invalid_target', `${field} ${reason}`, [{ field, reason }]);
+    const refuse = (reason: string) => new ApiError(422, 'unprocessable', `${field} ${reason}`, [{ field, reason }]);
     let pod;
     try {
       pod = await k8s.client.getPod(ref.namespace, ref.name);
@@ -73,7 +73,7 @@ export async function startPodDaemon(
     const p = k8s.policy;
     const nsObj = !p.scopeNamespaces && p.requireNamespaceOptIn ? await k8s.client.getNamespace(ref.namespace) : undefined;
     const why = namespaceRefusal(ref.namespace, nsObj, p) ?? podRefusal(pod);
-    if (why) throw new ApiError(422, 'protected_target', `${field} ${why}`, [{ field, reason: why }]);
+    if (why) throw new ApiError(422, 'unprocessable', `${field} ${why}`, [{ field, reason: why }]);
     return toPodTarget(pod, ref.containers);
   }
 

@@ -1,13 +1,13 @@
 import Database from 'better-sqlite3';
-import express from 'express';
+import pino from 'pino';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiError } from '../../../api/errors';
-import { authMiddleware } from '../../../exporter/auth/middleware';
+import { authenticate } from '../../../exporter/auth/middleware';
 import { parseTokens } from '../../../exporter/auth/tokens';
 import { safetyRoutes } from '../../../exporter/guards/routes';
+import { appOf } from '../../../exporter/routes/router';
 import { Safety, type SafetyEngine, type SafetyExperiment } from '../../../exporter/safety';
 import { describeWithTools } from '../../helpers/require-tool';
 import { MetricSource, pollUntil, PromStack } from '../../helpers/prom-stack';
@@ -60,13 +60,10 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'Alertmanager webho
     metrics.set('demo_error_ratio', 0);
     db = new Database(':memory:');
     safety = new Safety({ db, engine });
-    const app = express();
-    app.use(express.json({ limit: '5mb' }));
-    app.use(authMiddleware({ tokens: parseTokens(JSON.stringify([{ name: 'alertmanager', token: AM_SECRET, role: 'alerting' }])) }));
-    app.use('/api/v1', safetyRoutes(safety));
-    app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-      const e = err instanceof ApiError ? err : new ApiError((err as { status?: number }).status ?? 500, 'error', String(err));
-      res.status(e.status).json(e.toBody());
+    const app = appOf({
+      routes: safetyRoutes(safety),
+      authenticate: authenticate({ tokens: parseTokens(JSON.stringify([{ name: 'alertmanager', token: AM_SECRET, role: 'alerting' }])) }),
+      log: pino({ level: 'silent' }),
     });
     server = await new Promise<Server>((r) => {
       const s = app.listen(0, '127.0.0.1', () => r(s));

@@ -1,13 +1,15 @@
-import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ApiError } from '../../../api/errors';
-import { actorOf, authMiddleware, credentialOf, isLoopback } from '../../../exporter/auth/middleware';
-import { allows, requiredAccess } from '../../../exporter/auth/permissions';
+import pino from 'pino';
+import { authenticate, credentialOf, isLoopback } from '../../../exporter/auth/middleware';
+import { allows, type Access } from '../../../exporter/auth/permissions';
 import { loadTokens, parseTokens, parseTokensEnv, sha256, TokenSet } from '../../../exporter/auth/tokens';
+import { route, type Method } from '../../../exporter/routes/route';
+import { appOf } from '../../../exporter/routes/router';
+import { routeTable, type TableDeps } from '../../../exporter/routes/table';
 
 const SECRETS = { viewer: 'viewer-secret-0123456789', operator: 'operator-secret-0123456789', admin: 'admin-secret-0123456789', am: 'alertmanager-secret-0123' };
 
@@ -27,16 +29,15 @@ tokens:
     role: alerting
 `;
 
+// The real exporter's roles, each route answering with the actor instead of doing its work.
+const ROLES = new Map(routeTable({} as TableDeps).map((r) => [`${r.method} ${r.path}`, r.role]));
+
 async function serve(tokens: TokenSet): Promise<{ url: string; server: Server }> {
-  const app = express();
-  app.use(authMiddleware({ tokens }));
-  app.all('/{*rest}', (req, res) => {
-    res.json({ actor: actorOf(req) });
+  const routes = [...ROLES].map(([key, role]) => {
+    const [method, p] = key.split(' ') as [Method, string];
+    return route({ method, path: p, role, summary: key, response: { description: 'the actor' }, handler: ({ actor }) => ({ actor }) });
   });
-  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const e = err instanceof ApiError ? err : new ApiError(500, 'internal', String(err));
-    res.status(e.status).json(e.toBody());
-  });
+  const app = appOf({ routes, authenticate: authenticate({ tokens }), log: pino({ level: 'silent' }) });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -86,17 +87,21 @@ describe('token files', () => {
 
 describe('permissions', () => {
   it.each([
-    ['GET', '/api/v1/experiments', 'viewer'],
-    ['POST', '/api/v1/experiments', 'operator'],
-    ['DELETE', '/api/v1/experiments/ns/name', 'operator'],
-    ['POST', '/api/v1/stop-all', 'operator'],
-    ['POST', '/api/v1/freeze', 'operator'],
-    ['DELETE', '/api/v1/freeze', 'admin'],
-    ['PUT', '/api/v1/policy', 'admin'],
-    ['POST', '/api/v1/alerts/alertmanager', 'webhook'],
-    ['POST', '/api/v1/alerts/grafana/', 'webhook'],
-  ])('%s %s needs %s', (m, p, access) => {
-    expect(requiredAccess(m, p)).toBe(access);
+    ['GET /api/v1/experiments', 'viewer'],
+    ['POST /api/v1/experiments', 'operator'],
+    ['DELETE /api/v1/experiments/:namespace/:name', 'operator'],
+    ['POST /api/v1/stop-all', 'operator'],
+    ['POST /api/v1/freeze', 'operator'],
+    ['DELETE /api/v1/freeze', 'admin'],
+    ['POST /api/v1/alerts/alertmanager', 'webhook'],
+    ['POST /api/v1/alerts/grafana', 'webhook'],
+    ['POST /api/v1/workflows/:namespace/:name/abort', 'operator'],
+  ])('the route table says %s needs %s', (key, access) => {
+    expect(ROLES.get(key)).toBe(access as Access);
+  });
+
+  it('every route that changes something needs more than viewer', () => {
+    for (const [key, role] of ROLES) if (!key.startsWith('GET ')) expect([key, role]).not.toEqual([key, 'viewer']);
   });
 
   it('orders roles and keeps the alerting role to webhooks', () => {

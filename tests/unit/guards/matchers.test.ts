@@ -25,7 +25,7 @@ describe('Prometheus matcher syntax', () => {
     ['alertname=', 'expected a quoted value'],
     ['a="unterminated', 'unterminated string'],
     ['a="bad \\q escape"', 'unknown escape'],
-    ['a=~"("', 'invalid regular expression'],
+    ['a=~"("', 'invalid regular expression (RE2 syntax): missing closing ): `(`'],
     ['a="x" b="y"', 'unexpected'],
     ['{a="x"', 'expected "}"'],
     ['a="\\x4"', 'hex digits'],

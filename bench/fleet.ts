@@ -1,0 +1,396 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../tests/helpers/http';
+import { printTable, summarize } from './stats';
+
+// A fleet on one machine: FLEET_DAEMONS real node daemons, each in a network namespace of its own with
+// its own address on a bridge (a simulated node; they share the host's pid namespace), one exporter
+// process driving all of them, FLEET_EXPERIMENTS experiments running across them (process-pause on
+// `sleep`s, network-loss tables in each node's namespace, cpu-stress at 1 % load). Measured:
+//   create → all Running; the exporter's CPU and the lease renewals per second while they run;
+//   /metrics scrape time and size; one Alertmanager webhook (faultline_stop="all") → every fault
+//   reverted, per paused target (a /proc watcher) and in all (every daemon reports no fault);
+//   SSE delivery delay during that burst; the exporter's RSS.
+// Everything runs as separate processes, as on real nodes; the bench removes every namespace it made.
+
+const DAEMONS = Number(process.env.FLEET_DAEMONS ?? 50);
+const EXPERIMENTS = Number(process.env.FLEET_EXPERIMENTS ?? 1000);
+const ROUNDS = Number(process.env.FLEET_ROUNDS ?? 2);
+const IDLE_SECONDS = Number(process.env.FLEET_IDLE_SECONDS ?? 20);
+const LEASE = process.env.FLEET_LEASE ?? '30s';
+const TOKEN = 'fleet-bench-token';
+const REPO = path.resolve(import.meta.dirname ?? '.', '..');
+const BIN = path.join(REPO, 'bin/faultline.js');
+
+const tag = (process.pid % 10000).toString(36);
+const nsName = (i: number) => `flf-${tag}-${i}`;
+const addr = (i: number) => `10.252.${Math.floor((i + 2) / 250)}.${((i + 2) % 250) + 1}`;
+const bridge = `flfbr${tag}`;
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function setupNetwork(n: number): () => void {
+  const made: string[] = [];
+  const cleanup = () => {
+    for (const ns of made) {
+      try {
+        ip('netns', 'del', ns);
+      } catch {
+        /* gone */
+      }
+    }
+    try {
+      ip('link', 'del', bridge);
+    } catch {
+      /* gone */
+    }
+  };
+  try {
+    ip('link', 'add', bridge, 'type', 'bridge');
+    ip('addr', 'add', '10.252.0.1/16', 'dev', bridge);
+    ip('link', 'set', bridge, 'up');
+    for (let i = 0; i < n; i++) {
+      const ns = nsName(i);
+      const host = `flf${tag}h${i}`;
+      ip('netns', 'add', ns);
+      made.push(ns);
+      ip('link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+      ip('link', 'set', host, 'master', bridge);
+      ip('link', 'set', host, 'up');
+      ip('-n', ns, 'addr', 'add', `${addr(i)}/16`, 'dev', 'eth0');
+      ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+    }
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+  return cleanup;
+}
+
+/** Spawns a faultline service and resolves once `ready` matches its stdout. */
+function service(argv: string[], ready: RegExp, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, detached: true });
+  let out = '';
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} not ready after 120 s: ${out} ${err}`)), 120_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-4000);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${argv.join(' ')} exited ${code}: ${out} ${err}`));
+    });
+  });
+}
+
+/** User + system CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+function rssMB(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN;
+}
+
+function stopped(pid: number): boolean {
+  try {
+    const t = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return t[t.lastIndexOf(')') + 2] === 'T';
+  } catch {
+    return false;
+  }
+}
+
+// A process of its own polls /proc every millisecond and prints, for each pid, the monotonic ns at
+// which it left the stopped state (so the exporter and daemons are not competing with a poller here).
+const WATCHER = `
+const fs = require('fs');
+const pids = process.argv.slice(1).map(Number);
+const stopped = (p) => { try { const t = fs.readFileSync('/proc/' + p + '/stat', 'utf8'); return t[t.lastIndexOf(')') + 2] === 'T'; } catch { return false; } };
+const left = new Set(pids);
+const done = [];
+const deadline = Date.now() + 60000;
+let first = true;
+const tick = () => {
+  const now = process.hrtime.bigint();
+  for (const p of left) if (!stopped(p)) { left.delete(p); done.push(String(now)); }
+  if (first) { first = false; process.stdout.write('ready\\n'); }
+  if (left.size === 0 || Date.now() > deadline) { process.stdout.write(JSON.stringify({ done, left: left.size }) + '\\n'); process.exit(0); }
+  setTimeout(tick, 1);
+};
+tick();
+`;
+
+async function watchResumed(pids: number[]): Promise<{ done: Promise<{ ms: number[]; left: number }> }> {
+  const child = spawn(process.execPath, ['-e', WATCHER, ...pids.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.startsWith('ready')) resolve();
+    });
+    child.once('exit', () => reject(new Error(`watcher exited early: ${out}`)));
+  });
+  // wrapped in an object: an async function returning a bare promise would wait for it
+  const done = new Promise<{ ms: number[]; left: number }>((resolve) =>
+    child.on('close', () => {
+      const r = JSON.parse(out.trim().split('\n').pop()!) as { done: string[]; left: number };
+      // monotonic ns → this process's performance.now()
+      const nowNs = process.hrtime.bigint();
+      const nowMs = performance.now();
+      resolve({ ms: r.done.map((ns) => nowMs - Number(nowNs - BigInt(ns)) / 1e6), left: r.left });
+    }),
+  );
+  return { done };
+}
+
+/** Keeps an SSE connection open and records, per event, receive time − event time (ms). */
+function sseProbe(url: string): { delays: number[]; count: () => number; close: () => void } {
+  const delays: number[] = [];
+  let n = 0;
+  const req = http.get(`${url}/api/v1/events/stream`, (res) => {
+    let buf = '';
+    res.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const data = block.split('\n').find((l) => l.startsWith('data: '));
+        if (!data) continue;
+        n++;
+        const ev = JSON.parse(data.slice(6)) as { time: string };
+        delays.push(Date.now() - Date.parse(ev.time));
+      }
+    });
+  });
+  req.on('error', () => undefined);
+  return { delays, count: () => n, close: () => req.destroy() };
+}
+
+async function poll(what: string, fn: () => Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<number> {
+  const t0 = performance.now();
+  while (!(await fn())) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return performance.now() - t0;
+}
+
+export async function benchFleet(): Promise<unknown> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `fl-bench-fleet-${process.pid}-`));
+  const cleanupNet = setupNetwork(DAEMONS);
+  const procs: ChildProcess[] = [];
+  const sleepers: number[] = [];
+  const kill = (c: ChildProcess, sig: NodeJS.Signals) => {
+    try {
+      process.kill(-c.pid!, sig);
+    } catch {
+      /* gone */
+    }
+  };
+  try {
+    // 1. the daemons, one per namespace
+    const t0 = performance.now();
+    const daemons = await Promise.all(
+      Array.from({ length: DAEMONS }, (_, i) => {
+        mkdirSync(path.join(dir, `d${i}`));
+        return service(
+          ['ip', 'netns', 'exec', nsName(i), process.execPath, BIN, 'daemon', '--listen', `${addr(i)}:9471`, '--state-dir', path.join(dir, `d${i}`), '--token', TOKEN, '--log-level', 'warn'],
+          /listening/i,
+        );
+      }),
+    );
+    procs.push(...daemons);
+    const daemonsUpMs = performance.now() - t0;
+
+    // 2. the exporter, its own process
+    const port = await freePort();
+    const exporter = await service(
+      [process.execPath, BIN, 'exporter', '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'x'), '--lease', LEASE, '--log-level', 'warn',
+        ...Array.from({ length: DAEMONS }, (_, i) => ['--daemon', `node-${i}=http://${addr(i)}:9471,${TOKEN}`]).flat()],
+      /listening/,
+    );
+    procs.push(exporter);
+    const url = `http://127.0.0.1:${port}`;
+    await poll('every daemon up', async () => {
+      const h = (await (await fetch(`${url}/api/v1/health`)).json()) as { daemons: { up: boolean }[] };
+      return h.daemons.filter((d) => d.up).length === DAEMONS;
+    }, 60_000);
+    const rssIdleEmpty = rssMB(exporter.pid!);
+
+    const post = async (p: string, body: unknown) => {
+      const r = await fetch(url + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (!r.ok) throw new Error(`${p}: ${r.status} ${await r.text()}`);
+      return r.json();
+    };
+    const countRunning = async () => {
+      const r = (await (await fetch(`${url}/api/v1/experiments?phase=Running`)).json()) as { items: unknown[] };
+      return r.items.length;
+    };
+
+    const mix = { 'process-pause': 0, 'network-loss': 0, 'cpu-stress': 0 };
+    const rounds: Record<string, unknown>[] = [];
+    const abortPerTarget: number[] = [];
+    const abortAll: number[] = [];
+    const sseDelays: number[] = [];
+    let idle: Record<string, number> = {};
+    let scrape: Record<string, number> = {};
+    let rssRunning = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      // 3. EXPERIMENTS experiments: 1 in 20 cpu-stress at 1 %, the rest half pauses, half loss tables
+      const pausedPids: number[] = [];
+      const specs = Array.from({ length: EXPERIMENTS }, (_, i) => {
+        const node = `node-${i % DAEMONS}`;
+        const name = `fleet-${round}-${i}`;
+        if (i % 20 === 0) {
+          mix['cpu-stress'] += round === 0 ? 1 : 0;
+          return { name, spec: { fault: { kind: 'cpu-stress', params: { workers: 1, load: 1 } }, targets: { selector: { daemons: [node] }, mode: 'all' }, duration: '30m' } };
+        }
+        if (i % 2 === 1) {
+          const s = spawn('sleep', ['3600'], { stdio: 'ignore', detached: true });
+          sleepers.push(s.pid!);
+          pausedPids.push(s.pid!);
+          mix['process-pause'] += round === 0 ? 1 : 0;
+          return { name, spec: { fault: { kind: 'process-pause', params: {} }, targets: { selector: { pids: [s.pid!], daemons: [node] }, mode: 'all' }, duration: '30m' } };
+        }
+        mix['network-loss'] += round === 0 ? 1 : 0;
+        return {
+          name,
+          spec: { fault: { kind: 'network-loss', params: { percent: 1, direction: 'egress', peers: [`192.0.2.${i % 250}/32`] } }, targets: { selector: { daemons: [node] }, mode: 'all' }, duration: '30m' },
+        };
+      });
+      const tCreate = performance.now();
+      const createLatency: number[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          while (next < specs.length) {
+            const s = specs[next++];
+            const t = performance.now();
+            await post('/api/v1/experiments', { metadata: { name: s.name }, spec: s.spec });
+            createLatency.push(performance.now() - t);
+          }
+        }),
+      );
+      const createdMs = performance.now() - tCreate;
+      await poll('all Running', async () => (await countRunning()) === EXPERIMENTS && pausedPids.every(stopped), 300_000, 500);
+      const allRunningMs = performance.now() - tCreate;
+
+      if (round === 0) {
+        // 4. idle-running: exporter CPU and lease renewals per second (daemon request counters)
+        const reqs = async () => {
+          let total = 0;
+          for (let i = 0; i < DAEMONS; i++) {
+            const text = await (await fetch(`http://${addr(i)}:9471/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+            for (const m of text.matchAll(/^faultline_daemon_http_requests_total\{[^}]*route="[^"]*lease[^"]*"[^}]*\} (\d+)/gm)) total += Number(m[1]);
+          }
+          return total;
+        };
+        const r0 = await reqs();
+        const c0 = cpuSeconds(exporter.pid!);
+        const w0 = performance.now();
+        await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+        const secs = (performance.now() - w0) / 1000;
+        const c1 = cpuSeconds(exporter.pid!);
+        const r1 = await reqs();
+        idle = { seconds: Math.round(secs), exporterCpuPercent: Math.round(((c1 - c0) / secs) * 1000) / 10, renewalRequestsPerSecond: Math.round(((r1 - r0) / secs) * 10) / 10 };
+        // 5. /metrics at this size
+        const times: number[] = [];
+        let bytes = 0;
+        for (let i = 0; i < 20; i++) {
+          const t = performance.now();
+          bytes = (await (await fetch(`${url}/metrics`)).text()).length;
+          times.push(performance.now() - t);
+        }
+        const s = summarize(times);
+        scrape = { p50: s.p50, p99: s.p99, bytes };
+        rssRunning = rssMB(exporter.pid!);
+      }
+      rounds.push({ round, createdMs: Math.round(createdMs), allRunningMs: Math.round(allRunningMs), createP50: summarize(createLatency).p50, createP99: summarize(createLatency).p99 });
+
+      // 6. one webhook aborts everything: per paused target, and until no daemon holds a fault
+      const sse = sseProbe(url);
+      await new Promise((r) => setTimeout(r, 300));
+      const resumed = await watchResumed(pausedPids);
+      const tAbort = performance.now();
+      const answer = await post('/api/v1/alerts/alertmanager', {
+        version: '4', groupKey: '{}', status: 'firing', receiver: 'faultline', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://127.0.0.1:9093',
+        alerts: [{ status: 'firing', labels: { alertname: `FleetStop${round}`, faultline_stop: 'all' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fleet${round}` }],
+      });
+      if (process.env.FLEET_DEBUG) console.log(JSON.stringify(answer));
+      const r = await resumed.done;
+      if (r.left && process.env.FLEET_DEBUG) console.log(JSON.stringify(await (await fetch(`${url}/api/v1/experiments`)).json()).slice(0, 3000));
+      if (r.left && process.env.FLEET_DEBUG) console.log(execFileSync('ps', ['-o', 'pid,stat,cmd', '-p', pausedPids.join(',')], { encoding: 'utf8' }));
+      if (r.left) throw new Error(`${r.left} paused targets still stopped 60 s after the abort`);
+      abortPerTarget.push(...r.ms.map((t) => t - tAbort));
+      await poll('no fault left on any daemon', async () => {
+        const counts = await Promise.all(
+          Array.from({ length: DAEMONS }, async (_, i) => ((await (await fetch(`http://${addr(i)}:9471/v1/faults`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { faults: unknown[] }).faults.length),
+        );
+        return counts.every((c) => c === 0);
+      }, 120_000, 20);
+      abortAll.push(performance.now() - tAbort);
+      await new Promise((r) => setTimeout(r, 500));
+      sse.close();
+      sseDelays.push(...sse.delays);
+      await post('/api/v1/alerts/alertmanager', {
+        version: '4', groupKey: '{}', status: 'resolved', receiver: 'faultline', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://127.0.0.1:9093',
+        alerts: [{ status: 'resolved', labels: { alertname: `FleetStop${round}`, faultline_stop: 'all' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: new Date().toISOString(), generatorURL: '', fingerprint: `fleet${round}` }],
+      });
+    }
+    const rssAfter = rssMB(exporter.pid!);
+
+    const perTarget = summarize(abortPerTarget);
+    const all = summarize(abortAll);
+    const sse = summarize(sseDelays);
+    printTable(`fleet: ${DAEMONS} daemons, ${EXPERIMENTS} experiments (${JSON.stringify(mix)})`, [
+      ...rounds.map((r) => ({ measure: `round ${r.round}: create → all Running (ms)`, value: r.allRunningMs, detail: `POSTs done ${r.createdMs} ms, POST p50 ${r.createP50} p99 ${r.createP99}` })),
+      { measure: 'abort webhook → paused target resumed p50 (ms)', value: perTarget.p50, detail: `p99 ${perTarget.p99}, max ${perTarget.max}, n ${perTarget.n}` },
+      { measure: 'abort webhook → no fault on any daemon (ms)', value: all.p50, detail: `rounds: ${abortAll.map((x) => Math.round(x)).join(', ')}` },
+      { measure: 'SSE delay during the abort p50 (ms)', value: sse.p50, detail: `p99 ${sse.p99}, events ${sse.n}` },
+      { measure: 'exporter CPU while running (%)', value: idle.exporterCpuPercent, detail: `over ${idle.seconds} s` },
+      { measure: 'lease renewal requests/s (all daemons)', value: idle.renewalRequestsPerSecond, detail: `lease ${LEASE}` },
+      { measure: '/metrics scrape p50 (ms)', value: scrape.p50, detail: `p99 ${scrape.p99}, ${scrape.bytes} bytes` },
+      { measure: 'exporter RSS (MB)', value: rssRunning, detail: `empty ${rssIdleEmpty}, after ${rssAfter}` },
+      { measure: 'daemons up (ms)', value: Math.round(daemonsUpMs), detail: `${DAEMONS} processes started at once` },
+    ]);
+    return {
+      daemons: DAEMONS, experiments: EXPERIMENTS, mix, lease: LEASE, rounds,
+      abortAllMs: { p50: perTarget.p50, p99: perTarget.p99, max: perTarget.max, n: perTarget.n, allRevertedMs: abortAll.map((x) => Math.round(x)) },
+      sseDuringAbortMs: { p50: sse.p50, p99: sse.p99, events: sse.n },
+      idleRunning: idle, metricsScrape: scrape,
+      exporterRssMB: rssRunning, exporterRssEmptyMB: rssIdleEmpty, exporterRssAfterMB: rssAfter, daemonsUpMs: Math.round(daemonsUpMs),
+    };
+  } finally {
+    for (const c of procs.reverse()) kill(c, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const c of procs) kill(c, 'SIGKILL');
+    for (const pid of sleepers) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    cleanupNet();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
