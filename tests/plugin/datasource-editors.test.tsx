@@ -190,9 +190,8 @@ describe('VariableQueryEditor', () => {
     }
     render(<Stateful />);
     expect(screen.queryByLabelText('Namespace')).not.toBeInTheDocument();
-    await userEvent.click(screen.getByLabelText('Values'));
-    await userEvent.click(await screen.findByText('Experiments'));
-    expect(changes[changes.length - 1].find).toBe('experiments');
+    await userEvent.type(screen.getByLabelText('Values'), 'Experim{enter}');
+    await waitFor(() => expect(changes[changes.length - 1].find).toBe('experiments'));
     await act(async () => {
       await userEvent.type(screen.getByLabelText('Namespace'), '$ns');
     });
