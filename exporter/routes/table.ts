@@ -1,6 +1,6 @@
 import type { Engine } from '../engine/lifecycle';
 import type { EventBus } from '../events';
-import { safetyRoutes } from '../guards/routes';
+import { safetyRoutes } from './safety';
 import type { PrometheusClient } from '../guards/promql';
 import { openapiDocument } from '../openapi';
 import { reportRoutes } from '../reports/routes';

@@ -31,7 +31,7 @@ export async function startTestDaemon(opts: Partial<DaemonOptions> = {}, tag = '
   return {
     ...d,
     stateDir,
-    req: (method, p, body, headers) => request(d.url, method, p, body, { ...auth, ...(headers ?? {}) }),
+    req: (method, p, body, headers) => request(d.url, method, p, body, { headers: { ...auth, ...(headers ?? {}) } }),
     async destroy() {
       await d.shutdown({ recover: true });
       rmSync(stateDir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import { spawnSleep, startStack, killAll, type Stack } from './exporter-helpers';
+import { openapiPath } from '../../exporter/routes/route';
 import type { ChildProcess } from 'node:child_process';
 
 // Bad input at every route: 400 naming the field (409 for a taken name), and nothing stored,
@@ -132,7 +133,10 @@ describe('read-only routes keep the shapes the data source reads', () => {
     expect(targets.find((t: any) => t.pid === process.pid)).toBeUndefined(); // the exporter is never a candidate
     const doc = (await s.api('GET', '/api/v1/openapi.json')).body;
     expect(doc.openapi).toBe('3.1.0');
-    expect(doc.paths['/api/v1/experiments'].post).toBeTruthy();
-    expect(doc.components.schemas.ExperimentInput.properties.spec).toBeTruthy();
+    // one operation per route of the table (exporter-routes.test.ts checks each operation's details)
+    const ops = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([p, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`));
+    expect(ops.sort()).toEqual(s.ex.routes.map((r) => `${r.method} ${openapiPath(r.path)}`).sort());
+    expect(doc.paths['/api/v1/experiments'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ExperimentInput' });
+    expect(doc.components.schemas.ExperimentInput.properties.spec.required).toEqual(expect.arrayContaining(['fault', 'duration']));
   });
 });

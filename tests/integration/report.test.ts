@@ -76,7 +76,7 @@ describeWithTools(['prometheus'], 'experiment report', () => {
     expect((await s.api('GET', '/api/v1/experiments/default/nope/report')).status).toBe(404);
     const bad = await s.api('GET', `/api/v1/experiments/default/${name}/report?format=pdf`);
     expect(bad.status).toBe(400);
-    expect(bad.body.error.details).toEqual([{ field: 'format', reason: 'must be json or html' }]);
+    expect(bad.body.error.details).toEqual([{ field: '/query/format', reason: 'must be one of "json", "html"' }]);
   });
 
   it('refuses a report spec with bad values at create, naming the field', async () => {

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { authenticate } from '../../../exporter/auth/middleware';
 import { parseTokens } from '../../../exporter/auth/tokens';
-import { safetyRoutes } from '../../../exporter/guards/routes';
+import { safetyRoutes } from '../../../exporter/routes/safety';
 import { appOf } from '../../../exporter/routes/router';
 import { Safety, type SafetyEngine, type SafetyExperiment } from '../../../exporter/safety';
 import { describeWithTools } from '../../helpers/require-tool';

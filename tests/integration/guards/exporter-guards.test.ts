@@ -4,7 +4,7 @@ import { parseTokens } from '../../../exporter/auth/tokens';
 import { startExporter, type RunningExporter } from '../../../exporter/index';
 import { killAll, pauseExperiment, procState, startTestDaemon, tempDir, sleepers } from '../exporter-helpers';
 import { describeWithTools } from '../../helpers/require-tool';
-import { freePort } from '../../helpers/http';
+import { freePort, request } from '../../helpers/http';
 import { MetricSource, pollUntil, PromStack } from '../../helpers/prom-stack';
 
 // The whole safety path with real parts: a real daemon pausing real `sleep`s, the real exporter
@@ -38,21 +38,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter safety wi
   let promPort: number;
 
 
-  async function call(method: string, p: string, token: string | null = T.operator, body?: unknown, headers: Record<string, string> = {}) {
-    const res = await fetch(ex.url + p, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json: any = text;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      /* metrics text */
-    }
-    return { status: res.status, body: json };
-  }
+  const call = (method: string, p: string, token: string | null = T.operator, body?: unknown, headers: Record<string, string> = {}) => request(ex.url, method, p, body, { token, headers });
   const phase = async (name: string, ns = 'default') => (await call('GET', `/api/v1/experiments/${ns}/${name}`, T.viewer)).body?.status?.phase;
   const events = async (name: string) => (await call('GET', `/api/v1/events?experiment=${name}`, T.viewer)).body.items as any[];
   const start = async (name: string, pid: number, extra: Record<string, unknown> = {}, ns?: string) => {
@@ -120,7 +106,11 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter safety wi
     expect((await call('DELETE', '/api/v1/freeze', T.operator)).status).toBe(403);
     expect((await call('GET', '/api/v1/freeze', T.viewer)).body).toEqual({ frozen: false });
     const doc = (await call('GET', '/api/v1/openapi.json', T.viewer)).body;
-    for (const p of ['/api/v1/alerts/alertmanager', '/api/v1/alerts/grafana', '/api/v1/freeze', '/api/v1/policy']) expect(doc.paths[p]).toBeDefined();
+    // the safety routes' operations carry the roles this test just exercised
+    const roleOf = (p: string, m: string) => doc.paths[p]?.[m]?.['x-faultline-role'];
+    expect([roleOf('/api/v1/alerts/alertmanager', 'post'), roleOf('/api/v1/alerts/grafana', 'post')]).toEqual(['webhook', 'webhook']);
+    expect([roleOf('/api/v1/freeze', 'get'), roleOf('/api/v1/freeze', 'post'), roleOf('/api/v1/freeze', 'delete'), roleOf('/api/v1/policy', 'get')]).toEqual(['viewer', 'operator', 'admin', 'viewer']);
+    expect(doc.paths['/api/v1/alerts/alertmanager'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/AlertmanagerWebhook' });
     expect(doc.components.schemas.AlertmanagerWebhook.required).toContain('alerts');
   });
 

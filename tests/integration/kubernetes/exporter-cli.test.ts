@@ -5,6 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { startDaemon, type RunningDaemon } from '../../../daemon/index';
 import { startFakeApiServer, type FakeApiServer } from '../../helpers/fake-kube-apiserver';
+import { request } from '../../helpers/http';
 import { namespace, OPTED_IN, pod } from '../../unit/kubernetes/fixtures';
 
 // `faultline exporter --kubernetes` as a user runs it, as a real process, with a kubeconfig that points at
@@ -100,10 +101,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, T);
 
-const json = async (p: string, init?: RequestInit) => {
-  const res = await fetch(url + p, { ...init, headers: { 'content-type': 'application/json', ...(init?.headers ?? {}) } });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-};
+const json = (p: string, init?: { method: string; body: unknown }) => request(url, init?.method ?? 'GET', p, init?.body);
 const image = (name: string) => (api.pods.get(`shop/${name}`)?.spec.containers as { image: string }[])[0].image;
 
 describe('faultline exporter --kubernetes (real process, API-shaped stand-in)', () => {
@@ -126,12 +124,12 @@ describe('faultline exporter --kubernetes (real process, API-shaped stand-in)', 
   it('a pod-failure experiment pauses the selected pods and stop restores them; Events on each pod', async () => {
     const created = await json('/api/v1/experiments', {
       method: 'POST',
-      body: JSON.stringify({
+      body: {
         apiVersion: 'faultline.dev/v1alpha1',
         kind: 'Experiment',
         metadata: { name: 'fail-web', namespace: 'shop' },
         spec: { fault: { kind: 'pod-failure', params: {} }, duration: '10m', targets: { selector: { labelSelectors: { app: 'web' } }, mode: 'all' } },
-      }),
+      },
     });
     expect(created.status).toBe(201);
     const running = await waitFor(async () => {
@@ -142,7 +140,7 @@ describe('faultline exporter --kubernetes (real process, API-shaped stand-in)', 
     expect([image('web-1'), image('web-2')]).toEqual(['registry.k8s.io/pause:3.10', 'registry.k8s.io/pause:3.10']);
     expect(api.pods.get('payments/ledger-1')?.spec.containers[0].image).toBe('registry.example/app:1.2.3'); // not opted in
 
-    const stop = await json('/api/v1/experiments/shop/fail-web/stop', { method: 'POST', body: '{}' });
+    const stop = await json('/api/v1/experiments/shop/fail-web/stop', { method: 'POST', body: {} });
     expect(stop.status).toBeLessThan(300);
     await waitFor(async () => {
       const r = await json('/api/v1/experiments/shop/fail-web');
@@ -161,10 +159,10 @@ describe('faultline exporter --kubernetes (real process, API-shaped stand-in)', 
     const patches = api.requests.filter((q) => q.method === 'PATCH').length;
     const r = await json('/api/v1/experiments', {
       method: 'POST',
-      body: JSON.stringify({
+      body: {
         metadata: { name: 'fail-ledger', namespace: 'shop' },
         spec: { fault: { kind: 'pod-kill', params: {} }, duration: '1m', targets: { selector: { namespaces: ['payments', 'kube-system'] }, mode: 'all' } },
-      }),
+      },
     });
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { request } from '../../helpers/http';
 import { FAULTLINE, Proc, waitFor } from '../../helpers/stack';
 
 // A real Faultline exporter for the data source tests: `faultline start` (exporter + embedded
@@ -28,21 +29,7 @@ export async function startTestExporter(opts: { tokens?: string; token?: string 
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
-  const api: TestExporter['api'] = async (method, p, body, token = opts.token) => {
-    const res = await fetch(url + p, {
-      method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON
-    }
-    return { status: res.status, body: parsed };
-  };
+  const api: TestExporter['api'] = (method, p, body, token = opts.token) => request(url, method, p, body, { token });
   await waitFor('exporter health', async () => (await api('GET', '/api/v1/health')).status === 200, 30_000);
   return {
     url,

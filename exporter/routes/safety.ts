@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import { AlertmanagerWebhook, AlertWebhookResult, FreezeRequest, FreezeState, GrafanaWebhook } from '../../api/alerts';
+import { alertName, fromAlertmanager, fromGrafana } from '../guards/alerts';
 import { BlastRadiusPolicy } from '../policy';
-import { route, type Route } from '../routes/route';
+import { route, type Route } from './route';
 import type { Safety } from '../safety';
-import { alertName, fromAlertmanager, fromGrafana } from './alerts';
 
 // Safety routes: alert webhooks (abort guarded experiments), the emergency freeze, the policy.
 // Roles are the route table's: a webhook takes the webhook-only `alerting` role or operator,
@@ -24,7 +24,7 @@ const FiringAlerts = Type.Object({
 
 const Unfrozen = Type.Object({
   ...FreezeState.properties,
-  lifted: Type.Union([FreezeState, Type.Null()], { description: 'the freeze that was lifted; null if there was none' }),
+  lifted: Type.Union([Type.Object(FreezeState.properties), Type.Null()], { description: 'the freeze that was lifted; null if there was none' }),
 });
 
 // Alertmanager sends a whole group (up to MAX_ALERTS_PER_NOTIFICATION alerts): a safety stop is
