@@ -1,17 +1,19 @@
 # One image for the whole Faultline stack; the command picks the part:
 #   docker run faultline start | exporter ... | daemon ... | demo ...
-# The `plugins` stage builds the Grafana plugins (dist/); docker-compose.yaml copies them into
+# The `plugins` stage builds the server (dist-server/) and the Grafana plugins (dist/); docker-compose.yaml copies the plugins into
 # Grafana's plugin volume, so `docker-compose up` needs nothing built on the host.
 
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 # Toolchain only for the case where better-sqlite3 has no prebuilt binary for this platform.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# --ignore-scripts: `prepare` compiles the sources, which are not copied yet (the `build` stage does it).
+RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild better-sqlite3 @swc/core
 
+# Compiles the server (dist-server/, plain JavaScript: no TypeScript compiler at run time) and the plugins (dist/).
 FROM deps AS plugins
 COPY . .
 RUN npm run build
@@ -21,7 +23,7 @@ RUN rm -rf daemon/native/build && node daemon/native/build.js
 FROM deps AS prod-deps
 RUN npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 # What the node daemon drives (argv only, never a shell): nft, tc/ip, stress-ng, procps.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends iproute2 nftables iptables procps stress-ng ca-certificates \
@@ -31,6 +33,9 @@ ENV NODE_ENV=production
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 COPY bin ./bin
+# What runs: the compiled JavaScript. The source folders come along for the plain-JS scripts and
+# files that are started or read by path (stressors, the demo backend).
+COPY --from=plugins /app/dist-server ./dist-server
 COPY api ./api
 COPY server-common ./server-common
 COPY cli ./cli

@@ -4,7 +4,7 @@ import globals from 'globals';
 import reactHooks from 'eslint-plugin-react-hooks';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'data/', 'coverage/', 'tests/artifacts/', 'bench/out/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist-server/', 'data/', 'coverage/', 'tests/artifacts/', 'bench/out/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,6 +3,8 @@
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', tsx: true }, transform: { react: { runtime: 'automatic' } }, target: 'es2022' }, module: { type: 'commonjs' } }];
 
 module.exports = {
+  // Compiles the server sources to dist-server/, which the tests' child processes run (see the file).
+  globalSetup: '<rootDir>/tests/build-server.global-setup.mjs',
   projects: [
     {
       displayName: 'server',

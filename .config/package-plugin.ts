@@ -23,7 +23,7 @@ const dist = path.join(root, 'dist');
 
 const run = (cmd: string, argv: string[], cwd = root) => execFileSync(cmd, argv, { cwd, stdio: 'inherit', env: process.env });
 
-if (!args.includes('--no-build')) run('npm', ['run', 'build']);
+if (!args.includes('--no-build')) run('npm', ['run', 'build:plugins']);
 if (!existsSync(path.join(dist, 'plugin.json'))) throw new Error('dist/ has no plugin.json: run `npm run build` first');
 
 const app = JSON.parse(readFileSync(path.join(dist, 'plugin.json'), 'utf8')) as { id: string; info: { version: string; screenshots?: Array<{ path: string }>; logos: { small: string; large: string } } };

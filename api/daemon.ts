@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { RegexString } from './regex';
-import { CgroupPath, InterfaceName, NetnsRef, ObjectName } from './common';
+import { CgroupPath, Cidr, InterfaceName, NetnsRef, ObjectName } from './common';
 
 // The node daemon's wire shapes (`/v1/...`). The exporter is the daemon's only client,
 // and it builds these same objects, so both sides validate against one definition.
@@ -78,6 +78,11 @@ export const DaemonFault = Type.Object(
     injectedAt: Type.Optional(Type.String({ format: 'date-time' })),
     leaseExpiresAt: Type.String({ format: 'date-time' }),
     processes: Type.Optional(Type.Array(ResolvedProcess)),
+    processesGone: Type.Optional(
+      Type.Array(Type.Integer(), {
+        description: 'pids of `processes` that have exited (or whose pid now names another process) since the fault was created; every one listed = the target is gone',
+      }),
+    ),
     /** Kind-specific facts learned while injecting (table names, child pids, files), for humans. */
     state: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     error: Type.Optional(Type.String()),
@@ -187,7 +192,25 @@ export type DaemonRecoverResult = Static<typeof DaemonRecoverResult>;
  * - `GET /v1/faults` → DaemonFaultList; `GET /v1/faults/:id` → DaemonFault; `GET /v1/info` → DaemonInfo.
  * - `GET /healthz` → `{status: "ok"}`; `GET /metrics` → Prometheus text.
  */
+/**
+ * `POST /v1/addresses`: the addresses (no loopback, no link-local) of a target's network namespace: a pid's,
+ * a container's, a named netns. How the exporter turns a peer selector (api/peer.ts) on this host into `peers`.
+ */
+export const DaemonAddressesRequest = Type.Object({ target: DaemonTarget }, { additionalProperties: false, $id: 'DaemonAddressesRequest' });
+export type DaemonAddressesRequest = Static<typeof DaemonAddressesRequest>;
+export const DaemonAddresses = Type.Object({ addresses: Type.Array(Type.String()) }, { $id: 'DaemonAddresses' });
+export type DaemonAddresses = Static<typeof DaemonAddresses>;
+
+/** `PUT /v1/faults/:id/peers`: a running network fault's peers, replaced atomically (a peer selector re-resolved). */
+export const DaemonPeersUpdate = Type.Object(
+  { peers: Type.Array(Cidr, { minItems: 1, maxItems: 64 }) },
+  { additionalProperties: false, $id: 'DaemonPeersUpdate' },
+);
+export type DaemonPeersUpdate = Static<typeof DaemonPeersUpdate>;
+
 export const DAEMON_ROUTES = {
+  addresses: '/v1/addresses',
+  peers: (id: string) => `/v1/faults/${encodeURIComponent(id)}/peers`,
   faults: '/v1/faults',
   fault: (id: string) => `/v1/faults/${encodeURIComponent(id)}`,
   lease: (id: string) => `/v1/faults/${encodeURIComponent(id)}/lease`,

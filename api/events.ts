@@ -5,7 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 export const EVENT_TYPES = [
   'created', 'scheduled', 'skipped', 'injecting', 'injected', 'inject-failed', 'running', 'paused', 'resumed',
   'recovering', 'recovered', 'recover-failed', 'finished', 'aborted', 'failed', 'deleted', 'guard-fired',
-  'daemon-down', 'daemon-up', 'frozen', 'unfrozen',
+  'daemon-down', 'daemon-up', 'frozen', 'unfrozen', 'target-gone', 'store-degraded', 'store-recovered',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -15,7 +15,13 @@ export type Phase = (typeof PHASES)[number];
 export const TERMINAL_PHASES: readonly Phase[] = ['Finished', 'Aborted', 'Failed'];
 export const ACTIVE_PHASES: readonly Phase[] = ['Pending', 'Injecting', 'Running', 'Paused', 'Recovering'];
 
-export const TARGET_PHASES = ['Pending', 'Injecting', 'Injected', 'Recovering', 'Recovered', 'Failed'] as const;
+/**
+ * Per target. `Unreachable`: its daemon did not answer when the exporter restarted; the fault is
+ * presumably still applied (the daemon holds it under its lease), and it is reconciled when the
+ * daemon answers again. `Gone`: the target process exited while the fault was on it; nothing is
+ * left to revert there.
+ */
+export const TARGET_PHASES = ['Pending', 'Injecting', 'Injected', 'Recovering', 'Recovered', 'Failed', 'Unreachable', 'Gone'] as const;
 export type TargetPhase = (typeof TARGET_PHASES)[number];
 
 export const Metadata = Type.Object(

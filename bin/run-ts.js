@@ -1,14 +1,21 @@
 #!/usr/bin/env node
-// Runs one TypeScript entry point (benchmarks, helper processes in tests) through tsx.
-import { register } from 'tsx/esm/api';
-import { pathToFileURL } from 'node:url';
+// Runs one of the package's TypeScript entry points as the compiled JavaScript in dist-server/
+// (api, cli, daemon, exporter, demo, bench): `node bin/run-ts.js daemon/proxy/child.ts` runs
+// dist-server/daemon/proxy/child.js. Anything else (a test helper that imports only packages) is
+// left to Node's own type stripping. No TypeScript compiler is loaded at run time.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-register();
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const [entry, ...rest] = process.argv.slice(2);
 if (!entry) {
   console.error('usage: run-ts.js FILE.ts [args...]');
   process.exit(2);
 }
-process.argv = [process.argv[0], path.resolve(entry), ...rest];
-await import(pathToFileURL(path.resolve(entry)).href);
+const source = path.resolve(entry);
+const rel = path.relative(ROOT, source);
+const compiled = path.join(ROOT, 'dist-server', rel.replace(/\.tsx?$/, '.js'));
+const target = !rel.startsWith('..') && existsSync(compiled) ? compiled : source;
+process.argv = [process.argv[0], target, ...rest];
+await import(pathToFileURL(target).href);

@@ -1,22 +1,15 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { Option, type Command } from 'commander';
-import YAML from 'yaml';
 import type { ErrorBody } from '../api/errors';
+import { EXIT } from './exit';
+import { httpRequest, type HttpResponse } from './http';
+import { __dirnameOfPackage } from './version';
 
 // The HTTP client every client command uses, the shared flags (each with its FAULTLINE_* twin),
 // output formats, and the exit codes (documented in the README under "CLI").
 
-export const EXIT = {
-  ok: 0,
-  error: 1,
-  invalid: 2,
-  notFound: 3,
-  conflict: 4,
-  unavailable: 5,
-  unauthorized: 6,
-  aborted: 7,
-  failed: 8,
-  timeout: 9,
-} as const;
+export { EXIT } from './exit';
 
 /** An error the user should read, with the exit code it ends the command with. */
 export class CliError extends Error {
@@ -62,32 +55,44 @@ export function formatServerError(status: number, body: unknown): string {
   return lines.join('\n');
 }
 
+/** The exporter's base URL from --server; a host:port without a scheme is a usage error with a hint. */
+export function serverUrl(server: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(server);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.host) {
+    const hint = /^[A-Za-z0-9.[\]:-]+(:[0-9]+)?(\/.*)?$/.test(server) ? `: did you mean http://${server}?` : ': give http://HOST:PORT';
+    throw new CliError(`--server ${JSON.stringify(server)} is not an http(s) URL${hint}`, EXIT.invalid);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
 export class Client {
   readonly base: string;
 
   constructor(readonly o: Pick<ClientOptions, 'server' | 'token'>) {
-    try {
-      this.base = new URL(o.server).href.replace(/\/+$/, '');
-    } catch {
-      throw new CliError(`--server ${JSON.stringify(o.server)} is not a URL`, EXIT.invalid);
-    }
+    this.base = serverUrl(o.server);
   }
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
     return { accept: 'application/json', ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}), ...extra };
   }
 
-  async raw(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<globalThis.Response> {
+  async raw(method: string, path: string, body?: unknown, opts: { signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<HttpResponse> {
     try {
-      return await fetch(this.base + path, {
+      return await httpRequest(new URL(this.base + path), {
         method,
-        headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+        headers: this.headers({ ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers }),
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
+        signal: opts.signal,
       });
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      throw new CliError(`cannot reach the exporter at ${this.base}: ${e.cause?.code ?? e.message}`, EXIT.unavailable);
+      if (opts.signal?.aborted) throw err;
+      const e = err as Error & { code?: string };
+      throw new CliError(`cannot reach the exporter at ${this.base}: ${e.code ?? e.message} (is it running? --server or FAULTLINE_SERVER says where)`, EXIT.unavailable);
     }
   }
 
@@ -96,9 +101,17 @@ export class Client {
     const text = await res.text();
     let parsed: unknown;
     try {
-      parsed = text ? JSON.parse(text) : undefined;
+      parsed = text && /\bjson\b/.test(res.contentType) ? JSON.parse(text) : undefined;
     } catch {
       parsed = undefined;
+    }
+    // Anything but a JSON answer (or a Faultline error body) is another server at that address.
+    const faultlineError = (parsed as ErrorBody | undefined)?.error?.message !== undefined;
+    if (res.ok ? parsed === undefined && text !== '' : !faultlineError) {
+      throw new CliError(
+        `${this.base} answered ${method} ${path.split('?')[0]} with HTTP ${res.status}${res.contentType ? ` (${res.contentType.split(';')[0]})` : ''}: not a Faultline exporter? Check --server or FAULTLINE_SERVER`,
+        res.ok ? EXIT.unavailable : exitFor(res.status),
+      );
     }
     if (!res.ok) throw new CliError(formatServerError(res.status, parsed), exitFor(res.status));
     return parsed as T;
@@ -117,9 +130,16 @@ export class Client {
 
 export const expPath = (ns: string, name: string) => `/api/v1/experiments/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
 
+// yaml is loaded on first use (synchronously, so render stays a plain function): tables and JSON
+// are the common case, and loading yaml costs about as much as the rest of a client command.
+let yaml: typeof import('yaml') | undefined;
+export function yamlModule(): typeof import('yaml') {
+  return (yaml ??= createRequire(path.join(__dirnameOfPackage(), 'package.json'))('yaml') as typeof import('yaml'));
+}
+
 export function render(value: unknown, format: ClientOptions['output'], table: () => string): string {
   if (format === 'json') return JSON.stringify(value, null, 2);
-  if (format === 'yaml') return YAML.stringify(value).trimEnd();
+  if (format === 'yaml') return yamlModule().stringify(value).trimEnd();
   return table();
 }
 
@@ -143,6 +163,13 @@ export function age(iso: string | undefined, now = Date.now()): string {
   const m = Math.floor(s / 60);
   s -= m * 60;
   return d ? `${d}d${h}h` : h ? `${h}h${m}m` : `${m}m${s}s`;
+}
+
+/** A duration flag ("30s", "2m") in milliseconds; anything else is a usage error naming the flag. */
+export function durationFlag(flag: string, text: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$/.exec(text.trim());
+  if (!m) throw new CliError(`${flag} ${JSON.stringify(text)} is not a duration: use e.g. 500ms, 30s, 5m or 1h`, EXIT.invalid);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
 }
 
 /** Wraps a command action: a CliError prints its message and exits with its code. */

@@ -24,7 +24,9 @@ export async function readDocuments(file: string): Promise<unknown[]> {
     if (d.errors.length) {
       const e = d.errors[0];
       const pos = e.linePos?.[0];
-      throw new CliError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: document ${i + 1} is not valid YAML or JSON: ${e.message.split('\n')[0]}`, EXIT.invalid);
+      // the offending line with a caret under the column, as compilers show it
+      const shown = pos ? `\n  ${pos.line} | ${text.split('\n')[pos.line - 1] ?? ''}\n  ${' '.repeat(String(pos.line).length)} | ${' '.repeat(Math.max(0, pos.col - 1))}^` : '';
+      throw new CliError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: document ${i + 1} is not valid YAML or JSON: ${e.message.split('\n')[0]}${shown}`, EXIT.invalid);
     }
     const v = d.toJS() as unknown;
     if (v === null || v === undefined) continue;

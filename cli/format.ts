@@ -1,26 +1,43 @@
 import type { FaultlineEvent } from '../api/events';
 import type { Experiment } from '../api/experiment';
 import type { KindInfo, TargetCandidate } from '../api/targets';
-import { age, table } from './client';
+import { age, table, yamlModule } from './client';
 
 // Tables for `-o table` (the default), one function per resource.
 
-export function experimentsTable(items: Experiment[]): string {
-  if (items.length === 0) return 'No experiments.';
+export interface TableOptions {
+  /** -o wide: absolute times and more columns. */
+  wide?: boolean;
+  /** -A: a NAMESPACE column first, as kubectl does. */
+  allNamespaces?: boolean;
+  now?: number;
+}
+
+/** "in 3m12s" / "3m12s ago" relative to now, for times that may lie ahead (ENDS, NEXT RUN). */
+export function relative(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return '-';
+  const t = Date.parse(iso);
+  return t >= now ? `in ${age(new Date(now - (t - now)).toISOString(), now)}` : `${age(iso, now)} ago`;
+}
+
+export function experimentsTable(items: Experiment[], o: TableOptions = {}): string {
+  const now = o.now ?? Date.now();
+  const ns = o.allNamespaces || o.wide;
   return table(
-    ['NAMESPACE', 'NAME', 'KIND', 'PHASE', 'TARGETS', 'STARTED', 'ENDS', 'AGE'],
+    [...(ns ? ['NAMESPACE'] : []), 'NAME', 'KIND', 'PHASE', 'TARGETS', 'ENDS', 'AGE', ...(o.wide ? ['STARTED', 'ENDED', 'CREATED', 'REASON'] : [])],
     items.map((e) => {
       const s = e.status;
       const injected = s.targets.filter((t) => t.phase === 'Injected').length;
+      const ends = s.endedAt ? `ended ${relative(s.endedAt, now)}` : relative(s.endsAt ?? s.schedule?.nextRunAt, now);
       return [
-        e.metadata.namespace,
+        ...(ns ? [e.metadata.namespace] : []),
         e.metadata.name,
         e.spec.fault.kind,
         e.spec.schedule ? `${s.phase === 'Pending' ? 'Scheduled' : s.phase === 'Paused' ? 'Suspended' : s.phase}` : s.phase,
         e.spec.schedule ? `cron ${e.spec.schedule}` : `${injected}/${s.targets.length}`,
-        s.startedAt,
-        s.endedAt ? `ended ${s.endedAt}` : (s.endsAt ?? s.schedule?.nextRunAt),
-        age(e.metadata.creationTimestamp),
+        o.wide ? (s.endedAt ?? s.endsAt ?? s.schedule?.nextRunAt) : ends,
+        age(e.metadata.creationTimestamp, now),
+        ...(o.wide ? [s.startedAt, s.endedAt, e.metadata.creationTimestamp, s.reason] : []),
       ];
     }),
   );
@@ -32,7 +49,6 @@ export function eventLine(e: FaultlineEvent): string {
 }
 
 export function eventsTable(items: FaultlineEvent[]): string {
-  if (items.length === 0) return 'No events.';
   return items.map(eventLine).join('\n');
 }
 
@@ -43,12 +59,28 @@ export function kindsTable(items: KindInfo[]): string {
   );
 }
 
-export function targetsTable(items: TargetCandidate[]): string {
-  if (items.length === 0) return 'No targets.';
+/** The first `max` characters of a command line, cut at a space (not inside a word) with an ellipsis. */
+export function shorten(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.lastIndexOf(' ', max - 1);
+  return `${text.slice(0, cut > max / 2 ? cut : max - 1)}…`;
+}
+
+export function targetsTable(items: TargetCandidate[], o: TableOptions = {}): string {
   return table(
-    ['DAEMON', 'PID', 'NAME', 'CGROUP', 'DESCRIPTION'],
-    items.map((t) => [t.daemon, t.pid, t.processName ?? t.netns, t.cgroup, (t.cmdline ?? t.description).slice(0, 80)]),
+    ['DAEMON', 'PID', 'NAME', ...(o.wide ? ['NETNS'] : []), 'CGROUP', 'COMMAND'],
+    items.map((t) => [t.daemon, t.pid, t.processName ?? t.netns, ...(o.wide ? [t.netns] : []), t.cgroup, o.wide ? (t.cmdline ?? t.description) : shorten(t.cmdline ?? t.description, 80)]),
   );
+}
+
+/** A value as YAML, indented under its heading (nothing for an empty object). */
+export function yamlBlock(value: unknown): string[] {
+  if (value === undefined || value === null || (typeof value === 'object' && Object.keys(value).length === 0)) return [];
+  return yamlModule()
+    .stringify(value, { lineWidth: 0 })
+    .trimEnd()
+    .split('\n')
+    .map((l) => `  ${l}`);
 }
 
 export function describeExperiment(e: Experiment, events: FaultlineEvent[]): string {
@@ -59,15 +91,17 @@ export function describeExperiment(e: Experiment, events: FaultlineEvent[]): str
     `UID:         ${e.metadata.uid}`,
     `Created:     ${e.metadata.creationTimestamp}`,
     `Labels:      ${Object.entries(e.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || '-'}`,
-    `Fault:       ${e.spec.fault.kind} ${JSON.stringify(e.spec.fault.params ?? {})}`,
-    `Selector:    ${JSON.stringify(e.spec.targets?.selector ?? {})} mode=${e.spec.targets?.mode ?? 'all'}${e.spec.targets?.value ? ` value=${e.spec.targets.value}` : ''}`,
+    `Fault:       ${e.spec.fault.kind}`,
+    ...yamlBlock(e.spec.fault.params),
+    `Selector:    mode=${e.spec.targets?.mode ?? 'all'}${e.spec.targets?.value ? ` value=${e.spec.targets.value}` : ''}`,
+    ...yamlBlock(e.spec.targets?.selector),
     `Duration:    ${e.spec.duration}`,
   ];
   if (e.spec.schedule) {
     lines.push(`Schedule:    ${e.spec.schedule} (concurrencyPolicy ${e.spec.concurrencyPolicy ?? 'Forbid'}, historyLimit ${e.spec.historyLimit ?? 10})`);
     lines.push(`Next run:    ${s.schedule?.nextRunAt ?? '-'}`, `Last run:    ${s.schedule?.lastRun ?? '-'} ${s.schedule?.lastRunAt ?? ''}`, `Active runs: ${s.schedule?.active.join(', ') || '-'}`);
   }
-  if (e.spec.guards) lines.push(`Guards:      ${JSON.stringify(e.spec.guards)}`);
+  if (e.spec.guards) lines.push('Guards:', ...yamlBlock(e.spec.guards));
   lines.push(`Phase:       ${s.phase}${s.reason ? ` (${s.reason})` : ''}`);
   if (s.message) lines.push(`Message:     ${s.message}`);
   lines.push(`Started:     ${s.startedAt ?? '-'}`, `Ends:        ${s.endsAt ?? '-'}`, `Ended:       ${s.endedAt ?? '-'}`);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
 function readVersion(): string {
@@ -12,7 +12,8 @@ function readVersion(): string {
 
 /** The package root: the folder holding package.json above this process's entry or the working dir. */
 export function __dirnameOfPackage(): string {
-  const starts = [process.argv[1] ? path.dirname(process.argv[1]) : process.cwd(), process.cwd()];
+  // the entry's real path: a globally installed `faultline` is a symlink in a bin folder
+  const starts = [process.argv[1] ? path.dirname(realpath(process.argv[1])) : process.cwd(), process.cwd()];
   for (const start of starts) {
     let dir = path.resolve(start);
     for (;;) {
@@ -28,6 +29,14 @@ export function __dirnameOfPackage(): string {
     }
   }
   return process.cwd();
+}
+
+function realpath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
 }
 
 export const VERSION = readVersion();

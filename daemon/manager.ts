@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { DaemonFaultRequest, type DaemonFault, type DaemonRecoverItem, type KindSupport } from '../api/daemon';
+import { DaemonFaultRequest, type DaemonFault, type DaemonRecoverItem, type KindSupport, type ResolvedProcess } from '../api/daemon';
 import { ApiError } from '../api/errors';
 import { validate } from '../api/validate';
 import type { Capabilities } from './capabilities';
@@ -10,6 +10,7 @@ import { Journal, type JournalEntry } from './journal';
 import type { DaemonMetrics, RecoveryReason } from './metrics';
 import type { Protection } from './resolve/protect';
 import { resolveTarget } from './resolve/targets';
+import { isSameProcessNow } from './sys/proc';
 
 // The daemon's fault table: create (validate → resolve → precheck → journal → inject), renew,
 // delete, lease expiry, and recovery of whatever a previous run left in the journal. One operation
@@ -97,6 +98,7 @@ export class FaultManager {
 
     // the id could have been taken while we awaited: check again, then reserve it synchronously
     if (this.live.has(req.id)) return this.create(body);
+    if (kind.holdsProcesses) this.refuseHeld(kind.holdsProcesses, resolved.processes);
     const now = Date.now();
     const entry: JournalEntry = {
       id: req.id,
@@ -116,6 +118,24 @@ export class FaultManager {
     l.busy = run.catch(() => undefined);
     await run;
     return { fault: toWire(l.entry), created: true };
+  }
+
+  /**
+   * 409 when a live fault of the same holding class (see FaultKind.holdsProcesses) already holds one of
+   * these processes (same pid and start time). Synchronous, right before the id is reserved, so two
+   * concurrent creates cannot both pass. The details name each holder as `held by fault <id>`.
+   */
+  private refuseHeld(cls: string, procs: readonly ResolvedProcess[]): void {
+    const wanted = new Map(procs.map((p) => [p.pid, p.startTime]));
+    const details: { field: string; reason: string }[] = [];
+    for (const l of this.live.values()) {
+      if (faultKind(l.entry.kind)?.holdsProcesses !== cls) continue; // recovering too: its SIGCONT could land after our SIGSTOP
+      const shared = l.entry.resolved.processes.filter((p) => wanted.get(p.pid) === p.startTime).map((p) => p.pid);
+      if (shared.length) details.push({ field: '/target', reason: `held by fault ${l.entry.id} (${l.entry.kind} of pid ${shared.join(', ')})` });
+    }
+    if (details.length) {
+      throw ApiError.conflict(`the target is already held by another fault: ${details.map((d) => d.reason).join('; ')}`, details);
+    }
   }
 
   private ctx(kind: FaultKind, l: Live): FaultContext<never> {
@@ -183,6 +203,21 @@ export class FaultManager {
     l.entry.leaseExpiresAt = new Date(Date.now() + secs * 1000).toISOString();
     // an injection in flight writes the entry itself; otherwise persist the new expiry now
     if (l.entry.phase !== 'injecting') await this.o.journal.write(l.entry);
+    return toWire(l.entry);
+  }
+
+  /** PUT /v1/faults/:id/peers: the running fault's peers replaced in place (see FaultKind.setPeers). */
+  async setPeers(id: string, peers: string[]): Promise<DaemonFault> {
+    const l = this.mustGet(id);
+    const kind = faultKind(l.entry.kind)!;
+    if (!kind.setPeers) throw ApiError.unprocessable(`${l.entry.kind} has no peers to change`, [{ field: '/peers', reason: `${l.entry.kind} has no peers` }]);
+    await l.busy.catch(() => undefined);
+    if (l.recovering || !this.live.has(id)) throw ApiError.conflict(`fault ${id} is being recovered`);
+    if (l.entry.phase !== 'active') throw ApiError.conflict(`fault ${id} is ${l.entry.phase}, not active`);
+    const run = kind.setPeers(this.ctx(kind, l), l.entry.state as never, peers);
+    l.busy = run.catch(() => undefined);
+    l.entry.state = { ...(await run) };
+    await this.o.journal.write(l.entry);
     return toWire(l.entry);
   }
 
@@ -296,6 +331,12 @@ function supportOf(kind: FaultKind, caps: Capabilities): Support {
   return { supported: false, reason: missing.map((m) => `${m}: ${caps[m]?.detail ?? 'unavailable'}`).join('; ') };
 }
 
+/** Target processes that exited since (checked on every listing, so the exporter can record it). */
+function goneOf(e: JournalEntry): { processesGone?: number[] } {
+  const gone = e.resolved.processes.filter((p) => !isSameProcessNow(p.pid, p.startTime)).map((p) => p.pid);
+  return gone.length ? { processesGone: gone } : {};
+}
+
 function toWire(e: JournalEntry): DaemonFault {
   return {
     id: e.id,
@@ -306,6 +347,7 @@ function toWire(e: JournalEntry): DaemonFault {
     ...(e.injectedAt ? { injectedAt: e.injectedAt } : {}),
     leaseExpiresAt: e.leaseExpiresAt,
     ...(e.resolved.processes.length ? { processes: e.resolved.processes } : {}),
+    ...goneOf(e),
     state: e.state,
     ...(e.error ? { error: e.error } : {}),
   };

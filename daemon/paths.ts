@@ -1,13 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
 // Where the package lives on disk, for files the daemon runs or reads (stressor scripts, package.json).
-// Under jest (CommonJS) __dirname exists; under tsx ESM it does not and import.meta would break jest,
+// Under jest (CommonJS) __dirname exists; in the compiled ESM it does not and import.meta would break jest,
 // so we walk up from the entry script and the working dir to the package.json named "faultline".
 
 function findRoot(): string {
   if (typeof __dirname !== 'undefined') return path.resolve(__dirname, '..');
-  const starts = [process.argv[1] ? path.dirname(path.resolve(process.argv[1])) : '', process.cwd()].filter(Boolean);
+  const starts = [process.argv[1] ? path.dirname(realpath(process.argv[1])) : '', process.cwd()].filter(Boolean);
   for (const start of starts) {
     for (let dir = start; ; dir = path.dirname(dir)) {
       try {
@@ -19,6 +19,15 @@ function findRoot(): string {
     }
   }
   return process.cwd();
+}
+
+/** The entry script's real location (a globally installed `faultline` is a symlink in a bin folder). */
+function realpath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
 }
 
 export const PACKAGE_ROOT = findRoot();

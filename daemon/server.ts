@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import express from 'express';
 import type { Logger } from 'pino';
-import { DaemonRecoverRequest, DaemonTargetQuery, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetList } from '../api/daemon';
+import { DaemonAddressesRequest, DaemonPeersUpdate, DaemonRecoverRequest, DaemonTargetQuery, type DaemonAddresses, LeaseRenewal, type DaemonFaultList, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetList } from '../api/daemon';
 import { ApiError } from '../api/errors';
 import { compileUserRegex } from '../api/regex';
 import { validate } from '../api/validate';
@@ -10,6 +10,7 @@ import { errorHandler, noRoute } from '../server-common/http-errors';
 import { jsonBody } from '../server-common/json-body';
 import type { Capabilities } from './capabilities';
 import type { FaultManager } from './manager';
+import { addressesOf } from './resolve/addresses';
 import { listCandidates } from './resolve/candidates';
 import type { Protection } from './resolve/protect';
 import type { DaemonMetrics } from './metrics';
@@ -94,6 +95,11 @@ export function createApp(d: ServerDeps): express.Express {
     res.json(await d.manager.renew(String(req.params.id), body.leaseSeconds));
   });
 
+  app.put('/v1/faults/:id/peers', async (req, res) => {
+    const { peers } = validate(DaemonPeersUpdate, req.body, 'peers update');
+    res.json(await d.manager.setPeers(String(req.params.id), peers));
+  });
+
   app.delete('/v1/faults/:id', async (req, res) => {
     res.json(await d.manager.recover(String(req.params.id), 'requested'));
   });
@@ -105,6 +111,12 @@ export function createApp(d: ServerDeps): express.Express {
     // RE2 (the schema already refused what it cannot parse): linear over every command line on the host.
     const processName = q.processName === undefined ? undefined : compileUserRegex(q.processName, { anchored: false, field: '/processName' });
     const body: DaemonTargetList = { targets: await listCandidates(d.protection, { pids, processName }) };
+    res.json(body);
+  });
+
+  app.post('/v1/addresses', async (req, res) => {
+    const { target } = validate(DaemonAddressesRequest, req.body, 'addresses request');
+    const body: DaemonAddresses = { addresses: await addressesOf(target, d.protection) };
     res.json(body);
   });
 

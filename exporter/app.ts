@@ -8,6 +8,7 @@ import { WorkflowEngine } from './workflows/engine';
 import { WorkflowStore } from './workflows/store';
 import type { Policy } from './policy';
 import { attachSafety, type Safety } from './safety';
+import { attachPeerResolution } from './targets/peers';
 import { DaemonRegistry, type DaemonConfig } from './daemons';
 import { Engine } from './engine/lifecycle';
 import { Scheduler } from './engine/schedules';
@@ -35,6 +36,8 @@ export interface ExporterOptions {
   targets?: (daemons: DaemonRegistry) => TargetResolver;
   leaseSeconds?: number;
   renewEveryMs?: number;
+  /** How often running experiments' peer selectors are resolved again (exporter/targets/peers.ts). */
+  peerRefreshMs?: number;
   retry?: RetryOptions;
   healthIntervalMs?: number;
   requestTimeoutMs?: number;
@@ -69,6 +72,8 @@ export interface Exporter {
   app: express.Express;
   log: Logger;
   instanceId: string;
+  /** Stops resolving running experiments' peer selectors again (exporter/targets/peers.ts). */
+  stopPeerRefresh(): void;
 }
 
 export function createExporter(o: ExporterOptions): Exporter {
@@ -95,7 +100,7 @@ export function createExporter(o: ExporterOptions): Exporter {
     requestTimeoutMs: o.requestTimeoutMs,
     onChange: (d, up, error) => {
       bus.emit({ type: up ? 'daemon-up' : 'daemon-down', target: d.name, message: up ? `daemon ${d.name} (${d.base}) is reachable again` : `daemon ${d.name} (${d.base}) unreachable: ${error ?? 'no answer'}`, actor: 'system' });
-      if (up) void holder.engine?.sweepOrphans(d);
+      if (up) void holder.engine?.daemonUp(d);
     },
   });
   const metrics = new ExporterMetrics(experiments, daemons);
@@ -114,6 +119,7 @@ export function createExporter(o: ExporterOptions): Exporter {
     retry: o.retry,
   });
   holder.engine = engine;
+  const stopPeerRefresh = attachPeerResolution(engine, targets, daemons, log, o.peerRefreshMs);
   const scheduler = new Scheduler(engine, experiments, log);
   const version = o.version ?? '0.0.0';
   const safety = attachSafety({
@@ -147,5 +153,5 @@ export function createExporter(o: ExporterOptions): Exporter {
     },
   });
   const app = appOf({ routes, authenticate: authenticate({ tokens: o.tokens ?? TokenSet.empty() }), log });
-  return { db, experiments, events, bus, metrics, daemons, targets, engine, scheduler, safety, workflows, routes, app, log, instanceId };
+  return { db, experiments, events, bus, metrics, daemons, targets, engine, scheduler, safety, workflows, routes, app, log, instanceId, stopPeerRefresh };
 }

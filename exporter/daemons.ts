@@ -1,5 +1,6 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { DAEMON_ROUTES, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonRecoverResult, type DaemonTargetCandidate, type DaemonTargetList } from '../api/daemon';
+import { DAEMON_ROUTES, type DaemonAddresses, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonRecoverResult, type DaemonTarget, type DaemonTargetCandidate, type DaemonTargetList } from '../api/daemon';
 
 // HTTP client for the node daemons (api/daemon.ts shapes) and the registry of the configured
 // daemons with their health. The exporter reaches every daemon this way, the embedded one too.
@@ -36,19 +37,16 @@ export interface RetryOptions {
 
 export const DEFAULT_RETRY: RetryOptions = { attempts: 5, baseMs: 250, maxMs: 4000 };
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason ?? new Error('aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/**
+ * Waits `ms`; an abort rejects with the signal's own reason (what callers match on, e.g. a
+ * workflow's StepEnd), where node:timers/promises rejects with an AbortError around it.
+ */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, signal ? { signal } : undefined);
+  } catch (err) {
+    throw signal?.aborted ? (signal.reason ?? err) : err;
+  }
 }
 
 /** Runs `fn` until it succeeds, a non-retriable error, `attempts`, or `signal` aborts; backoff doubles with jitter. */
@@ -158,6 +156,16 @@ export class DaemonClient {
     let status = 0;
     const fault = await this.call<DaemonFault>('POST', DAEMON_ROUTES.faults, req, signal, (s) => (status = s));
     return { fault, created: status === 201 };
+  }
+
+  /** Addresses of a target's network namespace on this daemon's host (peer selectors, exporter/targets/peers.ts). */
+  async addresses(target: DaemonTarget, signal?: AbortSignal): Promise<string[]> {
+    return (await this.call<DaemonAddresses>('POST', DAEMON_ROUTES.addresses, { target }, signal)).addresses;
+  }
+
+  /** Replaces a running fault's peers (a peer selector re-resolved while it runs). */
+  setPeers(id: string, peers: string[], signal?: AbortSignal): Promise<DaemonFault> {
+    return this.call<DaemonFault>('PUT', DAEMON_ROUTES.peers(id), { peers }, signal);
   }
 
   renewLease(id: string, leaseSeconds: number, signal?: AbortSignal): Promise<DaemonFault> {

@@ -91,10 +91,31 @@ export class EventBus {
       for (const s of this.subs) this.write(s, ': heartbeat\n\n');
     }, opts.heartbeatMs ?? 15_000);
     this.heartbeat.unref();
+    // the store's health as events (annotations on dashboards); after the write that changed it, never inside it
+    store.health.onChange((degraded, error) =>
+      setImmediate(() =>
+        this.tryEmit({
+          type: degraded ? 'store-degraded' : 'store-recovered',
+          actor: 'system',
+          message: degraded
+            ? `the data store takes no writes (${error}): records are kept in memory, new chaos is refused, stopping chaos works`
+            : 'the data store takes writes again: what was kept in memory is written',
+        }),
+      ),
+    );
   }
 
   get subscribers(): number {
     return this.subs.size;
+  }
+
+  /** emit() for what may come after close (a timer's report): a failure is logged, never thrown. */
+  private tryEmit(e: NewEvent): void {
+    try {
+      this.emit(e);
+    } catch (err) {
+      this.opts.log.warn({ err: String(err), type: e.type }, 'event not recorded');
+    }
   }
 
   emit(e: NewEvent): FaultlineEvent {

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Cidr, Direction, Percent, Port, Protocol } from '../common';
+import { PeerSelector } from '../peer';
 import { defineKind } from './types';
 
 export default defineKind({
@@ -14,6 +15,7 @@ export default defineKind({
       percent: Percent({ description: 'share of matching packets dropped' }),
       direction: Direction,
       peers: Type.Optional(Type.Array(Cidr, { maxItems: 64, description: 'only traffic to/from these addresses' })),
+      peer: Type.Optional(PeerSelector),
       ports: Type.Optional(Type.Array(Port, { maxItems: 64, description: 'only traffic to/from these ports' })),
       protocol: Protocol,
     },

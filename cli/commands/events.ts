@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { EventList } from '../../api/events';
-import { Client, clientOptions, render, run } from '../client';
+import { Client, clientOptions, durationFlag, render, run } from '../client';
 import { eventLine, eventsTable } from '../format';
 import { followEvents } from '../sse';
 
@@ -16,9 +16,13 @@ export function registerEvents(program: Command): void {
       .option('--kind <kind>', 'only this fault kind')
       .option('--type <types>', 'only these event types (comma separated)')
       .option('--since <time>', 'from this RFC 3339 time or epoch ms')
-      .option('--limit <n>', 'at most this many past events', '100'),
+      .option('--limit <n>', 'at most this many past events', '100')
+      .option('--heartbeat-timeout <duration>', 'with --follow: reconnect when the exporter sends nothing (not even its 15 s heartbeat) for this long', '45s')
+      .option('--reconnect-timeout <duration>', 'with --follow: exit 5 after this long without a working stream', '2m'),
   ).action(
-    run(async (o: { server: string; token?: string; namespace: string; output: 'table' | 'json' | 'yaml'; follow?: boolean; allNamespaces?: boolean; experiment?: string; kind?: string; type?: string; since?: string; limit: string }) => {
+    run(async (o: { server: string; token?: string; namespace: string; output: 'table' | 'json' | 'yaml'; follow?: boolean; allNamespaces?: boolean; experiment?: string; kind?: string; type?: string; since?: string; limit: string; heartbeatTimeout: string; reconnectTimeout: string }) => {
+      const heartbeatTimeoutMs = durationFlag('--heartbeat-timeout', o.heartbeatTimeout);
+      const giveUpAfterMs = durationFlag('--reconnect-timeout', o.reconnectTimeout);
       const client = new Client(o);
       const filters: Record<string, string> = {
         ...(o.allNamespaces ? {} : { namespace: o.namespace }),
@@ -46,7 +50,12 @@ export function registerEvents(program: Command): void {
       process.once('SIGTERM', () => ac.abort());
       // resume after what was printed; with nothing printed, replay from the start (the server bounds it) so nothing is missed in between
       const lastId = items.length ? items[items.length - 1].id : o.since ? undefined : 0;
-      await followEvents(client, new URLSearchParams(filters), (e) => console.log(line(e)), ac.signal, lastId);
+      await followEvents(client, new URLSearchParams(filters), (e) => console.log(line(e)), ac.signal, {
+        lastId,
+        heartbeatTimeoutMs,
+        giveUpAfterMs,
+        onNotice: (m) => process.stderr.write(`faultline: ${m}\n`),
+      });
     }),
   );
 }

@@ -22,6 +22,25 @@ export interface CommonExporterFlags extends SafetyFlags {
   lease: string;
   onShutdown: 'recover' | 'leave';
   logLevel: string;
+  retention: string;
+  maxEvents: string;
+  maxEndedRuns: string;
+}
+
+/** --retention, --max-events, --max-ended-runs → the exporter's retention options (exporter/store/retention.ts). */
+export function retentionOptions(o: CommonExporterFlags): { retention: string; maxEvents: number; maxEndedRuns: number } {
+  if (o.retention !== '0') {
+    try {
+      parseDuration(o.retention);
+    } catch (err) {
+      throw new Error(`--retention: ${(err as Error).message}`);
+    }
+  }
+  const count = (flag: string, v: string) => {
+    if (!/^[0-9]{1,10}$/.test(v)) throw new Error(`${flag} must be a whole number (0: no limit)`);
+    return Number(v);
+  };
+  return { retention: o.retention, maxEvents: count('--max-events', o.maxEvents), maxEndedRuns: count('--max-ended-runs', o.maxEndedRuns) };
 }
 
 /** Flags shared by `exporter` and `start`. */
@@ -36,7 +55,10 @@ export function exporterOptions(cmd: Command): Command {
         .env('FAULTLINE_ON_SHUTDOWN')
         .default('recover'),
     )
-    .addOption(new Option('--log-level <level>', 'pino log level').env('FAULTLINE_LOG_LEVEL').default('info'));
+    .addOption(new Option('--log-level <level>', 'pino log level').env('FAULTLINE_LOG_LEVEL').default('info'))
+    .addOption(new Option('--retention <duration>', 'events and ended experiments older than this are deleted ("0": no age limit)').env('FAULTLINE_RETENTION').default('336h'))
+    .addOption(new Option('--max-events <n>', 'most events kept, the oldest go first (0: no limit)').env('FAULTLINE_MAX_EVENTS').default('500000'))
+    .addOption(new Option('--max-ended-runs <n>', 'most ended experiments kept, the oldest go first (0: no limit)').env('FAULTLINE_MAX_ENDED_RUNS').default('10000'));
 }
 
 export function leaseSeconds(text: string): number {
@@ -94,7 +116,7 @@ export function registerExporter(program: Command): void {
     const warn = anonymousWarning(o.listen, safety);
     if (warn) log.warn(warn);
     const ex = await startExporter({
-      listen: o.listen, dataDir: o.dataDir, daemons, logger: log, version: VERSION, leaseSeconds: leaseSeconds(o.lease), ...safety,
+      listen: o.listen, dataDir: o.dataDir, daemons, logger: log, version: VERSION, leaseSeconds: leaseSeconds(o.lease), ...safety, ...retentionOptions(o),
       ...(k8s ? { targets: () => k8s.resolver } : {}),
     });
     process.stdout.write(`faultline exporter listening on ${ex.url}\n`);

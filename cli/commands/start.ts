@@ -1,24 +1,31 @@
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import pino from 'pino';
 import { anonymousWarning, safetyConfig } from '../safety-flags';
 import { VERSION } from '../version';
-import { exporterOptions, leaseSeconds, stopOnSignals, type CommonExporterFlags } from './exporter';
+import { exporterOptions, leaseSeconds, retentionOptions, stopOnSignals, type CommonExporterFlags } from './exporter';
 
 // `faultline start` (what `npm start` runs): the exporter with an embedded node daemon on a free
 // loopback port. The exporter still reaches the daemon over HTTP, like any other; the daemon
 // protects this process (the exporter) from being a target.
 export function registerStart(program: Command): void {
-  exporterOptions(program.command('start').description('run the exporter with an embedded local daemon (data under --data-dir)')).action(async (o: CommonExporterFlags) => {
+  exporterOptions(program.command('start').description('run the exporter with an embedded local daemon (data under --data-dir)'))
+    .addOption(
+      new Option('--daemon-listen <host:port>', "address of the embedded daemon's API and /metrics (e.g. 127.0.0.1:9471 for Prometheus to scrape; default: any free loopback port)")
+        .env('FAULTLINE_EMBEDDED_DAEMON_LISTEN')
+        .default('127.0.0.1:0'),
+    )
+    .action(async (o: CommonExporterFlags & { daemonListen: string }) => {
     const log = pino({ name: 'faultline', level: o.logLevel });
     // loaded here, not at the top: every other command starts faster without the servers' modules
     const { startDaemon } = await import('../../daemon/index');
     const { startExporter } = await import('../../exporter/index');
     const safety = safetyConfig(o); // before anything starts: a bad flag starts nothing
+    const retention = retentionOptions(o);
     const warn = anonymousWarning(o.listen, safety);
     if (warn) log.warn(warn);
     const daemon = await startDaemon({
-      listen: '127.0.0.1:0',
+      listen: o.daemonListen,
       stateDir: path.join(o.dataDir, 'embedded-daemon'),
       protect: [String(process.pid)],
       logger: log.child({ component: 'daemon' }),
@@ -31,6 +38,7 @@ export function registerStart(program: Command): void {
       version: VERSION,
       leaseSeconds: leaseSeconds(o.lease),
       ...safety,
+      ...retention,
     });
     process.stdout.write(`faultline exporter listening on ${ex.url} (embedded daemon ${daemon.url}, data in ${path.resolve(o.dataDir)})\n`);
     // The embedded daemon always reverts its faults when it stops (nobody would renew their leases);

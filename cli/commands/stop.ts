@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Experiment } from '../../api/experiment';
+import type { Experiment, StopAllResult } from '../../api/experiment';
 import type { Opts } from '../actions';
 import { Client, CliError, EXIT, clientOptions, expPath, render, run } from '../client';
 import { experimentsTable } from '../format';
@@ -18,8 +18,13 @@ export function registerStop(program: Command): void {
       if (!o.all && names.length === 0) throw new CliError('give experiment names to stop, or --all', EXIT.invalid);
       const client = new Client(o);
       if (o.all) {
-        const res = await client.post<{ stopped: { namespace: string; name: string }[] }>('/api/v1/stop-all');
-        console.log(render(res, o.output, () => (res.stopped.length ? res.stopped.map((r) => `experiment ${r.namespace}/${r.name} aborted`).join('\n') : 'nothing was running')));
+        const res = await client.post<Partial<StopAllResult> & Pick<StopAllResult, 'stopped'>>('/api/v1/stop-all');
+        const lines = [
+          ...res.stopped.map((r) => `experiment ${r.namespace}/${r.name} aborted`),
+          ...(res.suspendedSchedules ?? []).map((r) => `schedule ${r.namespace}/${r.name} suspended (faultline resume ${r.name} to start it again)`),
+          ...(res.abortedWorkflows ?? []).map((r) => `workflow ${r.namespace}/${r.name} aborted`),
+        ];
+        console.log(render(res, o.output, () => (lines.length ? lines.join('\n') : 'nothing was running')));
         return;
       }
       const done: Experiment[] = [];

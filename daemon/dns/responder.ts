@@ -23,6 +23,8 @@ const FORWARD_TIMEOUT_MS = 5000;
 /** Open TCP client connections at most (each is a resolver client; more wait in the kernel backlog). */
 const MAX_TCP_CLIENTS = 256;
 const TCP_IDLE_MS = 30_000;
+/** UDP queries being forwarded at once at most; beyond, new ones are dropped (the client retries) instead of piling up sockets. */
+const MAX_UDP_IN_FLIGHT = 1024;
 
 export interface DnsResponder {
   port: number;
@@ -140,8 +142,13 @@ export async function startDnsResponder(rules: DnsRules): Promise<DnsResponder> 
     return forwarded ?? (to ? undefined : servfail(msg));
   }
 
+  let inFlight = 0;
   const onUdp = (s: dgram.Socket, msg: Buffer, r: dgram.RemoteInfo) => {
-    void answer(msg, 'udp', r.address, r.port, s.address().port).then((a) => a && s.send(a, r.port, r.address));
+    if (inFlight >= MAX_UDP_IN_FLIGHT) return void stats.failed++;
+    inFlight++;
+    void answer(msg, 'udp', r.address, r.port, s.address().port)
+      .then((a) => a && s.send(a, r.port, r.address))
+      .finally(() => inFlight--);
   };
 
   const onTcp = (c: net.Socket) => {

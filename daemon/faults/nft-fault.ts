@@ -6,6 +6,7 @@ import { reachNetns } from '../sys/ip';
 import { buildTable, tableName, type TrafficMatch } from './nft-rules';
 import type { KindSpec } from '../../api/kinds/types';
 import { checkPeers } from './net';
+import { checkPeerSides } from './peer';
 import { defineFault, type FaultContext, type FaultKind, type Support } from './types';
 
 // Inject/recover shared by the nft kinds (loss, partition): save the table name, load the table,
@@ -48,27 +49,39 @@ function nftSupport(caps: Record<string, { available: boolean; detail?: string }
 }
 
 /** What the nft kinds' params have in common: which packets (api/kinds network-loss, network-partition). */
-type TrafficParams = Omit<TrafficMatch, 'interface'>;
+type TrafficParams = Omit<TrafficMatch, 'interface'> & { peer?: unknown };
 
 /**
  * An nft kind whole: peers and ports checked at precheck, one table of its own that sends the matching
  * packets to `verdict(params)` at inject, that table deleted at recover.
  */
-export function defineNftFault<P extends TObject>(spec: KindSpec<P>, verdict: (params: Static<P>) => string): FaultKind<P, NftState> {
+export function defineNftFault<P extends TObject>(spec: KindSpec<P>, verdict: (params: Static<P>) => string, opts: { peersRequired?: boolean } = {}): FaultKind<P, NftState> {
   return defineFault({
     spec,
     support: nftSupport,
     async precheck(params) {
       const p = params as TrafficParams;
+      checkPeerSides(p, !!opts.peersRequired);
       checkPeers(p.peers);
       protocolPortsCheck(p.protocol, p.ports);
     },
     async inject(ctx) {
       const p = ctx.params as TrafficParams;
+      checkPeerSides(p, !!opts.peersRequired);
       return injectTable(ctx, { direction: p.direction, peers: p.peers, ports: p.ports, protocol: p.protocol, interface: ctx.target.interface }, verdict(ctx.params));
     },
     async recover(_ctx, state) {
       await recoverTable(state);
+    },
+    async setPeers(ctx, state, peers) {
+      checkPeers(peers, '/peers');
+      const p = ctx.params as TrafficParams;
+      const match: TrafficMatch = { direction: p.direction, peers, ports: p.ports, protocol: p.protocol, interface: ctx.target.interface };
+      const where = state.netnsPath ? await reachNetns(state.netnsPath, state.netnsId) : undefined;
+      if (state.netnsPath && !where) throw ApiError.conflict('the target network namespace is gone');
+      // One nft transaction: the rules are swapped with no moment unprotected; a table that is gone stays gone.
+      await loadScript(`flush table inet ${state.table}\n${buildTable(state.table, match, verdict(ctx.params))}`, where);
+      return { ...state, peers };
     },
   });
 }

@@ -7,6 +7,8 @@ import { requireProcesses, signalPinned, waitUntilStopped } from './targets';
 // journal (pinned with start time), so a daemon restarted after a crash continues exactly them.
 export default defineFault({
   spec,
+  // one pause per process: SIGCONT from whichever ends first would resume it under the other
+  holdsProcesses: 'stopped',
   async precheck(_params, target) {
     requireProcesses(target.processes);
   },

@@ -67,6 +67,18 @@ export interface FaultKind<P extends TObject = TObject, S extends Record<string,
    * Idempotent: recovering twice, or recovering something already gone, succeeds.
    */
   recover(ctx: FaultContext<Static<P>>, state: Partial<S>): Promise<void>;
+  /**
+   * Network kinds with `peers`: replaces the peers of the running fault in place, atomically (the exporter
+   * re-resolves a peer selector while the fault runs). Returns the new state; `params` stay as created, so
+   * an identical retry of the creation still matches.
+   */
+  setPeers?(ctx: FaultContext<Static<P>>, state: S, peers: string[]): Promise<S>;
+  /**
+   * Kinds that hold their target processes in a way a second fault would undo (process-pause: the first
+   * fault to end resumes the process while the other still counts it paused) name a class here. A new
+   * fault whose processes overlap a live fault of the same class is refused with 409 naming that fault.
+   */
+  holdsProcesses?: string;
   /** Whether this host can run the kind, from the capabilities probed at start. */
   support?(caps: Record<string, { available: boolean; detail?: string }>): Support;
 }

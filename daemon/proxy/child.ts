@@ -4,7 +4,6 @@ import { run } from '../sys/exec';
 import { leaseAbandoned } from './deadman';
 import { formatEndpoint } from './endpoint';
 import { probeConnect } from './probe';
-import { createHttpProxy } from './http-proxy';
 import { createTcpProxy, type RunningProxy } from './tcp-proxy';
 import { fixedUpstream, transparentUpstream } from './upstream';
 
@@ -41,8 +40,10 @@ async function main(): Promise<void> {
     }
   }
   const upstreamFor = cfg.upstream ? fixedUpstream(cfg.upstream) : transparentUpstream(cfg.targetPort ?? 0);
+  // the HTTP proxy (and the schema library its matchers' errors use) is loaded only by an http-fault
+  // child: a tcp-fault child starts faster without it
   const proxy: RunningProxy =
-    cfg.proxy === 'http' ? createHttpProxy(cfg.http ?? {}, upstreamFor) : createTcpProxy({ toxics: cfg.toxics ?? [], upstreamFor });
+    cfg.proxy === 'http' ? (await import('./http-proxy')).createHttpProxy(cfg.http ?? {}, upstreamFor) : createTcpProxy({ toxics: cfg.toxics ?? [], upstreamFor });
   // Transparent mode listens on every address: nft redirects to the incoming interface's address
   // (prerouting) or to loopback (output). `::` also takes IPv4; a namespace without IPv6 gets 0.0.0.0.
   const listen = (host: string) => proxy.server.listen({ host, port: cfg.listen.port, ipv6Only: false, backlog: 1024 });

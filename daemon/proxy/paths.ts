@@ -1,15 +1,18 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../paths';
 
-// Where this folder is on disk, both under tsx (ESM, no __dirname) and under jest (CommonJS, where
-// `import.meta` would not compile): the first frame of a fresh stack names this very file.
-function thisDir(): string {
-  if (typeof __dirname !== 'undefined') return __dirname;
-  const frame = /\(?((?:file:\/\/)?\/[^():\s]+\.ts):\d+:\d+/.exec(new Error().stack ?? '');
-  if (!frame) throw new Error('cannot locate daemon/proxy on disk');
-  return path.dirname(frame[1].startsWith('file:') ? fileURLToPath(frame[1]) : frame[1]);
-}
+// Child processes (the proxy, the DNS responder) run as compiled JavaScript (dist-server/, built by
+// `npm run build:server`, which `npm install`, `npm start` and the test run do): the same file in
+// production and under jest, so tests exercise what ships, and a child starts in a plain `node`
+// without a TypeScript compiler. Entries are named by their source path; compiledPath maps them.
 
-export const PROXY_DIR = thisDir();
+/** This folder in the sources (entries of other children are named relative to it). */
+export const PROXY_DIR = path.join(PACKAGE_ROOT, 'daemon', 'proxy');
 export const CHILD_ENTRY = path.join(PROXY_DIR, 'child.ts');
-export const RUN_TS = path.resolve(PROXY_DIR, '../../bin/run-ts.js');
+
+/** The compiled file a source file of the package becomes (`daemon/x.ts` → `dist-server/daemon/x.js`). */
+export function compiledPath(source: string): string {
+  const rel = path.relative(PACKAGE_ROOT, source);
+  if (rel.startsWith('..') || !/\.tsx?$/.test(rel)) return source;
+  return path.join(PACKAGE_ROOT, 'dist-server', rel.replace(/\.tsx?$/, '.js'));
+}

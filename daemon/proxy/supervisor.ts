@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { ApiError } from '../../api/errors';
 import { isSameProcess, readStat } from '../sys/proc';
 import { PROXY_GID, type ProxyChildConfig, type ProxyChildReply } from './config';
-import { CHILD_ENTRY, RUN_TS } from './paths';
+import { CHILD_ENTRY, compiledPath } from './paths';
 
 // Starts and stops proxy child processes. A child is its own process (own session) so it can live
 // in the target's network namespace (nsenter --net, argv only: node has no setns), so proxy traffic
@@ -25,7 +25,8 @@ export interface StartOptions {
 }
 
 export async function startProxyChild<C extends object = ProxyChildConfig>(cfg: C, opts: StartOptions): Promise<{ ref: ProxyChildRef; port: number }> {
-  const argv = [process.execPath, RUN_TS, opts.entry ?? CHILD_ENTRY];
+  // the compiled JavaScript of the entry (dist-server/), run by plain node: no compiler in the child
+  const argv = [process.execPath, compiledPath(opts.entry ?? CHILD_ENTRY)];
   const [file, args] = opts.netnsPath ? ['nsenter', [`--net=${opts.netnsPath}`, '--', ...argv]] : [argv[0], argv.slice(1)];
   const child = spawn(file, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'], ...(process.getuid?.() === 0 ? { gid: PROXY_GID } : {}), env: { ...process.env, NODE_OPTIONS: '' } });
   const pid = await new Promise<number>((resolve, reject) => {

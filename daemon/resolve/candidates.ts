@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import type { DaemonTargetCandidate } from '../../api/daemon';
+import { redactCommandLine } from '../../api/redact';
 import type { UserRegex } from '../../api/regex';
 import { cgroupsOf, cmdlineOf, listPids, netnsIdOf, readStat } from '../sys/proc';
 import type { Protection } from './protect';
@@ -22,7 +23,7 @@ async function describeProcess(pid: number, protection: Protection, details: boo
     pid,
     pidStartTime: st.startTime,
     processName: st.comm,
-    cmdline: cmdline.slice(0, MAX_CMDLINE),
+    cmdline: redactCommandLine(cmdline).slice(0, MAX_CMDLINE), // for every caller: secrets never leave the host
     description: `pid ${pid} (${st.comm})`,
   };
   if (details) {

@@ -73,6 +73,16 @@ export async function isSameProcess(pid: number, startTime: number): Promise<boo
   return !!st && st.startTime === startTime && st.state !== 'Z';
 }
 
+/** isSameProcess without a promise, for listings built synchronously (one small /proc read). */
+export function isSameProcessNow(pid: number, startTime: number): boolean {
+  try {
+    const st = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return !!st && st.startTime === startTime && st.state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 export async function listPids(): Promise<number[]> {
   const names = await readdir('/proc');
   return names.filter((n) => /^[0-9]+$/.test(n)).map(Number);

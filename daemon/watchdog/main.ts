@@ -21,15 +21,16 @@ process.title = 'faultline-watchdog';
 for (const sig of ['SIGHUP', 'SIGINT', 'SIGPIPE'] as const) process.on(sig, () => undefined);
 process.stdout.on('error', () => undefined);
 
-const recoverCode = import('./recover');
+const recoverCode = import('./recover').then((m) => m.prepare(stateDir));
 let said = '';
 let started = false;
 
 function daemonGone(): void {
   if (started) return;
   started = true;
+  const noticedAt = Date.now();
   void recoverCode
-    .then((m) => m.recoverAfterDeath(stateDir, daemonPid))
+    .then((recover) => recover(daemonPid, noticedAt))
     .then(
       (left) => process.exit(left ? 1 : 0),
       (err: unknown) => {

@@ -11,25 +11,28 @@ import { Protection } from '../resolve/protect';
 // meanwhile and this process never revert the same journal at once. Returns how many faults are left
 // (a failed revert stays journaled, with its error, for the next daemon start to retry).
 
-export async function recoverAfterDeath(stateDir: string, daemonPid: number): Promise<number> {
+/** Builds everything recovery needs up front (at load), so the daemon's death costs only the reverting itself. */
+export function prepare(stateDir: string): (daemonPid: number, noticedAt: number) => Promise<number> {
   const log = pino({ name: 'faultline-watchdog' }, pino.destination({ fd: 2, sync: true }));
-  const t0 = process.hrtime.bigint();
-  if (!(await claimForWatchdog(stateDir, daemonPid))) {
-    log.info({ daemonPid }, 'the daemon died, but a new daemon already holds the state dir: leaving recovery to it');
-    return 0;
-  }
   const journal = new Journal(stateDir);
   const manager = new FaultManager({ journal, metrics: new DaemonMetrics(FAULT_KINDS.map((k) => k.spec.kind)), caps: {}, protection: new Protection(), log });
-  let left = 0;
-  try {
-    await journal.init();
-    const found = await manager.restore('daemon_died');
-    left = manager.count();
-    log.warn({ daemonPid, found, left, ms: Number(process.hrtime.bigint() - t0) / 1e6 }, 'the daemon died: reverted the faults it had journaled');
-  } catch (err) {
-    left = 1;
-    log.error({ daemonPid, err: String(err) }, 'recovery after the daemon died failed; the next daemon start retries');
-  }
-  await releaseWatchdogClaim(stateDir);
-  return left;
+  return async (daemonPid, noticedAt) => {
+    const t0 = process.hrtime.bigint();
+    if (!(await claimForWatchdog(stateDir, daemonPid))) {
+      log.info({ daemonPid }, 'the daemon died, but a new daemon already holds the state dir: leaving recovery to it');
+      return 0;
+    }
+    let left = 0;
+    try {
+      await journal.init();
+      const found = await manager.restore('daemon_died');
+      left = manager.count();
+      log.warn({ daemonPid, found, left, noticedAt, ms: Number(process.hrtime.bigint() - t0) / 1e6 }, 'the daemon died: reverted the faults it had journaled');
+    } catch (err) {
+      left = 1;
+      log.error({ daemonPid, err: String(err) }, 'recovery after the daemon died failed; the next daemon start retries');
+    }
+    await releaseWatchdogClaim(stateDir);
+    return left;
+  };
 }

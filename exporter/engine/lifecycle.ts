@@ -19,6 +19,9 @@ import type { EventBus } from '../events';
 import type { ExporterMetrics } from '../metrics';
 import type { ExperimentFilter, ExperimentStore } from '../store/experiments';
 import type { ResolvedTarget, TargetResolver } from '../targets/types';
+import { localTargetGone } from './gone';
+import { occupancyKey } from './overlap';
+import { refuseSelfTargeting } from './self';
 import { validateInput } from './validate';
 
 // The lifecycle engine: Pending → Injecting → Running ⇄ Paused → Recovering → Finished | Aborted | Failed,
@@ -86,6 +89,7 @@ interface Run {
 }
 
 const ENDING_CONDITION = 'Ending';
+const DAEMON_UNREACHABLE = 'DaemonUnreachable';
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const nowIso = () => new Date().toISOString();
@@ -154,6 +158,7 @@ export class Engine {
     }
     // Resolve now even for a schedule, so a selector that matches nothing is refused at once.
     const resolution = await this.o.targets.resolve(namespace, input.spec);
+    refuseSelfTargeting(input.spec, resolution.selected, this.o.daemons);
     const e: Experiment = {
       apiVersion: API_VERSION,
       kind: 'Experiment',
@@ -185,6 +190,8 @@ export class Engine {
     }));
     await this.runHooks({ experiment: e, targets: resolution.selected, candidates: resolution.candidates, actor, trigger, active: this.activeCount() });
     if (epoch !== this.stopEpoch) throw ApiError.conflict(`start of ${namespace}/${name} refused: a stop-all ran while it was being checked`, [{ field: '/', reason: 'stop-all ran meanwhile' }]);
+    // checked here, with nothing awaited before the run is tracked: two starts cannot both pass
+    this.checkOverlap(e.metadata, e.spec.fault.kind, resolution.selected);
     if (!this.insert(e)) throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
     this.emit(e, 'created', `created by ${actor}: ${e.spec.fault.kind} on ${e.status.targets.length} target(s) for ${e.spec.duration}`, actor);
     const run = this.track(e);
@@ -209,6 +216,27 @@ export class Engine {
     }
   }
 
+  /** 409 naming the experiment that holds one of these targets with the same (or a clashing) fault (engine/overlap.ts). */
+  private checkOverlap(meta: { namespace: string; name: string; uid?: string }, kind: string, targets: { daemon: string; target: object; description: string }[]): void {
+    const held = new Map<string, { exp: Experiment; description: string }>();
+    for (const r of this.runs.values()) {
+      const p = r.exp.status.phase;
+      if (r.exp.metadata.uid === meta.uid || r.exp.spec.schedule || r.ending || isTerminal(p) || p === 'Paused') continue;
+      for (const t of r.exp.status.targets) {
+        if (t.phase === 'Failed' || t.phase === 'Recovered') continue;
+        held.set(occupancyKey(t.daemon, r.exp.spec.fault.kind, t.target), { exp: r.exp, description: t.description });
+      }
+    }
+    for (const t of targets) {
+      const h = held.get(occupancyKey(t.daemon, kind, t.target as Record<string, unknown>));
+      if (!h) continue;
+      const holder = refOf(h.exp);
+      throw ApiError.conflict(`${t.description} is held by experiment ${holder} (${h.exp.spec.fault.kind}, ${h.exp.status.phase}): one fault of a kind per target; stop ${holder} first`, [
+        { field: '/spec/targets', reason: `${t.description} is held by experiment ${holder}` },
+      ]);
+    }
+  }
+
   private async runHooks(ctx: StartContext): Promise<void> {
     for (const hook of this.beforeStart) await hook(ctx);
   }
@@ -228,7 +256,7 @@ export class Engine {
       }
       this.stopLeases(run);
       this.emit(run.exp, 'paused', `paused by ${actor}: recovering the faults`, actor);
-      await this.recoverTargets(run, 'paused', actor);
+      await this.recoverTargets(run, 'paused');
       this.setPhase(run, 'Paused');
     }).then(() => this.get(ref));
   }
@@ -245,6 +273,7 @@ export class Engine {
       this.checkStore(`resume of ${refOf(run.exp)}`);
       const targets = run.exp.status.targets.map((t) => ({ daemon: t.daemon, target: t.target, description: t.description }));
       await this.runHooks({ experiment: structuredClone(run.exp), targets, candidates: targets.length, actor, trigger: 'resume', active: this.activeCount() - 1 });
+      this.checkOverlap(run.exp.metadata, run.exp.spec.fault.kind, targets);
       this.emit(run.exp, 'resumed', `resumed by ${actor}: injecting again`, actor);
       await this.inject(run, actor, true);
     }).then(() => this.get(ref));
@@ -385,6 +414,13 @@ export class Engine {
     if (signal.aborted || (run.exp.status.phase !== 'Injecting' && run.exp.status.phase !== 'Running')) return;
     const injected = run.exp.status.targets.filter((t) => t.phase === 'Injected');
     const failed = run.exp.status.targets.filter((t) => t.phase === 'Failed');
+    const unreachable = run.exp.status.targets.filter((t) => t.phase === 'Unreachable');
+    if (injected.length === 0 && unreachable.length > 0) {
+      // after a restart with the daemon away: nothing is known to be reverted, so nothing is called Failed
+      this.markUnreachable(run);
+      this.armTimers(run);
+      return;
+    }
     if (injected.length === 0) {
       const why = failed.map((t) => `${t.description}: ${t.error}`).join('; ');
       await this.finish(run, { phase: 'Failed', reason: 'InjectFailed', message: `no target could be injected: ${why}`, recovery: 'failed', actor: 'system' });
@@ -395,7 +431,8 @@ export class Engine {
       s.startedAt = injected.map((t) => t.injectedAt!).sort()[0];
       s.endsAt = new Date(Date.parse(s.startedAt) + parseDuration(run.exp.spec.duration)).toISOString();
     }
-    s.conditions = s.conditions.filter((c) => c.type !== 'Degraded');
+    s.conditions = s.conditions.filter((c) => c.type !== 'Degraded' && c.type !== DAEMON_UNREACHABLE);
+    if (unreachable.length) this.markUnreachable(run);
     if (failed.length) {
       s.conditions.push({
         type: 'Degraded',
@@ -414,7 +451,7 @@ export class Engine {
   private async injectTarget(run: Run, t: TargetStatus, signal: AbortSignal): Promise<void> {
     const kind = run.exp.spec.fault.kind;
     const d = this.daemon(t);
-    const already = t.phase === 'Injected' ? t.injectedAt : undefined;
+    const already = t.phase === 'Injected' || t.phase === 'Unreachable' ? t.injectedAt : undefined;
     t.phase = 'Injecting';
     delete t.error;
     const started = process.hrtime.bigint();
@@ -439,6 +476,14 @@ export class Engine {
       if (signal.aborted) return;
       const e = err as DaemonError;
       if (e.status === undefined) this.o.daemons.observe(d, false, e.message);
+      if (e.status === undefined && already) {
+        // injected before (a restart, a lost lease) and the daemon does not answer: unknown, not failed
+        t.phase = 'Unreachable';
+        t.error = `daemon ${t.daemon} unreachable (${e.message}): the fault is presumably still applied under its lease; reconciled when the daemon answers`;
+        this.save(run);
+        return;
+      }
+      if (e.status === 409) e.message = this.nameHolder(e.message);
       this.o.metrics.injections.inc({ kind, result: 'failure' });
       this.targetFailed(run, t, e.status === undefined ? `${e.message} (gave up after ${this.retry.attempts} attempts)` : e.message);
       return;
@@ -459,6 +504,67 @@ export class Engine {
     this.emit(run.exp, 'injected', `injected on ${t.description}`, undefined, t.description);
   }
 
+  /** Condition DaemonUnreachable on a run whose targets' daemon does not answer (phase unchanged). */
+  private markUnreachable(run: Run): void {
+    const s = run.exp.status;
+    const lost = s.targets.filter((t) => t.phase === 'Unreachable');
+    s.conditions = s.conditions.filter((c) => c.type !== DAEMON_UNREACHABLE);
+    if (lost.length === 0) return this.save(run);
+    const daemons = [...new Set(lost.map((t) => t.daemon))].join(', ');
+    s.conditions.push({ type: DAEMON_UNREACHABLE, status: 'True', reason: 'Reconciling', message: `${lost.length} of ${s.targets.length} target(s) on ${daemons}: the daemon does not answer; reconciled when it does`, lastTransitionTime: nowIso() });
+    this.save(run);
+    this.emit(run.exp, 'injecting', `daemon ${daemons} unreachable: ${lost.length} target(s) kept as they were (Unreachable), reconciled when it answers`, 'system');
+  }
+
+  /** A daemon answers again: its Unreachable targets are posted again (200 when it still holds them), then orphans are swept. */
+  async daemonUp(d: DaemonClient): Promise<void> {
+    const chains: Promise<unknown>[] = [];
+    for (const run of this.runs.values()) {
+      if (!run.exp.status.targets.some((t) => t.phase === 'Unreachable' && t.daemon === d.name)) continue;
+      chains.push(
+        this.enqueue(run, async () => {
+          if (run.ending || isTerminal(run.exp.status.phase)) return;
+          for (const t of run.exp.status.targets) if (t.phase === 'Unreachable' && t.daemon === d.name) await this.injectTarget(run, t, run.ac.signal);
+          this.markUnreachable(run);
+          if (run.exp.status.targets.every((t) => t.phase === 'Failed')) {
+            await this.finish(run, { phase: 'Failed', reason: 'InjectFailed', message: 'no target could be injected after the daemon came back', recovery: 'failed', actor: 'system' });
+          }
+        }).catch(() => undefined),
+      );
+    }
+    await Promise.all(chains);
+    await this.sweepOrphans(d);
+  }
+
+  /**
+   * Targets that exited during the fault: phase Gone with an event each, the daemon's record of the
+   * fault dropped (nothing is left to revert there). A run with no live target left ends (Finished, TargetsGone).
+   */
+  private async targetsGone(run: Run, gone: [TargetStatus, string][]): Promise<void> {
+    if (run.ending || run.exp.status.phase !== 'Running') return;
+    for (const [t, why] of gone) {
+      if (t.phase !== 'Injected') continue;
+      t.phase = 'Gone';
+      t.error = `${why} during the fault`;
+      t.recoveredAt = nowIso();
+      this.save(run);
+      this.emit(run.exp, 'target-gone', `${t.description}: ${why} during the fault; nothing left to revert there`, 'system', t.description);
+      const d = this.daemon(t);
+      if (d) void d.deleteFault(this.faultId(run.exp, t)).catch(() => undefined);
+    }
+    if (run.exp.status.targets.every((t) => t.phase === 'Gone' || t.phase === 'Failed')) {
+      await this.finish(run, { phase: 'Finished', reason: 'TargetsGone', message: 'every target exited during the fault', recovery: 'gone', actor: 'system' });
+    }
+  }
+
+  /** Names the experiment behind a fault id in a daemon's 409 ("held by fault fl-…"). */
+  private nameHolder(message: string): string {
+    const m = /fl-[0-9a-f]+-([0-9a-f]{12})-\d+/.exec(message);
+    if (!m) return message;
+    const holder = [...this.runs.values()].find((r) => r.exp.metadata.uid.replace(/-/g, '').startsWith(m[1]));
+    return holder ? `${message} (fault ${m[0]} is experiment ${refOf(holder.exp)})` : message;
+  }
+
   private targetFailed(run: Run, t: TargetStatus, error: string): void {
     t.phase = 'Failed';
     t.error = error;
@@ -467,13 +573,13 @@ export class Engine {
   }
 
   /** Deletes every target's fault (404 = already gone). Failed injections are deleted too, silently, in case they half-happened. */
-  private async recoverTargets(run: Run, reason: string, _actor: string): Promise<void> {
+  private async recoverTargets(run: Run, reason: string): Promise<void> {
     const kind = run.exp.spec.fault.kind;
     await Promise.all(
       run.exp.status.targets.map(async (t) => {
         if (t.phase === 'Recovered' || t.phase === 'Pending') return;
         const d = this.daemon(t);
-        const wasInjected = t.phase !== 'Failed';
+        const wasInjected = t.phase !== 'Failed' && t.phase !== 'Gone';
         if (!d) return;
         if (wasInjected) t.phase = 'Recovering';
         try {
@@ -515,7 +621,7 @@ export class Engine {
     s.conditions = s.conditions.filter((c) => c.type !== ENDING_CONDITION);
     s.conditions.push({ type: ENDING_CONDITION, status: 'True', reason: ending.phase, message: ending.recovery, lastTransitionTime: nowIso() });
     this.setPhase(run, 'Recovering', { type: 'recovering', message: `recovering: ${ending.message}`, actor: ending.actor });
-    await this.recoverTargets(run, ending.recovery, ending.actor);
+    await this.recoverTargets(run, ending.recovery);
     s.endedAt = nowIso();
     if (ending.phase === 'Aborted') this.o.metrics.aborts.inc({ reason: ending.reason });
     const type: EventType = ending.phase === 'Finished' ? 'finished' : ending.phase === 'Aborted' ? 'aborted' : 'failed';
@@ -553,12 +659,15 @@ export class Engine {
   private async renewLeases(run: Run): Promise<void> {
     if (run.exp.status.phase !== 'Running') return;
     const lost: TargetStatus[] = [];
+    const gone: [TargetStatus, string][] = [];
     await Promise.all(
       run.exp.status.targets
         .filter((t) => t.phase === 'Injected')
         .map(async (t) => {
           const d = this.daemon(t);
           if (!d) return;
+          const why = localTargetGone(t.target, d.base);
+          if (why) return gone.push([t, why]);
           try {
             await d.renewLease(this.faultId(run.exp, t), this.leaseSeconds);
             this.o.daemons.observe(d, true);
@@ -570,6 +679,7 @@ export class Engine {
           }
         }),
     );
+    if (gone.length) await this.enqueue(run, () => this.targetsGone(run, gone));
     if (lost.length === 0) return;
     await this.enqueue(run, async () => {
       if (run.exp.status.phase !== 'Running') return;
@@ -670,7 +780,7 @@ export class Engine {
         ended++;
         void this.end(e.metadata.uid, { phase: 'Aborted', reason: 'freeze', message: `not resumed after the restart: ${this.holdReason()}`, recovery: 'aborted', actor: 'system' });
       } else if (p === 'Paused') {
-        void this.enqueue(run, () => this.recoverTargets(run, 'paused', 'system'));
+        void this.enqueue(run, () => this.recoverTargets(run, 'paused'));
       } else {
         resumed++;
         this.emit(e, 'injecting', `exporter restarted: reconciling ${p} experiment with the daemons`, 'system');

@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import { KIND_SPECS } from '../../api/kinds/index';
+import { redactCommandLine } from '../../api/redact';
 import { Health, KindList, TargetList } from '../../api/targets';
+import { callerOf } from '../auth/middleware';
+import { allows } from '../auth/permissions';
 import type { DaemonRegistry } from '../daemons';
 import type { ExporterMetrics } from '../metrics';
 import type { TargetResolver } from '../targets/types';
@@ -74,7 +77,12 @@ export function metaRoutes(d: MetaDeps, openapi: () => unknown): Route[] {
       role: 'viewer',
       summary: 'what local selectors can pick now',
       response: { description: 'candidate targets', schema: TargetList, name: 'TargetList' },
-      handler: async (): Promise<TargetList> => ({ items: await d.targets.candidates() }),
+      // command lines: redacted for everyone (here too, whatever the daemon's version), and only for operators and up at all
+      handler: async ({ req }): Promise<TargetList> => {
+        const role = callerOf(req)?.role;
+        const whole = role !== undefined && allows(role, 'operator');
+        return { items: (await d.targets.candidates()).map(({ cmdline, ...c }) => (whole && cmdline !== undefined ? { ...c, cmdline: redactCommandLine(cmdline) } : c)) };
+      },
     }),
     route({
       method: 'GET',

@@ -13,7 +13,19 @@ export type DB = Database.Database;
 export function openDatabase(dataDir: string): DB {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = new Database(path.join(dataDir, 'faultline.db'));
+  // Retention (store/retention.ts) gives deleted pages back to the file system: that needs
+  // auto_vacuum INCREMENTAL, set before anything is written to a new file; one made before it gets it
+  // by one VACUUM here (once). The WAL is cut back to journal_size_limit after each checkpoint.
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) !== 2) {
+    db.pragma('auto_vacuum = INCREMENTAL');
+    try {
+      if ((db.pragma('user_version', { simple: true }) as number) > 0) db.exec('VACUUM');
+    } catch {
+      /* no room for the copy VACUUM makes (a full disk): the next start tries again */
+    }
+  }
   db.pragma('journal_mode = WAL');
+  db.pragma('journal_size_limit = 67108864');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');

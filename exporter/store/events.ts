@@ -135,6 +135,8 @@ export class EventStore {
       message: e.message,
       actor: e.actor ?? null,
     };
+    // after close (a late daemon health answer during shutdown): nothing records any more, nothing fails
+    if (!this.db.open) return toEvent({ id: 0, ...row });
     if (this.pending.length === 0) {
       try {
         const res = this.insertStmt.run(row);

@@ -101,7 +101,7 @@ export class ExperimentStore {
   /** Replaces the stored document; kept in memory when the file takes no writes (never throws). */
   update(e: Experiment): void {
     const uid = e.metadata.uid;
-    if (this.pending.get(uid)?.deleted) return;
+    if (this.pending.get(uid)?.deleted || !this.db.open) return; // closed: a run ending during shutdown records nothing
     try {
       this.updateStmt.run({ uid, phase: e.status.phase, updated: Date.now(), doc: JSON.stringify(e) });
       this.pending.delete(uid);

@@ -4,13 +4,15 @@ import { ApiError } from '../../api/errors';
 import type { Experiment } from '../../api/experiment';
 import { TERMINAL_PHASES } from '../../api/experiment';
 import { parseDuration } from '../../api/units';
-import { check as checkSchema } from '../../api/validate';
-import { Step, WorkflowInput, stepType, type StepPhase, type StepStatus, type Workflow, type WorkflowPhase } from '../../api/workflow';
+import type { Step, StepPhase, StepStatus, Workflow, WorkflowPhase } from '../../api/workflow';
 import type { Engine } from '../engine/lifecycle';
-import { validateInput } from '../engine/validate';
+import { sleep } from '../daemons';
 import type { EventBus } from '../events';
 import type { PrometheusClient } from '../guards/promql';
 import type { WorkflowStore } from './store';
+import { experimentName, validateWorkflow } from './validate';
+
+export { experimentName } from './validate';
 
 // Runs workflows: serial and parallel groups of experiment, suspend and check steps. Experiments are
 // created through the experiment engine (so guards, freeze and policy apply to every step), and a
@@ -27,21 +29,6 @@ class StepEnd extends Error {
 
 const nowIso = () => new Date().toISOString();
 const TERMINAL: readonly string[] = ['Succeeded', 'Failed', 'Aborted'];
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** A child signal that is aborted with its parent, or after `ms` with a deadline StepEnd. */
 function childSignal(parent: AbortSignal, ms?: number, what = 'step'): { ctrl: AbortController; done(): void } {
@@ -99,17 +86,7 @@ export class WorkflowEngine {
 
   /** Validates everything (each experiment step as the experiment it will become) before storing or starting anything. */
   create(body: unknown, actor: string): Workflow {
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw ApiError.invalid('invalid workflow: the body must be a JSON object', [{ field: '/', reason: 'must be an object' }]);
-    }
-    const input = structuredClone(body) as WorkflowInput;
-    const details = checkSchema(WorkflowInput, input);
-    if (details.length) throw ApiError.invalid(`invalid workflow: ${details[0].field} ${details[0].reason}`, details);
-    const namespace = input.metadata.namespace ?? 'default';
-    const name = input.metadata.name;
-    const steps: StepStatus[] = [];
-    this.checkSteps(input.spec.steps, '/spec/steps', '', namespace, name, steps);
-    if (input.spec.deadline) parseDuration(input.spec.deadline);
+    const { input, namespace, name, steps } = validateWorkflow(body, this.o.prometheus !== null);
     if (this.o.store.get(namespace, name)) {
       throw ApiError.conflict(`workflow ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: `${name} already exists in namespace ${namespace}` }]);
     }
@@ -124,37 +101,6 @@ export class WorkflowEngine {
     this.emit(w, 'workflow-created', `created by ${actor}: ${steps.length} step(s)`, actor);
     void this.run(w, actor);
     return structuredClone(w);
-  }
-
-  private checkSteps(list: Step[], at: string, prefix: string, namespace: string, wfName: string, out: StepStatus[]): void {
-    const seen = new Set<string>();
-    list.forEach((s, i) => {
-      const field = `${at}/${i}`;
-      const type = stepType(s);
-      if (!type) throw ApiError.invalid(`invalid workflow: ${field} must have exactly one of experiment, serial, parallel, suspend, check`, [{ field, reason: 'must have exactly one of experiment, serial, parallel, suspend, check' }]);
-      if (seen.has(s.name)) throw ApiError.invalid(`invalid workflow: ${field}/name ${s.name} is used twice in the same group`, [{ field: `${field}/name`, reason: 'is used twice in the same group' }]);
-      seen.add(s.name);
-      const path = prefix ? `${prefix}/${s.name}` : s.name;
-      out.push({ path, type, phase: 'Pending' });
-      if (type === 'experiment') {
-        if (s.experiment!.spec.schedule) throw ApiError.invalid(`invalid workflow: ${field}/experiment/spec/schedule is not allowed in a workflow step`, [{ field: `${field}/experiment/spec/schedule`, reason: 'is not allowed in a workflow step' }]);
-        try {
-          validateInput({ metadata: { name: experimentName(wfName, path), namespace }, spec: structuredClone(s.experiment!.spec) });
-        } catch (err) {
-          if (err instanceof ApiError && err.details) {
-            const details = err.details.map((d) => ({ field: d.field.startsWith('/spec') ? `${field}/experiment${d.field}` : `${field}/name`, reason: d.reason }));
-            throw ApiError.invalid(`invalid workflow: ${details[0].field} ${details[0].reason}`, details);
-          }
-          throw err;
-        }
-      }
-      if (type === 'check') {
-        const c = s.check!;
-        if (!!c.promql === !!c.http) throw ApiError.invalid(`invalid workflow: ${field}/check needs exactly one of promql, http`, [{ field: `${field}/check`, reason: 'needs exactly one of promql, http' }]);
-        if (c.promql && !this.o.prometheus) throw ApiError.invalid(`invalid workflow: ${field}/check/promql needs the exporter to be started with --prometheus-url`, [{ field: `${field}/check/promql`, reason: 'needs --prometheus-url on the exporter' }]);
-      }
-      if (type === 'serial' || type === 'parallel') this.checkSteps(s[type]!.steps, `${field}/${type}/steps`, path, namespace, wfName, out);
-    });
   }
 
   async abort(ref: Ref, reason: string, actor: string): Promise<Workflow> {
@@ -389,9 +335,4 @@ export class WorkflowEngine {
       ...(actor ? { actor } : {}),
     });
   }
-}
-
-/** The experiment a step creates: `<workflow>-<step path with dashes>`, cut to a valid 63-character name. */
-export function experimentName(workflow: string, path: string): string {
-  return `${workflow}-${path.replace(/\//g, '-')}`.slice(0, 63).replace(/-+$/, '');
 }

@@ -1,6 +1,6 @@
 // Validates Kubernetes objects against the Kubernetes API schemas shipped by kubernetes-models (and
 // @kubernetes-models/prometheus-operator for ServiceMonitor), offline. Those packages are ESM-only,
-// so tests run this file as a child process (node bin/run-ts.js ...) instead of importing it:
+// so tests run this file as a child process (Node strips its types: it imports only packages) instead of importing it:
 // a JSON array of objects on stdin → a JSON array of {kind, name, errors} on stdout.
 // One file per model (not the package indexes): loading only these keeps the child quick.
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';

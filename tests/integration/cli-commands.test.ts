@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { startCli } from './cli-helpers';
 import { cli, killAll, procState, startStack, tempDir, waitFor, type Stack, sleepers } from './exporter-helpers';
 
 // The client commands against a real exporter and daemon, with their documented exit codes:
@@ -20,6 +21,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.close();
   killAll(procs);
+  rmSync(dir, { recursive: true, force: true }); // no fl-cli-* folders left in /tmp
 });
 
 function file(name: string, docs: unknown[] | string): string {
@@ -129,14 +131,15 @@ describe('faultline CLI', () => {
     expect((await cli(['get', 'experiments', '--server', 'not a url'], {})).code).toBe(2);
   });
 
-  it('events --follow streams new events', async () => {
+  it('events --follow streams new events and ends cleanly on SIGINT', async () => {
     const pid = sleeper();
     const name = `follow-${process.pid}`;
-    const follow = cli(['events', '--follow', '--experiment', name], env, 40_000);
+    const follow = startCli(['events', '--follow', '--experiment', name], env);
     await new Promise((r) => setTimeout(r, 1000));
     await s.api('POST', '/api/v1/experiments', pause(name, pid, '1s'));
-    const r = await follow; // killed at its timeout
-    expect(r.stdout).toMatch(/created .*follow-/);
-    expect(r.stdout).toMatch(/finished/);
+    await follow.until(/finished/);
+    expect(follow.stdout()).toMatch(/created .*follow-/);
+    follow.child.kill('SIGINT');
+    expect(await follow.exit()).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { PACKAGE_ROOT } from '../../daemon/paths';
@@ -12,6 +12,7 @@ jest.setTimeout(300_000);
 
 const fixtures = path.join(__dirname, '..', 'fixtures', 'chaosmesh');
 const dir = tempDir('cli-import');
+afterAll(() => rmSync(dir, { recursive: true, force: true })); // no fl-cli-* folders left in /tmp
 
 describe('faultline import', () => {
   it('prints the experiments as YAML, exit 0', async () => {

@@ -173,6 +173,42 @@ d('daemon API', () => {
     });
   });
 
+  it('one pause per process: a second pause of a paused pid is a 409 naming the holder, nothing journaled', async () => {
+    // sleeps with durations of their own, so a processName selection matches these two and nothing else
+    const secs = 900_000 + (process.pid % 10_000) * 2;
+    const a = spawnSleep(secs);
+    const b = spawnSleep(secs + 1);
+    const first = { id: faultId('hold'), kind: 'process-pause', target: { pid: a.pid }, leaseSeconds: 60 };
+    expect((await dm.req('POST', '/v1/faults', first)).status).toBe(201);
+    const entries = () => journalFiles().filter((f) => f.endsWith('.json')).length; // (a phase rewrite may be in flight as .tmp)
+    const before = entries();
+    const second = await dm.req('POST', '/v1/faults', { id: faultId('hold'), kind: 'process-pause', target: { pid: a.pid }, leaseSeconds: 60 });
+    expect(second.status).toBe(409);
+    expect(second.body.error).toMatchObject({ code: 'conflict', details: [{ field: '/target', reason: `held by fault ${first.id} (process-pause of pid ${a.pid})` }] });
+    // a selection that only overlaps (two pids, one held) is refused too
+    const overlap = await dm.req('POST', '/v1/faults', { id: faultId('hold'), kind: 'process-pause', target: { processName: `^sleep ${secs + 1}$`, pid: b.pid }, leaseSeconds: 60 });
+    expect(overlap.status).toBe(201); // b alone is free
+    const both = await dm.req('POST', '/v1/faults', { id: faultId('hold'), kind: 'process-pause', target: { processName: `^sleep (${secs}|${secs + 1})$` }, leaseSeconds: 60 });
+    expect(both.status).toBe(409);
+    expect(both.body.error.details.map((d: any) => d.reason).join(' ')).toContain(first.id);
+    expect(entries()).toBe(before + 1);
+    // a kill of a paused process is another class: allowed (and the pause then sees its target gone)
+    const kill = await dm.req('POST', '/v1/faults', { id: faultId('hold'), kind: 'process-kill', params: { signal: 'SIGKILL' }, target: { pid: a.pid }, leaseSeconds: 60 });
+    expect(kill.status).toBe(201);
+    await waitFor('a gone', () => procState(a.pid!) === '' || procState(a.pid!) === 'Z');
+    const listed = (await dm.req('GET', '/v1/faults')).body.faults.find((f: any) => f.id === first.id);
+    expect(listed).toMatchObject({ phase: 'active', processes: [{ pid: a.pid }], processesGone: [a.pid] });
+    expect((await dm.req('PUT', `/v1/faults/${first.id}/lease`, { leaseSeconds: 60 })).body.processesGone).toEqual([a.pid]);
+    const other = (await dm.req('GET', `/v1/faults/${overlap.body.id}`)).body;
+    expect(other.processesGone).toBeUndefined();
+    for (const f of (await dm.req('GET', '/v1/faults')).body.faults) expect((await dm.req('DELETE', `/v1/faults/${f.id}`)).status).toBe(200);
+    // once the holder is gone, the pid is free again
+    const again = await dm.req('POST', '/v1/faults', { id: faultId('hold'), kind: 'process-pause', target: { pid: b.pid }, leaseSeconds: 60 });
+    expect(again.status).toBe(201);
+    expect((await dm.req('DELETE', `/v1/faults/${again.body.id}`)).status).toBe(200);
+    expect(journalFiles()).toEqual([]);
+  });
+
   it('creates idempotently: same id + same fault → 200, different → 409', async () => {
     const sleep = spawnSleep();
     const body = { id: faultId('idem'), kind: 'process-pause', params: {}, target: { pid: sleep.pid }, leaseSeconds: 60 };

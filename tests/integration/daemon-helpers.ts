@@ -27,6 +27,8 @@ export { request } from '../helpers/http';
 export async function startTestDaemon(opts: Partial<DaemonOptions> = {}, tag = 'd'): Promise<TestDaemon> {
   const stateDir = opts.stateDir ?? tempDir(tag);
   const d = await startDaemon({ listen: '127.0.0.1:0', stateDir, logger: pino({ level: 'silent' }), ...opts });
+  // the watchdog loads its recover code in the background: let it finish before the test's own timing starts
+  await d.watchdogReady;
   const auth: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
   return {
     ...d,

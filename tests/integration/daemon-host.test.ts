@@ -196,5 +196,5 @@ d('daemon process, stress and disk kinds', () => {
     } finally {
       await guarded.destroy();
     }
-  });
+  }, 60_000);
 });

@@ -39,6 +39,7 @@ const quiet = () => pino({ level: 'silent' });
 
 export async function startTestDaemon(stateDir = tempDir('d')): Promise<RunningDaemon & { stateDir: string }> {
   const d = await startDaemon({ listen: '127.0.0.1:0', stateDir, logger: quiet() });
+  await d.watchdogReady; // its background load would otherwise compete with the test's first steps
   return { ...d, stateDir };
 }
 

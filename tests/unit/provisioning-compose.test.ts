@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
-import { COMMANDS } from '../../cli/commands/index';
+import { registerAll } from '../../cli/commands/index';
 import { parseDemoConfig } from '../../demo/config';
 import { describeWithTools } from '../helpers/require-tool';
 import { REPO, readJson, readYaml } from '../helpers/stack';
@@ -83,9 +83,9 @@ describe('docker-compose.yaml', () => {
     expect(services.daemon.pid).toBe('host');
   });
 
-  it('runs faultline subcommands that exist, with flags they know', () => {
+  it('runs faultline subcommands that exist, with flags they know', async () => {
     const program = new Command('faultline');
-    for (const register of COMMANDS) register(program);
+    await registerAll(program);
     const byName = new Map(program.commands.map((c) => [c.name(), c]));
     for (const name of FAULTLINE_SERVICES) {
       const [sub, ...args] = services[name].command as string[];
@@ -96,9 +96,9 @@ describe('docker-compose.yaml', () => {
     }
   });
 
-  it('sets only FAULTLINE_* environment variables that the command reads', () => {
+  it('sets only FAULTLINE_* environment variables that the command reads', async () => {
     const program = new Command('faultline');
-    for (const register of COMMANDS) register(program);
+    await registerAll(program);
     // Read from the environment directly, not as a flag's twin.
     const direct = new Set(['FAULTLINE_TOKENS']);
     for (const name of FAULTLINE_SERVICES) {

@@ -27,6 +27,8 @@ const TARGET_STYLE: Record<TargetStatus['phase'], BadgeColor> = {
   Recovering: 'purple',
   Recovered: 'green',
   Failed: 'red',
+  Unreachable: 'orange',
+  Gone: 'darkgrey',
 };
 
 export function PhaseBadge({ phase, reason }: { phase: Phase | WorkflowPhase | StepPhase; reason?: string }) {

@@ -233,7 +233,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter safety wi
     expect((await events(`sa-a-${process.pid}`)).find((e) => e.type === 'aborted').actor).toBe('ci');
   });
 
-  it('freeze: recovers all, refuses creates and scheduled runs (skipped), survives a restart, unfreeze by admin', async () => {
+  it('freeze: recovers all, suspends schedules, refuses creates and resumes, survives a restart, unfreeze by admin', async () => {
     const a = sleeper();
     await running(`fz-a-${process.pid}`, a);
     const sched = `fz-sched-${process.pid}`.slice(0, 40);
@@ -256,8 +256,11 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter safety wi
     const refused = await start(`fz-new-${process.pid}`, sleeper());
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toMatch(/chaos is frozen since .* by alice \(ci\): INC-42 checkout down/);
-    await pollUntil('a scheduled run skipped', async () =>
-      (await events(sched)).some((e) => e.type === 'skipped' && /frozen/.test(e.message)), 30_000);
+    // the freeze suspends schedules (as stop-all does), and none can be resumed while it holds
+    expect(await phase(sched)).toBe('Paused');
+    const resumeSched = await call('POST', `/api/v1/experiments/default/${sched}/resume`, T.operator);
+    expect(resumeSched.status).toBe(409);
+    expect(resumeSched.body.error.message).toMatch(/chaos is frozen/);
     const health = (await call('GET', '/api/v1/health', T.viewer)).body;
     expect(health.freeze).toMatchObject({ frozen: true, actor: 'alice (ci)' });
     expect((await call('GET', '/metrics', T.viewer)).body).toMatch(/faultline_frozen 1/);

@@ -29,7 +29,7 @@ function parseFile(file: string): Obj[] {
 }
 
 function schemaErrors(objects: Obj[]): { kind: string; name: string; errors: string[] }[] {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/run-ts.js'), path.join(ROOT, 'tests/helpers/validate-k8s-manifests.ts')], {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'tests/helpers/validate-k8s-manifests.ts')], {
     input: JSON.stringify(objects),
     encoding: 'utf8',
     timeout: 120_000,

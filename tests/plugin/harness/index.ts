@@ -136,7 +136,7 @@ export async function ensurePluginsBuilt(): Promise<boolean> {
   const sources = newestMtime(['src', 'api', '.config'].map((p) => path.join(ROOT, p)));
   const outputs = ['', 'datasource', 'panel'].map((dir) => path.join(ROOT, 'dist', dir, 'module.js'));
   if (outputs.every((o) => existsSync(o) && statSync(o).mtimeMs >= sources)) return false;
-  await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT, maxBuffer: 16 << 20 });
+  await promisify(execFile)('npm', ['run', 'build:plugins'], { cwd: ROOT, maxBuffer: 16 << 20 });
   return true;
 }
 

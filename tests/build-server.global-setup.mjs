@@ -1,0 +1,8 @@
+// Before any test: bring dist-server/ up to date with the sources (incremental, a fraction of a
+// second when nothing changed). Tests spawn the CLI, the exporter, the daemon and proxy children
+// from it, exactly as production runs them, so a test never runs yesterday's build.
+import { buildServer } from '../scripts/build-server.mjs';
+
+export default async function globalSetup() {
+  await buildServer({ quiet: true });
+}
