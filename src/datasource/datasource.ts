@@ -12,8 +12,8 @@ import {
   type ScopedVars,
   type TestDataSourceResponse,
 } from '@grafana/data';
-import { getBackendSrv, getTemplateSrv, type BackendSrvRequest, type TemplateSrv } from '@grafana/runtime';
-import { lastValueFrom, map, merge, Observable, of, filter as rxFilter, from as rxFrom, catchError } from 'rxjs';
+import { getTemplateSrv, type TemplateSrv } from '@grafana/runtime';
+import { map, merge, Observable, of, filter as rxFilter, from as rxFrom, catchError } from 'rxjs';
 import { ApiError } from '../../api/errors';
 import { PHASES } from '../../api/experiment';
 import {
@@ -22,22 +22,18 @@ import {
   DEFAULT_LIVE_CAPACITY,
   DEFAULT_QUERY,
   type EventFilter,
-  type EventPage,
   type Experiment,
-  type ExperimentFilter,
-  type ExperimentInput,
   type ExporterHealth,
   type FaultlineEvent,
   type FaultlineOptions,
   type FaultlineQuery,
   type FaultlineVariableQuery,
-  type KindInfo,
-  type TargetInfo,
 } from './types';
 import { matchesEvent, matchesExperiment, resolveFilters, serverParams, interpolateValues, type ResolvedFilters } from './filters';
 import { activeFaultsFrames, annotationsFrame, eventLabels, eventLevel, eventLine, eventsFrame, experimentsFrame } from './frames';
 import { mergeRuns, runsFromEvents, type Run } from './runs';
-import { sseStream } from './streaming';
+import { FaultlineClient } from '../client/client';
+import { toApiError } from '../client/errors';
 import { FaultlineVariableSupport } from './variables';
 import { AnnotationEditor } from './components/AnnotationEditor';
 
@@ -46,16 +42,12 @@ const MAX_EVENTS = 10000;
 const PAGE_SIZE = 5000;
 
 /**
- * The Faultline data source. Every request goes through Grafana's data source proxy
- * (`<instance url>/api/v1/...`, routes in plugin.json), which adds the API token and enforces
- * Editor for POST/DELETE, so the browser never holds the token.
- *
- * Public methods below are the API the panel (src/panel) uses; they reject with ApiError
- * (status, code, message, details) so callers can show what went wrong where the user acted.
+ * The Faultline data source: queries, annotations, variables and Save & test. It talks to the
+ * exporter through `client` (src/client/), the same client the panel and the app page use; live
+ * queries share the data source's one event stream with them.
  */
 export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> {
-  /** `<proxy url>/api/v1`, e.g. /api/datasources/proxy/uid/abc/api/v1 */
-  readonly apiBase: string;
+  readonly client: FaultlineClient;
   readonly defaultNamespace?: string;
 
   constructor(
@@ -63,8 +55,7 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
     private readonly templateSrv: TemplateSrv = getTemplateSrv(),
   ) {
     super(instanceSettings);
-    const proxy = instanceSettings.url ?? `/api/datasources/proxy/uid/${instanceSettings.uid}`;
-    this.apiBase = `${proxy.replace(/\/+$/, '')}/api/v1`;
+    this.client = new FaultlineClient(instanceSettings.uid, instanceSettings.url);
     this.defaultNamespace = instanceSettings.jsonData?.defaultNamespace || undefined;
     this.variables = new FaultlineVariableSupport(this);
   }
@@ -108,7 +99,7 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
       if (q.queryType === 'live') return this.liveQuery(q, filters, request.scopedVars);
       return rxFrom(this.runQuery(q, filters, request)).pipe(
         map((data): DataQueryResponse => ({ data, key: q.refId, state: LoadingState.Done })),
-        catchError((err: unknown) => of<DataQueryResponse>({ data: [], key: q.refId, state: LoadingState.Error, error: { message: queryErrorMessage(toApiError(err)), refId: q.refId } })),
+        catchError((err: unknown) => of<DataQueryResponse>({ data: [], key: q.refId, state: LoadingState.Error, errors: [{ message: queryErrorMessage(toApiError(err)), refId: q.refId }] })),
       );
     });
     return merge(...streams);
@@ -131,14 +122,14 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
         return activeFaultsFrames(q.refId, runs, from, to, step);
       }
       case 'annotations':
-        return [annotationsFrame(q.refId, await this.runsInRange(filters, from, to))];
+        return [annotationsFrame(q.refId, await this.runsInRange(filters, from, to), Date.now(), this.uid)];
       default:
         throw new ApiError(400, 'invalid_input', `unknown query type "${String(q.queryType)}"`);
     }
   }
 
   private async experimentsMatching(filters: ResolvedFilters): Promise<Experiment[]> {
-    const items = await this.listExperiments(serverParams(filters));
+    const items = await this.client.listExperiments(serverParams(filters));
     return items.filter((e) => matchesExperiment(filters, e));
   }
 
@@ -148,11 +139,10 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
     const out: FaultlineEvent[] = [];
     let after: number | undefined;
     while (out.length < Math.min(limit, MAX_EVENTS)) {
-      const page = await this.listEvents({ ...base, after, limit: Math.min(PAGE_SIZE, limit - out.length) });
+      const page = await this.client.listEvents({ ...base, after, limit: Math.min(PAGE_SIZE, limit - out.length) });
       out.push(...page.items.filter((ev) => matchesEvent(filters, ev) && (!types || types.includes(ev.type))));
-      const next = page.nextCursor;
-      if (next === undefined || next === null || next === '' || page.items.length === 0) break;
-      after = Number(next);
+      if (!page.nextCursor || page.items.length === 0) break;
+      after = Number(page.nextCursor);
     }
     return out.slice(0, limit);
   }
@@ -175,8 +165,8 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
     frame.addField({ name: 'time', type: FieldType.time });
     for (const name of ['body', 'level', 'id', 'type', 'experiment', 'namespace', 'kind', 'target', 'phase', 'actor']) frame.addField({ name, type: FieldType.string });
     frame.addField({ name: 'labels', type: FieldType.other });
-    const eventFilter = serverParams(filters, ['namespace', 'kind', 'experiment']);
-    return this.streamEvents(eventFilter).pipe(
+    // The data source's one shared stream (every event); this query's filters apply here.
+    return this.client.events().pipe(
       rxFilter((ev) => matchesEvent(filters, ev)),
       map((ev): DataQueryResponse => {
         frame.add({
@@ -203,18 +193,18 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
     const values = (list: string[]) => [...new Set(list)].sort().map((v) => ({ text: v, value: v }));
     switch (query.find) {
       case 'namespaces': {
-        const experiments = await this.listExperiments();
+        const experiments = await this.client.listExperiments();
         return values([...experiments.map((e) => e.metadata.namespace), ...(this.defaultNamespace ? [this.defaultNamespace] : [])]);
       }
       case 'kinds':
-        return (await this.listKinds()).map((k) => ({ text: k.kind, value: k.kind }));
+        return (await this.client.listKinds()).map((k) => ({ text: k.kind, value: k.kind }));
       case 'experiments': {
         const ns = interpolateValues(this.templateSrv, query.namespace, options?.scopedVars);
-        const experiments = await this.listExperiments(ns?.length === 1 ? { namespace: ns[0] } : {});
+        const experiments = await this.client.listExperiments(ns?.length === 1 ? { namespace: ns[0] } : {});
         return values(experiments.filter((e) => !ns || ns.includes(e.metadata.namespace)).map((e) => e.metadata.name));
       }
       case 'targets':
-        return values((await this.listTargets()).map((t) => t.description));
+        return values((await this.client.listTargets()).map((t) => t.description));
       case 'phases':
         return PHASES.map((p) => ({ text: p, value: p }));
       default:
@@ -227,7 +217,7 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
   async testDatasource(): Promise<TestDataSourceResponse> {
     let health: ExporterHealth;
     try {
-      health = await this.request<ExporterHealth>({ method: 'GET', url: '/health' });
+      health = await this.client.health<ExporterHealth>();
     } catch (err) {
       return { status: 'error', message: explainTestFailure(toApiError(err)) };
     }
@@ -239,7 +229,7 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
     }
     // Health may be public: read something that needs a token to prove the token works.
     try {
-      await this.request({ method: 'GET', url: '/kinds' });
+      await this.client.listKinds();
     } catch (err) {
       return { status: 'error', message: explainTestFailure(toApiError(err)) };
     }
@@ -250,121 +240,6 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
       : '';
     return { status: 'success', message: `Connected to Faultline exporter ${health.version}; the API token is accepted.${frozen}` };
   }
-
-  // ---------------------------------------------------------------- API for the panel
-
-  health(): Promise<ExporterHealth> {
-    return this.request({ method: 'GET', url: '/health' });
-  }
-
-  async listExperiments(filter: ExperimentFilter = {}): Promise<Experiment[]> {
-    const body = await this.request<{ items: Experiment[] }>({ method: 'GET', url: '/experiments', params: compact(filter) });
-    return body.items ?? [];
-  }
-
-  getExperiment(namespace: string, name: string): Promise<Experiment> {
-    return this.request({ method: 'GET', url: experimentPath(namespace, name) });
-  }
-
-  async listKinds(): Promise<KindInfo[]> {
-    return (await this.request<{ items: KindInfo[] }>({ method: 'GET', url: '/kinds' })).items ?? [];
-  }
-
-  async listTargets(): Promise<TargetInfo[]> {
-    return (await this.request<{ items: TargetInfo[] }>({ method: 'GET', url: '/targets' })).items ?? [];
-  }
-
-  listEvents(filter: EventFilter = {}): Promise<EventPage<FaultlineEvent>> {
-    return this.request({ method: 'GET', url: '/events', params: compact(filter) });
-  }
-
-  createExperiment(input: ExperimentInput): Promise<Experiment> {
-    return this.request({ method: 'POST', url: '/experiments', data: input });
-  }
-
-  pauseExperiment(namespace: string, name: string): Promise<Experiment> {
-    return this.request({ method: 'POST', url: `${experimentPath(namespace, name)}/pause` });
-  }
-
-  resumeExperiment(namespace: string, name: string): Promise<Experiment> {
-    return this.request({ method: 'POST', url: `${experimentPath(namespace, name)}/resume` });
-  }
-
-  stopExperiment(namespace: string, name: string): Promise<Experiment> {
-    return this.request({ method: 'POST', url: `${experimentPath(namespace, name)}/stop` });
-  }
-
-  deleteExperiment(namespace: string, name: string): Promise<unknown> {
-    return this.request({ method: 'DELETE', url: experimentPath(namespace, name) });
-  }
-
-  /** The kill switch: stops every running experiment. */
-  stopAll(reason?: string): Promise<Record<string, unknown>> {
-    return this.request({ method: 'POST', url: '/stop-all', data: reason ? { reason } : {} });
-  }
-
-  /**
-   * Live events (SSE through the proxy). Reconnects with Last-Event-ID; unsubscribing closes the
-   * connection. Pass `lastEventId` to replay from a known event.
-   */
-  streamEvents(filter: Pick<EventFilter, 'namespace' | 'kind' | 'experiment' | 'type'> = {}, options: { lastEventId?: number } = {}): Observable<FaultlineEvent> {
-    const qs = new URLSearchParams(compact(filter)).toString();
-    const url = browserUrl(`${this.apiBase}/events/stream${qs ? `?${qs}` : ''}`);
-    return sseStream(url, { lastEventId: options.lastEventId?.toString() }).pipe(
-      map((m) => {
-        try {
-          return JSON.parse(m.data) as FaultlineEvent;
-        } catch {
-          return undefined;
-        }
-      }),
-      rxFilter((ev): ev is FaultlineEvent => ev !== undefined && typeof ev.id === 'number'),
-    );
-  }
-
-  /** One proxied request; errors become ApiError. */
-  private async request<T>(options: Omit<BackendSrvRequest, 'url'> & { url: string }): Promise<T> {
-    try {
-      const response = await lastValueFrom(
-        getBackendSrv().fetch<T>({ ...options, url: `${this.apiBase}${options.url}`, showErrorAlert: false, showSuccessAlert: false }),
-      );
-      return response.data;
-    } catch (err) {
-      throw toApiError(err);
-    }
-  }
-}
-
-function experimentPath(namespace: string, name: string): string {
-  return `/experiments/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
-}
-
-function compact(obj: object): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(obj)) if (v !== undefined && v !== null && v !== '') out[k] = String(v);
-  return out;
-}
-
-/**
- * Grafana pages carry <base href="<app sub url>/">: like backendSrv, drop the leading slash so
- * fetch() resolves the proxy path under a sub path too.
- */
-function browserUrl(url: string): string {
-  return url.startsWith('/') ? url.slice(1) : url;
-}
-
-/** Turns what backendSrv rejects with (FetchError) or anything else into an ApiError. */
-export function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  const e = err as { status?: number; statusText?: string; data?: any; message?: string };
-  const status = typeof e?.status === 'number' ? e.status : 0;
-  const body = e?.data;
-  if (body && typeof body === 'object' && body.error && typeof body.error === 'object' && typeof body.error.message === 'string') {
-    return ApiError.foreign(status, String(body.error.code ?? 'error'), body.error.message, body.error.details);
-  }
-  const message = (body && typeof body === 'object' && (body.message || body.error)) || e?.statusText || e?.message || String(err);
-  const code = status === 0 ? 'unreachable' : status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : status >= 500 ? 'bad_gateway' : 'error';
-  return ApiError.foreign(status, code, String(message));
 }
 
 /** A query's error as a panel shows it: what failed, in the user's terms. */

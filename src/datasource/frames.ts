@@ -1,6 +1,7 @@
 import { createDataFrame, FieldType, type DataFrame } from '@grafana/data';
 import type { Experiment, FaultlineEvent } from './types';
-import type { Run } from './runs';
+import type { Run, RunOutcome } from './runs';
+import { runReport } from '../app/links';
 
 // Exporter data → Grafana data frames. Field names here are the contract with dashboards
 // (table columns, transformations, annotation mappings), so tests pin them.
@@ -128,25 +129,55 @@ const escapeHtml = (s: string): string =>
 
 const MAX_TARGET_TAGS = 5;
 
+/**
+ * Region colour by outcome, from Grafana's palette so it reads in both themes: orange while the
+ * fault is on, blue while paused, green when it ended well, yellow when a guard aborted it, red
+ * when it failed.
+ */
+export const OUTCOME_COLORS: Record<RunOutcome, string> = {
+  running: '#FF9830',
+  paused: '#5794F2',
+  finished: '#73BF69',
+  aborted: '#FADE2A',
+  failed: '#F2495C',
+};
+
 export function runTitle(run: Run): string {
   return `${run.kind} on ${run.namespace}/${run.experiment}`;
 }
 
-/** Annotation text: Grafana shows it as (sanitized) HTML under the title. */
-export function runText(run: Run): string {
+/** Annotation text: Grafana shows it as (sanitized) HTML under the title, with a link to the run's report. */
+export function runText(run: Run, datasourceUid?: string): string {
   const lines = [`kind: ${run.kind}`];
   if (run.params && Object.keys(run.params).length) lines.push(`params: ${JSON.stringify(run.params)}`);
   if (run.targets.length) lines.push(`targets: ${run.targets.join(', ')}`);
   lines.push(`outcome: ${run.outcome}${run.reason ? ` (${run.reason})` : ''}`);
-  return lines.map(escapeHtml).join('<br>');
+  const href = runReport(run.namespace, run.experiment, datasourceUid, true);
+  return [...lines.map(escapeHtml), `<a href="${escapeHtml(href)}">Open the run report</a>`].join('<br>');
+}
+
+/**
+ * A target as a tag: the process or object name without pid and host ("pid 18900 (sleep) on vm"
+ * and "sleep (pid 18900)" are both "sleep"), so tags group runs across restarts.
+ */
+export function targetTag(description: string): string {
+  let s = description.trim().replace(/\s+on\s+\S+$/, '');
+  const named = /^pid\s+\d+\s+\((.+)\)$/.exec(s) ?? /^(.+?)\s+\(pid\s+\d+\)$/.exec(s);
+  if (named) s = named[1];
+  s = s.replace(/\bpid\s+\d+\b/g, '').replace(/\s+/g, ' ').trim();
+  return s || description.trim();
 }
 
 export function runTags(run: Run): string[] {
-  return ['faultline', run.kind, run.namespace, run.outcome, ...run.targets.slice(0, MAX_TARGET_TAGS)];
+  const targets = [...new Set(run.targets.map(targetTag))].slice(0, MAX_TARGET_TAGS);
+  return [...new Set(['faultline', run.kind, run.namespace, run.outcome, ...targets])];
 }
 
-/** Annotation query: one region per run (time = injected, timeEnd = recovered or now while on). */
-export function annotationsFrame(refId: string, runs: Run[], now = Date.now()): DataFrame {
+/**
+ * Annotation query: one region per run (time = injected, timeEnd = recovered or now while on),
+ * coloured by outcome, linking to the run's report on the app page.
+ */
+export function annotationsFrame(refId: string, runs: Run[], now = Date.now(), datasourceUid?: string): DataFrame {
   return createDataFrame({
     refId,
     name: 'annotations',
@@ -154,8 +185,9 @@ export function annotationsFrame(refId: string, runs: Run[], now = Date.now()): 
       { name: 'time', type: FieldType.time, values: runs.map((r) => r.start) },
       { name: 'timeEnd', type: FieldType.time, values: runs.map((r) => r.end ?? now) },
       { name: 'title', type: FieldType.string, values: runs.map(runTitle) },
-      { name: 'text', type: FieldType.string, values: runs.map(runText) },
+      { name: 'text', type: FieldType.string, values: runs.map((r) => runText(r, datasourceUid)) },
       { name: 'tags', type: FieldType.other, values: runs.map(runTags) },
+      { name: 'color', type: FieldType.string, values: runs.map((r) => OUTCOME_COLORS[r.outcome]) },
       { name: 'run', type: FieldType.string, values: runs.map((r) => r.key) },
       { name: 'outcome', type: FieldType.string, values: runs.map((r) => r.outcome) },
     ],

@@ -3,7 +3,8 @@ import { ExperimentPanel } from './components/ExperimentPanel';
 import { DataSourceOption } from './components/DataSourceOption';
 import { COLUMNS, DEFAULT_OPTIONS, type Column, type PanelOptions } from './types';
 
-// Thin wiring only: the panel component and its options.
+// Thin wiring only. plugin.json says skipDataQuery: the panel reads the exporter through the shared
+// client (src/client/), not a panel query, so Grafana shows no Query tab for it.
 export const plugin = new PanelPlugin<PanelOptions>(ExperimentPanel).setPanelOptions((builder) =>
   builder
     .addCustomEditor({

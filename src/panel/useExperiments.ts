@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { FaultlineApi } from './api';
+import type { FaultlineApi } from '../client/client';
 import { toPanelError, type PanelError } from './errors';
 import type { Experiment, FaultlineEvent } from './types';
 
@@ -22,7 +22,17 @@ export interface ExperimentsState {
   reload: () => Promise<void>;
 }
 
-export function useExperiments(api: FaultlineApi | undefined): ExperimentsState {
+/** The dashboard's time range in epoch ms; a refresh of a relative range moves it. */
+export interface Range {
+  from: number;
+  to: number;
+}
+
+/**
+ * The list, the latest events of `range` and the live state. A new range (time picker, dashboard
+ * refresh) reloads both; the live stream stays open across them.
+ */
+export function useExperiments(api: FaultlineApi | undefined, range?: Range): ExperimentsState {
   const [experiments, setExperiments] = useState<Experiment[]>([]);
   const [events, setEvents] = useState<FaultlineEvent[]>([]);
   const [loading, setLoading] = useState(true);
@@ -92,13 +102,7 @@ export function useExperiments(api: FaultlineApi | undefined): ExperimentsState 
     };
 
     setLoading(true);
-    void reload();
     subscribe();
-    // History for the event list; the stream only tells what happens from now on.
-    api.recentEvents(EVENTS_KEPT).then(
-      (past) => !closed && setEvents((prev) => mergeEvents(prev, past)),
-      () => undefined, // the list's own error says enough when the exporter is down
-    );
     return () => {
       closed = true;
       subscription?.unsubscribe();
@@ -106,6 +110,23 @@ export function useExperiments(api: FaultlineApi | undefined): ExperimentsState 
       if (poll) clearInterval(poll);
     };
   }, [api, reload]);
+
+  // The list and the events of the dashboard's range: again whenever the range moves (refresh).
+  const from = range?.from;
+  const to = range?.to;
+  useEffect(() => {
+    if (!api) return;
+    let gone = false;
+    void reload();
+    // History for the event list; the stream only tells what happens from now on.
+    api.recentEvents(EVENTS_KEPT, from !== undefined && to !== undefined ? { from, to } : undefined).then(
+      (past) => !gone && setEvents((prev) => mergeEvents(from === undefined ? prev : prev.filter((e) => Date.parse(e.time) >= from), past)),
+      () => undefined, // the list's own error says enough when the exporter is down
+    );
+    return () => {
+      gone = true;
+    };
+  }, [api, reload, from, to]);
 
   return { experiments, events, loading, error, live, reload };
 }

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { FreezeState } from '../../api/alerts';
 import type { Workflow } from '../../api/workflow';
-import type { FaultlineApi } from './api';
+import type { FaultlineApi } from '../client/client';
 import type { FaultlineEvent } from './types';
 
 // Workflows and the freeze state ride on the experiment list's live events (no second stream):

@@ -4,7 +4,7 @@ import { artifactPath, buildHarness, ensurePluginsBuilt, launchChromium, openSce
 import { startTestExporter, type TestExporter } from '../plugin/helpers/exporter';
 import { waitFor } from './daemon-helpers';
 
-// The built data source (dist/faultline-datasource/module.js) in headless Chromium, loaded through
+// The built data source (dist/faultline-chaos-datasource/module.js) in headless Chromium, loaded through
 // an AMD loader with the modules Grafana shares, its proxy routes played by the harness server in
 // front of a real exporter running a real process-pause experiment. Screenshots go to
 // tests/artifacts/ (datasource-*.png).

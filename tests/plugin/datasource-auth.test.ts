@@ -59,7 +59,7 @@ it('401 without a token: says a token is required', async () => {
 it('a viewer token reads, but the exporter refuses its mutations (403) even for a Grafana Editor', async () => {
   const ds = dataSource('viewer', exporter.url, VIEWER);
   expect((await ds.testDatasource()).status).toBe('success');
-  const err = await ds.stopAll('test').catch((e: unknown) => e);
+  const err = await ds.client.stopAll('test').catch((e: unknown) => e);
   expect(err).toMatchObject({ status: 403, code: 'forbidden', message: expect.stringContaining('role viewer') });
 });
 

@@ -26,7 +26,7 @@ beforeAll(() => {
 
 function baseOptions(): DataSourceSettings<FaultlineOptions, FaultlineSecureOptions> {
   return {
-    id: 1, uid: 'x', orgId: 1, name: 'Faultline', type: 'faultline-datasource', typeName: 'Faultline', typeLogoUrl: '',
+    id: 1, uid: 'x', orgId: 1, name: 'Faultline', type: 'faultline-chaos-datasource', typeName: 'Faultline', typeLogoUrl: '',
     access: 'proxy', url: '', user: '', database: '', basicAuth: false, basicAuthUser: '', isDefault: false,
     jsonData: {}, secureJsonFields: {}, readOnly: false, withCredentials: false,
   } as DataSourceSettings<FaultlineOptions, FaultlineSecureOptions>;
@@ -190,9 +190,8 @@ describe('VariableQueryEditor', () => {
     }
     render(<Stateful />);
     expect(screen.queryByLabelText('Namespace')).not.toBeInTheDocument();
-    await userEvent.click(screen.getByLabelText('Values'));
-    await userEvent.click(await screen.findByText('Experiments'));
-    expect(changes[changes.length - 1].find).toBe('experiments');
+    await userEvent.type(screen.getByLabelText('Values'), 'Experim{enter}');
+    await waitFor(() => expect(changes[changes.length - 1].find).toBe('experiments'));
     await act(async () => {
       await userEvent.type(screen.getByLabelText('Namespace'), '$ns');
     });

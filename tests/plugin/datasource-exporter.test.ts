@@ -1,8 +1,10 @@
 /** @jest-environment ./tests/plugin/jsdom-with-fetch.cjs */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dateTime, FieldType, LoadingState, type DataFrame, type DataQueryRequest, type DataQueryResponse } from '@grafana/data';
-import { firstValueFrom, lastValueFrom, take, toArray, type Subscription } from 'rxjs';
+import { firstValueFrom, lastValueFrom, map, take, toArray, type Subscription } from 'rxjs';
 import { DataSource } from '../../src/datasource/datasource';
+import { OUTCOME_COLORS } from '../../src/datasource/frames';
+import { sseStream } from '../../src/client/sse';
 import type { Experiment, ExperimentInput, FaultlineEvent, FaultlineOptions, FaultlineQuery } from '../../src/datasource/types';
 import { installGrafana, type GrafanaStub } from './helpers/grafana-backend';
 import { instanceSettings } from './helpers/settings';
@@ -55,7 +57,7 @@ const column = (frame: DataFrame, name: string) => field(frame, name).values as 
 const rowOf = (frame: DataFrame, key: string, value: unknown) => column(frame, key).indexOf(value);
 
 async function phaseOf(name: string): Promise<string> {
-  return (await ds.getExperiment(NS, name)).status.phase;
+  return (await ds.client.getExperiment(NS, name)).status.phase;
 }
 
 async function exporterEvents(experimentName: string): Promise<FaultlineEvent[]> {
@@ -102,10 +104,10 @@ describe('mutations through the proxy', () => {
   it('refuses a Viewer (proxy route reqRole) without reaching the exporter', async () => {
     grafana.setRole('Viewer');
     try {
-      await expect(ds.createExperiment(experiment('viewer-try', '5s'))).rejects.toMatchObject({ status: 403, message: 'plugin proxy route access denied' });
-      await expect(ds.stopAll()).rejects.toMatchObject({ status: 403 });
+      await expect(ds.client.createExperiment(experiment('viewer-try', '5s'))).rejects.toMatchObject({ status: 403, message: 'plugin proxy route access denied' });
+      await expect(ds.client.stopAll()).rejects.toMatchObject({ status: 403 });
       // Reads still work for a Viewer.
-      await expect(ds.listKinds()).resolves.toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'process-pause' })]));
+      await expect(ds.client.listKinds()).resolves.toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'process-pause' })]));
     } finally {
       grafana.setRole('Editor');
     }
@@ -115,7 +117,7 @@ describe('mutations through the proxy', () => {
 
   it('passes the exporter\'s field errors on (400 with details), creating nothing', async () => {
     const bad = experiment('bad-duration', 'soon');
-    const err = await ds.createExperiment(bad).catch((e: unknown) => e);
+    const err = await ds.client.createExperiment(bad).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 400, code: 'invalid_input' });
     expect((err as { details: Array<{ field: string }> }).details.map((d) => d.field)).toContain('/spec/duration');
     expect((await exporter.api('GET', `/api/v1/experiments?namespace=${NS}`)).body.items).toEqual([]);
@@ -126,9 +128,9 @@ describe('with real experiments', () => {
   let shortExp: Experiment;
 
   beforeAll(async () => {
-    shortExp = await ds.createExperiment(experiment('short', '2s'));
+    shortExp = await ds.client.createExperiment(experiment('short', '2s'));
     await waitFor('short to finish', async () => (await phaseOf('short')) === 'Finished', 60_000, 200);
-    await ds.createExperiment(experiment('long', '10m'));
+    await ds.client.createExperiment(experiment('long', '10m'));
     await waitFor('long to run', async () => (await phaseOf('long')) === 'Running', 60_000, 200);
     await waitFor('sleep to be stopped', () => procState(pid) === 'T', 20_000);
   });
@@ -174,14 +176,14 @@ describe('with real experiments', () => {
     expect(new Set(column(onlyInjected.data[0], 'type'))).toEqual(new Set(['injected']));
   });
 
-  it('Annotations: one region per run, injected → recovered (or now), with title, text and tags', async () => {
+  it('Annotations: one region per run, injected → recovered (or now), coloured by outcome, with title, text, report link and compact tags', async () => {
     const before = Date.now();
     const query = ds.annotations!.prepareQuery!({ name: 'chaos', enable: true, iconColor: 'red', target: { refId: 'Anno', namespace: NS } } as never)!;
     const [res] = await run([query], t0);
     const frame = res.data[0] as DataFrame;
     expect(frame.fields.map((f) => [f.name, f.type])).toEqual([
       ['time', FieldType.time], ['timeEnd', FieldType.time], ['title', FieldType.string], ['text', FieldType.string],
-      ['tags', FieldType.other], ['run', FieldType.string], ['outcome', FieldType.string],
+      ['tags', FieldType.other], ['color', FieldType.string], ['run', FieldType.string], ['outcome', FieldType.string],
     ]);
     expect(frame.length).toBe(2);
 
@@ -194,15 +196,20 @@ describe('with real experiments', () => {
     expect(column(frame, 'timeEnd')[short]).toBe(recoveredAt);
     expect(recoveredAt - injectedAt).toBeGreaterThanOrEqual(1500);
     expect(column(frame, 'title')[short]).toBe(`process-pause on ${NS}/short`);
-    expect(column(frame, 'tags')[short]).toEqual(expect.arrayContaining(['faultline', 'process-pause', NS, 'finished']));
-    // Empty params are left out of the text.
-    expect(column(frame, 'text')[short]).toMatch(new RegExp(`^kind: process-pause<br>targets: pid ${pid} \\(sleep\\)[^<]*<br>outcome: finished$`));
+    // Compact tags: the target by its name, no pid.
+    expect(column(frame, 'tags')[short]).toEqual(['faultline', 'process-pause', NS, 'finished', 'sleep']);
+    expect(column(frame, 'color')[short]).toBe(OUTCOME_COLORS.finished);
+    // Empty params are left out of the text; the report link names the run and the data source.
+    expect(column(frame, 'text')[short]).toMatch(
+      new RegExp(`^kind: process-pause<br>targets: pid ${pid} \\(sleep\\)[^<]*<br>outcome: finished<br><a href="a/faultline-chaos-app/report\\?namespace=${NS}&amp;name=short&amp;datasource=${ds.uid}">Open the run report</a>$`),
+    );
 
     // The running one ends "now".
     const long = column(frame, 'title').indexOf(`process-pause on ${NS}/long`);
     expect(column(frame, 'outcome')[long]).toBe('running');
     expect(column(frame, 'timeEnd')[long] as number).toBeGreaterThanOrEqual(before);
     expect(column(frame, 'tags')[long]).toContain('running');
+    expect(column(frame, 'color')[long]).toBe(OUTCOME_COLORS.running);
 
     // Filters: by outcome (phase) and by kind through a variable.
     const [finished] = await run([{ ...query, phase: 'Finished', kind: '$kind' }], t0);
@@ -263,7 +270,7 @@ describe('with real experiments', () => {
         // A CircularDataFrame's values are a ring buffer: copy to an array.
         return last ? Array.from(column(last.data[0], 'type') as string[]) : [];
       };
-      await ds.pauseExperiment(NS, 'long');
+      await ds.client.pause(NS, 'long');
       await waitFor('paused event', () => rows().includes('paused'), 20_000, 50);
       expect(responses[responses.length - 1].state).toBe(LoadingState.Streaming);
       expect(responses[responses.length - 1].key).toBe('L');
@@ -272,7 +279,7 @@ describe('with real experiments', () => {
       // The proxy cuts the stream; what happens meanwhile is replayed on reconnect.
       const streamsBefore = grafana.streams.length;
       grafana.cutStreams();
-      await ds.resumeExperiment(NS, 'long');
+      await ds.client.resume(NS, 'long');
       await waitFor('reconnect', () => grafana.streams.length > streamsBefore, 20_000, 50);
       const reconnect = grafana.streams[grafana.streams.length - 1];
       expect(reconnect.headers['Last-Event-ID']).toMatch(/^\d+$/);
@@ -289,22 +296,29 @@ describe('with real experiments', () => {
       expect(grafana.streams[grafana.streams.length - 1].closed).toBe(true);
     });
 
-    it('streamEvents replays from a known event id (for the panel)', async () => {
+    it('the stream resumes after a known event id (Last-Event-ID), as the shared stream does on reconnect', async () => {
       const events = await exporterEvents('short');
       const first = events[0];
-      const replay = await lastValueFrom(ds.streamEvents({ namespace: NS, experiment: 'short' }, { lastEventId: first.id }).pipe(take(3), toArray()));
+      const url = `${ds.client.streamUrl}?namespace=${NS}&experiment=short`;
+      const replay = await lastValueFrom(
+        sseStream(url, { lastEventId: String(first.id) }).pipe(
+          map((m) => JSON.parse(m.data) as FaultlineEvent),
+          take(3),
+          toArray(),
+        ),
+      );
       expect(replay.map((e) => e.id)).toEqual(events.slice(1, 4).map((e) => e.id));
       expect(replay[0]).toMatchObject({ experiment: 'short', namespace: NS, kind: 'process-pause' });
     });
   });
 
   it('stop and delete: the region of a deleted experiment stays, from the events', async () => {
-    const stopped = await ds.stopExperiment(NS, 'long');
+    const stopped = await ds.client.stop(NS, 'long');
     expect(['Recovering', 'Finished']).toContain(stopped.status.phase);
     await waitFor('long to finish', async () => (await phaseOf('long')) === 'Finished', 60_000, 200);
     await waitFor('sleep to run again', () => procState(pid) !== 'T', 20_000);
-    await ds.deleteExperiment(NS, 'short');
-    await expect(ds.getExperiment(NS, 'short')).rejects.toMatchObject({ status: 404 });
+    await ds.client.remove(NS, 'short');
+    await expect(ds.client.getExperiment(NS, 'short')).rejects.toMatchObject({ status: 404 });
 
     const query = ds.annotations!.prepareQuery!({ target: { refId: 'Anno', namespace: NS } } as never)!;
     const [res] = await run([query], t0);

@@ -1,8 +1,9 @@
-import { SseParser } from '../../src/datasource/streaming';
+import { SseParser } from '../../src/client/sse';
 import { mergeRuns, runsFromEvents } from '../../src/datasource/runs';
 import { interpolateValues, matchesEvent, resolveFilters, serverParams } from '../../src/datasource/filters';
-import { activeFaultsFrames, runText } from '../../src/datasource/frames';
-import { explainTestFailure, queryErrorMessage, toApiError } from '../../src/datasource/datasource';
+import { activeFaultsFrames, annotationsFrame, OUTCOME_COLORS, runTags, runText, targetTag } from '../../src/datasource/frames';
+import { explainTestFailure, queryErrorMessage } from '../../src/datasource/datasource';
+import { toApiError } from '../../src/client/errors';
 import type { Experiment, FaultlineEvent } from '../../src/datasource/types';
 import { templateSrv } from './helpers/grafana-backend';
 
@@ -64,9 +65,28 @@ describe('runs', () => {
     expect(merged).toMatchObject({ start: 3000, end: 9000, params: { a: 1 }, targets: ['pid 1'], clipped: false });
   });
 
-  it('escapes HTML in annotation text', () => {
-    const run = [...runsFromEvents([ev(1, 'injected', 1000, { target: '<img src=x>' })]).values()][0];
+  it('escapes HTML in annotation text, the report link too', () => {
+    const run = [...runsFromEvents([ev(1, 'injected', 1000, { target: '<img src=x>', experiment: 'a"b<c' })]).values()][0];
     expect(runText(run)).toContain('targets: &lt;img src=x&gt;');
+    expect(runText(run, 'ds"1')).toContain('<a href="a/faultline-chaos-app/report?namespace=ns&amp;name=a%22b%3Cc&amp;datasource=ds%221">Open the run report</a>');
+  });
+
+  it.each([
+    ['pid 18900 (sleep) on vm', 'sleep'],
+    ['sleep (pid 4242)', 'sleep'],
+    ['pid 7', 'pid 7'],
+    ['cgroup /system.slice/web.service on node-a', 'cgroup /system.slice/web.service'],
+    ['netns blue', 'netns blue'],
+  ])('target tag of %p is %p', (description, tag) => {
+    expect(targetTag(description)).toBe(tag);
+  });
+
+  it('tags are compact and unique; regions are coloured by outcome', () => {
+    const run = [...runsFromEvents([ev(1, 'injected', 1000, { target: 'pid 1 (sleep) on a' }), ev(2, 'injected', 1001, { target: 'pid 2 (sleep) on b' }), ev(3, 'failed', 1002)]).values()][0];
+    expect(runTags(run)).toEqual(['faultline', 'process-pause', 'ns', 'failed', 'sleep']);
+    const frame = annotationsFrame('A', [run], 5000);
+    expect(frame.fields.find((f) => f.name === 'color')!.values).toEqual([OUTCOME_COLORS.failed]);
+    expect(new Set(Object.values(OUTCOME_COLORS)).size).toBe(5);
   });
 });
 

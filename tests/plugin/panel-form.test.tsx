@@ -179,7 +179,12 @@ describe('launch form', () => {
     // Inline: inside the same field as the percent input.
     const percentInput = numberField(/^Percent/);
     expect(percentInput).toHaveAttribute('aria-invalid', 'true');
-    expect(reason.closest('[class*="field"], div')?.parentElement?.contains(percentInput) || percentInput.closest('div[class]')).toBeTruthy();
+    // Inline means in the same Field: the smallest element holding both the message and the input
+    // holds no other input (a form-level alert would share only the whole form with it).
+    let box: HTMLElement | null = reason.parentElement;
+    while (box && !box.contains(percentInput)) box = box.parentElement;
+    expect(box).not.toBeNull();
+    expect(box!.querySelectorAll('input')).toHaveLength(1);
     // Errors no field shows are listed in the form's alert.
     expect(within(screen.getByRole('alert', { name: 'Some fields need attention' })).getByText(/\/spec\/schedule is not a valid cron expression/)).toBeInTheDocument();
     // Editing clears the exporter's verdict.

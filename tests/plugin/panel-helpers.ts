@@ -4,7 +4,7 @@ import { API_VERSION, type Experiment, type ExperimentInput, type Phase } from '
 import type { FaultlineEvent } from '../../api/events';
 import type { FreezeState } from '../../api/alerts';
 import type { Workflow } from '../../api/workflow';
-import type { FaultlineApi } from '../../src/panel/api';
+import type { FaultlineApi } from '../../src/client/client';
 import type { KindInfo, TargetInfo } from '../../src/panel/types';
 
 // The panel's side of the data source, recorded: what the panel asked for and with which body. The

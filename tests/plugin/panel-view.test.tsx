@@ -2,11 +2,11 @@
 import React from 'react';
 import { act, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { config, setDataSourceSrv, type DataSourceSrv } from '@grafana/runtime';
+import { config } from '@grafana/runtime';
 import { getDefaultTimeRange, LoadingState, type PanelProps } from '@grafana/data';
 import { ApiError } from '../../api/errors';
 import { DataSource } from '../../src/datasource/datasource';
-import { ExperimentPanel, FaultlineView } from '../../src/panel/components/ExperimentPanel';
+import { ExperimentPanel, FaultlineView, namespacesOption } from '../../src/panel/components/ExperimentPanel';
 import { canAct } from '../../src/panel/roles';
 import { DEFAULT_OPTIONS, type PanelOptions } from '../../src/panel/types';
 import { installGrafana } from './helpers/grafana-backend';
@@ -203,7 +203,8 @@ describe('through the real data source and Grafana proxy rules', () => {
     // Nothing listens on port 1: Grafana's proxy answers 502, as it would.
     installGrafana({ uid, url: 'http://127.0.0.1:1' });
     const ds = new DataSource(settings);
-    setDataSourceSrv({ get: async () => ds, getList: () => [settings], getInstanceSettings: () => settings, reload: async () => undefined } as unknown as DataSourceSrv);
+    config.datasources = { Faultline: settings };
+    expect(ds.client.uid).toBe(uid);
     config.bootData.user = { ...config.bootData.user, orgRole: 'Editor' as never };
     render(<ExperimentPanel {...panelProps({ datasource: '$ds' })} />);
     const alert = await screen.findByRole('alert', { name: 'Cannot reach the Faultline exporter' }, { timeout: 20_000 });
@@ -214,8 +215,7 @@ describe('through the real data source and Grafana proxy rules', () => {
     const user = userEvent.setup();
     // The panel thinks the user is an Editor, but Grafana's proxy sees a Viewer: the server decides.
     installGrafana({ uid, url: 'http://127.0.0.1:1' }, 'Viewer');
-    const ds = new DataSource(settings);
-    setDataSourceSrv({ get: async () => ds, getList: () => [settings] } as unknown as DataSourceSrv);
+    config.datasources = { Faultline: settings };
     config.bootData.user = { ...config.bootData.user, orgRole: 'Editor' as never, isGrafanaAdmin: false };
     render(<ExperimentPanel {...panelProps({ datasource: uid })} />);
     await user.click(await screen.findByRole('button', { name: 'Stop all' }));
@@ -225,44 +225,23 @@ describe('through the real data source and Grafana proxy rules', () => {
   });
 
   test.each([
-    ['.*', ['default/a', 'shop/b', 'web/c']],
-    ['shop,web', ['shop/b', 'web/c']],
-    ['shop', ['shop/b']],
-  ])('namespace variable %p shows %p', async (value, shown) => {
-    // A data source object with the Faultline data source's method names, answering from memory.
-    const api = recordingApi([experiment('a', 'Running'), experiment('b', 'Running', {}, 'shop'), experiment('c', 'Running', {}, 'web')]);
-    const ds = {
-      listExperiments: api.listExperiments,
-      listKinds: api.listKinds,
-      listTargets: api.listTargets,
-      createExperiment: api.createExperiment,
-      pauseExperiment: api.pause,
-      resumeExperiment: api.resume,
-      stopExperiment: api.stop,
-      deleteExperiment: api.remove,
-      stopAll: api.stopAll,
-      streamEvents: api.events,
-    };
-    setDataSourceSrv({ get: async () => ds, getList: () => [settings] } as unknown as DataSourceSrv);
-    const props = panelProps({ datasource: uid, namespace: '$namespace' });
-    render(<ExperimentPanel {...props} replaceVariables={(s: string) => s.replace('$namespace', value)} />);
-    await screen.findByTestId(`experiment-${shown[0]}`);
-    expect(screen.getAllByTestId(/^experiment-/).map((r) => r.getAttribute('data-testid')?.slice('experiment-'.length)).sort()).toEqual(shown);
+    ['.*', []],
+    ['shop,web', ['shop', 'web']],
+    ['shop', ['shop']],
+    ['$__all', []],
+  ])('namespace variable %p filters on %p', (value, shown) => {
+    const replace = ((s: string) => s.replace('$namespace', value)) as PanelProps['replaceVariables'];
+    expect(namespacesOption('$namespace', replace)).toEqual(shown);
   });
 
   test('a panel pointed at a missing data source says what to do', async () => {
-    setDataSourceSrv({
-      get: async (ref: string) => {
-        throw new Error(`Data source ${ref} was not found`);
-      },
-      getList: () => [],
-    } as unknown as DataSourceSrv);
+    config.datasources = { Faultline: settings };
     render(<ExperimentPanel {...panelProps({ datasource: 'nope' })} />);
     expect(await screen.findByRole('alert', { name: 'Data source not found' })).toHaveTextContent(/Pick a Faultline data source in the panel options/);
   });
 
   test('a data source that is not Faultline is refused by name', async () => {
-    setDataSourceSrv({ get: async () => ({ query: () => undefined }), getList: () => [] } as unknown as DataSourceSrv);
+    config.datasources = { Prometheus: { ...settings, uid: 'prometheus', name: 'Prometheus', type: 'prometheus' } };
     render(<ExperimentPanel {...panelProps({ datasource: 'prometheus' })} />);
     expect(await screen.findByRole('alert', { name: 'Not a Faultline data source' })).toBeInTheDocument();
   });

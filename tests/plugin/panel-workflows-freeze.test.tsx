@@ -5,7 +5,6 @@ import userEvent from '@testing-library/user-event';
 import { ApiError } from '../../api/errors';
 import type { Workflow } from '../../api/workflow';
 import { DataSource } from '../../src/datasource/datasource';
-import { fromDataSource } from '../../src/panel/api';
 import { FaultlineView } from '../../src/panel/components/ExperimentPanel';
 import { DEFAULT_OPTIONS } from '../../src/panel/types';
 import { installGrafana, type GrafanaStub } from './helpers/grafana-backend';
@@ -215,7 +214,7 @@ describe('through the real data source, proxy and exporter', () => {
 
   test('freeze, banner, workflows call and unfreeze against the exporter', async () => {
     const user = userEvent.setup();
-    const api = fromDataSource(new DataSource(settings));
+    const api = new DataSource(settings).client;
     expect(await api.listWorkflows()).toEqual([]);
     const view = render(<FaultlineView api={api} options={DEFAULT_OPTIONS} namespaces={[]} canAct width={1000} height={600} />);
     await user.click(await screen.findByRole('button', { name: 'Freeze' }));
@@ -239,7 +238,7 @@ describe('through the real data source, proxy and exporter', () => {
     const user = userEvent.setup();
     grafana.setRole('Viewer');
     try {
-      const api = fromDataSource(new DataSource(settings));
+      const api = new DataSource(settings).client;
       render(<FaultlineView api={api} options={DEFAULT_OPTIONS} namespaces={[]} canAct width={1000} height={600} />);
       await user.click(await screen.findByRole('button', { name: 'Freeze' }));
       const dialog = await screen.findByRole('dialog');
@@ -261,7 +260,7 @@ describe('through the real data source, proxy and exporter', () => {
       spec: { steps: [{ name: 'hold', suspend: { duration: '10m' } }] },
     });
     expect(created.status).toBeLessThan(300);
-    const api = fromDataSource(new DataSource(settings));
+    const api = new DataSource(settings).client;
     render(<FaultlineView api={api} options={DEFAULT_OPTIONS} namespaces={[]} canAct width={1000} height={600} />);
     const row = await screen.findByTestId(`workflow-default/${name}`, {}, { timeout: 20_000 });
     await waitFor(() => expect(within(row).getByText('Running')).toBeInTheDocument(), { timeout: 20_000 });

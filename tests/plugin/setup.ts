@@ -31,3 +31,10 @@ g.TextDecoder ??= TextDecoder;
 g.ResizeObserver ??= NoopObserver;
 g.IntersectionObserver ??= NoopObserver;
 if (!Element.prototype.scrollIntoView) Element.prototype.scrollIntoView = () => {};
+
+// Combobox sizes its menu from the text width (canvas measureText): jsdom has no canvas. An
+// approximate width per character is enough for layout code that has no layout here anyway.
+HTMLCanvasElement.prototype.getContext = function getContext() {
+  return { font: '', measureText: (text: string) => ({ width: text.length * 7 }) } as unknown as CanvasRenderingContext2D;
+} as unknown as HTMLCanvasElement['getContext'];
+

@@ -71,10 +71,10 @@ describe('docker-compose.yaml', () => {
     expect(services.grafana.volumes).toContain('grafana-plugins:/var/lib/grafana/plugins');
   });
 
-  it('allows exactly the Faultline plugins unsigned', () => {
-    const ids = ['src/panel/plugin.json', 'plugin.json'].filter((f) => existsSync(path.join(REPO, f))).map((f) => readJson(path.join(REPO, f)).id);
+  it('allows exactly the Faultline app and its nested plugins unsigned', () => {
+    const ids = ['src/plugin.json', 'src/datasource/plugin.json', 'src/panel/plugin.json'].map((f) => readJson(path.join(REPO, f)).id);
     const allowed = String(services.grafana.environment.GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS).split(',');
-    expect(allowed.sort()).toEqual(['faultline-datasource', 'faultline-panel']);
+    expect(allowed.sort()).toEqual(['faultline-chaos-app', 'faultline-chaos-datasource', 'faultline-chaos-panel']);
     for (const id of ids) expect(allowed).toContain(id);
   });
 

@@ -8,7 +8,8 @@ import { PROVISIONING, REPO, readJson, readYaml } from '../helpers/stack';
 // exporter's webhook route and the token roles behind them.
 
 const GRAFANA = path.join(PROVISIONING, 'grafana');
-const DASH_DIR = path.join(GRAFANA, 'dashboards');
+// The dashboards ship in the app (src/dashboards/); provisioning/grafana/dashboards holds the provider.
+const DASH_DIR = path.join(REPO, 'src', 'dashboards');
 const dashboards = readdirSync(DASH_DIR)
   .filter((f) => f.endsWith('.json'))
   .map((f) => ({ file: f, json: readJson(path.join(DASH_DIR, f)) }));
@@ -24,8 +25,8 @@ function pluginId(candidates: string[], fallback: string): string {
   }
   return fallback;
 }
-const DATASOURCE_ID = pluginId(['plugin.json', 'src/datasource/plugin.json', 'src/plugin.json'], 'faultline-datasource');
-const PANEL_ID = pluginId(['src/panel/plugin.json'], 'faultline-panel');
+const DATASOURCE_ID = pluginId(['src/datasource/plugin.json'], 'faultline-chaos-datasource');
+const PANEL_ID = pluginId(['src/panel/plugin.json'], 'faultline-chaos-panel');
 
 /** Every data source reference in a dashboard, with where it is. */
 function datasourceRefs(d: any): { where: string; ref: any }[] {
@@ -146,12 +147,22 @@ describe('the two dashboards', () => {
     expect(all).toContain('histogram_quantile(0.99, sum by (le, route) (rate(demo_http_request_duration_seconds_bucket');
   });
 
-  it('are loaded by the provider from where compose mounts them', () => {
-    const provider = readYaml(path.join(DASH_DIR, 'provider.yaml'));
+  it('ship in the app and are loaded by the provider from the installed plugin', () => {
+    const provider = readYaml(path.join(GRAFANA, 'dashboards', 'provider.yaml'));
     const mountPath = provider.providers[0].options.path;
-    const mounts: string[] = compose.services.grafana.volumes;
-    expect(mounts).toContain(`./provisioning/grafana/dashboards:${mountPath}:ro`);
+    const app = readJson(path.join(REPO, 'src', 'plugin.json'));
+    // compose installs dist/ (the app) as <plugins>/<app id>/; the dashboards are in its dashboards/.
+    expect(mountPath).toBe(`/var/lib/grafana/plugins/${app.id}/dashboards`);
+    expect(compose.services.plugins.command.join(' ')).toContain(`cp -R /app/dist/. /plugins/${app.id}/`);
+    const included = app.includes.filter((i: any) => i.type === 'dashboard').map((i: any) => i.path).sort();
+    expect(included).toEqual(dashboards.map((d) => `dashboards/${d.file}`).sort());
     expect(compose.services.grafana.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(`${mountPath}/demo-service.json`);
+  });
+
+  it('come with the app enabled by provisioning', () => {
+    const apps = readYaml(path.join(GRAFANA, 'plugins', 'faultline.yaml')).apps;
+    expect(apps).toEqual([expect.objectContaining({ type: readJson(path.join(REPO, 'src', 'plugin.json')).id, disabled: false })]);
+    expect(compose.services.grafana.volumes).toContain('./provisioning/grafana/plugins:/etc/grafana/provisioning/plugins:ro');
   });
 });
 

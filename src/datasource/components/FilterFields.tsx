@@ -18,7 +18,7 @@ export function useKindOptions(datasource: DataSource): Array<SelectableValue<st
   const [kinds, setKinds] = useState<string[]>([...KIND_NAMES]);
   useEffect(() => {
     let live = true;
-    datasource.listKinds().then(
+    datasource.client.listKinds().then(
       (items) => live && items.length > 0 && setKinds(items.map((k) => k.kind)),
       () => undefined, // editor still works with the built-in names; the query itself shows the error
     );

@@ -1,6 +1,6 @@
 import React from 'react';
 import type { QueryEditorProps } from '@grafana/data';
-import { InlineField, InlineFieldRow, Input, Select } from '@grafana/ui';
+import { Combobox, InlineField, InlineFieldRow, Input } from '@grafana/ui';
 import type { DataSource } from '../datasource';
 import { VARIABLE_FINDS, type FaultlineOptions, type FaultlineQuery, type FaultlineVariableQuery, type VariableFind } from '../types';
 
@@ -11,12 +11,12 @@ export function VariableQueryEditor({ query, onChange }: Props) {
   return (
     <InlineFieldRow data-testid="faultline-variable-editor">
       <InlineField label="Values" labelWidth={14}>
-        <Select<VariableFind>
-          inputId="faultline-variable-find"
+        <Combobox<VariableFind>
+          id="faultline-variable-find"
           width={24}
           options={VARIABLE_FINDS.map((f) => ({ label: f.label, value: f.value }))}
           value={value.find}
-          onChange={(o) => onChange({ ...value, find: o.value ?? 'namespaces' })}
+          onChange={(o) => onChange({ ...value, find: o.value })}
         />
       </InlineField>
       {value.find === 'experiments' && (

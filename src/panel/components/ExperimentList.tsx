@@ -1,7 +1,7 @@
 import React, { Fragment, useState } from 'react';
 import { css, cx } from '@emotion/css';
 import { dateTimeFormat, dateTimeFormatTimeAgo, type GrafanaTheme2 } from '@grafana/data';
-import { Alert, ConfirmModal, IconButton, Stack, Text, useStyles2 } from '@grafana/ui';
+import { Alert, ConfirmModal, IconButton, Stack, Text, TextLink, useStyles2 } from '@grafana/ui';
 import { formatDuration } from '../../../api/units';
 import { ACTIVE_PHASES, TERMINAL_PHASES } from '../../../api/experiment';
 import type { PanelError } from '../errors';
@@ -22,6 +22,8 @@ interface Props {
   busy: Record<string, boolean>;
   onAction: (action: ExperimentAction, experiment: Experiment) => void;
   onDismissError: (key: string) => void;
+  /** The report page of an experiment (the app page); the name links there when given. */
+  reportHref?: (e: Experiment) => string;
 }
 
 export const keyOf = (e: Experiment) => `${e.metadata.namespace}/${e.metadata.name}`;
@@ -50,7 +52,7 @@ function selectorSummary(e: Experiment): string {
 const TARGETS_SHOWN = 2;
 
 export function ExperimentList(props: Props) {
-  const { experiments, events, columns, canAct, now, timeZone, rowErrors, busy, onAction, onDismissError } = props;
+  const { experiments, events, columns, canAct, now, timeZone, rowErrors, busy, onAction, onDismissError, reportHref } = props;
   const styles = useStyles2(getStyles);
   const [expanded, setExpanded] = useState<Record<string, boolean>>({});
   const [confirmDelete, setConfirmDelete] = useState<Experiment>();
@@ -90,7 +92,13 @@ export function ExperimentList(props: Props) {
                         tooltip={open ? 'Hide details' : 'Show targets and events'}
                         onClick={() => setExpanded((x) => ({ ...x, [key]: !open }))}
                       />
-                      <span className={styles.name}>{e.metadata.name}</span>
+                      {reportHref ? (
+                        <TextLink href={reportHref(e)} inline={false} weight="medium">
+                          {e.metadata.name}
+                        </TextLink>
+                      ) : (
+                        <span className={styles.name}>{e.metadata.name}</span>
+                      )}
                     </Stack>
                   </td>
                   {show('namespace') && <td className={styles.muted}>{e.metadata.namespace}</td>}

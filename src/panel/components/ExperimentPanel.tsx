@@ -3,11 +3,11 @@ import { css } from '@emotion/css';
 import type { GrafanaTheme2, PanelProps } from '@grafana/data';
 import { Alert, Button, Drawer, EmptyState, Icon, LoadingPlaceholder, Stack, Tooltip, useStyles2 } from '@grafana/ui';
 import { ACTIVE_PHASES, TERMINAL_PHASES } from '../../../api/experiment';
-import { resolveApi, type FaultlineApi } from '../api';
-import { toPanelError, type PanelError } from '../errors';
+import { clientFor, type FaultlineApi } from '../../client/client';
+import { PanelError, toPanelError } from '../errors';
 import { canAct as userCanAct, isAdmin as userIsAdmin } from '../roles';
 import { DEFAULT_OPTIONS, type Experiment, type LaunchTemplate, type PanelOptions } from '../types';
-import { useExperiments, useNow, type LiveState } from '../useExperiments';
+import { useExperiments, useNow, type LiveState, type Range } from '../useExperiments';
 import { useWorkflowsAndFreeze } from '../useWorkflowsAndFreeze';
 import type { Workflow } from '../../../api/workflow';
 import { ConfirmStopAll } from './ConfirmStopAll';
@@ -19,30 +19,41 @@ import { LaunchForm } from './LaunchForm';
 /** What an "All" selection of a namespace variable may turn into: no filter. */
 const ALL_VALUES = new Set(['$__all', '*', '.*', '.+', 'All']);
 
-/** The panel as Grafana renders it: finds the data source, then shows the view. */
-export function ExperimentPanel({ options, onOptionsChange, replaceVariables, width, height, timeZone }: PanelProps<PanelOptions>) {
-  const opts = { ...DEFAULT_OPTIONS, ...options };
-  const dsRef = replaceVariables(opts.datasource ?? '');
-  // A multi-value variable arrives as "a,b" with the csv format.
-  const namespaces = replaceVariables(opts.namespace ?? '', undefined, 'csv')
+/** The namespaces option after template variables; a multi-value variable arrives as "a,b" with the csv format. Empty = all. */
+export function namespacesOption(raw: string, replaceVariables: PanelProps['replaceVariables']): string[] {
+  return replaceVariables(raw, undefined, 'csv')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s && !ALL_VALUES.has(s));
-  const [api, setApi] = useState<FaultlineApi>();
-  const [apiError, setApiError] = useState<PanelError>();
+}
 
-  useEffect(() => {
-    let gone = false;
-    setApi(undefined);
-    setApiError(undefined);
-    resolveApi(dsRef).then(
-      (a) => !gone && setApi(a),
-      (err) => !gone && setApiError(toPanelError(err, 'open the Faultline data source')),
-    );
-    return () => {
-      gone = true;
-    };
-  }, [dsRef]);
+/** The client of the data source the options name, or why there is none, in the user's words. */
+function lookUp(dsRef: string): { api?: FaultlineApi; error?: PanelError } {
+  const found = clientFor(dsRef);
+  if ('client' in found) return { api: found.client };
+  if (found.problem === 'not-faultline') {
+    return { error: new PanelError('failed', 'Not a Faultline data source', `"${dsRef}" is not a Faultline data source. Pick a Faultline data source in the panel options.`) };
+  }
+  if (found.problem === 'missing') {
+    return { error: new PanelError('failed', 'Data source not found', `There is no data source "${dsRef}". Pick a Faultline data source in the panel options.`) };
+  }
+  return { error: new PanelError('failed', 'No Faultline data source', 'Add a Faultline data source (Connections → Data sources), then pick it in the panel options.') };
+}
+
+/** The panel as Grafana renders it: finds the data source, then shows the view. */
+export function ExperimentPanel({ options, onOptionsChange, replaceVariables, width, height, timeZone, timeRange }: PanelProps<PanelOptions>) {
+  const opts = { ...DEFAULT_OPTIONS, ...options };
+  const dsRef = replaceVariables(opts.datasource ?? '');
+  const namespaces = namespacesOption(opts.namespace ?? '', replaceVariables);
+  const found = useMemo(() => lookUp(dsRef), [dsRef]);
+  const api = found.api;
+  const apiError = found.error;
+  // The dashboard's range: the latest events are those of the range, and a refresh (which moves a
+  // relative range) reloads the list.
+  const range = useMemo<Range | undefined>(
+    () => (timeRange ? { from: timeRange.from.valueOf(), to: timeRange.to.valueOf() } : undefined),
+    [timeRange?.from.valueOf(), timeRange?.to.valueOf()], // eslint-disable-line react-hooks/exhaustive-deps
+  );
 
   if (apiError) {
     return (
@@ -62,6 +73,7 @@ export function ExperimentPanel({ options, onOptionsChange, replaceVariables, wi
       timeZone={timeZone}
       width={width}
       height={height}
+      range={range}
       onOptionsChange={onOptionsChange}
     />
   );
@@ -76,8 +88,15 @@ interface ViewProps {
   /** May lift a freeze. */
   isAdmin?: boolean;
   timeZone?: string;
-  width: number;
-  height: number;
+  /** A number in a panel (pixels); the app page passes '100%' / 'auto'. */
+  width: number | string;
+  height: number | string;
+  /** Only experiments this accepts are listed (the app page's filters). */
+  filter?: (e: Experiment) => boolean;
+  /** Where each experiment's report is (the app page); no links when undefined. */
+  reportHref?: (e: Experiment) => string;
+  /** The dashboard's time range (events shown are of this range); undefined = the last 15 minutes. */
+  range?: Range;
   onOptionsChange?: (options: PanelOptions) => void;
 }
 
@@ -86,9 +105,9 @@ const NOTICE_MS = 6000;
 const ACTION_WORDS: Record<ExperimentAction, string> = { pause: 'pause', resume: 'resume', stop: 'stop', delete: 'delete' };
 
 /** The panel's content, given a FaultlineApi (tests and the browser harness render this directly too). */
-export function FaultlineView({ api, options, namespaces, canAct, isAdmin = false, timeZone, width, height, onOptionsChange }: ViewProps) {
+export function FaultlineView({ api, options, namespaces, canAct, isAdmin = false, timeZone, width, height, filter, reportHref, range, onOptionsChange }: ViewProps) {
   const styles = useStyles2(getStyles);
-  const state = useExperiments(api);
+  const state = useExperiments(api, range);
   const extra = useWorkflowsAndFreeze(api, state.events);
   const [workflowErrors, setWorkflowErrors] = useState<Record<string, PanelError | undefined>>({});
   const [workflowBusy, setWorkflowBusy] = useState<Record<string, boolean>>({});
@@ -106,8 +125,9 @@ export function FaultlineView({ api, options, namespaces, canAct, isAdmin = fals
       state.experiments
         .filter((e) => namespaces.length === 0 || namespaces.includes(e.metadata.namespace))
         .filter((e) => !options.activeOnly || !TERMINAL_PHASES.includes(e.status.phase))
+        .filter((e) => !filter || filter(e))
         .sort((a, b) => rank(a) - rank(b) || (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '')),
-    [state.experiments, namespaces, options.activeOnly],
+    [state.experiments, namespaces, options.activeOnly, filter],
   );
   const activeCount = state.experiments.filter((e) => ACTIVE_PHASES.includes(e.status.phase)).length;
   const events = state.events.filter((e) => namespaces.length === 0 || !e.namespace || namespaces.includes(e.namespace));
@@ -267,6 +287,7 @@ export function FaultlineView({ api, options, namespaces, canAct, isAdmin = fals
               timeZone={timeZone}
               rowErrors={rowErrors}
               busy={busy}
+              reportHref={reportHref}
               onAction={(a, e) => void act(a, e)}
               onDismissError={(key) => setRowErrors((r) => ({ ...r, [key]: undefined }))}
             />

@@ -2,7 +2,7 @@ import React, { useEffect, useMemo, useState } from 'react';
 import { css } from '@emotion/css';
 import type { GrafanaTheme2 } from '@grafana/data';
 import { Alert, Button, Field, FieldSet, Input, LoadingPlaceholder, Select, Stack, Text, useStyles2 } from '@grafana/ui';
-import type { FaultlineApi } from '../api';
+import type { FaultlineApi } from '../../client/client';
 import { toPanelError, type PanelError } from '../errors';
 import { defaultName, defaultParams, emptyForm, hasErrors, paramsSchema, sortErrors, validateForm, type FormErrors } from '../form';
 import type { Experiment, KindInfo, LaunchFormState, LaunchTemplate, TargetInfo } from '../types';

@@ -18,8 +18,10 @@
   };
   window.define.amd = {};
 
-  function resolve(name) {
-    if (name === 'exports' || name === 'module' || name === 'require') return undefined;
+  function resolve(name, url) {
+    // Grafana's loader hands a module its own URL as "module" (create-plugin's public path reads it).
+    if (name === 'module') return { uri: url };
+    if (name === 'exports' || name === 'require') return undefined;
     if (!(name in registry)) throw new Error('harness: module "' + name + '" is not provided (Grafana would provide it?)');
     return registry[name];
   }
@@ -36,7 +38,7 @@
         try {
           var exportsObj = {};
           var args = def.deps.map(function (d) {
-            return d === 'exports' ? exportsObj : resolve(d);
+            return d === 'exports' ? exportsObj : resolve(d, script.src);
           });
           var result = def.factory.apply(null, args);
           ok(result !== undefined ? result : exportsObj);

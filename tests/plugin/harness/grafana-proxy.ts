@@ -36,7 +36,8 @@ const ROLE_RANK: Record<GrafanaRole, number> = { Viewer: 1, Editor: 2, Admin: 3 
 
 export const PROXY_PREFIX = '/api/datasources/proxy/uid/';
 
-export function loadRoutes(pluginJsonPath = path.resolve(__dirname, '../../../plugin.json')): PluginRoute[] {
+/** The nested data source's routes (src/datasource/plugin.json, as the app ships it). */
+export function loadRoutes(pluginJsonPath = path.resolve(__dirname, '../../../src/datasource/plugin.json')): PluginRoute[] {
   return (JSON.parse(readFileSync(pluginJsonPath, 'utf8')) as { routes?: PluginRoute[] }).routes ?? [];
 }
 

@@ -133,14 +133,15 @@ function newestMtime(paths: string[]): number {
  * first, so there this does nothing). Resolves true when it built.
  */
 export async function ensurePluginsBuilt(): Promise<boolean> {
-  const sources = newestMtime(['src', 'api', 'plugin.json', '.config'].map((p) => path.join(ROOT, p)));
-  const outputs = ['faultline-datasource', 'faultline-panel'].map((id) => path.join(ROOT, 'dist', id, 'module.js'));
-  const panelExpected = existsSync(path.join(ROOT, 'src/panel/module.tsx'));
-  const needed = outputs.filter((o, i) => i === 0 || panelExpected);
-  if (needed.every((o) => existsSync(o) && statSync(o).mtimeMs >= sources)) return false;
-  await promisify(execFile)('npx', ['webpack', '--config', '.config/webpack.config.cjs', '--mode', 'production'], { cwd: ROOT, maxBuffer: 16 << 20 });
+  const sources = newestMtime(['src', 'api', '.config'].map((p) => path.join(ROOT, p)));
+  const outputs = ['', 'datasource', 'panel'].map((dir) => path.join(ROOT, 'dist', dir, 'module.js'));
+  if (outputs.every((o) => existsSync(o) && statSync(o).mtimeMs >= sources)) return false;
+  await promisify(execFile)('npm', ['run', 'build:plugins'], { cwd: ROOT, maxBuffer: 16 << 20 });
   return true;
 }
+
+/** The app's id and where Grafana serves it from: nested plugins are under the app's folder. */
+export const APP_ID = 'faultline-chaos-app';
 
 export interface HarnessServerOptions {
   build: HarnessBuild;
@@ -155,11 +156,13 @@ export interface HarnessServer {
   setRole(role: GrafanaRole): void;
   /** Proxied requests: method, path, status (what Grafana's proxy would have logged). */
   proxyLog: Array<{ method: string; path: string; status: number }>;
+  /** Proxied event streams (GET …/events/stream) whose response is still open. */
+  openStreams(): number;
   close(): Promise<void>;
 }
 
 const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Faultline plugin harness</title>
+<html lang="en"><head><meta charset="utf-8"><base href="/"><title>Faultline plugin harness</title>
 <style>html,body{margin:0;min-height:100%;font-family:Inter,Helvetica,Arial,sans-serif}</style>
 <script src="/amd.js"></script><script src="/vendor.js"></script></head>
 <body><div id="root"></div></body></html>`;
@@ -181,6 +184,9 @@ function inside(base: string, rel: string): string | undefined {
   return full.startsWith(base + path.sep) ? full : undefined;
 }
 
+/** Proxied event stream responses still open, for the shared-stream test. */
+const openStreamResponses = new Set<http.ServerResponse>();
+
 async function proxy(req: http.IncomingMessage, res: http.ServerResponse, opts: HarnessServerOptions, role: GrafanaRole, log: HarnessServer['proxyLog']): Promise<void> {
   const parsed = parseProxyUrl(req.url ?? '');
   const ds = opts.datasources?.find((d) => d.uid === parsed?.uid);
@@ -200,6 +206,10 @@ async function proxy(req: http.IncomingMessage, res: http.ServerResponse, opts: 
   const headers: Record<string, string> = { ...decision.headers };
   for (const h of ['content-type', 'accept', 'last-event-id']) if (req.headers[h]) headers[h] = String(req.headers[h]);
   const abort = new AbortController();
+  if (/(^|\/)events\/stream(\?|$)/.test(parsed.proxyPath)) {
+    openStreamResponses.add(res);
+    res.on('close', () => openStreamResponses.delete(res));
+  }
   res.on('close', () => abort.abort());
   try {
     const upstream = await fetch(decision.url, { method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined, signal: abort.signal });
@@ -228,10 +238,12 @@ export async function startHarnessServer(opts: HarnessServerOptions): Promise<Ha
     if (p === '/amd.js') return sendFile(res, opts.build.amdJs);
     if (p === '/vendor.js') return sendFile(res, opts.build.vendorJs);
     if (p === '/favicon.ico') return void res.writeHead(204).end();
+    // Grafana serves an installed plugin's folder at public/plugins/<id>/; the app's folder is
+    // dist/ and holds the nested data source (datasource/) and panel (panel/).
     const plugin = /^\/public\/plugins\/([a-z0-9-]+)\/(.+)$/.exec(p);
     if (plugin) {
-      const file = inside(path.join(ROOT, 'dist', plugin[1]), plugin[2]);
-      return file ? sendFile(res, file) : void res.writeHead(403).end();
+      const file = plugin[1] === APP_ID ? inside(path.join(ROOT, 'dist'), plugin[2]) : undefined;
+      return file ? sendFile(res, file) : void res.writeHead(404).end();
     }
     if (p.startsWith('/public/build/img/icons/')) {
       const file = inside(ICONS_DIR, p.slice('/public/build/img/icons/'.length));
@@ -249,6 +261,7 @@ export async function startHarnessServer(opts: HarnessServerOptions): Promise<Ha
     url: `http://127.0.0.1:${port}`,
     setRole: (r) => (role = r),
     proxyLog,
+    openStreams: () => openStreamResponses.size,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -106,8 +106,15 @@ export interface Harness {
 let root: Root | undefined;
 const container = () => document.getElementById('root')!;
 
+/** Where Grafana serves each plugin's module: the nested ones from inside the app's folder. */
+const MODULES: Record<string, string> = {
+  'faultline-chaos-app': '/public/plugins/faultline-chaos-app/module.js',
+  'faultline-chaos-datasource': '/public/plugins/faultline-chaos-app/datasource/module.js',
+  'faultline-chaos-panel': '/public/plugins/faultline-chaos-app/panel/module.js',
+};
+
 window.harness = {
-  loadPlugin: (id) => window.amdImport(`/public/plugins/${id}/module.js`),
+  loadPlugin: (id) => window.amdImport(MODULES[id] ?? `/public/plugins/${id}/module.js`),
   theme: (mode) => createTheme({ colors: { mode } }),
   mount(element, mode = 'dark') {
     const theme = createTheme({ colors: { mode } });

@@ -6,12 +6,12 @@ export function instanceSettings(uid: string, jsonData: FaultlineOptions = {}, i
   return {
     uid,
     id,
-    type: 'faultline-datasource',
+    type: 'faultline-chaos-datasource',
     name: 'Faultline',
     url: `/api/datasources/proxy/uid/${uid}`,
     access: 'proxy',
     jsonData,
-    meta: { id: 'faultline-datasource' },
+    meta: { id: 'faultline-chaos-datasource' },
     readOnly: false,
   } as unknown as DataSourceInstanceSettings<FaultlineOptions>;
 }

@@ -6,7 +6,7 @@ import type { GrafanaTheme2 } from '@grafana/data';
 
 // The data source as a Grafana user meets it: the settings page (config editor + Save & test) and
 // the query editor of a panel with the query's result, and the annotation editor. Everything comes
-// from the built dist/faultline-datasource/module.js, loaded through the AMD loader.
+// from the built dist/faultline-chaos-datasource/module.js, loaded through the AMD loader.
 
 export interface DatasourcePageOptions {
   uid: string;
@@ -64,14 +64,14 @@ function Page({ plugin, opts }: { plugin: any; opts: DatasourcePageOptions }) {
   const s = useStyles2(getStyles);
   const { ConfigEditor, QueryEditor } = plugin.components;
   const [settings, setSettings] = useState<DataSourceSettings>({
-    id: 1, uid: opts.uid, orgId: 1, name: 'Faultline', type: 'faultline-datasource', typeName: 'Faultline', typeLogoUrl: '',
+    id: 1, uid: opts.uid, orgId: 1, name: 'Faultline', type: 'faultline-chaos-datasource', typeName: 'Faultline', typeLogoUrl: '',
     access: 'proxy', url: opts.url, user: '', database: '', basicAuth: false, basicAuthUser: '', isDefault: false,
     jsonData: opts.jsonData ?? {}, secureJsonFields: { apiToken: Boolean(opts.tokenConfigured) }, readOnly: false, withCredentials: false,
   } as DataSourceSettings);
   const [ds] = useState(() => {
     const instance: DataSourceInstanceSettings = {
-      uid: opts.uid, id: 1, type: 'faultline-datasource', name: 'Faultline', url: `/api/datasources/proxy/uid/${opts.uid}`, access: 'proxy',
-      jsonData: opts.jsonData ?? {}, meta: plugin.meta ?? { id: 'faultline-datasource' }, readOnly: false,
+      uid: opts.uid, id: 1, type: 'faultline-chaos-datasource', name: 'Faultline', url: `/api/datasources/proxy/uid/${opts.uid}`, access: 'proxy',
+      jsonData: opts.jsonData ?? {}, meta: plugin.meta ?? { id: 'faultline-chaos-datasource' }, readOnly: false,
     } as unknown as DataSourceInstanceSettings;
     return new plugin.DataSourceClass(instance);
   });
@@ -143,6 +143,6 @@ function Page({ plugin, opts }: { plugin: any; opts: DatasourcePageOptions }) {
 }
 
 export async function datasourcePage(opts: DatasourcePageOptions): Promise<void> {
-  const mod = await window.harness.loadPlugin('faultline-datasource');
+  const mod = await window.harness.loadPlugin('faultline-chaos-datasource');
   window.harness.mount(<Page plugin={mod.plugin} opts={opts} />, opts.mode ?? 'dark');
 }

@@ -1,12 +1,12 @@
 import React, { useState } from 'react';
 import { css } from '@emotion/css';
 import { getDefaultTimeRange, LoadingState, type DataSourceInstanceSettings, type GrafanaTheme2, type PanelProps } from '@grafana/data';
-import { config, setDataSourceSrv, type DataSourceSrv } from '@grafana/runtime';
+import { config } from '@grafana/runtime';
 import { useStyles2 } from '@grafana/ui';
 
-// The experiment panel as it sits on a dashboard: the BUILT dist/faultline-panel/module.js renders
-// inside a panel frame, and finds the BUILT Faultline data source through getDataSourceSrv(), whose
-// requests go through the harness server's proxy emulation to a real exporter.
+// The experiment panel as it sits on a dashboard: the BUILT dist/panel/module.js renders inside a
+// panel frame and finds the Faultline data source in Grafana's boot config (config.datasources);
+// its requests go through the harness server's proxy emulation to a real exporter.
 
 export interface PanelPageOptions {
   uid: string;
@@ -70,27 +70,20 @@ function PanelFrame({ Panel, opts }: { Panel: React.ComponentType<PanelProps>; o
 }
 
 export async function panelPage(opts: PanelPageOptions): Promise<void> {
-  const dsModule = await window.harness.loadPlugin('faultline-datasource');
-  const panelModule = await window.harness.loadPlugin('faultline-panel');
+  const dsModule = await window.harness.loadPlugin('faultline-chaos-datasource');
+  const panelModule = await window.harness.loadPlugin('faultline-chaos-panel');
   const settings = {
     uid: opts.uid,
     id: 1,
-    type: 'faultline-datasource',
+    type: 'faultline-chaos-datasource',
     name: 'Faultline',
     url: `/api/datasources/proxy/uid/${opts.uid}`,
     access: 'proxy',
     jsonData: {},
-    meta: dsModule.plugin.meta ?? { id: 'faultline-datasource' },
+    meta: dsModule.plugin.meta ?? { id: 'faultline-chaos-datasource' },
     readOnly: false,
   } as unknown as DataSourceInstanceSettings;
-  const ds = new dsModule.plugin.DataSourceClass(settings);
-  setDataSourceSrv({
-    get: async () => ds,
-    getList: () => [settings],
-    getInstanceSettings: () => settings,
-    reload: async () => undefined,
-    registerRuntimeDataSource: () => undefined,
-  } as unknown as DataSourceSrv);
+  config.datasources = { Faultline: settings };
   const bootData = config as unknown as { bootData: { user: Record<string, unknown> } };
   bootData.bootData.user = { ...bootData.bootData.user, orgRole: opts.role ?? 'Editor', isGrafanaAdmin: false, login: 'harness', name: 'Harness' };
   window.harness.mount(<PanelFrame Panel={panelModule.plugin.panel} opts={opts} />, opts.mode ?? 'dark');
