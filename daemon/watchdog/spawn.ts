@@ -21,8 +21,9 @@ export interface Watchdog extends ProcessRef {
 
 const ENTRY = path.join(PACKAGE_ROOT, 'daemon', 'watchdog', 'main.ts');
 const RUN_TS = path.join(PACKAGE_ROOT, 'bin', 'run-ts.js');
-// (lite mode turns WebAssembly off; saying so ourselves keeps V8's warning about it out of the log)
-const V8_FLAGS = ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1'];
+// Lite mode (no optimizing compiler) and a small young generation: the watchdog idles for the daemon's
+// whole life, so memory matters more than speed. (Node 24 refuses --no-expose-wasm: exit code 9.)
+const V8_FLAGS = ['--lite-mode', '--max-semi-space-size=1'];
 
 export async function startWatchdog(stateDir: string, readyTimeoutMs = 60_000): Promise<Watchdog> {
   const logFd = openSync(path.join(stateDir, 'watchdog.log'), 'a', 0o600);
