@@ -82,13 +82,13 @@ export function parseSelector(text: string): (labels: Record<string, string> | u
     });
 }
 
-function regexFlag(flag: string, text: string | undefined): RegExp | undefined {
+/** A regex flag, with the RE2 engine every other regex uses (loaded only when the flag is given). */
+async function regexFlag(flag: string, text: string | undefined): Promise<{ test(s: string): boolean } | undefined> {
   if (text === undefined) return undefined;
-  try {
-    return new RegExp(text);
-  } catch (err) {
-    throw new CliError(`${flag} ${JSON.stringify(text)} is not a regular expression: ${(err as Error).message}`, EXIT.invalid);
-  }
+  const { regexProblem, parseUserRegex } = await import('../../api/regex');
+  const problem = regexProblem(text);
+  if (problem) throw new CliError(`${flag} ${JSON.stringify(text)} is not an RE2 regular expression: ${problem}`, EXIT.invalid);
+  return parseUserRegex(text, false);
 }
 
 /** A table without its relative times (AGE "12s", ENDS "in 3m4s"), which change on every look. */
@@ -129,7 +129,7 @@ export function registerGet(program: Command): void {
       }
       if (o.phase) o.phase = checkPhases(o.phase, what === 'workflows' ? WORKFLOW_PHASES : EXPERIMENT_PHASES);
       const matches = o.selector ? parseSelector(o.selector) : () => true;
-      const nameRe = regexFlag('--name', o.name);
+      const nameRe = await regexFlag('--name', o.name);
       const client = new Client(o);
       const show = async (): Promise<string> => (await fetchAndShow(client, what, name, o, matches, nameRe)).trimEnd();
       if (!o.watch) {
@@ -169,7 +169,7 @@ export function registerGet(program: Command): void {
   );
 }
 
-async function fetchAndShow(client: Client, what: Resource, name: string | undefined, o: GetOpts, matches: (l: Record<string, string> | undefined) => boolean, nameRe: RegExp | undefined): Promise<string> {
+async function fetchAndShow(client: Client, what: Resource, name: string | undefined, o: GetOpts, matches: (l: Record<string, string> | undefined) => boolean, nameRe: { test(s: string): boolean } | undefined): Promise<string> {
   const ns = o.allNamespaces ? undefined : o.namespace;
   const fmt = o.output === 'wide' || o.output === 'name' ? 'table' : o.output;
   const wide = o.output === 'wide';

@@ -217,7 +217,7 @@ export function substituteGrafanaVariables(expr: string): string {
 /** Every PromQL expression the stack ships: dashboard panels and annotations, Prometheus rules, Grafana alert rules. */
 export function collectPromExpressions(): PromExpr[] {
   const out: PromExpr[] = [];
-  const dashDir = path.join(PROVISIONING, 'grafana', 'dashboards');
+  const dashDir = path.join(REPO, 'src', 'dashboards'); // shipped in the app plugin
   for (const file of ['faultline-overview.json', 'demo-service.json']) {
     const d = readJson(path.join(dashDir, file));
     for (const p of d.panels ?? []) {

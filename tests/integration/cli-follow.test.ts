@@ -61,7 +61,8 @@ describe('events --follow and a dead exporter', () => {
     first.child.kill('SIGKILL');
     await follow.until(/reconnecting/);
     const second = await start(dir, `127.0.0.1:${port}`);
-    expect((await request(second.url, 'POST', '/api/v1/experiments', pause(`after-${process.pid}`, pid))).status).toBe(201);
+    // another process: the first experiment still holds its pid (one pause per process)
+    expect((await request(second.url, 'POST', '/api/v1/experiments', pause(`after-${process.pid}`, sleeper()))).status).toBe(201);
     await follow.until(new RegExp(`created .*after-${process.pid}`));
     expect(follow.stderr()).toMatch(/reconnected to http:\/\/127\.0\.0\.1:\d+ after event \d+/);
     // Last-Event-ID: the events seen before the restart are not printed twice

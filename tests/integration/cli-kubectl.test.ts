@@ -51,12 +51,12 @@ describe('faultline get, kubectl style', () => {
   it('-o name|wide, -l selectors, aligned columns with long names, AGE; -w prints new rows', async () => {
     const watch = startCli(['get', 'experiments', '-n', `team-${tag}`, '-w', '--interval', '300ms'], env);
     await watch.until(/No resources found/);
-    const pid = sleeper();
     for (const [name, labels] of [
       [LONG, { app: 'web', tier: 'front' }],
       [`short-${tag}`, { app: 'db' }],
     ] as const) {
-      const res = await s.api('POST', '/api/v1/experiments', pause(name, pid, labels, `team-${tag}`));
+      // a process of its own each: one pause per process (a second would be refused with 409)
+      const res = await s.api('POST', '/api/v1/experiments', pause(name, sleeper(), labels, `team-${tag}`));
       expect({ status: res.status, body: res.status === 201 ? undefined : res.body }).toEqual({ status: 201, body: undefined });
     }
     // watch: the header once, then one line per new experiment
@@ -108,6 +108,9 @@ describe('faultline get, kubectl style', () => {
     for (const p of pids) expect(listed).toContain(p);
     for (const l of rows) expect(l).toMatch(/\ssleep\s/);
     expect((await cli(['get', 'targets', '--name', '(unclosed'], env)).code).toBe(2);
+    // the same RE2 engine as the API: a lookahead is JavaScript, not RE2
+    const lookahead = await cli(['get', 'targets', '--name', 'sl(?=eep)'], env);
+    expect([lookahead.code, lookahead.stderr]).toEqual([2, expect.stringContaining('not an RE2 regular expression')]);
   });
 });
 

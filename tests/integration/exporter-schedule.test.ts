@@ -71,13 +71,19 @@ describe('schedules', () => {
     expect(await runsOf(name)).toEqual([]);
   });
 
-  it('Allow: runs overlap', async () => {
+  it('Allow: a tick while a run is active is not held back by the policy; a run on a target already held is refused, naming the holder', async () => {
     const p = spawnSleep();
     procs.push(p);
     const name = `allow-${process.pid}`;
     const body = pauseExperiment(name, [p.pid!], '3s', { schedule: '* * * * * *', concurrencyPolicy: 'Allow', historyLimit: 5 });
     expect((await s.api('POST', '/api/v1/experiments', body)).status).toBe(201);
-    await waitFor('2 overlapping runs', async () => (await runsOf(name)).filter((x) => x.status.phase === 'Running').length >= 2, 30_000, 200);
+    // one pause per process (engine/overlap.ts): the overlapping tick reaches the engine and is refused there
+    const skipped = await waitFor('a tick refused because the target is held', async () => {
+      const items = (await s.api('GET', `/api/v1/events?experiment=${name}&type=skipped`)).body.items as { message: string }[];
+      return items.find((e) => /held by experiment/.test(e.message));
+    }, 30_000, 200);
+    expect(skipped.message).not.toMatch(/concurrencyPolicy Forbid/);
+    expect((await runsOf(name)).filter((x) => x.status.phase === 'Running').length).toBeLessThanOrEqual(1);
     await s.api('DELETE', `/api/v1/experiments/default/${name}`);
     expect(procState(p.pid!)).not.toBe('T');
   });
