@@ -3,13 +3,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../daemon/paths';
 import { freePort } from '../tests/helpers/http';
 import { printTable, summarize } from './stats';
 
 // A fleet on one machine: FLEET_DAEMONS real node daemons, each in a network namespace of its own with
 // its own address on a bridge (a simulated node; they share the host's pid namespace), one exporter
 // process driving all of them, FLEET_EXPERIMENTS experiments running across them (process-pause on
-// `sleep`s, network-loss tables in each node's namespace, cpu-stress at 1 % load). Measured:
+// `sleep`s, one network-loss table in each node's namespace, one cpu-stress at 1 % load per node). Measured:
 //   create → all Running; the exporter's CPU and the lease renewals per second while they run;
 //   /metrics scrape time and size; one Alertmanager webhook (faultline_stop="all") → every fault
 //   reverted, per paused target (a /proc watcher) and in all (every daemon reports no fault);
@@ -22,8 +23,7 @@ const ROUNDS = Number(process.env.FLEET_ROUNDS ?? 2);
 const IDLE_SECONDS = Number(process.env.FLEET_IDLE_SECONDS ?? 20);
 const LEASE = process.env.FLEET_LEASE ?? '30s';
 const TOKEN = 'fleet-bench-token';
-const REPO = path.resolve(import.meta.dirname ?? '.', '..');
-const BIN = path.join(REPO, 'bin/faultline.js');
+const BIN = path.join(PACKAGE_ROOT, 'bin/faultline.js');
 
 const tag = (process.pid % 10000).toString(36);
 const nsName = (i: number) => `flf-${tag}-${i}`;
@@ -260,11 +260,12 @@ export async function benchFleet(): Promise<unknown> {
       const specs = Array.from({ length: EXPERIMENTS }, (_, i) => {
         const node = `node-${i % DAEMONS}`;
         const name = `fleet-${round}-${i}`;
-        if (i % 20 === 0) {
+        // one fault of a kind per target (engine/overlap.ts): a loss table and a stressor per node, the rest pauses
+        if (i >= DAEMONS && i < 2 * DAEMONS) {
           mix['cpu-stress'] += round === 0 ? 1 : 0;
           return { name, spec: { fault: { kind: 'cpu-stress', params: { workers: 1, load: 1 } }, targets: { selector: { daemons: [node] }, mode: 'all' }, duration: '30m' } };
         }
-        if (i % 2 === 1) {
+        if (i >= 2 * DAEMONS) {
           const s = spawn('sleep', ['3600'], { stdio: 'ignore', detached: true });
           sleepers.push(s.pid!);
           pausedPids.push(s.pid!);
