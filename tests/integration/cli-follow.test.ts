@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startCli } from './cli-helpers';
@@ -11,6 +12,13 @@ jest.setTimeout(300_000);
 
 const { procs, spawn: sleeper } = sleepers();
 const servers: ChildProcess[] = [];
+/** Folders the tests made, removed at the end. */
+const dirs: string[] = [];
+const dirFor = (tag: string) => {
+  const d = tempDir(tag);
+  dirs.push(d);
+  return d;
+};
 afterAll(() => {
   for (const s of servers) {
     try {
@@ -21,6 +29,7 @@ afterAll(() => {
     }
   }
   killAll(procs);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 async function start(dir: string, listen = '127.0.0.1:0') {
@@ -36,7 +45,7 @@ const pause = (name: string, pid: number) => ({
 
 describe('events --follow and a dead exporter', () => {
   it('a hung exporter (no heartbeat): says so, and exits 5 after --reconnect-timeout', async () => {
-    const s = await start(path.join(tempDir('follow-hung'), 'data'));
+    const s = await start(path.join(dirFor('follow-hung'), 'data'));
     const follow = startCli(['events', '--follow', '-A', '--heartbeat-timeout', '1s', '--reconnect-timeout', '4s'], { FAULTLINE_SERVER: s.url });
     await new Promise((r) => setTimeout(r, 1500));
     process.kill(s.child.pid!, 'SIGSTOP');
@@ -51,7 +60,7 @@ describe('events --follow and a dead exporter', () => {
   });
 
   it('a killed exporter that comes back: reconnects with Last-Event-ID and prints what happened meanwhile', async () => {
-    const dir = path.join(tempDir('follow-back'), 'data');
+    const dir = path.join(dirFor('follow-back'), 'data');
     const first = await start(dir);
     const port = new URL(first.url).port;
     const pid = sleeper();

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -25,6 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.close();
   killAll(procs);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const pause = (name: string, pid: number, labels: Record<string, string>, namespace = 'default') => ({
