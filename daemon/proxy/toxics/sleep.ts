@@ -16,9 +16,18 @@ export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
-/** Sleeps until the performance.now() time `t`. */
-export function sleepUntil(t: number, signal: AbortSignal): Promise<boolean> {
-  return sleep(t - performance.now(), signal);
+/**
+ * Sleeps until the performance.now() time `t`, never earlier. Node's timers count whole milliseconds
+ * from the event loop's cached clock, which can be a millisecond or more behind the real one, so a
+ * timer may fire that much early; a latency toxic must not deliver under its floor (50 ms ± 20 ms
+ * means nothing under 30 ms), so an early wake sleeps again for the remainder.
+ */
+export async function sleepUntil(t: number, signal: AbortSignal): Promise<boolean> {
+  for (;;) {
+    const left = t - performance.now();
+    if (left <= 0) return !signal.aborted;
+    if (!(await sleep(Math.ceil(left), signal))) return false;
+  }
 }
 
 /** Resolves when `signal` aborts (a toxic that holds a connection open until it is torn down). */
