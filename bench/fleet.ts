@@ -24,6 +24,8 @@ const IDLE_SECONDS = Number(process.env.FLEET_IDLE_SECONDS ?? 20);
 const LEASE = process.env.FLEET_LEASE ?? '30s';
 const TOKEN = 'fleet-bench-token';
 const BIN = path.join(PACKAGE_ROOT, 'bin/faultline.js');
+// Extra node flags for the exporter / the daemons, e.g. FLEET_EXPORTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+const nodeArgs = (v: string | undefined) => (v ? v.split(/\s+/).filter(Boolean) : []);
 
 const tag = (process.pid % 10000).toString(36);
 const nsName = (i: number) => `flf-${tag}-${i}`;
@@ -213,7 +215,7 @@ export async function benchFleet(): Promise<unknown> {
       Array.from({ length: DAEMONS }, (_, i) => {
         mkdirSync(path.join(dir, `d${i}`));
         return service(
-          ['ip', 'netns', 'exec', nsName(i), process.execPath, BIN, 'daemon', '--listen', `${addr(i)}:9471`, '--state-dir', path.join(dir, `d${i}`), '--token', TOKEN, '--log-level', 'warn'],
+          ['ip', 'netns', 'exec', nsName(i), process.execPath, ...nodeArgs(process.env.FLEET_DAEMON_NODE_ARGS), BIN, 'daemon', '--listen', `${addr(i)}:9471`, '--state-dir', path.join(dir, `d${i}`), '--token', TOKEN, '--log-level', 'warn'],
           /listening/i,
         );
       }),
@@ -224,7 +226,7 @@ export async function benchFleet(): Promise<unknown> {
     // 2. the exporter, its own process
     const port = await freePort();
     const exporter = await service(
-      [process.execPath, BIN, 'exporter', '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'x'), '--lease', LEASE, '--log-level', 'warn',
+      [process.execPath, ...nodeArgs(process.env.FLEET_EXPORTER_NODE_ARGS), BIN, 'exporter', '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'x'), '--lease', LEASE, '--log-level', 'warn',
         ...Array.from({ length: DAEMONS }, (_, i) => ['--daemon', `node-${i}=http://${addr(i)}:9471,${TOKEN}`]).flat()],
       /listening/,
     );

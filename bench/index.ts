@@ -6,7 +6,8 @@ import { BENCHES } from './registry';
 // per benchmark and writes everything to bench/results.json. A run of some benchmarks replaces only
 // their sections (each carries its own startedAt), so the file always holds the latest of each.
 const only = process.argv.slice(2);
-const out = path.resolve('bench/results.json');
+// BENCH_RESULTS=path writes elsewhere (a scaled-down or profiling run must not replace the record).
+const out = path.resolve(process.env.BENCH_RESULTS ?? 'bench/results.json');
 const previous = only.length && existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
 const results: Record<string, unknown> = { ...previous, startedAt: new Date().toISOString(), host: { node: process.version } };
 for (const [name, run] of Object.entries(BENCHES)) {

@@ -4,6 +4,7 @@ import type { Database } from 'better-sqlite3';
 import type { FreezeState } from '../api/alerts';
 import { ApiError } from '../api/errors';
 import { storeHealth, type StoreHealth } from './store/health';
+import { groupCommit } from './store/group-commit';
 
 // Emergency freeze: stop every experiment and refuse every start, resume and scheduled run until
 // lifted. A freeze with `until` lifts itself then (event `unfrozen` by `system`).
@@ -131,6 +132,7 @@ export class Freeze {
     const r = this.current;
     try {
       const db = this.deps.db;
+      groupCommit(db).commit(); // the freeze stands alone (store/group-commit.ts)
       db.transaction(() => {
         db.prepare('DELETE FROM faultline_freeze WHERE id = 1').run();
         if (r) db.prepare('INSERT INTO faultline_freeze (id, reason, actor, since, until) VALUES (1, ?, ?, ?, ?)').run(r.reason, r.actor, r.since, r.until);

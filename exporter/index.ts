@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createExporter, type Exporter, type ExporterOptions } from './app';
 import { Gauge } from 'prom-client';
 import { lockDataDir } from './store/lock';
+import { groupCommit } from './store/group-commit';
 import { Retention, type RetentionOptions } from './store/retention';
 
 // The exporter as a library: `faultline exporter` and `faultline start` call startExporter.
@@ -82,6 +83,7 @@ export async function startExporter(o: StartOptions): Promise<RunningExporter> {
       server.closeAllConnections();
       await closed;
       ex.daemons.close();
+      groupCommit(ex.db).commit();
       ex.experiments.health.close();
       ex.db.close();
       lock.release();

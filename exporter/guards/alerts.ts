@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import type { AlertmanagerWebhook, AlertWebhookResult, GrafanaWebhook } from '../../api/alerts';
 import { ApiError } from '../../api/errors';
 import { storeHealth } from '../store/health';
+import { groupCommit } from '../store/group-commit';
 import { formatSelector, parseSelector, selectorMatches, type Selector } from './matchers';
 
 // Which experiments a firing alert stops, and the registry of firing alerts that refuses starts.
@@ -187,7 +188,9 @@ export class FiringAlerts {
     const del = db.prepare('DELETE FROM faultline_firing_alerts WHERE key = ?');
     // the list in memory is what counts; a write the disk refuses is the store's to report, never the webhook's failure
     const health = storeHealth(db);
+    const turn = groupCommit(db);
     const attempt = (fn: () => unknown) => {
+      turn.commit(); // these writes stand alone (store/group-commit.ts)
       try {
         fn();
       } catch (err) {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { groupCommit } from './group-commit';
 import { storeHealth } from './health';
 import { MIGRATIONS } from './migrations';
 
@@ -52,5 +53,6 @@ export function metaGet(db: DB, key: string): string | undefined {
 }
 
 export function metaSet(db: DB, key: string, value: string): void {
+  groupCommit(db).commit();
   db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
 }

@@ -1,6 +1,7 @@
 import type { FaultlineEvent } from '../../api/events';
 import type { Statement } from 'better-sqlite3';
 import type { DB } from './db';
+import { groupCommit, type GroupCommit } from './group-commit';
 import { storeHealth, type StoreHealth } from './health';
 
 // The event log. Ids are SQLite rowids: monotonic, the SSE id and the pagination cursor. Time
@@ -91,6 +92,9 @@ export class EventStore {
   /** Events dropped from a full in-memory queue. */
   droppedPending = 0;
   readonly health: StoreHealth;
+  private readonly turn: GroupCommit;
+  /** Events written in this turn's transaction (group-commit.ts), kept until it commits. */
+  private readonly turnEvents: FaultlineEvent[] = [];
   private readonly firstAtOrAfter;
   private readonly lastInOrderAtOrBefore;
   private readonly lastLateAtOrBefore;
@@ -115,6 +119,12 @@ export class EventStore {
     );
     this.health = storeHealth(db);
     this.health.register(() => this.flush(), () => this.pending.length);
+    this.turn = groupCommit(db);
+    this.turn.register({
+      committed: () => (this.turnEvents.length = 0),
+      // rolled back: the turn's events wait in memory under the ids the stream already carried
+      rolledBack: () => this.pending.unshift(...this.turnEvents.splice(0)),
+    });
     this.firstAtOrAfter = db.prepare('SELECT id FROM events WHERE time_hw >= ? ORDER BY time_hw, id LIMIT 1');
     this.lastInOrderAtOrBefore = db.prepare('SELECT id FROM events WHERE time_hw <= ? ORDER BY time_hw DESC, id DESC LIMIT 1');
     this.lastLateAtOrBefore = db.prepare('SELECT MAX(id) AS id FROM events INDEXED BY events_late WHERE late = 1 AND time_ms <= ?');
@@ -138,10 +148,14 @@ export class EventStore {
     // after close (a late daemon health answer during shutdown): nothing records any more, nothing fails
     if (!this.db.open) return toEvent({ id: 0, ...row });
     if (this.pending.length === 0) {
+      const grouped = this.turn.join();
       try {
         const res = this.insertStmt.run(row);
-        return toEvent({ id: Number(res.lastInsertRowid), ...row });
+        const ev = toEvent({ id: Number(res.lastInsertRowid), ...row });
+        if (grouped) this.turnEvents.push(ev);
+        return ev;
       } catch (err) {
+        if (grouped) this.turn.abort(); // the turn's events go to `pending` first; this one queues behind them
         this.health.failed(err, `recording a ${e.type} event`);
       }
     }

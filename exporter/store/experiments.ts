@@ -2,6 +2,7 @@ import type { Experiment, Phase } from '../../api/experiment';
 import { ACTIVE_PHASES, SCHEDULE_LABEL } from '../../api/experiment';
 import type { Statement } from 'better-sqlite3';
 import type { DB } from './db';
+import { groupCommit, type GroupCommit } from './group-commit';
 import { storeHealth, type StoreHealth } from './health';
 
 // Experiments as one JSON document per row, with the columns that filters, metrics and the
@@ -54,10 +55,21 @@ export class ExperimentStore {
   /** Writes that failed, by uid, oldest first (see the top of the file). */
   private readonly pending = new Map<string, Pending>();
   readonly health: StoreHealth;
+  private readonly turn: GroupCommit;
+  /** Documents written in this turn's transaction (group-commit.ts), kept until it commits. */
+  private readonly turnDocs = new Map<string, string>();
 
   constructor(private readonly db: DB) {
     this.health = storeHealth(db);
     this.health.register(() => this.flush(), () => this.pending.size);
+    this.turn = groupCommit(db);
+    this.turn.register({
+      committed: () => this.turnDocs.clear(),
+      rolledBack: () => {
+        for (const [uid, doc] of this.turnDocs) if (!this.pending.has(uid)) this.pending.set(uid, { doc: JSON.parse(doc) as Experiment });
+        this.turnDocs.clear();
+      },
+    });
     this.insertStmt = db.prepare(
       `INSERT INTO experiments (uid, namespace, name, kind, phase, schedule_parent, created_ms, updated_ms, doc)
        VALUES (@uid, @namespace, @name, @kind, @phase, @parent, @created, @updated, @doc)`,
@@ -78,6 +90,7 @@ export class ExperimentStore {
   insert(e: Experiment): boolean {
     const p = this.pendingByName(e.metadata.namespace, e.metadata.name);
     if (p && !p.deleted) return false;
+    this.turn.commit(); // a new experiment's record stands alone: if it fails, the experiment does not start
     try {
       this.insertStmt.run({
         uid: e.metadata.uid,
@@ -102,10 +115,14 @@ export class ExperimentStore {
   update(e: Experiment): void {
     const uid = e.metadata.uid;
     if (this.pending.get(uid)?.deleted || !this.db.open) return; // closed: a run ending during shutdown records nothing
+    const grouped = this.turn.join();
     try {
-      this.updateStmt.run({ uid, phase: e.status.phase, updated: Date.now(), doc: JSON.stringify(e) });
+      const doc = JSON.stringify(e);
+      this.updateStmt.run({ uid, phase: e.status.phase, updated: Date.now(), doc });
       this.pending.delete(uid);
+      if (grouped) this.turnDocs.set(uid, doc);
     } catch (err) {
+      if (grouped) this.turn.abort(); // what the turn wrote goes back to `pending` first, then this newer document
       this.pending.delete(uid); // re-added at the end: the map stays in write order
       this.pending.set(uid, { doc: structuredClone(e) });
       this.health.failed(err, `recording experiment ${e.metadata.namespace}/${e.metadata.name}`);
@@ -131,6 +148,7 @@ export class ExperimentStore {
   /** Deletes; kept in memory (and hidden from every read) when the file takes no writes (never throws). */
   delete(uid: string): void {
     const known = this.getByUid(uid);
+    this.turn.commit();
     try {
       this.deleteStmt.run(uid);
       this.pending.delete(uid);

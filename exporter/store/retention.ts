@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { parseDuration } from '../../api/units';
 import type { DB } from './db';
 import { storeHealth } from './health';
+import { groupCommit } from './group-commit';
 
 // Retention: the database stays bounded under any churn. Events older than `retention`, or beyond
 // the newest `maxEvents`, are deleted; so are ended experiments (Finished, Aborted, Failed, and
@@ -133,6 +134,7 @@ export class Retention {
     let left = budget ? (args[0] as number) : Infinity;
     for (;;) {
       if (this.closed || !this.db.open || left <= 0) return total;
+      groupCommit(this.db).commit(); // deletions stand alone (group-commit.ts)
       const changes = budget ? stmt.run(left, BATCH).changes : stmt.run(...args, BATCH).changes;
       total += changes;
       left -= changes;
@@ -145,6 +147,7 @@ export class Retention {
   private async shrink(): Promise<void> {
     for (;;) {
       if (this.closed || !this.db.open) return;
+      groupCommit(this.db).commit();
       const free = this.db.pragma('freelist_count', { simple: true }) as number;
       if (free === 0) break;
       this.db.pragma(`incremental_vacuum(${VACUUM_PAGES})`);

@@ -1,5 +1,6 @@
 import type { Workflow } from '../../api/workflow';
 import type { DB } from '../store/db';
+import { groupCommit } from '../store/group-commit';
 import { storeHealth, type StoreHealth } from '../store/health';
 
 // Workflows live in their own table of the exporter's database (one JSON document per row), so
@@ -24,6 +25,7 @@ export class WorkflowStore {
   }
 
   insert(w: Workflow): boolean {
+    groupCommit(this.db).commit(); // workflow writes stand alone (store/group-commit.ts)
     const r = this.db
       .prepare('INSERT OR IGNORE INTO workflows (uid, namespace, name, phase, doc) VALUES (?, ?, ?, ?, ?)')
       .run(w.metadata.uid, w.metadata.namespace, w.metadata.name, w.status.phase, JSON.stringify(w));
@@ -41,6 +43,7 @@ export class WorkflowStore {
   }
 
   private write(w: Workflow): void {
+    groupCommit(this.db).commit();
     this.db.prepare('UPDATE workflows SET phase = ?, doc = ? WHERE uid = ?').run(w.status.phase, JSON.stringify(w), w.metadata.uid);
   }
 
@@ -78,6 +81,7 @@ export class WorkflowStore {
 
   remove(uid: string): void {
     this.pending.delete(uid);
+    groupCommit(this.db).commit();
     try {
       this.db.prepare('DELETE FROM workflows WHERE uid = ?').run(uid);
     } catch (err) {
