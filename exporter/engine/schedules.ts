@@ -1,9 +1,10 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { ApiError } from '../../api/errors';
-import { SCHEDULE_LABEL, TERMINAL_PHASES, type Experiment, type ExperimentInput } from '../../api/experiment';
+import { SCHEDULE_LABEL, TERMINAL_PHASES, type Experiment, type ExperimentInput, type Phase } from '../../api/experiment';
 import type { ExperimentStore } from '../store/experiments';
 import type { Engine } from './lifecycle';
+import { isTerminal, nowIso, refOf, type Ending } from './run';
 
 // Schedules: an experiment with `spec.schedule` never injects itself; each cron tick creates a run
 // named <name>-<epoch seconds> (label faultline.dev/schedule=<name>) that goes through the same
@@ -92,4 +93,60 @@ export class Scheduler {
     for (const c of this.crons.values()) c.stop();
     this.crons.clear();
   }
+}
+
+// ---- a schedule's own record: suspended/resumed, ended, its status.schedule -----------------
+
+export function setSuspended(engine: Engine, e: Experiment, suspend: boolean, actor: string, why?: string): Experiment {
+  const p = e.status.phase;
+  if (isTerminal(p)) throw ApiError.conflict(`schedule ${refOf(e)} is ${p}`, [{ field: '/status/phase', reason: `is ${p}` }]);
+  const target: Phase = suspend ? 'Paused' : 'Pending';
+  if (p === target) return e;
+  const hold = suspend ? undefined : engine.holdReason?.();
+  if (hold) throw ApiError.conflict(`resume of schedule ${refOf(e)} refused: ${hold}`, [{ field: '/', reason: 'chaos is frozen' }]);
+  const from = e.status.phase;
+  e.status.phase = target;
+  engine.o.store.update(e);
+  engine.emit(e, suspend ? 'paused' : 'resumed', suspend ? `schedule suspended by ${actor}${why ? `: ${why}` : ''}` : `schedule resumed by ${actor}`, actor);
+  for (const l of engine.listeners) l(structuredClone(e), from);
+  return refreshSchedule(engine, e);
+}
+
+export async function endSchedule(engine: Engine, e: Experiment, actor: string, ending: Ending): Promise<void> {
+  engine.scheduler?.remove(e.metadata.uid);
+  const runs = engine.o.store.list({ namespace: e.metadata.namespace, schedule: e.metadata.name }).filter((r) => engine.driver.runs.has(r.metadata.uid));
+  await Promise.all(runs.map((r) => engine.driver.end(r.metadata.uid, ending)));
+  const cur = engine.o.store.getByUid(e.metadata.uid);
+  if (!cur || isTerminal(cur.status.phase)) return;
+  const from = cur.status.phase;
+  cur.status.phase = ending.phase;
+  cur.status.reason = ending.reason;
+  cur.status.message = ending.message;
+  cur.status.endedAt = nowIso();
+  if (cur.status.schedule) delete cur.status.schedule.nextRunAt;
+  engine.o.store.update(cur);
+  engine.emit(cur, ending.phase === 'Finished' ? 'finished' : 'aborted', `schedule ended: ${ending.message}`, actor);
+  for (const l of engine.listeners) l(structuredClone(cur), from);
+}
+
+/** Updates a schedule's status.schedule (next run, active runs) from the scheduler and the store. */
+export function refreshSchedule(engine: Engine, e: Experiment): Experiment {
+  const cur = engine.o.store.getByUid(e.metadata.uid);
+  if (!cur || !cur.spec.schedule) return e;
+  const runs = engine.o.store.list({ namespace: cur.metadata.namespace, schedule: cur.metadata.name });
+  const next = cur.status.phase === 'Pending' ? engine.scheduler?.nextRun(cur.metadata.uid) : undefined;
+  const prev = cur.status.schedule ?? { active: [] };
+  cur.status.schedule = {
+    ...prev,
+    active: runs.filter((r) => !isTerminal(r.status.phase)).map((r) => r.metadata.name),
+    ...(next ? { nextRunAt: next.toISOString() } : {}),
+  };
+  if (!next) delete cur.status.schedule.nextRunAt;
+  engine.o.store.update(cur);
+  return cur;
+}
+
+/** Runs currently active for a schedule. */
+export function activeRunsOf(engine: Engine, e: Experiment): Experiment[] {
+  return [...engine.driver.runs.values()].filter((r) => r.exp.metadata.namespace === e.metadata.namespace && r.exp.metadata.labels?.[SCHEDULE_LABEL] === e.metadata.name).map((r) => r.exp);
 }
