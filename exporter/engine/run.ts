@@ -100,7 +100,9 @@ export class RunDriver {
   }
 
   save(run: Run): void {
-    if (this.o.store.getByUid(run.exp.metadata.uid) === undefined && isTerminal(run.exp.status.phase)) return; // deleted meanwhile
+    // a run deleted meanwhile is not written back (the store is read only for an ended run: every save
+    // reading and parsing the whole document cost more than the write)
+    if (isTerminal(run.exp.status.phase) && this.o.store.getByUid(run.exp.metadata.uid) === undefined) return;
     this.o.store.update(run.exp);
   }
 
@@ -109,7 +111,9 @@ export class RunDriver {
     run.exp.status.phase = phase;
     this.save(run);
     if (event) this.emit(run.exp, event.type, event.message, event.actor);
-    if (from !== phase) for (const l of this.hooks.listeners) l(structuredClone(run.exp), from);
+    if (from === phase || this.hooks.listeners.length === 0) return;
+    const snapshot = structuredClone(run.exp); // one copy for every listener: they read, never write
+    for (const l of this.hooks.listeners) l(snapshot, from);
   }
 
   emit(e: Experiment, type: EventType, message: string, actor?: string, target?: string): void {
