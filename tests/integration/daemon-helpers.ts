@@ -87,10 +87,11 @@ export function faultId(tag: string): string {
 }
 
 /** A real `faultline daemon` child process on a random loopback port (crash tests kill -9 it). */
-export function startDaemonProcess(stateDir: string): ChildProcess {
+export function startDaemonProcess(stateDir: string, env: Record<string, string> = {}): ChildProcess {
   rmSync(path.join(stateDir, 'daemon.url'), { force: true });
   return spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'faultline.js'), 'daemon', '--listen', '127.0.0.1:0', '--state-dir', stateDir, '--log-level', 'warn'], {
     cwd: PACKAGE_ROOT,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

@@ -268,6 +268,29 @@ suite('time-skew', () => {
     }
   }, 180_000);
 
+  it('kill -9 of the daemon and its watchdog: the dead-man deadline lapses and the process reads real time again, no restart', async () => {
+    const c = cClock();
+    const stateDir = tempDir('timeskew-deadman');
+    // the deadline the daemon keeps renewing (every quarter of it); 3 s so the test need not wait a minute
+    const daemon = startDaemonProcess(stateDir, { FAULTLINE_TIMESKEW_DEADMAN_SECONDS: '3' });
+    try {
+      const url = await daemonUrlOf(stateDir, daemon);
+      const res = await request(url, 'POST', '/v1/faults', { id: faultId('deadman'), kind: 'time-skew', params: { offset: '+2h' }, target: { pid: c.pid }, leaseSeconds: 600 });
+      expect(res.status).toBe(201);
+      await expectSkew(c, 2 * HOUR);
+      await new Promise((r) => setTimeout(r, 4000)); // past the first deadline: the renewals hold it
+      await expectSkew(c, 2 * HOUR);
+      killWatchdog(stateDir);
+      daemon.kill('SIGKILL');
+      await new Promise((r) => daemon.once('exit', r));
+      await expectSkew(c, 0); // nobody renews: the injected code itself goes back to real time
+      expect(c.child.exitCode).toBeNull();
+    } finally {
+      await stopDaemonProcess(daemon);
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   it('kill -9 of the daemon and its watchdog leaves the skew; the restarted daemon puts the clock back from its journal', async () => {
     const c = cClock();
     const stateDir = tempDir('timeskew-crash');
