@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { DAEMON_ROUTES, type DaemonAddresses, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonLeaseResult, type DaemonRecoverResult, type DaemonTarget, type DaemonTargetCandidate, type DaemonTargetList } from '../api/daemon';
+import { DAEMON_ROUTES, type DaemonAddresses, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonLeaseResult, type DaemonRecoverItem, type DaemonRecoverResult, type DaemonTarget, type DaemonTargetCandidate, type DaemonTargetList } from '../api/daemon';
 
 // HTTP client for the node daemons (api/daemon.ts shapes) and the registry of the configured
 // daemons with their health. The exporter reaches every daemon this way, the embedded one too.
@@ -203,26 +203,54 @@ export class DaemonClient {
   }
 
   private async renewBatch(leaseSeconds: number, batch: Map<string, Waiter<DaemonFault>[]>): Promise<void> {
-    const settle = (id: string, fn: (w: Waiter<DaemonFault>) => void) => batch.get(id)?.forEach(fn);
+    await this.sendBatched(batch, {
+      what: 'lease',
+      one: (id) => this.renewOne(id, leaseSeconds),
+      many: (ids) => this.call<DaemonLeaseResult>('PUT', DAEMON_ROUTES.leases, { ids, leaseSeconds }),
+      supported: () => this.renewsInBatches,
+      setSupported: (v) => (this.renewsInBatches = v),
+      // a 404 is a lost fault: the engine injects it again
+      item: (item) => (item.status === 200 && item.fault ? { value: item.fault } : undefined),
+    });
+  }
+
+  /**
+   * Sends a batch of calls about fault ids (renewals, recoveries): one id alone, or a daemon that lacks
+   * the batch route (the pod daemon, older daemons; learned from a 404/405 on first use), one request
+   * each; otherwise one batch request per MAX_RECOVER_BATCH ids, each id's waiters settled from its
+   * item (`item` maps an item to a value, or undefined for an error with the item's status).
+   */
+  private async sendBatched<T>(
+    batch: Map<string, Waiter<T>[]>,
+    o: {
+      what: string;
+      one: (id: string) => Promise<T>;
+      many: (ids: string[]) => Promise<{ items: DaemonRecoverItem[] }>;
+      supported: () => boolean | undefined;
+      setSupported: (v: boolean) => void;
+      item: (item: DaemonRecoverItem) => { value: T } | undefined;
+    },
+  ): Promise<void> {
+    const settle = (id: string, fn: (w: Waiter<T>) => void) => batch.get(id)?.forEach(fn);
     const one = (id: string) =>
-      this.renewOne(id, leaseSeconds).then(
-        (f) => settle(id, (w) => w.resolve(f)),
+      o.one(id).then(
+        (v) => settle(id, (w) => w.resolve(v)),
         (err) => settle(id, (w) => w.reject(err)),
       );
     const ids = [...batch.keys()];
-    if (ids.length === 1 || this.renewsInBatches === false) {
+    if (ids.length === 1 || o.supported() === false) {
       await Promise.all(ids.map(one));
       return;
     }
     for (let i = 0; i < ids.length; i += MAX_RECOVER_BATCH) {
       const chunk = ids.slice(i, i + MAX_RECOVER_BATCH);
-      let result: DaemonLeaseResult;
+      let result: { items: DaemonRecoverItem[] };
       try {
-        result = await this.call<DaemonLeaseResult>('PUT', DAEMON_ROUTES.leases, { ids: chunk, leaseSeconds });
-        this.renewsInBatches = true;
+        result = await o.many(chunk);
+        o.setSupported(true);
       } catch (err) {
-        if (err instanceof DaemonError && (err.status === 404 || err.status === 405) && this.renewsInBatches === undefined) {
-          this.renewsInBatches = false; // a daemon without the batch route (the pod daemon, older daemons): one PUT each
+        if (err instanceof DaemonError && (err.status === 404 || err.status === 405) && o.supported() === undefined) {
+          o.setSupported(false); // a daemon without the batch route: one request each, from now on
           await Promise.all(chunk.map(one));
         } else {
           for (const id of chunk) settle(id, (w) => w.reject(err));
@@ -232,10 +260,11 @@ export class DaemonClient {
       const answered = new Set<string>();
       for (const item of result.items) {
         answered.add(item.id);
-        if (item.status === 200 && item.fault) settle(item.id, (w) => w.resolve(item.fault!));
+        const ok = o.item(item);
+        if (ok) settle(item.id, (w) => w.resolve(ok.value));
         else settle(item.id, (w) => w.reject(new DaemonError(`daemon ${this.name}: ${item.error?.message ?? `HTTP ${item.status}`}`, item.status, item.error?.code)));
       }
-      for (const id of chunk) if (!answered.has(id)) settle(id, (w) => w.reject(new DaemonError(`daemon ${this.name}: no answer for fault ${id} in the lease batch`, 500)));
+      for (const id of chunk) if (!answered.has(id)) settle(id, (w) => w.reject(new DaemonError(`daemon ${this.name}: no answer for fault ${id} in the ${o.what} batch`, 500)));
     }
   }
 
@@ -260,41 +289,15 @@ export class DaemonClient {
   private async flushDeletes(): Promise<void> {
     const batch = this.pendingDeletes!;
     this.pendingDeletes = undefined;
-    const settle = (id: string, fn: (w: DeleteWaiter) => void) => batch.get(id)?.forEach(fn);
-    const one = (id: string) =>
-      this.deleteOne(id).then(
-        (f) => settle(id, (w) => w.resolve(f)),
-        (err) => settle(id, (w) => w.reject(err)),
-      );
-    const ids = [...batch.keys()];
-    if (ids.length === 1 || this.recoversInBatches === false) {
-      await Promise.all(ids.map(one));
-      return;
-    }
-    for (let i = 0; i < ids.length; i += MAX_RECOVER_BATCH) {
-      const chunk = ids.slice(i, i + MAX_RECOVER_BATCH);
-      let result: DaemonRecoverResult;
-      try {
-        result = await this.call<DaemonRecoverResult>('POST', DAEMON_ROUTES.recover, { ids: chunk });
-        this.recoversInBatches = true;
-      } catch (err) {
-        if (err instanceof DaemonError && (err.status === 404 || err.status === 405) && this.recoversInBatches === undefined) {
-          this.recoversInBatches = false; // a daemon without the batch route: one DELETE each, from now on
-          await Promise.all(chunk.map(one));
-        } else {
-          for (const id of chunk) settle(id, (w) => w.reject(err));
-        }
-        continue;
-      }
-      const answered = new Set<string>();
-      for (const item of result.items) {
-        answered.add(item.id);
-        if (item.status === 200) settle(item.id, (w) => w.resolve(item.fault));
-        else if (item.status === 404) settle(item.id, (w) => w.resolve(undefined));
-        else settle(item.id, (w) => w.reject(new DaemonError(`daemon ${this.name}: ${item.error?.message ?? `HTTP ${item.status}`}`, item.status, item.error?.code)));
-      }
-      for (const id of chunk) if (!answered.has(id)) settle(id, (w) => w.reject(new DaemonError(`daemon ${this.name}: no answer for fault ${id} in the recover batch`, 500)));
-    }
+    await this.sendBatched(batch, {
+      what: 'recover',
+      one: (id) => this.deleteOne(id),
+      many: (ids) => this.call<DaemonRecoverResult>('POST', DAEMON_ROUTES.recover, { ids }),
+      supported: () => this.recoversInBatches,
+      setSupported: (v) => (this.recoversInBatches = v),
+      // a 404 is a fault already gone: done
+      item: (item) => (item.status === 200 || item.status === 404 ? { value: item.status === 200 ? item.fault : undefined } : undefined),
+    });
   }
 
   private async deleteOne(id: string, signal?: AbortSignal): Promise<DaemonFault | undefined> {
