@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
 import { KubeClient } from '../exporter/targets/kubernetes/client';
 import { resolvePods } from '../exporter/targets/kubernetes/resolve';
-import type { SafetyPolicy } from '../exporter/targets/kubernetes/safety';
+import type { SafetyPolicy } from '../exporter/targets/kubernetes/protected';
 import { selectPods } from '../exporter/targets/kubernetes/select';
 import { resolveContainer } from '../daemon/sys/containers';
 import { startFakeApiServer } from '../tests/helpers/fake-kube-apiserver';

@@ -10,7 +10,7 @@ import { Journal } from './journal';
 import { isLoopback, parseListen, urlFor } from './listen';
 import { acquireLock } from './lock';
 import { FaultManager } from './manager';
-import { DaemonMetrics } from './metrics';
+import { DaemonMetrics } from './daemon-metrics';
 import { Protection } from './resolve/protect';
 import { createApp } from './server';
 import { VERSION } from './version';

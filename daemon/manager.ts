@@ -7,7 +7,7 @@ import type { Capabilities } from './capabilities';
 import { FAULT_KINDS, faultKind } from './faults/index';
 import type { FaultContext, FaultKind, Support } from './faults/types';
 import { Journal, type JournalEntry } from './journal';
-import type { DaemonMetrics, RecoveryReason } from './metrics';
+import type { DaemonMetrics, RecoveryReason } from './daemon-metrics';
 import type { Protection } from './resolve/protect';
 import { resolveTarget } from './resolve/targets';
 import { isSameProcessNow } from './sys/proc';

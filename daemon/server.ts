@@ -27,7 +27,7 @@ import type { FaultManager } from './manager';
 import { addressesOf } from './resolve/addresses';
 import { listCandidates } from './resolve/candidates';
 import type { Protection } from './resolve/protect';
-import type { DaemonMetrics } from './metrics';
+import type { DaemonMetrics } from './daemon-metrics';
 
 // The daemon's HTTP API (routes documented beside the shapes in api/daemon.ts). Every error leaves
 // through the handler the exporter uses too (server-common/http-errors.ts) as `{error: {code, message, details}}`.

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../api/errors';
 import { durationMs, parseSettingsPatch, type DemoSettings } from './config';
 import type { Backend } from './backend';
-import type { DemoMetrics } from './metrics';
+import type { DemoMetrics } from './demo-metrics';
 
 // The demo service's HTTP routes. Two API routes, each sensitive to a different kind of fault:
 //   GET /api/work      CPU work per request (SHA-256 rounds): cpu-stress and process-pause raise its latency

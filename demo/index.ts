@@ -5,7 +5,7 @@ import { createDemoApp } from './app';
 import { startBackend, type Backend } from './backend';
 import { durationMs, splitListen, type DemoConfig, type DemoSettings } from './config';
 import { startLoad } from './load';
-import { createDemoMetrics } from './metrics';
+import { createDemoMetrics } from './demo-metrics';
 
 // `faultline demo`: the demo service, its backend process (unless --backend names another) and
 // the load generator, started together and stopped together.

@@ -1,4 +1,4 @@
-import type { DemoMetrics } from './metrics';
+import type { DemoMetrics } from './demo-metrics';
 
 // The built-in load generator: a steady request rate against the demo's own API, so the
 // dashboards have something to show without any other tool. Bounded on purpose: at most

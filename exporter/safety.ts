@@ -5,7 +5,7 @@ import { ACTIVE_PHASES, type Experiment, type ExperimentSpec } from '../api/expe
 import type { StartContext, TransitionListener } from './engine/lifecycle';
 import { Freeze } from './freeze';
 import { AlertGuard, parseGuardSelectors, type Alert, type PlannedStop } from './guards/alerts';
-import { registerSafetyMetrics } from './guards/metrics';
+import { registerSafetyMetrics } from './guards/safety-metrics';
 import { PrometheusClient, PromqlGuards } from './guards/promql';
 import { Policy } from './policy';
 

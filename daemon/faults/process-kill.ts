@@ -1,7 +1,7 @@
 import spec from '../../api/kinds/process-kill';
 import { ApiError } from '../../api/errors';
 import { defineFault } from './types';
-import { requireProcesses, signalPinned } from './targets';
+import { requireProcesses, signalPinned } from './pinned-processes';
 
 // Sends the signal once at inject. Nothing to undo: recover only ends the fault's record.
 export default defineFault({

@@ -1,7 +1,7 @@
 import spec from '../../api/kinds/process-pause';
 import { ApiError } from '../../api/errors';
 import { defineFault } from './types';
-import { requireProcesses, signalPinned, waitUntilStopped } from './targets';
+import { requireProcesses, signalPinned, waitUntilStopped } from './pinned-processes';
 
 // SIGSTOP at inject, SIGCONT at recover. The pids to continue come from the resolved target in the
 // journal (pinned with start time), so a daemon restarted after a crash continues exactly them.

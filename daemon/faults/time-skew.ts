@@ -6,7 +6,7 @@ import type { ResolvedProcess } from '../../api/daemon';
 import { PACKAGE_ROOT } from '../paths';
 import { run, ToolError } from '../sys/exec';
 import { isSameProcess, listPids, readStat } from '../sys/proc';
-import { requireProcesses } from './targets';
+import { requireProcesses } from './pinned-processes';
 import { defineFault, type Support } from './types';
 
 // Time skew, as Chaos Mesh's TimeChaos does it: the native helper (daemon/native/timeskew.c, built from

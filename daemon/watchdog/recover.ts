@@ -3,7 +3,7 @@ import { FAULT_KINDS } from '../faults/index';
 import { Journal } from '../journal';
 import { claimForWatchdog, releaseWatchdogClaim } from '../lock';
 import { FaultManager } from '../manager';
-import { DaemonMetrics } from '../metrics';
+import { DaemonMetrics } from '../daemon-metrics';
 import { Protection } from '../resolve/protect';
 
 // What the watchdog runs once its daemon died: the daemon's own restart path (FaultManager.restore,

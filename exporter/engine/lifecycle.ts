@@ -10,7 +10,7 @@ import { daemonUp, reconcile, sweepOrphans } from './reconcile';
 import { nowIso, refOf, RunDriver, type EngineOptions, type Ending, type TransitionListener } from './run';
 import { activeRunsOf, endSchedule, refreshSchedule, setSuspended } from './schedules';
 import { refuseSelfTargeting } from './self';
-import { validateInput } from './validate';
+import { validateInput } from './experiment-input';
 
 // The lifecycle engine's public face: reads, create (validation, target resolution, pre-start hooks,
 // the one-fault-of-a-kind check) and the actions (pause, resume, stop, abort, stop-all, delete), each

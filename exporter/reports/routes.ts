@@ -3,7 +3,7 @@ import { Report } from '../../api/report';
 import type { Engine } from '../engine/lifecycle';
 import type { PrometheusClient } from '../guards/promql';
 import { route, type Route } from '../routes/route';
-import type { EventStore } from '../store/events';
+import type { EventStore } from '../store/event-log';
 import { buildReport } from './build';
 import { reportHtml } from './html';
 

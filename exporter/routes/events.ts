@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { ApiError } from '../../api/errors';
 import { EventList, EventQuery } from '../../api/events';
-import type { EventBus } from '../events';
-import type { EventStore } from '../store/events';
+import type { EventBus } from '../event-bus';
+import type { EventStore } from '../store/event-log';
 import { route, type Route } from './route';
 
 // Event queries (time range, filters, cursor) and the live stream.

@@ -50,7 +50,7 @@ export function experimentRoutes(engine: Engine): Route[] {
       path: '/api/v1/experiments',
       role: 'operator',
       summary: 'create an experiment (or a schedule); injection starts right away',
-      // validated by the engine (engine/validate.ts: the kind's params, durations, targets)
+      // validated by the engine (engine/experiment-input.ts: the kind's params, durations, targets)
       body: { schema: ExperimentInput, name: 'ExperimentInput' },
       response: { status: 201, description: 'created; injection starts right away', ...one },
       errors: { 409: 'name taken, or refused by a pre-start check (freeze, guard, policy)', 422: 'kind unsupported on the selected daemons, or a target invalid or protected', 503: 'shutting down, or a PromQL guard cannot be evaluated' },

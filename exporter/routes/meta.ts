@@ -5,7 +5,7 @@ import { Health, KindList, TargetList } from '../../api/targets';
 import { callerOf } from '../auth/middleware';
 import { allows } from '../auth/permissions';
 import type { DaemonRegistry } from '../daemons';
-import type { ExporterMetrics } from '../metrics';
+import type { ExporterMetrics } from '../exporter-metrics';
 import type { TargetResolver } from '../targets/types';
 import { route, type Route } from './route';
 

@@ -1,11 +1,11 @@
 import type { Engine } from '../engine/lifecycle';
-import type { EventBus } from '../events';
+import type { EventBus } from '../event-bus';
 import { safetyRoutes } from './safety';
 import type { PrometheusClient } from '../guards/promql';
 import { openapiDocument } from '../openapi';
 import { reportRoutes } from '../reports/routes';
 import type { Safety } from '../safety';
-import type { EventStore } from '../store/events';
+import type { EventStore } from '../store/event-log';
 import type { WorkflowEngine } from '../workflows/engine';
 import { workflowRoutes } from '../workflows/routes';
 import { eventRoutes } from './events';

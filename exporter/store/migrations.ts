@@ -38,7 +38,7 @@ export const MIGRATIONS: string[] = [
   `CREATE INDEX experiments_phase_names ON experiments (phase, namespace, name, kind);
    DROP INDEX experiments_phase;`,
   // events: the time high-water mark and the late flag that turn a time range into an id range
-  // through indexes (see store/events.ts), computed once for the events already stored
+  // through indexes (see store/event-log.ts), computed once for the events already stored
   `ALTER TABLE events ADD COLUMN time_hw INTEGER;
    ALTER TABLE events ADD COLUMN late INTEGER NOT NULL DEFAULT 0;
    UPDATE events SET time_hw = w.hw, late = IFNULL(events.time_ms < w.prev, 0)

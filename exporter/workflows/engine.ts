@@ -7,7 +7,7 @@ import { parseDuration } from '../../api/units';
 import type { Step, StepPhase, StepStatus, Workflow, WorkflowPhase } from '../../api/workflow';
 import type { Engine } from '../engine/lifecycle';
 import { sleep } from '../daemons';
-import type { EventBus } from '../events';
+import type { EventBus } from '../event-bus';
 import type { PrometheusClient } from '../guards/promql';
 import type { WorkflowStore } from './store';
 import { experimentName, validateWorkflow } from './validate';

@@ -2,7 +2,7 @@ import { ApiError } from '../../api/errors';
 import { parseDuration } from '../../api/units';
 import { check as checkSchema } from '../../api/validate';
 import { WorkflowInput, stepType, type Step, type StepStatus } from '../../api/workflow';
-import { validateInput } from '../engine/validate';
+import { validateInput } from '../engine/experiment-input';
 
 // Workflow validation, apart from the engine that runs workflows (as engine/validate.ts is for
 // experiments): the schema, each step's shape, each experiment step as the experiment it will

@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import pino from 'pino';
-import { EventBus } from '../../exporter/events';
+import { EventBus } from '../../exporter/event-bus';
 import { openDatabase, type DB } from '../../exporter/store/db';
-import { EventStore } from '../../exporter/store/events';
+import { EventStore } from '../../exporter/store/event-log';
 
 // The live stream over a real HTTP server: ids, Last-Event-ID replay without gaps or repeats,
 // filters, heartbeats, and a subscriber that stops reading is dropped while the others get everything.

@@ -5,7 +5,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { Experiment } from '../../api/experiment';
 import { openDatabase, type DB } from '../../exporter/store/db';
-import { EventStore } from '../../exporter/store/events';
+import { EventStore } from '../../exporter/store/event-log';
 import { ExperimentStore } from '../../exporter/store/experiments';
 import { groupCommit } from '../../exporter/store/group-commit';
 import { storeHealth } from '../../exporter/store/health';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Experiment } from '../../api/experiment';
 import { openDatabase, type DB } from '../../exporter/store/db';
-import { EventStore } from '../../exporter/store/events';
+import { EventStore } from '../../exporter/store/event-log';
 import { ExperimentStore } from '../../exporter/store/experiments';
 import { Retention } from '../../exporter/store/retention';
 

@@ -7,11 +7,11 @@ import pino from 'pino';
 import { FaultlineEvent } from '../../api/events';
 import { authenticate } from '../../exporter/auth/middleware';
 import { TokenSet } from '../../exporter/auth/tokens';
-import { EventBus } from '../../exporter/events';
+import { EventBus } from '../../exporter/event-bus';
 import { eventRoutes } from '../../exporter/routes/events';
 import { appOf } from '../../exporter/routes/router';
 import { openDatabase, type DB } from '../../exporter/store/db';
-import { EventStore, type EventFilter, type NewEvent } from '../../exporter/store/events';
+import { EventStore, type EventFilter, type NewEvent } from '../../exporter/store/event-log';
 
 // GET /api/v1/events splices the JSON text SQLite writes for each event: it must be, byte for
 // byte, what JSON.stringify gave for the event objects (key order, absent fields, escapes, times).

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { FaultlineEvent } from '../../api/events';
 import { openDatabase } from '../../exporter/store/db';
-import { EventStore, type EventFilter } from '../../exporter/store/events';
+import { EventStore, type EventFilter } from '../../exporter/store/event-log';
 import { MIGRATIONS } from '../../exporter/store/migrations';
 
 // Time ranges become id ranges through the time high-water mark and the late flag: whatever order

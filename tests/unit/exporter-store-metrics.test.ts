@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Experiment, Phase } from '../../api/experiment';
-import { ExporterMetrics } from '../../exporter/metrics';
+import { ExporterMetrics } from '../../exporter/exporter-metrics';
 import { openDatabase } from '../../exporter/store/db';
 import { ExperimentStore } from '../../exporter/store/experiments';
 import { MIGRATIONS } from '../../exporter/store/migrations';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrate, openDatabase, type DB } from '../../exporter/store/db';
-import { EventStore } from '../../exporter/store/events';
+import { EventStore } from '../../exporter/store/event-log';
 import { ExperimentStore } from '../../exporter/store/experiments';
 import { checkModeValue, pickByMode } from '../../exporter/targets/mode';
 import type { Experiment } from '../../api/experiment';

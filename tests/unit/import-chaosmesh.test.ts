@@ -6,7 +6,7 @@ import { kindSpec } from '../../api/kinds/index';
 import { check } from '../../api/validate';
 import { WorkflowInput, type Step } from '../../api/workflow';
 import type { ExperimentInput } from '../../api/experiment';
-import { validateInput } from '../../exporter/engine/validate';
+import { validateInput } from '../../exporter/engine/experiment-input';
 
 // Chaos Mesh's own documented examples (written out by hand in tests/fixtures/chaosmesh) go through
 // the importer; every experiment it yields must pass the exporter's full validation, and whatever it

@@ -9,14 +9,14 @@ import { KubeClient } from './client';
 import type { KubernetesConfig } from './config';
 import containerKill from './container-kill';
 import { daemonForNode, fetchDaemonCaller } from './daemons';
-import { recordPodEvent } from './events';
+import { recordPodEvent } from './pod-events';
 import { LeaderElector } from './leader';
 import type { Mode } from '../mode';
 import podFailure from './pod-failure';
 import type { DaemonCaller, DaemonRef, PodFaultEnv, PodFaultKind } from './pod-fault';
 import podKill from './pod-kill';
 import { resolvePods, type Resolution } from './resolve';
-import type { SafetyPolicy } from './safety';
+import type { SafetyPolicy } from './protected';
 import type { PodTarget } from './select';
 
 // Kubernetes mode in one object for the exporter's engine:

@@ -10,7 +10,7 @@ import { validate } from '../../../api/validate';
 import { isNotFound } from './client';
 import { POD_KINDS, podFaultKind, type KubernetesMode } from './index';
 import { podFailureMark } from './pod-failure';
-import { isProtectedNamespace, namespaceRefusal, podRefusal } from './safety';
+import { isProtectedNamespace, namespaceRefusal, podRefusal } from './protected';
 import { toPodTarget, type PodTarget } from './select';
 
 // The pod kinds (pod-kill, pod-failure, container-kill) act through the Kubernetes API, not on a

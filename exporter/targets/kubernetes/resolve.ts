@@ -5,7 +5,7 @@ import { validate } from '../../../api/validate';
 import { isNotFound, type KubeClient } from './client';
 import { fieldSelectorString, labelSelectorString } from './labels';
 import { checkModeValue, pickByMode, type Mode } from '../mode';
-import { isProtectedNamespace, namespaceRefusal, type SafetyPolicy } from './safety';
+import { isProtectedNamespace, namespaceRefusal, type SafetyPolicy } from './protected';
 import { allowedNodes, namespacesToSearch, selectPods, toPodTarget, type Exclusion, type PodTarget } from './select';
 
 // Turns `spec.targets` into pods: reads what the selector needs from the API server (namespaces

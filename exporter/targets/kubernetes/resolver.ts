@@ -6,7 +6,7 @@ import type { DaemonConfig } from '../../daemons';
 import type { Mode } from '../mode';
 import type { Resolution, ResolvedTarget, TargetResolver } from '../types';
 import type { KubernetesMode } from './index';
-import { isProtectedNamespace, namespaceRefusal, podRefusal } from './safety';
+import { isProtectedNamespace, namespaceRefusal, podRefusal } from './protected';
 import { POD_DAEMON_NAME } from './pod-daemon';
 import type { PodTarget } from './select';
 

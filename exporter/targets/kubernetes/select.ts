@@ -1,7 +1,7 @@
 import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { KubernetesSelector } from '../../../api/kubernetes';
 import { matchesAnnotations, matchesFields, matchesLabelSelector } from './labels';
-import { namespaceRefusal, podRefusal, type SafetyPolicy } from './safety';
+import { namespaceRefusal, podRefusal, type SafetyPolicy } from './protected';
 
 // Selector semantics as pure functions over pod, namespace and node objects, so every rule is
 // tested without an API server. resolve.ts fetches the objects; this decides.

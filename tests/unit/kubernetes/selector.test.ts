@@ -11,7 +11,7 @@ import {
 } from '../../../exporter/targets/kubernetes/labels';
 import { pickByMode as selectByMode } from '../../../exporter/targets/mode';
 import { checkSelector } from '../../../exporter/targets/kubernetes/resolve';
-import { namespaceRefusal, podRefusal, type SafetyPolicy } from '../../../exporter/targets/kubernetes/safety';
+import { namespaceRefusal, podRefusal, type SafetyPolicy } from '../../../exporter/targets/kubernetes/protected';
 import { allowedNodes, containersOf, namespacesToSearch, selectPods, toPodTarget } from '../../../exporter/targets/kubernetes/select';
 import { namespace, node, OPTED_IN, pod } from './fixtures';
 

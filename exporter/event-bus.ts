@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { FaultlineEvent } from '../api/events';
-import type { EventStore, NewEvent } from './store/events';
+import type { EventStore, NewEvent } from './store/event-log';
 
 // The event bus: every state change is stored first (it gets its id there), counted, then handed
 // to the live subscribers. Server-Sent Events: `id:` per event (a reconnecting client sends
