@@ -151,6 +151,8 @@ export class Safety {
 /** The engine seams the safety layer plugs into (exporter/engine/lifecycle.ts). */
 export interface EngineSeams {
   list(f: { phase?: string }): Experiment[];
+  /** Active runs (schedules excluded) from memory, read-only. */
+  activeRuns?(): Experiment[];
   abort(ref: { namespace: string; name: string }, reason: string, actor: string, code?: string): Promise<unknown>;
   stopAll(actor: string, reason?: string, code?: string): Promise<unknown>;
   beforeStart: ((ctx: StartContext) => void | Promise<void>)[];
@@ -180,11 +182,9 @@ function toSafety(e: Experiment): SafetyExperiment {
  * guard: their runs are, and new runs are refused while the guard fires.
  */
 export function attachSafety(o: AttachOptions): Safety & { stopResync(): void } {
-  const active = () =>
-    o.engine
-      .list({ phase: ACTIVE_PHASES.join(',') })
-      .filter((e) => !e.spec.schedule)
-      .map(toSafety);
+  // from the engine's memory when it can say (every alert notification and each resync asked the store,
+  // which parsed every active experiment's document)
+  const active = () => (o.engine.activeRuns ? o.engine.activeRuns() : o.engine.list({ phase: ACTIVE_PHASES.join(',') }).filter((e) => !e.spec.schedule)).map(toSafety);
   const safety = new Safety({
     ...o,
     engine: {

@@ -80,6 +80,11 @@ export class Engine {
     return this.driver.activeCount();
   }
 
+  /** The active runs themselves, from memory (read-only: the guards look at them on every notification and resync). */
+  activeRuns(): Experiment[] {
+    return [...this.driver.runs.values()].filter((r) => !r.exp.spec.schedule).map((r) => r.exp);
+  }
+
   emit(e: Experiment, type: EventType, message: string, actor?: string, target?: string): void {
     this.driver.emit(e, type, message, actor, target);
   }
@@ -223,8 +228,14 @@ export class Engine {
    * status.reason and faultline_aborts_total (e.g. alert, promql, freeze, stop-all). A no-op on ended runs.
    */
   async abort(ref: Ref, reason: string, actor: string, code = 'aborted'): Promise<Experiment> {
-    const e = this.get(ref);
     const ending: Ending = { phase: 'Aborted', reason: code, message: reason, recovery: 'aborted', actor };
+    // a tracked run is ended from memory: no store read before its recovery is on its way
+    const run = this.driver.runOf(ref.namespace, ref.name);
+    if (run && !run.exp.spec.schedule) {
+      await this.driver.end(run.exp.metadata.uid, ending);
+      return structuredClone(run.exp);
+    }
+    const e = this.get(ref);
     if (e.spec.schedule) await endSchedule(this, e, actor, ending);
     else await this.driver.end(e.metadata.uid, ending);
     return this.get(ref);

@@ -73,6 +73,7 @@ export const refOf = (e: Experiment) => `${e.metadata.namespace}/${e.metadata.na
 
 export class RunDriver {
   readonly runs = new Map<string, Run>();
+  private readonly byRef = new Map<string, Run>();
   readonly leaseSeconds: number;
   readonly retry: RetryOptions;
   /** Set by the engine right after construction (the two call each other). */
@@ -89,7 +90,13 @@ export class RunDriver {
   track(e: Experiment): Run {
     const run: Run = { exp: e, chain: Promise.resolve(), ac: new AbortController() };
     this.runs.set(e.metadata.uid, run);
+    this.byRef.set(refOf(e), run);
     return run;
+  }
+
+  /** The tracked run of namespace/name, without reading the store (an alert aborting a fleet looks up each). */
+  runOf(namespace: string, name: string): Run | undefined {
+    return this.byRef.get(`${namespace}/${name}`);
   }
 
   /** Runs `fn` after the run's previous operations; errors reach the caller, not the chain. */
@@ -348,6 +355,7 @@ export class RunDriver {
     const recovered = s.targets.filter((t) => t.phase === 'Recovered').length;
     this.setPhase(run, ending.phase, { type, message: `${ending.phase.toLowerCase()}: ${ending.message} (${recovered} target(s) recovered)`, actor: ending.actor });
     this.runs.delete(run.exp.metadata.uid);
+    if (this.byRef.get(refOf(run.exp)) === run) this.byRef.delete(refOf(run.exp));
     if (run.exp.metadata.labels?.[SCHEDULE_LABEL]) this.hooks.onRunEnded?.(structuredClone(run.exp));
   }
 
