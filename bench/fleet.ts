@@ -75,6 +75,21 @@ function setupNetwork(n: number): () => void {
   return cleanup;
 }
 
+/**
+ * GET with two retries: a kept-alive connection the server closes just as a request goes out fails
+ * with "other side closed" (seen once in ten runs); the bench must not die of its own client's race.
+ */
+async function fetchGet(url: string, init?: RequestInit): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      if (attempt >= 2) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 /** Spawns a faultline service and resolves once `ready` matches its stdout. */
 function service(argv: string[], ready: RegExp, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, detached: true });
@@ -92,9 +107,11 @@ function service(argv: string[], ready: RegExp, env: Record<string, string> = {}
     child.stderr!.on('data', (d: Buffer) => {
       err = (err + d.toString()).slice(-4000);
     });
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${argv.join(' ')} exited ${code}: ${out} ${err}`));
+      // after it was ready too: a service that dies mid-bench says why
+      if (code !== null && code !== 0) process.stderr.write(`${argv.slice(0, 4).join(' ')}… exited ${code}: ${err.slice(-2000)}\n`);
+      reject(new Error(`${argv.join(' ')} exited ${code ?? signal}: ${out} ${err}`));
     });
   });
 }
@@ -233,7 +250,7 @@ export async function benchFleet(): Promise<unknown> {
     procs.push(exporter);
     const url = `http://127.0.0.1:${port}`;
     await poll('every daemon up', async () => {
-      const h = (await (await fetch(`${url}/api/v1/health`)).json()) as { daemons: { up: boolean }[] };
+      const h = (await (await fetchGet(`${url}/api/v1/health`)).json()) as { daemons: { up: boolean }[] };
       return h.daemons.filter((d) => d.up).length === DAEMONS;
     }, 60_000);
     const rssIdleEmpty = rssMB(exporter.pid!);
@@ -244,7 +261,7 @@ export async function benchFleet(): Promise<unknown> {
       return r.json();
     };
     const countRunning = async () => {
-      const r = (await (await fetch(`${url}/api/v1/experiments?phase=Running`)).json()) as { items: unknown[] };
+      const r = (await (await fetchGet(`${url}/api/v1/experiments?phase=Running`)).json()) as { items: unknown[] };
       return r.items.length;
     };
 
@@ -302,7 +319,7 @@ export async function benchFleet(): Promise<unknown> {
         const reqs = async () => {
           let total = 0;
           for (let i = 0; i < DAEMONS; i++) {
-            const text = await (await fetch(`http://${addr(i)}:9471/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+            const text = await (await fetchGet(`http://${addr(i)}:9471/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
             for (const m of text.matchAll(/^faultline_daemon_http_requests_total\{[^}]*route="[^"]*lease[^"]*"[^}]*\} (\d+)/gm)) total += Number(m[1]);
           }
           return total;
@@ -320,7 +337,7 @@ export async function benchFleet(): Promise<unknown> {
         let bytes = 0;
         for (let i = 0; i < 20; i++) {
           const t = performance.now();
-          bytes = (await (await fetch(`${url}/metrics`)).text()).length;
+          bytes = (await (await fetchGet(`${url}/metrics`)).text()).length;
           times.push(performance.now() - t);
         }
         const s = summarize(times);
@@ -340,13 +357,13 @@ export async function benchFleet(): Promise<unknown> {
       });
       if (process.env.FLEET_DEBUG) console.log(JSON.stringify(answer));
       const r = await resumed.done;
-      if (r.left && process.env.FLEET_DEBUG) console.log(JSON.stringify(await (await fetch(`${url}/api/v1/experiments`)).json()).slice(0, 3000));
+      if (r.left && process.env.FLEET_DEBUG) console.log(JSON.stringify(await (await fetchGet(`${url}/api/v1/experiments`)).json()).slice(0, 3000));
       if (r.left && process.env.FLEET_DEBUG) console.log(execFileSync('ps', ['-o', 'pid,stat,cmd', '-p', pausedPids.join(',')], { encoding: 'utf8' }));
       if (r.left) throw new Error(`${r.left} paused targets still stopped 60 s after the abort`);
       abortPerTarget.push(...r.ms.map((t) => t - tAbort));
       await poll('no fault left on any daemon', async () => {
         const counts = await Promise.all(
-          Array.from({ length: DAEMONS }, async (_, i) => ((await (await fetch(`http://${addr(i)}:9471/v1/faults`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { faults: unknown[] }).faults.length),
+          Array.from({ length: DAEMONS }, async (_, i) => ((await (await fetchGet(`http://${addr(i)}:9471/v1/faults`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { faults: unknown[] }).faults.length),
         );
         return counts.every((c) => c === 0);
       }, 120_000, 20);
