@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { freePort } from './http';
@@ -16,9 +15,7 @@ export { freePort };
 export const REPO = path.resolve(__dirname, '../..');
 export const PROVISIONING = path.join(REPO, 'provisioning');
 
-export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `${prefix}-${process.pid}-`));
-}
+export { tempDir, removeDir } from './tmp';
 
 export function readYaml<T = any>(file: string): T {
   return YAML.parse(readFileSync(file, 'utf8'), { merge: true }) as T;
@@ -232,10 +229,6 @@ export function collectPromExpressions(): PromExpr[] {
     for (const r of g.rules) for (const d of r.data) if (d.datasourceUid === 'prometheus') out.push({ where: `grafana rule ${r.title} ${d.refId}`, expr: d.model.expr });
   }
   return out;
-}
-
-export function removeDir(dir: string | undefined): void {
-  if (dir) rmSync(dir, { recursive: true, force: true });
 }
 
 /**

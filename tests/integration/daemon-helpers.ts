@@ -1,11 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../daemon/index';
 import { PACKAGE_ROOT } from '../../daemon/paths';
 import { request } from '../helpers/http';
+import { tempDir } from '../helpers/tmp';
 import { spawnExeced } from '../helpers/processes';
 import { pollFor } from '../helpers/wait';
 
@@ -18,9 +18,7 @@ export interface TestDaemon extends RunningDaemon {
   destroy(): Promise<void>;
 }
 
-export function tempDir(tag: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `fl-${tag}-${process.pid}-`));
-}
+export { tempDir };
 
 export { request } from '../helpers/http';
 

@@ -117,20 +117,23 @@ describe('workflows', () => {
 describe('faultline run -f workflow.yaml --wait', () => {
   it('exits 0 when the workflow succeeds and 8 when a check fails it, printing the steps', async () => {
     const dir = tempDir('wf-cli');
-    const ok = path.join(dir, 'ok.yaml');
-    const bad = path.join(dir, 'bad.yaml');
-    writeFileSync(ok, YAML.stringify(workflow(`wf-cli-ok-${process.pid}`, [{ name: 'wait', suspend: { duration: '200ms' } }, { name: 'probe', check: { http: { url: `${checkUrl}/ok` } } }])));
-    writeFileSync(bad, YAML.stringify(workflow(`wf-cli-bad-${process.pid}`, [{ name: 'probe', check: { http: { url: `${checkUrl}/broken` }, timeout: '500ms', interval: '100ms' } }])));
-    const env = { FAULTLINE_SERVER: s.url };
-    let r = await cli(['run', '-f', ok, '--wait'], env);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/result: Succeeded/);
-    r = await cli(['run', '-f', bad, '--wait'], env);
-    expect(r.code).toBe(8);
-    expect(r.stdout).toMatch(/probe\s+check\s+Failed/);
-    r = await cli(['get', 'workflows'], env);
-    expect(r.stdout).toContain(`wf-cli-bad-${process.pid}`);
-    removeDir(dir);
+    try {
+      const ok = path.join(dir, 'ok.yaml');
+      const bad = path.join(dir, 'bad.yaml');
+      writeFileSync(ok, YAML.stringify(workflow(`wf-cli-ok-${process.pid}`, [{ name: 'wait', suspend: { duration: '200ms' } }, { name: 'probe', check: { http: { url: `${checkUrl}/ok` } } }])));
+      writeFileSync(bad, YAML.stringify(workflow(`wf-cli-bad-${process.pid}`, [{ name: 'probe', check: { http: { url: `${checkUrl}/broken` }, timeout: '500ms', interval: '100ms' } }])));
+      const env = { FAULTLINE_SERVER: s.url };
+      let r = await cli(['run', '-f', ok, '--wait'], env);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/result: Succeeded/);
+      r = await cli(['run', '-f', bad, '--wait'], env);
+      expect(r.code).toBe(8);
+      expect(r.stdout).toMatch(/probe\s+check\s+Failed/);
+      r = await cli(['get', 'workflows'], env);
+      expect(r.stdout).toContain(`wf-cli-bad-${process.pid}`);
+    } finally {
+      removeDir(dir);
+    }
   });
 });
 
