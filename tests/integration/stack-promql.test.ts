@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { request } from '../helpers/http';
 import { describeWithTools } from '../helpers/require-tool';
 import {
   REPO,
@@ -127,14 +128,7 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
   (HAS_EXPORTER ? it : it.skip)("returns series for the overview's exporter panels once experiments ran, finished, aborted and run", async () => {
     // One experiment that ends (finished or aborted by stop-all), one aborted, one still running: every
     // overview metric then has series, so a wrong metric or label name shows as an empty panel.
-    const api = async (method: string, p: string, body?: unknown) => {
-      const r = await fetch(`${exporterUrl}/api/v1${p}`, {
-        method,
-        headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      return { status: r.status, json: (await r.json()) as any };
-    };
+    const api = (method: string, p: string, body?: unknown) => request(exporterUrl, method, `/api/v1${p}`, body, { token: OPERATOR });
     const pause = (name: string, duration: string) => {
       const child = spawn('sleep', ['300'], { stdio: 'ignore' });
       victims.push(child);
@@ -144,7 +138,7 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
       });
     };
     const tag = process.pid;
-    const phaseOf = async (name: string) => (await api('GET', `/experiments/default/${name}`)).json.status?.phase;
+    const phaseOf = async (name: string) => (await api('GET', `/experiments/default/${name}`)).body.status?.phase;
     for (const [name, duration] of [[`finishes-${tag}`, '2s'], [`aborted-${tag}`, '5m']]) {
       const r = await pause(name, duration);
       expect({ name, status: r.status }).toEqual({ name, status: 201 });

@@ -4,7 +4,7 @@ import { FAULTLINE, Proc, freePort, removeDir } from '../helpers/stack';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { cli, killAll, procState, startStack, tempDir, waitFor, type Stack, sleepers } from './exporter-helpers';
+import { cli, killAll, procState, request, startStack, tempDir, waitFor, type Stack, sleepers } from './exporter-helpers';
 
 // Workflows with real faults: process-pause on sleeps the test spawned (state T while the step runs),
 // a real HTTP server for checks, and a real exporter process killed with -9 mid-workflow.
@@ -152,7 +152,7 @@ describe('workflow across an exporter kill -9', () => {
     try {
       await up(p);
       const name = `wf-crash-${process.pid}`;
-      const r = await fetch(`${url}/api/v1/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(workflow(name, [{ ...pause('p', pid, '5m'), experiment: { spec: { ...pause('p', pid, '5m').experiment.spec, targets: { selector: { pids: [pid] }, mode: 'all' } } } }])) });
+      const r = await request(url, 'POST', '/api/v1/workflows', workflow(name, [{ ...pause('p', pid, '5m'), experiment: { spec: { ...pause('p', pid, '5m').experiment.spec, targets: { selector: { pids: [pid] }, mode: 'all' } } } }]));
       expect(r.status).toBe(201);
       await waitFor('paused', () => procState(pid) === 'T', 60_000);
       process.kill(p.child.pid!, 'SIGKILL');
@@ -160,7 +160,7 @@ describe('workflow across an exporter kill -9', () => {
       p = start();
       await up(p);
       const w = await waitFor('workflow aborted', async () => {
-        const b = (await (await fetch(`${url}/api/v1/workflows/default/${name}`)).json()) as { status: { phase: string; reason?: string } };
+        const b = (await request(url, 'GET', `/api/v1/workflows/default/${name}`)).body as { status: { phase: string; reason?: string } };
         return b.status.phase === 'Aborted' ? b : undefined;
       }, 60_000);
       expect(w.status.reason).toBe('ExporterRestarted');
