@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from '../helpers/http';
 import { describeWithTools } from '../helpers/require-tool';
 import {
   PROVISIONING,
-  REPO,
   freePort,
   readYaml,
   removeDir,
@@ -29,14 +28,6 @@ import {
 // by another alert keeps running. While the alert fires (the demo failing on purpose through its
 // admin endpoint), a new guarded experiment is refused.
 
-const START_COMMAND = path.join(REPO, 'cli', 'commands', 'start.ts');
-const GUARD_ROUTES = path.join(REPO, 'exporter', 'guards', 'routes.ts');
-/** Built by colleagues in parallel: without `faultline start` and the alert routes there is nothing to stop. */
-const MISSING =
-  !existsSync(START_COMMAND) ? 'cli/commands/start.ts (faultline start) is not there yet'
-  : !existsSync(GUARD_ROUTES) || !readFileSync(GUARD_ROUTES, 'utf8').includes('/alerts/alertmanager') ? 'the exporter has no /api/v1/alerts/alertmanager route yet'
-  : undefined;
-
 const ALERTING = `alerting-token-${process.pid}-abcdef`;
 const OPERATOR = `operator-token-${process.pid}-abcdef`;
 const VIEWER = `viewer-token-${process.pid}-abcdefg`;
@@ -48,15 +39,8 @@ function procState(pid: number): string {
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
 }
 
-const describeStack = MISSING ? describe.skip : describe;
-if (MISSING) {
-  describe('stack alerting path', () => {
-    it.skip(`skipped: ${MISSING}`, () => undefined);
-  });
-}
-
 describeWithTools(['prometheus', 'prometheus-alertmanager'], 'stack alerting path', () => {
-  describeStack('a guard alert from the provisioned Prometheus + Alertmanager stops the experiment', () => {
+  describe('a guard alert from the provisioned Prometheus + Alertmanager stops the experiment', () => {
     const procs: Proc[] = [];
     const victims: ChildProcess[] = [];
     let dir: string;

@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { request } from '../helpers/http';
 import { describeWithTools } from '../helpers/require-tool';
 import {
-  REPO,
   collectPromExpressions,
   freePort,
   removeDir,
@@ -23,7 +21,6 @@ import {
 // with the provisioned prometheus.yml (ports rewritten): none may be a parse error, and the
 // demo's panels must return series — a typo in a metric or label name shows up here.
 
-const HAS_EXPORTER = existsSync(path.join(REPO, 'cli', 'commands', 'start.ts'));
 const VIEWER = `prometheus-viewer-token-${process.pid}`;
 const OPERATOR = `operator-token-${process.pid}-abcdef`;
 
@@ -56,12 +53,10 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
     const demo = await startDemoProcess(['--load', '30', '--error-ratio', '0.05']);
     procs.push(demo.proc);
     const targets: Record<string, string> = { demo: new URL(demo.url).host };
-    if (HAS_EXPORTER) {
-      const exporter = await startExporterProcess(path.join(dir, 'exporter'), `prometheus:viewer:${VIEWER},test:operator:${OPERATOR}`, VIEWER);
-      procs.push(exporter.proc);
-      exporterUrl = exporter.url;
-      targets['faultline-exporter'] = new URL(exporter.url).host;
-    }
+    const exporter = await startExporterProcess(path.join(dir, 'exporter'), `prometheus:viewer:${VIEWER},test:operator:${OPERATOR}`, VIEWER);
+    procs.push(exporter.proc);
+    exporterUrl = exporter.url;
+    targets['faultline-exporter'] = new URL(exporter.url).host;
     const port = await freePort();
     targets.prometheus = `127.0.0.1:${port}`;
     const prom = await startPrometheus(dir, rewritePrometheusConfig({ targets, dir, credentials: { 'exporter-token': VIEWER } }), port);
@@ -75,11 +70,11 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
   }, 180_000);
 
   afterAll(async () => {
-    if (exporterUrl) await fetch(`${exporterUrl}/api/v1/stop-all`, { method: 'POST', headers: { authorization: `Bearer ${OPERATOR}` } }).catch(() => undefined);
+    if (exporterUrl) await request(exporterUrl, 'POST', '/api/v1/stop-all', undefined, { token: OPERATOR }).catch(() => undefined);
     await Promise.all(procs.map((p) => p.stop()));
     for (const v of victims) v.kill('SIGKILL');
     removeDir(dir);
-  });
+  }, 30_000); // each process gets a 5 s SIGTERM grace
 
   it('finds the expressions of both dashboards and both rule files', () => {
     const where = expressions.map((e) => e.where).join('\n');
@@ -117,7 +112,7 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
     expect(r.data!.result).toEqual([expect.objectContaining({ value: [expect.any(Number), '1'] })]);
   });
 
-  (HAS_EXPORTER ? it : it.skip)('scrapes the exporter with the viewer token from the provisioned credentials_file', async () => {
+  it('scrapes the exporter with the viewer token from the provisioned credentials_file', async () => {
     await waitFor('exporter scraped', async () => {
       const up = await query('up{job="faultline-exporter"} == 1');
       const daemon = await query('faultline_daemon_up');
@@ -125,7 +120,7 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
     }, 60_000, 500);
   }, 90_000);
 
-  (HAS_EXPORTER ? it : it.skip)("returns series for the overview's exporter panels once experiments ran, finished, aborted and run", async () => {
+  it("returns series for the overview's exporter panels once experiments ran, finished, aborted and run", async () => {
     // One experiment that ends (finished or aborted by stop-all), one aborted, one still running: every
     // overview metric then has series, so a wrong metric or label name shows as an empty panel.
     const api = (method: string, p: string, body?: unknown) => request(exporterUrl, method, `/api/v1${p}`, body, { token: OPERATOR });
