@@ -33,8 +33,11 @@ export async function startTestDaemon(opts: Partial<DaemonOptions> = {}, tag = '
     stateDir,
     req: (method, p, body, headers) => request(d.url, method, p, body, { headers: { ...auth, ...(headers ?? {}) } }),
     async destroy() {
-      await d.shutdown({ recover: true });
-      rmSync(stateDir, { recursive: true, force: true });
+      try {
+        await d.shutdown({ recover: true });
+      } finally {
+        rmSync(stateDir, { recursive: true, force: true }); // even when recovering failed: no fl-* folder left behind
+      }
     },
   };
 }
