@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { Experiment, ExperimentInput, StopAllResult, type ExperimentList } from '../../api/experiment';
-import type { Engine, Ref } from '../engine/lifecycle';
-import { route, type Route } from './route';
+import type { Engine } from '../engine/lifecycle';
+import { getAndDelete, namedRef, route, type Route } from './route';
 
 // Experiments: list (filters), create, get, delete, the actions, and stop-all.
 
@@ -20,7 +20,6 @@ const ListQuery = Type.Object(
 
 const ExperimentListSchema = Type.Object({ items: Type.Array(Experiment) });
 
-const refOf = (p: Record<string, string>): Ref => ({ namespace: p.namespace, name: p.name });
 const one = { schema: Experiment, name: 'Experiment' };
 const EXP = '/api/v1/experiments/:namespace/:name';
 
@@ -33,7 +32,7 @@ export function experimentRoutes(engine: Engine): Route[] {
       summary,
       response: { description: 'the experiment after the action', ...one },
       errors: { 404: 'no such experiment', 409: 'not possible in this phase' },
-      handler: ({ params, actor }) => engine[verb](refOf(params), actor),
+      handler: ({ params, actor }) => engine[verb](namedRef(params), actor),
     });
   return [
     route({
@@ -56,24 +55,7 @@ export function experimentRoutes(engine: Engine): Route[] {
       errors: { 409: 'name taken, or refused by a pre-start check (freeze, guard, policy)', 422: 'kind unsupported on the selected daemons, or a target invalid or protected', 503: 'shutting down, or a PromQL guard cannot be evaluated' },
       handler: ({ body, actor }) => engine.create(body, actor),
     }),
-    route({
-      method: 'GET',
-      path: EXP,
-      role: 'viewer',
-      summary: 'one experiment',
-      response: { description: 'the experiment', ...one },
-      errors: { 404: 'no such experiment' },
-      handler: ({ params }) => engine.get(refOf(params)),
-    }),
-    route({
-      method: 'DELETE',
-      path: EXP,
-      role: 'operator',
-      summary: 'stop (recovering every target) and delete',
-      response: { description: 'the deleted experiment', ...one },
-      errors: { 404: 'no such experiment' },
-      handler: ({ params, actor }) => engine.delete(refOf(params), actor),
-    }),
+    ...getAndDelete(EXP, 'experiment', one, ['one experiment', (ref) => engine.get(ref)], ['stop (recovering every target) and delete', (ref, actor) => engine.delete(ref, actor)]),
     action('pause', 'recover the faults, keep the experiment (a schedule: suspend)'),
     action('resume', 'inject again (a schedule: resume ticking)'),
     action('stop', 'recover and end as Finished (a schedule: stop it and its runs)'),

@@ -56,6 +56,32 @@ export function route<Q extends TObject = TObject, B extends TSchema = TSchema>(
   return r as unknown as Route;
 }
 
+/** The object a `/…/:namespace/:name` path names. */
+export interface NamedRef {
+  namespace: string;
+  name: string;
+}
+
+export const namedRef = (p: Record<string, string>): NamedRef => ({ namespace: p.namespace, name: p.name });
+
+/**
+ * GET and DELETE of one namespaced object at `path` (`/…/:namespace/:name`): experiments and
+ * workflows have the same pair. `noun` names it in the answers' descriptions and the 404.
+ */
+export function getAndDelete(
+  path: string,
+  noun: string,
+  one: { schema: TSchema; name: string },
+  get: [summary: string, handler: (ref: NamedRef) => unknown],
+  del: [summary: string, handler: (ref: NamedRef, actor: string) => unknown],
+): Route[] {
+  const errors = { 404: `no such ${noun}` };
+  return [
+    route({ method: 'GET', path, role: 'viewer', summary: get[0], response: { description: `the ${noun}`, ...one }, errors, handler: ({ params }) => get[1](namedRef(params)) }),
+    route({ method: 'DELETE', path, role: 'operator', summary: del[0], response: { description: `the deleted ${noun}`, ...one }, errors, handler: ({ params, actor }) => del[1](namedRef(params), actor) }),
+  ];
+}
+
 /** `/experiments/:namespace/:name` → `/experiments/{namespace}/{name}` (OpenAPI's spelling). */
 export function openapiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');

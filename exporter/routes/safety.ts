@@ -1,6 +1,6 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { AlertmanagerWebhook, AlertWebhookResult, FreezeRequest, FreezeState, GrafanaWebhook } from '../../api/alerts';
-import { alertName, fromAlertmanager, fromGrafana } from '../guards/alerts';
+import { alertName, fromAlertmanager, fromGrafana, type Alert } from '../guards/alerts';
 import { BlastRadiusPolicy } from '../policy';
 import { route, type Route } from './route';
 import type { Safety } from '../safety';
@@ -30,28 +30,24 @@ const Unfrozen = Type.Object({
 // Alertmanager sends a whole group (up to MAX_ALERTS_PER_NOTIFICATION alerts): a safety stop is
 // never refused for its size.
 const WEBHOOK_LIMIT = '16mb';
-const result = { description: 'what the notification aborted or froze', schema: AlertWebhookResult, name: 'AlertWebhookResult' };
+
+/** A sender's webhook: its notification, read into alerts (guards/alerts.ts), goes to the one alert handler. */
+function webhook<B extends TSchema>(safety: Safety, sender: 'alertmanager' | 'grafana', schema: B, what: string, summary: string, alerts: (body: Static<B>) => Alert[]): Route {
+  return route({
+    method: 'POST',
+    path: `/api/v1/alerts/${sender}`,
+    role: 'webhook',
+    summary,
+    body: { schema, name: schema.$id, what, limit: WEBHOOK_LIMIT },
+    response: { description: 'what the notification aborted or froze', schema: AlertWebhookResult, name: 'AlertWebhookResult' },
+    handler: ({ body, actor }) => safety.alerts.handle(alerts(body), actor),
+  });
+}
 
 export function safetyRoutes(safety: Safety): Route[] {
   return [
-    route({
-      method: 'POST',
-      path: '/api/v1/alerts/alertmanager',
-      role: 'webhook',
-      summary: 'Alertmanager webhook (v4): firing alerts abort the experiments they guard',
-      body: { schema: AlertmanagerWebhook, name: 'AlertmanagerWebhook', what: 'Alertmanager notification', limit: WEBHOOK_LIMIT },
-      response: result,
-      handler: ({ body, actor }) => safety.alerts.handle(fromAlertmanager(body), actor),
-    }),
-    route({
-      method: 'POST',
-      path: '/api/v1/alerts/grafana',
-      role: 'webhook',
-      summary: 'Grafana webhook contact point: as the Alertmanager webhook',
-      body: { schema: GrafanaWebhook, name: 'GrafanaWebhook', what: 'Grafana notification', limit: WEBHOOK_LIMIT },
-      response: result,
-      handler: ({ body, actor }) => safety.alerts.handle(fromGrafana(body), actor),
-    }),
+    webhook(safety, 'alertmanager', AlertmanagerWebhook, 'Alertmanager notification', 'Alertmanager webhook (v4): firing alerts abort the experiments they guard', fromAlertmanager),
+    webhook(safety, 'grafana', GrafanaWebhook, 'Grafana notification', 'Grafana webhook contact point: as the Alertmanager webhook', fromGrafana),
     route({
       method: 'GET',
       path: '/api/v1/alerts',

@@ -57,6 +57,22 @@ function toEvent(r: Row): FaultlineEvent {
   return e;
 }
 
+/** The columns of an event (absent fields are NULL); the id is SQLite's or the queue's. */
+function toRow(e: NewEvent, timeMs: number): Omit<Row, 'id'> {
+  return {
+    time_ms: timeMs,
+    type: e.type,
+    experiment: e.experiment ?? null,
+    namespace: e.namespace ?? null,
+    uid: e.uid ?? null,
+    kind: e.kind ?? null,
+    target: e.target ?? null,
+    phase: e.phase ?? null,
+    message: e.message,
+    actor: e.actor ?? null,
+  };
+}
+
 /**
  * One event as JSON, written by SQLite: the keys in toEvent()'s order, absent (NULL) ones left out,
  * strings through json_quote (the escapes JSON.stringify uses) and the time as toISOString() gives
@@ -132,19 +148,7 @@ export class EventStore {
   }
 
   insert(e: NewEvent): FaultlineEvent {
-    const timeMs = e.time ? Date.parse(e.time) : Date.now();
-    const row = {
-      time_ms: timeMs,
-      type: e.type,
-      experiment: e.experiment ?? null,
-      namespace: e.namespace ?? null,
-      uid: e.uid ?? null,
-      kind: e.kind ?? null,
-      target: e.target ?? null,
-      phase: e.phase ?? null,
-      message: e.message,
-      actor: e.actor ?? null,
-    };
+    const row = toRow(e, e.time ? Date.parse(e.time) : Date.now());
     // after close (a late daemon health answer during shutdown): nothing records any more, nothing fails
     if (!this.db.open) return toEvent({ id: 0, ...row });
     if (this.pending.length === 0) {
@@ -180,19 +184,7 @@ export class EventStore {
     while (this.pending.length) {
       const e = this.pending[0];
       try {
-        this.insertWithIdStmt.run({
-          id: e.id,
-          time_ms: Date.parse(e.time),
-          type: e.type,
-          experiment: e.experiment ?? null,
-          namespace: e.namespace ?? null,
-          uid: e.uid ?? null,
-          kind: e.kind ?? null,
-          target: e.target ?? null,
-          phase: e.phase ?? null,
-          message: e.message,
-          actor: e.actor ?? null,
-        });
+        this.insertWithIdStmt.run({ id: e.id, ...toRow(e, Date.parse(e.time)) });
       } catch (err) {
         if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) {
           this.pending.shift(); // that id was taken meanwhile (another writer on the file): keep going

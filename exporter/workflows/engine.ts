@@ -10,6 +10,7 @@ import { sleep } from '../daemons';
 import type { EventBus } from '../event-bus';
 import type { PrometheusClient } from '../guards/promql';
 import type { WorkflowStore } from './store';
+import { runCheck } from './check';
 import { experimentName, validateWorkflow } from './validate';
 
 export { experimentName } from './validate';
@@ -216,7 +217,11 @@ export class WorkflowEngine {
       else if (s.serial) await this.serial(w, s.serial.steps, path, sig, actor);
       else if (s.parallel) await this.parallel(w, s.parallel.steps, path, sig, actor);
       else if (s.suspend) await sleep(parseDuration(s.suspend.duration), sig);
-      else if (s.check) message = await this.check(s, sig);
+      else if (s.check) {
+        const r = await runCheck(s.check, this.o.prometheus, sig);
+        if (!r.pass) throw new StepEnd(s.check.onFailure === 'abort' ? 'Aborted' : 'Failed', r.message);
+        message = r.message;
+      }
       this.setStep(w, st, 'Succeeded', message, actor);
     } catch (err) {
       const end = err instanceof StepEnd ? err : new StepEnd('Failed', (err as Error).message);
@@ -262,39 +267,6 @@ export class WorkflowEngine {
       signal.removeEventListener('abort', onAbort);
       this.waiters.delete(uid);
     }
-  }
-
-  private async check(s: Step, signal: AbortSignal): Promise<string> {
-    const c = s.check!;
-    const timeoutMs = parseDuration(c.timeout ?? '30s');
-    const every = Math.max(100, parseDuration(c.interval ?? '2s'));
-    const until = Date.now() + timeoutMs;
-    let last = 'not evaluated';
-    for (;;) {
-      try {
-        const r = await this.evaluate(c, Math.min(every, 10_000));
-        if (r.pass) return `check passed: ${r.detail}`;
-        last = r.detail;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      if (Date.now() + every > until) break;
-      await sleep(every, signal);
-    }
-    throw new StepEnd(c.onFailure === 'abort' ? 'Aborted' : 'Failed', `check did not pass within ${c.timeout ?? '30s'}: ${last}`);
-  }
-
-  private async evaluate(c: NonNullable<Step['check']>, timeoutMs: number): Promise<{ pass: boolean; detail: string }> {
-    if (c.promql) {
-      const r = await this.o.prometheus!.query(c.promql.expr, timeoutMs);
-      const want = (c.promql.expect ?? 'non-empty') === 'non-empty';
-      return { pass: r.breached === want, detail: `${c.promql.expr} → ${r.summary || 'empty'}` };
-    }
-    const h = c.http!;
-    const res = await fetch(h.url, { method: h.method ?? 'GET', signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    await res.arrayBuffer().catch(() => undefined);
-    const ok = (h.status ?? [200]).includes(res.status);
-    return { pass: ok, detail: `${h.method ?? 'GET'} ${h.url} → ${res.status}` };
   }
 
   // ---- status and events ---------------------------------------------------------------------

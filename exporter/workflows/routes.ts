@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Workflow, WorkflowInput } from '../../api/workflow';
-import { route, type Route } from '../routes/route';
+import { getAndDelete, namedRef, route, type Route } from '../routes/route';
 import type { WorkflowEngine } from './engine';
 
 // Workflow routes, in the same style as the experiment routes: list, create, get, delete, abort.
@@ -14,7 +14,6 @@ const ListQuery = Type.Object(
 );
 
 const WF = '/api/v1/workflows/:namespace/:name';
-const ref = (p: Record<string, string>) => ({ namespace: p.namespace, name: p.name });
 const one = { schema: Workflow, name: 'Workflow' };
 
 export function workflowRoutes(w: WorkflowEngine): Route[] {
@@ -39,24 +38,7 @@ export function workflowRoutes(w: WorkflowEngine): Route[] {
       errors: { 409: 'name taken, or refused by a pre-start check (freeze, policy)' },
       handler: ({ body, actor }) => w.create(body, actor),
     }),
-    route({
-      method: 'GET',
-      path: WF,
-      role: 'viewer',
-      summary: 'one workflow with the status of each step',
-      response: { description: 'the workflow', ...one },
-      errors: { 404: 'no such workflow' },
-      handler: ({ params }) => w.get(ref(params)),
-    }),
-    route({
-      method: 'DELETE',
-      path: WF,
-      role: 'operator',
-      summary: 'abort (stopping its experiments) and delete',
-      response: { description: 'the deleted workflow', ...one },
-      errors: { 404: 'no such workflow' },
-      handler: ({ params, actor }) => w.delete(ref(params), actor),
-    }),
+    ...getAndDelete(WF, 'workflow', one, ['one workflow with the status of each step', (ref) => w.get(ref)], ['abort (stopping its experiments) and delete', (ref, actor) => w.delete(ref, actor)]),
     route({
       method: 'POST',
       path: `${WF}/abort`,
@@ -64,7 +46,7 @@ export function workflowRoutes(w: WorkflowEngine): Route[] {
       summary: 'abort: stop the running steps and their experiments, skip the rest',
       response: { description: 'the workflow after the abort', ...one },
       errors: { 404: 'no such workflow' },
-      handler: ({ params, actor }) => w.abort(ref(params), 'aborted', actor),
+      handler: ({ params, actor }) => w.abort(namedRef(params), 'aborted', actor),
     }),
   ];
 }

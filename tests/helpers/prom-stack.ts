@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { freePort } from './http';
+import { startAlertmanager, startPrometheus, type Proc } from './proc';
+import { removeDir, tempDir } from './tmp';
 import { waitUntil } from './wait';
 
 // Real Prometheus and Alertmanager (Debian packages) for guard tests: temp dirs, 127.0.0.1 on
@@ -63,34 +63,12 @@ export interface WebhookReceiver {
   basic?: { username: string; password: string };
 }
 
-class Child {
-  private out = '';
-  constructor(readonly name: string, readonly proc: ChildProcess) {
-    const keep = (b: Buffer) => {
-      this.out = (this.out + b.toString()).slice(-65536);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-  }
-  get output(): string {
-    return this.out;
-  }
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    const exited = new Promise((r) => this.proc.once('exit', r));
-    this.proc.kill('SIGTERM');
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
-  }
-}
-
 export class PromStack {
-  readonly dir = mkdtempSync(path.join(os.tmpdir(), `faultline-promstack-${process.pid}-`));
+  readonly dir = tempDir('promstack');
   promPort = 0;
   amPort = 0;
-  private prom?: Child;
-  private am?: Child;
+  private prom?: Proc;
+  private am?: Proc;
 
   get prometheusUrl(): string {
     return `http://127.0.0.1:${this.promPort}`;
@@ -112,21 +90,7 @@ export class PromStack {
         route: { receiver: 'faultline', group_by: ['...'], group_wait: '0s', group_interval: '1s', repeat_interval: '1h' },
         receivers: [{ name: 'faultline', webhook_configs: [{ url: opts.receiver.url, send_resolved: true, ...(httpConfig ? { http_config: httpConfig } : {}) }] }],
       };
-      writeFileSync(path.join(this.dir, 'alertmanager.yml'), YAML.stringify(amConfig));
-      this.am = new Child(
-        'alertmanager',
-        spawn(
-          'prometheus-alertmanager',
-          [
-            `--config.file=${path.join(this.dir, 'alertmanager.yml')}`,
-            `--storage.path=${path.join(this.dir, 'am-data')}`,
-            `--web.listen-address=127.0.0.1:${this.amPort}`,
-            '--cluster.listen-address=',
-          ],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        ),
-      );
-      await pollUntil(`alertmanager ready (${this.am.output.slice(-500)})`, async () => (await fetch(`${this.alertmanagerUrl}/-/ready`)).ok);
+      this.am = (await startAlertmanager(path.join(this.dir, 'am'), YAML.stringify(amConfig), this.amPort)).proc;
     }
     this.promPort = opts.promPort ?? (await freePort());
     writeFileSync(path.join(this.dir, 'rules.yml'), YAML.stringify({ groups: [{ name: 'faultline-test', interval: '1s', rules: opts.rules ?? [] }] }));
@@ -136,21 +100,8 @@ export class PromStack {
       ...(this.amPort ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${this.amPort}`] }] }] } } : {}),
       scrape_configs: [{ job_name: 'target', static_configs: [{ targets: opts.targets.map((p) => `127.0.0.1:${p}`) }] }],
     };
-    writeFileSync(path.join(this.dir, 'prometheus.yml'), YAML.stringify(promConfig));
-    this.prom = new Child(
-      'prometheus',
-      spawn(
-        'prometheus',
-        [
-          `--config.file=${path.join(this.dir, 'prometheus.yml')}`,
-          `--storage.tsdb.path=${path.join(this.dir, 'prom-data')}`,
-          `--web.listen-address=127.0.0.1:${this.promPort}`,
-          '--rules.alert.resend-delay=1s',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      ),
-    );
-    await pollUntil(`prometheus ready`, async () => (await fetch(`${this.prometheusUrl}/-/ready`)).ok);
+    // alerts are sent again every second while they fire (the default minute outlasts a test)
+    this.prom = (await startPrometheus(path.join(this.dir, 'prom'), YAML.stringify(promConfig), this.promPort, ['--rules.alert.resend-delay=1s'])).proc;
   }
 
   /** Resolves once Prometheus has scraped `expr` with a result (so rules see the value). */
@@ -170,10 +121,10 @@ export class PromStack {
 
   async stop(): Promise<void> {
     await Promise.all([this.prom?.stop(), this.am?.stop()]);
-    rmSync(this.dir, { recursive: true, force: true });
+    removeDir(this.dir);
   }
 
   get logs(): string {
-    return `--- prometheus\n${this.prom?.output ?? ''}\n--- alertmanager\n${this.am?.output ?? ''}`;
+    return `--- prometheus\n${this.prom?.output() ?? ''}\n--- alertmanager\n${this.am?.output() ?? ''}`;
   }
 }

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { freePort } from './http';
+import { Proc as BaseProc } from './proc';
 import { waitUntil } from './wait';
 
 export { freePort };
@@ -16,9 +15,8 @@ export { freePort };
 export const REPO = path.resolve(__dirname, '../..');
 export const PROVISIONING = path.join(REPO, 'provisioning');
 
-export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `${prefix}-${process.pid}-`));
-}
+export { tempDir, removeDir } from './tmp';
+export { startAlertmanager, startPrometheus } from './proc';
 
 export function readYaml<T = any>(file: string): T {
   return YAML.parse(readFileSync(file, 'utf8'), { merge: true }) as T;
@@ -34,63 +32,10 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Polls until truthy (see ./wait); lives there so benchmarks can import it without this file's __dirname. */
 export const waitFor = waitUntil;
 
-/** A child process with its output kept (the last 256 KiB) for waiting on lines and for failure messages. */
-export class Proc {
-  readonly child: ChildProcess;
-  private out = '';
-  private exited: Promise<number | null>;
-
-  constructor(
-    readonly name: string,
-    cmd: string,
-    args: string[],
-    opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
-  ) {
-    this.child = spawn(cmd, args, { cwd: opts.cwd ?? REPO, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (b: Buffer) => {
-      this.out += b.toString('utf8');
-      if (this.out.length > 256 * 1024) this.out = this.out.slice(-256 * 1024);
-    };
-    this.child.stdout!.on('data', keep);
-    this.child.stderr!.on('data', keep);
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code) => resolve(code));
-      this.child.once('error', (err) => {
-        this.out += `\nspawn error: ${err.message}`;
-        resolve(null);
-      });
-    });
-  }
-
-  output(): string {
-    return this.out;
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Waits for a line matching `re` in the output; fails early if the process exits. */
-  async waitForLine(re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
-    return waitFor(`${this.name} output ${re}`, () => {
-      const m = this.out.match(re);
-      if (m) return m;
-      if (!this.running) throw new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.out.slice(-4000)}`);
-      return undefined;
-    }, timeoutMs, 100);
-  }
-
-  exitCode(): Promise<number | null> {
-    return this.exited;
-  }
-
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
-  async stop(graceMs = 5000): Promise<void> {
-    if (!this.running || this.child.pid === undefined) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
+/** A child process with its output kept (./proc.ts), started in the repository unless told otherwise. */
+export class Proc extends BaseProc {
+  constructor(name: string, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+    super(name, cmd, args, { cwd: REPO, ...opts });
   }
 }
 
@@ -102,45 +47,6 @@ export async function startDemoProcess(extra: string[] = []): Promise<{ proc: Pr
   const m = await proc.waitForLine(/^(\{.*"msg":"demo listening".*\})$/m, 60_000);
   const line = JSON.parse(m[1]) as { url: string; backendUrl: string };
   return { proc, url: line.url, backendUrl: line.backendUrl };
-}
-
-/** A real Prometheus with `config` (YAML text) on a random loopback port, its data in `dir`. */
-export async function startPrometheus(dir: string, config: string, port: number): Promise<{ proc: Proc; url: string }> {
-  mkdirSync(path.join(dir, 'data'), { recursive: true });
-  const file = path.join(dir, 'prometheus.yml');
-  writeFileSync(file, config);
-  const proc = new Proc('prometheus', 'prometheus', [
-    `--config.file=${file}`,
-    `--storage.tsdb.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--log.level=warn',
-  ]);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('prometheus ready', async () => {
-    if (!proc.running) throw new Error(`prometheus exited:\n${proc.output().slice(-4000)}`);
-    return (await fetch(`${url}/-/ready`)).ok;
-  }, 60_000);
-  return { proc, url };
-}
-
-/** A real Alertmanager (Debian's prometheus-alertmanager) with `config`, clustering off. */
-export async function startAlertmanager(dir: string, config: string, port: number): Promise<{ proc: Proc; url: string }> {
-  mkdirSync(path.join(dir, 'data'), { recursive: true });
-  const file = path.join(dir, 'alertmanager.yml');
-  writeFileSync(file, config);
-  const proc = new Proc('alertmanager', 'prometheus-alertmanager', [
-    `--config.file=${file}`,
-    `--storage.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--cluster.listen-address=',
-    '--log.level=warn',
-  ]);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('alertmanager ready', async () => {
-    if (!proc.running) throw new Error(`alertmanager exited:\n${proc.output().slice(-4000)}`);
-    return (await fetch(`${url}/-/ready`)).ok;
-  }, 60_000);
-  return { proc, url };
 }
 
 export interface PrometheusRewrite {
@@ -232,10 +138,6 @@ export function collectPromExpressions(): PromExpr[] {
     for (const r of g.rules) for (const d of r.data) if (d.datasourceUid === 'prometheus') out.push({ where: `grafana rule ${r.title} ${d.refId}`, expr: d.model.expr });
   }
   return out;
-}
-
-export function removeDir(dir: string | undefined): void {
-  if (dir) rmSync(dir, { recursive: true, force: true });
 }
 
 /**

@@ -134,8 +134,8 @@ describe('faultline CLI', () => {
   it('events --follow streams new events and ends cleanly on SIGINT', async () => {
     const pid = sleeper();
     const name = `follow-${process.pid}`;
+    // no wait for it to connect: with nothing printed yet it replays from the start, so it misses nothing
     const follow = startCli(['events', '--follow', '--experiment', name], env);
-    await new Promise((r) => setTimeout(r, 1000));
     await s.api('POST', '/api/v1/experiments', pause(name, pid, '1s'));
     await follow.until(/finished/);
     expect(follow.stdout()).toMatch(/created .*follow-/);

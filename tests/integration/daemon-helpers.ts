@@ -1,11 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../daemon/index';
 import { PACKAGE_ROOT } from '../../daemon/paths';
 import { request } from '../helpers/http';
+import { tempDir } from '../helpers/tmp';
 import { spawnExeced } from '../helpers/processes';
 import { pollFor } from '../helpers/wait';
 
@@ -18,9 +18,7 @@ export interface TestDaemon extends RunningDaemon {
   destroy(): Promise<void>;
 }
 
-export function tempDir(tag: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `fl-${tag}-${process.pid}-`));
-}
+export { tempDir };
 
 export { request } from '../helpers/http';
 
@@ -35,8 +33,11 @@ export async function startTestDaemon(opts: Partial<DaemonOptions> = {}, tag = '
     stateDir,
     req: (method, p, body, headers) => request(d.url, method, p, body, { headers: { ...auth, ...(headers ?? {}) } }),
     async destroy() {
-      await d.shutdown({ recover: true });
-      rmSync(stateDir, { recursive: true, force: true });
+      try {
+        await d.shutdown({ recover: true });
+      } finally {
+        rmSync(stateDir, { recursive: true, force: true }); // even when recovering failed: no fl-* folder left behind
+      }
     },
   };
 }

@@ -1,15 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import { startDaemon, type RunningDaemon } from '../../daemon/index';
 import type { DaemonConfig } from '../../exporter/daemons';
 import { startExporter, type RunningExporter, type StartOptions } from '../../exporter/index';
 import type { Reply } from '../helpers/http';
 import { request } from '../helpers/http';
 import { spawnExeced } from '../helpers/processes';
+import { tempDir } from '../helpers/tmp';
 import { pollFor } from '../helpers/wait';
+import { startTestDaemon, type TestDaemon } from './daemon-helpers';
 
 // Shared by the exporter and CLI tests: a real daemon and a real exporter on random loopback
 // ports with throwaway directories, a JSON client, polling with deadlines, and `sleep` processes
@@ -17,9 +17,7 @@ import { pollFor } from '../helpers/wait';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
-export function tempDir(tag: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `fl-${tag}-${process.pid}-`));
-}
+export { tempDir, startTestDaemon };
 
 export { request, type Reply } from '../helpers/http';
 
@@ -28,7 +26,7 @@ export function waitFor<T>(what: string, fn: () => Promise<T | undefined | false
 }
 
 export interface Stack {
-  daemon: RunningDaemon & { stateDir: string };
+  daemon: TestDaemon;
   ex: RunningExporter;
   url: string;
   api(method: string, p: string, body?: unknown): Promise<Reply>;
@@ -36,12 +34,6 @@ export interface Stack {
 }
 
 const quiet = () => pino({ level: 'silent' });
-
-export async function startTestDaemon(stateDir = tempDir('d')): Promise<RunningDaemon & { stateDir: string }> {
-  const d = await startDaemon({ listen: '127.0.0.1:0', stateDir, logger: quiet() });
-  await d.watchdogReady; // its background load would otherwise compete with the test's first steps
-  return { ...d, stateDir };
-}
 
 /** A daemon and an exporter driving it (plus `extraDaemons`, e.g. one that is not there). */
 export async function startStack(opts: Partial<StartOptions> & { extraDaemons?: DaemonConfig[] } = {}): Promise<Stack> {
@@ -61,10 +53,12 @@ export async function startStack(opts: Partial<StartOptions> & { extraDaemons?: 
     url: ex.url,
     api: (m, p, b) => request(ex.url, m, p, b),
     async close() {
-      await ex.close({ recover: true });
-      await daemon.shutdown({ recover: true });
-      rmSync(dataDir, { recursive: true, force: true });
-      rmSync(daemon.stateDir, { recursive: true, force: true }); // no fl-d-* folders left in /tmp
+      try {
+        await ex.close({ recover: true });
+      } finally {
+        await daemon.destroy(); // recovers, stops and removes its state dir (fl-d-*)
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }

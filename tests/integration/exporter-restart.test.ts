@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import net from 'node:net';
+import { freePort } from '../helpers/http';
 import { killAll, pauseExperiment, procState, request, spawnServer, tempDir, waitFor, sleepers } from './exporter-helpers';
 
 // kill -9 of the exporter and of the daemon mid-experiment, with both as real processes:
@@ -24,14 +24,6 @@ afterAll(() => {
   killAll(procs);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const exited = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
 

@@ -1,9 +1,8 @@
 import { rmSync } from 'node:fs';
-import net from 'node:net';
 import pino from 'pino';
 import { startDaemon } from '../../daemon/index';
 import { startExporter, type RunningExporter } from '../../exporter/index';
-import { request } from '../helpers/http';
+import { freePort, request } from '../helpers/http';
 import { killAll, pauseExperiment, phaseOf, procState, sleepers, startStack, tempDir, waitFor, type Stack } from './exporter-helpers';
 
 // Recorded state that matches the kernel: overlapping faults on one target are refused naming the
@@ -27,14 +26,6 @@ afterAll(async () => {
 });
 
 const quiet = () => pino({ level: 'silent' });
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe('overlapping faults on one target', () => {
   it('refuses a second process-pause on a pid with 409 naming the experiment that holds it; free again once that one ends', async () => {

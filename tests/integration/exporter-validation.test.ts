@@ -1,4 +1,5 @@
 import { spawnSleep, startStack, killAll, type Stack } from './exporter-helpers';
+import { KIND_SPECS } from '../../api/kinds/index';
 import { openapiPath } from '../../exporter/routes/route';
 import type { ChildProcess } from 'node:child_process';
 
@@ -127,7 +128,9 @@ describe('read-only routes keep the shapes the data source reads', () => {
     const kinds = (await s.api('GET', '/api/v1/kinds')).body.items;
     const pause = kinds.find((k: any) => k.kind === 'process-pause');
     expect(pause).toMatchObject({ scope: 'process', targetRequired: true, support: [{ daemon: 'local', supported: true }] });
-    expect(kinds.find((k: any) => k.kind === 'network-loss').schema.properties.percent).toBeTruthy();
+    // every kind with the params schema of api/kinds, as JSON (what the panel's form is built from)
+    expect(kinds.map((k: any) => [k.kind, k.schema])).toEqual(KIND_SPECS.map((k) => [k.kind, JSON.parse(JSON.stringify(k.params))]));
+    expect(kinds.find((k: any) => k.kind === 'network-loss').schema.properties.percent).toMatchObject({ type: 'number', minimum: 0, maximum: 100 });
     const targets = (await s.api('GET', '/api/v1/targets')).body.items;
     expect(targets.find((t: any) => t.pid === pid)).toMatchObject({ daemon: 'local', processName: 'sleep' });
     expect(targets.find((t: any) => t.pid === process.pid)).toBeUndefined(); // the exporter is never a candidate

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { request } from '../helpers/http';
 import { describeWithTools } from '../helpers/require-tool';
 import {
   PROVISIONING,
@@ -47,16 +48,8 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'stack alerting pat
     let demoUrl: string;
     let amUrl: string;
 
-    const api = async (method: string, p: string, body?: unknown) => {
-      const r = await fetch(`${exporterUrl}/api/v1${p}`, {
-        method,
-        headers: { authorization: `Bearer ${OPERATOR}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      const text = await r.text();
-      return { status: r.status, json: text ? JSON.parse(text) : undefined };
-    };
-    const phase = async (name: string) => (await api('GET', `/experiments/${NS}/${name}`)).json?.status?.phase as string | undefined;
+    const api = (method: string, p: string, body?: unknown) => request(exporterUrl, method, `/api/v1${p}`, body, { token: OPERATOR });
+    const phase = async (name: string) => (await api('GET', `/experiments/${NS}/${name}`)).body?.status?.phase as string | undefined;
 
     function victim(): number {
       const child = spawn('sleep', ['600'], { stdio: 'ignore' });
@@ -134,12 +127,12 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'stack alerting pat
       const guarded = `pause-backend-${process.pid}`;
       const other = `other-guard-${process.pid}`;
       const created = await api('POST', '/experiments', experiment(other, otherPid, 'alertname="SomeOtherAlert"'));
-      expect({ status: created.status, body: created.json }).toEqual({ status: 201, body: expect.anything() });
+      expect({ status: created.status, body: created.body }).toEqual({ status: 201, body: expect.anything() });
       await waitFor('other experiment Running', async () => (await phase(other)) === 'Running', 60_000);
 
       const started = Date.now();
       const g = await api('POST', '/experiments', experiment(guarded, backend.pid, 'alertname="DemoHighErrorRate"'));
-      expect({ status: g.status, body: g.json }).toEqual({ status: 201, body: expect.anything() });
+      expect({ status: g.status, body: g.body }).toEqual({ status: 201, body: expect.anything() });
       await waitFor('backend paused', () => procState(backend.pid) === 'T', 30_000, 100);
       const paused = Date.now();
       expect((await fetch(`${demoUrl}/api/checkout`)).status).toBe(504);
@@ -155,7 +148,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'stack alerting pat
       await waitFor('backend resumed', () => procState(backend.pid) !== 'T', 30_000, 100);
       await waitFor('checkout answers again', async () => (await fetch(`${demoUrl}/api/checkout`)).status === 200, 30_000);
       const got = await api('GET', `/experiments/${NS}/${guarded}`);
-      expect(JSON.stringify(got.json.status)).toContain('DemoHighErrorRate');
+      expect(JSON.stringify(got.body.status)).toContain('DemoHighErrorRate');
 
       // Alertmanager really holds the alert (it came through it, not around it).
       const alerts = (await (await fetch(`${amUrl}/api/v2/alerts`)).json()) as { labels: Record<string, string> }[];
@@ -232,12 +225,12 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'stack alerting pat
       try {
         await waitFor('exporter sees DemoHighErrorRate firing', async () => {
           const r = await api('GET', '/alerts');
-          return JSON.stringify(r.json).includes('DemoHighErrorRate');
+          return JSON.stringify(r.body).includes('DemoHighErrorRate');
         }, 90_000, 500);
         const pid = victim();
         const r = await api('POST', '/experiments', experiment(`late-${process.pid}`, pid, 'alertname="DemoHighErrorRate"'));
         expect(r.status).toBe(409);
-        expect(JSON.stringify(r.json)).toContain('DemoHighErrorRate');
+        expect(JSON.stringify(r.body)).toContain('DemoHighErrorRate');
         expect(procState(pid)).not.toBe('T');
       } finally {
         await set(0);

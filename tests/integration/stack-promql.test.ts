@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { request } from '../helpers/http';
 import { describeWithTools } from '../helpers/require-tool';
 import {
   collectPromExpressions,
@@ -52,12 +53,10 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
     const demo = await startDemoProcess(['--load', '30', '--error-ratio', '0.05']);
     procs.push(demo.proc);
     const targets: Record<string, string> = { demo: new URL(demo.url).host };
-    {
-      const exporter = await startExporterProcess(path.join(dir, 'exporter'), `prometheus:viewer:${VIEWER},test:operator:${OPERATOR}`, VIEWER);
-      procs.push(exporter.proc);
-      exporterUrl = exporter.url;
-      targets['faultline-exporter'] = new URL(exporter.url).host;
-    }
+    const exporter = await startExporterProcess(path.join(dir, 'exporter'), `prometheus:viewer:${VIEWER},test:operator:${OPERATOR}`, VIEWER);
+    procs.push(exporter.proc);
+    exporterUrl = exporter.url;
+    targets['faultline-exporter'] = new URL(exporter.url).host;
     const port = await freePort();
     targets.prometheus = `127.0.0.1:${port}`;
     const prom = await startPrometheus(dir, rewritePrometheusConfig({ targets, dir, credentials: { 'exporter-token': VIEWER } }), port);
@@ -71,11 +70,11 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
   }, 180_000);
 
   afterAll(async () => {
-    if (exporterUrl) await fetch(`${exporterUrl}/api/v1/stop-all`, { method: 'POST', headers: { authorization: `Bearer ${OPERATOR}` } }).catch(() => undefined);
+    if (exporterUrl) await request(exporterUrl, 'POST', '/api/v1/stop-all', undefined, { token: OPERATOR }).catch(() => undefined);
     await Promise.all(procs.map((p) => p.stop()));
     for (const v of victims) v.kill('SIGKILL');
     removeDir(dir);
-  });
+  }, 30_000); // each process gets a 5 s SIGTERM grace
 
   it('finds the expressions of both dashboards and both rule files', () => {
     const where = expressions.map((e) => e.where).join('\n');
@@ -124,14 +123,7 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
   it("returns series for the overview's exporter panels once experiments ran, finished, aborted and run", async () => {
     // One experiment that ends (finished or aborted by stop-all), one aborted, one still running: every
     // overview metric then has series, so a wrong metric or label name shows as an empty panel.
-    const api = async (method: string, p: string, body?: unknown) => {
-      const r = await fetch(`${exporterUrl}/api/v1${p}`, {
-        method,
-        headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      return { status: r.status, json: (await r.json()) as any };
-    };
+    const api = (method: string, p: string, body?: unknown) => request(exporterUrl, method, `/api/v1${p}`, body, { token: OPERATOR });
     const pause = (name: string, duration: string) => {
       const child = spawn('sleep', ['300'], { stdio: 'ignore' });
       victims.push(child);
@@ -141,7 +133,7 @@ describeWithTools(['prometheus'], 'PromQL of the stack against a real Prometheus
       });
     };
     const tag = process.pid;
-    const phaseOf = async (name: string) => (await api('GET', `/experiments/default/${name}`)).json.status?.phase;
+    const phaseOf = async (name: string) => (await api('GET', `/experiments/default/${name}`)).body.status?.phase;
     for (const [name, duration] of [[`finishes-${tag}`, '2s'], [`aborted-${tag}`, '5m']]) {
       const r = await pause(name, duration);
       expect({ name, status: r.status }).toEqual({ name, status: 201 });

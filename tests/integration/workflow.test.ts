@@ -4,7 +4,7 @@ import { FAULTLINE, Proc, freePort, removeDir } from '../helpers/stack';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { cli, killAll, procState, startStack, tempDir, waitFor, type Stack, sleepers } from './exporter-helpers';
+import { cli, killAll, procState, request, startStack, tempDir, waitFor, type Stack, sleepers } from './exporter-helpers';
 
 // Workflows with real faults: process-pause on sleeps the test spawned (state T while the step runs),
 // a real HTTP server for checks, and a real exporter process killed with -9 mid-workflow.
@@ -117,20 +117,23 @@ describe('workflows', () => {
 describe('faultline run -f workflow.yaml --wait', () => {
   it('exits 0 when the workflow succeeds and 8 when a check fails it, printing the steps', async () => {
     const dir = tempDir('wf-cli');
-    const ok = path.join(dir, 'ok.yaml');
-    const bad = path.join(dir, 'bad.yaml');
-    writeFileSync(ok, YAML.stringify(workflow(`wf-cli-ok-${process.pid}`, [{ name: 'wait', suspend: { duration: '200ms' } }, { name: 'probe', check: { http: { url: `${checkUrl}/ok` } } }])));
-    writeFileSync(bad, YAML.stringify(workflow(`wf-cli-bad-${process.pid}`, [{ name: 'probe', check: { http: { url: `${checkUrl}/broken` }, timeout: '500ms', interval: '100ms' } }])));
-    const env = { FAULTLINE_SERVER: s.url };
-    let r = await cli(['run', '-f', ok, '--wait'], env);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/result: Succeeded/);
-    r = await cli(['run', '-f', bad, '--wait'], env);
-    expect(r.code).toBe(8);
-    expect(r.stdout).toMatch(/probe\s+check\s+Failed/);
-    r = await cli(['get', 'workflows'], env);
-    expect(r.stdout).toContain(`wf-cli-bad-${process.pid}`);
-    removeDir(dir);
+    try {
+      const ok = path.join(dir, 'ok.yaml');
+      const bad = path.join(dir, 'bad.yaml');
+      writeFileSync(ok, YAML.stringify(workflow(`wf-cli-ok-${process.pid}`, [{ name: 'wait', suspend: { duration: '200ms' } }, { name: 'probe', check: { http: { url: `${checkUrl}/ok` } } }])));
+      writeFileSync(bad, YAML.stringify(workflow(`wf-cli-bad-${process.pid}`, [{ name: 'probe', check: { http: { url: `${checkUrl}/broken` }, timeout: '500ms', interval: '100ms' } }])));
+      const env = { FAULTLINE_SERVER: s.url };
+      let r = await cli(['run', '-f', ok, '--wait'], env);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/result: Succeeded/);
+      r = await cli(['run', '-f', bad, '--wait'], env);
+      expect(r.code).toBe(8);
+      expect(r.stdout).toMatch(/probe\s+check\s+Failed/);
+      r = await cli(['get', 'workflows'], env);
+      expect(r.stdout).toContain(`wf-cli-bad-${process.pid}`);
+    } finally {
+      removeDir(dir);
+    }
   });
 });
 
@@ -149,7 +152,7 @@ describe('workflow across an exporter kill -9', () => {
     try {
       await up(p);
       const name = `wf-crash-${process.pid}`;
-      const r = await fetch(`${url}/api/v1/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(workflow(name, [{ ...pause('p', pid, '5m'), experiment: { spec: { ...pause('p', pid, '5m').experiment.spec, targets: { selector: { pids: [pid] }, mode: 'all' } } } }])) });
+      const r = await request(url, 'POST', '/api/v1/workflows', workflow(name, [{ ...pause('p', pid, '5m'), experiment: { spec: { ...pause('p', pid, '5m').experiment.spec, targets: { selector: { pids: [pid] }, mode: 'all' } } } }]));
       expect(r.status).toBe(201);
       await waitFor('paused', () => procState(pid) === 'T', 60_000);
       process.kill(p.child.pid!, 'SIGKILL');
@@ -157,7 +160,7 @@ describe('workflow across an exporter kill -9', () => {
       p = start();
       await up(p);
       const w = await waitFor('workflow aborted', async () => {
-        const b = (await (await fetch(`${url}/api/v1/workflows/default/${name}`)).json()) as { status: { phase: string; reason?: string } };
+        const b = (await request(url, 'GET', `/api/v1/workflows/default/${name}`)).body as { status: { phase: string; reason?: string } };
         return b.status.phase === 'Aborted' ? b : undefined;
       }, 60_000);
       expect(w.status.reason).toBe('ExporterRestarted');

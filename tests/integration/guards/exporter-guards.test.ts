@@ -85,7 +85,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter safety wi
 
   afterAll(async () => {
     await ex?.close({ recover: true }).catch(() => undefined);
-    await daemon?.shutdown({ recover: true }).catch(() => undefined);
+    await daemon?.destroy().catch(() => undefined); // recovers, stops and removes its state dir (was left in /tmp as fl-d-*)
     killAll(procs);
     await stack.stop();
     await metrics.stop();

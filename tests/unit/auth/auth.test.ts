@@ -10,6 +10,7 @@ import { loadTokens, parseTokens, parseTokensEnv, sha256, TokenSet } from '../..
 import { route, type Method } from '../../../exporter/routes/route';
 import { appOf } from '../../../exporter/routes/router';
 import { routeTable, type TableDeps } from '../../../exporter/routes/table';
+import { request } from '../../helpers/http';
 
 const SECRETS = { viewer: 'viewer-secret-0123456789', operator: 'operator-secret-0123456789', admin: 'admin-secret-0123456789', am: 'alertmanager-secret-0123' };
 
@@ -142,20 +143,20 @@ describe('auth middleware over HTTP', () => {
   });
 
   const call = (base: string, method: string, p: string, auth?: string, extra: Record<string, string> = {}) =>
-    fetch(base + p, { method, headers: { ...(auth ? { authorization: auth } : {}), ...extra } });
+    request(base, method, p, undefined, { headers: { ...(auth ? { authorization: auth } : {}), ...extra } });
 
   it('401 without a token or with a wrong one, with a WWW-Authenticate challenge', async () => {
     const r = await call(withTokens.url, 'GET', '/api/v1/experiments');
     expect(r.status).toBe(401);
     expect(r.headers.get('www-authenticate')).toContain('Bearer');
-    expect((await r.json()).error.code).toBe('unauthorized');
+    expect(r.body.error.code).toBe('unauthorized');
     expect((await call(withTokens.url, 'GET', '/api/v1/experiments', 'Bearer wrong-wrong-wrong-wrong')).status).toBe(401);
   });
 
   it('403 naming the role that would be needed', async () => {
     const r = await call(withTokens.url, 'POST', '/api/v1/freeze', `Bearer ${SECRETS.viewer}`);
     expect(r.status).toBe(403);
-    expect((await r.json()).error.message).toMatch(/role viewer.*needs role operator/);
+    expect(r.body.error.message).toMatch(/role viewer.*needs role operator/);
     expect((await call(withTokens.url, 'DELETE', '/api/v1/freeze', `Bearer ${SECRETS.viewer}`)).status).toBe(403);
     expect((await call(withTokens.url, 'POST', '/api/v1/stop-all', `Bearer ${SECRETS.viewer}`)).status).toBe(403);
     expect((await call(withTokens.url, 'DELETE', '/api/v1/freeze', `Bearer ${SECRETS.operator}`)).status).toBe(403);
@@ -164,24 +165,24 @@ describe('auth middleware over HTTP', () => {
   });
 
   it('admits allowed roles and records the actor, with X-Grafana-User', async () => {
-    expect(await (await call(withTokens.url, 'GET', '/api/v1/experiments', `Bearer ${SECRETS.viewer}`)).json()).toEqual({ actor: 'dashboards' });
+    expect((await call(withTokens.url, 'GET', '/api/v1/experiments', `Bearer ${SECRETS.viewer}`)).body).toEqual({ actor: 'dashboards' });
     expect((await call(withTokens.url, 'POST', '/api/v1/stop-all', `Bearer ${SECRETS.operator}`)).status).toBe(200);
     expect((await call(withTokens.url, 'DELETE', '/api/v1/freeze', `Bearer ${SECRETS.admin}`)).status).toBe(200);
     const viaGrafana = await call(withTokens.url, 'POST', '/api/v1/experiments', `Bearer ${SECRETS.operator}`, { 'x-grafana-user': 'alice' });
-    expect(await viaGrafana.json()).toEqual({ actor: 'alice (ci)' });
+    expect(viaGrafana.body).toEqual({ actor: 'alice (ci)' });
   });
 
   it('takes basic auth with the token as password, as Alertmanager and Grafana send it', async () => {
     const basic = `Basic ${Buffer.from(`alertmanager:${SECRETS.am}`).toString('base64')}`;
     const r = await call(withTokens.url, 'POST', '/api/v1/alerts/alertmanager', basic);
     expect(r.status).toBe(200);
-    expect(await r.json()).toEqual({ actor: 'alertmanager' });
+    expect(r.body).toEqual({ actor: 'alertmanager' });
   });
 
   it('anonymous on loopback only when no tokens are configured', async () => {
     const r = await call(anonymous.url, 'POST', '/api/v1/freeze');
     expect(r.status).toBe(200);
-    expect(await r.json()).toEqual({ actor: 'anonymous' });
+    expect(r.body).toEqual({ actor: 'anonymous' });
     expect((await call(withTokens.url, 'POST', '/api/v1/freeze')).status).toBe(401);
   });
 });
