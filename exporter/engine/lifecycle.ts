@@ -7,6 +7,7 @@ import {
   API_VERSION,
   SCHEDULE_LABEL,
   TERMINAL_PHASES,
+  type AbortedBy,
   type Experiment,
   type ExperimentInput,
   type Phase,
@@ -75,6 +76,8 @@ interface Ending {
   message: string;
   recovery: string;
   actor: string;
+  /** a guard abort: the alert as fields (status.abortedBy) */
+  abortedBy?: AbortedBy;
 }
 
 interface Run {
@@ -301,9 +304,9 @@ export class Engine {
    * Aborts (phase Aborted) with a human reason; `code` is the low-cardinality reason for
    * status.reason and faultline_aborts_total (e.g. alert, promql, freeze, stop-all). A no-op on ended runs.
    */
-  async abort(ref: Ref, reason: string, actor: string, code = 'aborted'): Promise<Experiment> {
+  async abort(ref: Ref, reason: string, actor: string, code = 'aborted', abortedBy?: AbortedBy): Promise<Experiment> {
     const e = this.get(ref);
-    const ending: Ending = { phase: 'Aborted', reason: code, message: reason, recovery: 'aborted', actor };
+    const ending: Ending = { phase: 'Aborted', reason: code, message: reason, recovery: 'aborted', actor, ...(abortedBy ? { abortedBy } : {}) };
     if (e.spec.schedule) await this.endSchedule(e, actor, ending);
     else await this.end(e.metadata.uid, ending);
     return this.get(ref);
@@ -625,6 +628,7 @@ export class Engine {
     const s = run.exp.status;
     s.reason = ending.reason;
     s.message = ending.message;
+    if (ending.abortedBy) s.abortedBy = ending.abortedBy;
     s.conditions = s.conditions.filter((c) => c.type !== ENDING_CONDITION);
     s.conditions.push({ type: ENDING_CONDITION, status: 'True', reason: ending.phase, message: ending.recovery, lastTransitionTime: nowIso() });
     this.setPhase(run, 'Recovering', { type: 'recovering', message: `recovering: ${ending.message}`, actor: ending.actor });
