@@ -13,6 +13,13 @@ export interface DaemonConfig {
 }
 
 /** A daemon answer that is not a success, or no answer at all (`status` undefined). */
+// Connections to daemons are kept open between requests (lease renewals every few seconds), and an idle
+// one is closed after 4 s: before the daemon's server drops it (Node's default keep-alive timeout, 5 s),
+// so a request never goes out on a connection the other side is closing.
+const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000 };
+let httpAgent: import('node:http').Agent | undefined;
+let httpsAgent: import('node:https').Agent | undefined;
+
 export class DaemonError extends Error {
   constructor(
     message: string,
@@ -160,9 +167,11 @@ export class DaemonClient {
    */
   private async send(method: string, path: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal, onStatus?: (s: number) => void): Promise<{ res: { status: number; ok: boolean }; text: string }> {
     const url = new URL(this.base + path);
-    const mod = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+    const https = url.protocol === 'https:';
+    const mod = https ? await import('node:https') : await import('node:http');
+    const agent = https ? (httpsAgent ??= new (mod as typeof import('node:https')).Agent(AGENT_OPTIONS)) : (httpAgent ??= new mod.Agent(AGENT_OPTIONS));
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, { method, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, signal }, (r) => {
+      const req = mod.request(url, { method, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, signal, agent }, (r) => {
         const status = r.statusCode ?? 0;
         onStatus?.(status);
         const chunks: Buffer[] = [];
