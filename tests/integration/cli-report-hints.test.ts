@@ -78,13 +78,15 @@ describeWithTools(['prometheus'], 'report windows that are not finished yet (rea
   it('a running experiment, then one whose after-window is still open, say so instead of passing figures so far as the result', async () => {
     const env = { FAULTLINE_SERVER: s.url };
     const name = `window-${process.pid}`;
-    expect((await cli(['inject', 'process-pause', '--pid', String(sleeper()), '--for', '3s', '--name', name], env)).code).toBe(0);
+    // long enough that the report below sees it running however slow the machine is; then stopped
+    expect((await cli(['inject', 'process-pause', '--pid', String(sleeper()), '--for', '10m', '--name', name], env)).code).toBe(0);
     await waitFor('Running', async () => (await phase(s, name)) === 'Running');
     let r = await cli(['report', name], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/not final: the experiment is still Running: "during" covers it up to now, and the 5m after-window starts when it ends/);
     expect(r.stdout).toMatch(/recovery not known yet/);
     expect(r.stdout).not.toMatch(/not within the window/);
+    expect((await cli(['stop', name], env)).code).toBe(0);
     await waitFor('Finished', async () => (await phase(s, name)) === 'Finished');
     r = await cli(['report', name], env);
     expect(r.stdout).toMatch(/not final: the after-window runs until \S+Z \((4m|5m)[0-9s]*\s*from now\): "after" and recovery are figures so far/);
