@@ -63,6 +63,7 @@ const SPEC_FLAGS: [RegExp, string][] = [
   [/^\/spec\/targets\/selector\/containerNames(\/|$)/, '--container'],
   [/^\/spec\/targets\/selector\/pods(\/|$)/, '--pod'],
   [/^\/spec\/targets\/selector\/labelSelectors(\/|$)/, '--selector'],
+  [/^\/spec\/targets\/selector$/, 'the selector (target flags)'],
   [/^\/spec\/targets\/mode(\/|$)/, '--target-mode'],
   [/^\/spec\/targets\/value(\/|$)/, '--target-value'],
   [/^\/spec\/guards\/alerts(\/|$)/, '--guard-alert'],

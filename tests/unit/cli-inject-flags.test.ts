@@ -109,6 +109,7 @@ describe('inject flags from the kind schemas', () => {
     expect(flagForPointer(flags, '/spec/duration')).toBe('--for');
     expect(flagForPointer(flags, '/spec/targets/selector/netns/0')).toBe('--netns');
     expect(flagForPointer(flags, '/spec/targets/selector/processName')).toBe('--process-name');
+    expect(flagForPointer(flags, '/spec/targets/selector')).toBe('the selector (target flags)');
   });
 
   it('an unknown kind suggests the nearest one', () => {
