@@ -128,3 +128,18 @@ export const FreezeState = Type.Object(
   { $id: 'FreezeState' },
 );
 export type FreezeState = Static<typeof FreezeState>;
+
+/**
+ * The alert that aborted a run, as fields: `status.message` names the alert and its labels in one
+ * readable line; where it comes from (generatorURL) is kept here, not pasted into every message.
+ */
+export const AbortedBy = Type.Object({
+  alert: Type.String({ description: 'the alert\'s name (alertname, or its fingerprint)' }),
+  labels: Type.Record(Type.String(), Type.String()),
+  fingerprint: Type.String(),
+  source: Type.String({ description: 'alertmanager or grafana' }),
+  rule: Type.String({ description: 'what matched: the guard selector, or the faultline_* label' }),
+  generatorURL: Type.Optional(Type.String({ description: 'where the alert comes from (Prometheus graph, Grafana rule)' })),
+  startsAt: Type.Optional(Type.String()),
+});
+export type AbortedBy = Static<typeof AbortedBy>;

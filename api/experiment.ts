@@ -1,8 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { AbortedBy } from './alerts';
 import { ReportSpec } from './report';
 import { CgroupPath, Duration, NetnsRef, ObjectName, InterfaceName } from './common';
 import { SELECTOR_FORMAT } from './matchers';
 import { RegexString } from './regex';
+
+// the alert that aborted a run (status.abortedBy) is an alert shape: defined in api/alerts.ts
+export { AbortedBy } from './alerts';
 
 // The Experiment resource, Kubernetes style. `spec` is what the user asks for; `status` is what
 // the exporter reports. The fault's params are checked against the kind's own schema
@@ -145,6 +149,7 @@ export const ExperimentStatus = Type.Object({
   schedule: Type.Optional(ScheduleStatus),
   reason: Type.Optional(Type.String()),
   message: Type.Optional(Type.String()),
+  abortedBy: Type.Optional(AbortedBy),
   targets: Type.Array(TargetStatus),
   conditions: Type.Array(Condition),
 });

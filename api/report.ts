@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration } from './common';
+import { AbortedBy } from './alerts';
 
 // Experiment reports: what the chaos did (timeline, targets, guards) and what it did to the
 // application (SLIs from Prometheus before, during and after the fault).
@@ -32,6 +33,7 @@ export const WindowStats = Type.Object({
   mean: Type.Union([Type.Number(), Type.Null()]),
   max: Type.Union([Type.Number(), Type.Null()]),
   samples: Type.Integer(),
+  partial: Type.Optional(Type.Boolean({ description: 'the window is not over yet (experiment running, or after-window in the future): figures so far' })),
 });
 export type WindowStats = Static<typeof WindowStats>;
 
@@ -57,13 +59,21 @@ export const Report = Type.Object(
     startedAt: Type.Optional(Type.String()),
     endedAt: Type.Optional(Type.String()),
     durationSeconds: Type.Optional(Type.Number()),
-    guard: Type.Optional(Type.Object({ type: Type.String(), message: Type.String(), time: Type.String() })),
+    guard: Type.Optional(
+      Type.Object({
+        type: Type.String(),
+        message: Type.String(),
+        time: Type.String(),
+        alert: Type.Optional({ ...AbortedBy, description: 'the alert that aborted the run, with its labels and generatorURL' }),
+      }),
+    ),
     targets: Type.Array(
       Type.Object({ description: Type.String(), daemon: Type.String(), phase: Type.String(), injectedAt: Type.Optional(Type.String()), recoveredAt: Type.Optional(Type.String()), error: Type.Optional(Type.String()) }),
     ),
     timeline: Type.Array(Type.Object({ time: Type.String(), type: Type.String(), target: Type.Optional(Type.String()), message: Type.String(), actor: Type.Optional(Type.String()) })),
     slis: Type.Array(SliResult),
-    prometheus: Type.Optional(Type.String({ description: 'why SLIs are missing, when they are' })),
+    prometheus: Type.Optional(Type.String({ description: 'why SLIs are missing, when they are, and how to get them' })),
+    pending: Type.Optional(Type.String({ description: 'which SLI windows are not finished yet, and when they are' })),
   },
   { $id: 'Report' },
 );

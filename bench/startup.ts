@@ -74,6 +74,9 @@ async function timeProxyChild(upstreamPort: number): Promise<number> {
 }
 
 export async function benchStartup(): Promise<Record<string, unknown>> {
+  // The machine may be shared: the load average (as `uptime` shows it) before and after the run goes
+  // into the results beside the figures, since bare node itself slows by a factor of several under load.
+  const loadBefore = os.loadavg().map((l) => Math.round(l * 100) / 100);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'faultline-bench-startup-'));
   const upstream = net.createServer((s) => s.on('error', () => undefined)).listen(0, '127.0.0.1');
   await new Promise((r) => upstream.once('listening', r));
@@ -107,5 +110,6 @@ export async function benchStartup(): Promise<Record<string, unknown>> {
     { what: 'tcp-fault proxy child → ready', p50_ms: s.proxyChild.p50, p90_ms: s.proxyChild.p90, ratio: s.proxyChild.p50 / bare, goal: '< 150 ms', met: s.proxyChild.p50 < 150 ? 'yes' : 'NO' },
   ];
   printTable(`startup, ${ROUNDS} interleaved rounds (start: ${samples.start.length}), node ${process.version}, load ${os.loadavg()[0].toFixed(2)}`, rows);
-  return { rounds: ROUNDS, node: process.version, loadavg1: os.loadavg()[0], ...s, rows };
+  const loadAfter = os.loadavg().map((l) => Math.round(l * 100) / 100);
+  return { rounds: ROUNDS, node: process.version, cpus: os.cpus().length, loadavg1: os.loadavg()[0], uptimeLoad: { before: loadBefore, after: loadAfter }, ...s, rows };
 }

@@ -1,4 +1,5 @@
-import { importChaosMesh, isChaosMeshDocument, type ImportResult } from '../api/import/chaosmesh';
+import { CHAOS_MESH_KINDS, importChaosMesh, isChaosMeshDocument, type ImportResult } from '../api/import/chaosmesh';
+import { nearestAny } from './suggest';
 
 // Lets `apply`, `run` and `import` take Chaos Mesh documents next to Faultline ones: Chaos Mesh
 // documents are converted in place, and every field that could not be mapped is printed, so
@@ -19,6 +20,12 @@ export function expandChaosMesh(docs: unknown[]): Expanded {
       continue;
     }
     const r = importChaosMesh([doc]);
+    // A misspelt Chaos Mesh kind (NetworkChoas) is named by the import; say which one it probably is.
+    const kind = (doc as { kind?: unknown }).kind;
+    if (typeof kind === 'string' && !(CHAOS_MESH_KINDS as readonly string[]).includes(kind)) {
+      const near = nearestAny(kind, CHAOS_MESH_KINDS);
+      if (near) r.notes.push({ document: r.unmapped.find((u) => u.field === '/kind')?.document ?? kind, field: '/kind', reason: `did you mean ${near}?` });
+    }
     out.push(...r.experiments, ...r.workflows);
     result.experiments.push(...r.experiments);
     result.workflows.push(...r.workflows);

@@ -104,6 +104,14 @@ export function describeExperiment(e: Experiment, events: FaultlineEvent[]): str
   if (e.spec.guards) lines.push('Guards:', ...yamlBlock(e.spec.guards));
   lines.push(`Phase:       ${s.phase}${s.reason ? ` (${s.reason})` : ''}`);
   if (s.message) lines.push(`Message:     ${s.message}`);
+  if (s.abortedBy) {
+    // the alert as fields: where it comes from is here, not pasted into the message
+    const a = s.abortedBy;
+    lines.push('Aborted by:', `  Alert:         ${a.alert} (${a.source}, fingerprint ${a.fingerprint})`, `  Matched:       ${a.rule}`);
+    lines.push(`  Labels:        ${Object.entries(a.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ') || '-'}`);
+    if (a.startsAt) lines.push(`  Firing since:  ${a.startsAt}`);
+    if (a.generatorURL) lines.push(`  Generator URL: ${a.generatorURL}`);
+  }
   lines.push(`Started:     ${s.startedAt ?? '-'}`, `Ends:        ${s.endsAt ?? '-'}`, `Ended:       ${s.endedAt ?? '-'}`);
   if (s.targets.length) {
     lines.push('', 'Targets:');

@@ -13,6 +13,13 @@ export interface DaemonConfig {
 }
 
 /** A daemon answer that is not a success, or no answer at all (`status` undefined). */
+// Connections to daemons are kept open between requests (lease renewals every few seconds), and an idle
+// one is closed after 4 s: before the daemon's server drops it (Node's default keep-alive timeout, 5 s),
+// so a request never goes out on a connection the other side is closing.
+const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000 };
+let httpAgent: import('node:http').Agent | undefined;
+let httpsAgent: import('node:https').Agent | undefined;
+
 export class DaemonError extends Error {
   constructor(
     message: string,
@@ -121,18 +128,21 @@ export class DaemonClient {
     if (signal?.aborted) ac.abort(signal.reason);
     else signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => ac.abort(new DOMException(`no answer within ${this.timeoutMs}ms`, 'TimeoutError')), this.timeoutMs);
-    let res: globalThis.Response;
+    let res: { status: number; ok: boolean };
     let text: string;
     try {
       try {
-        res = await fetch(this.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: ac.signal });
+        ({ res, text } = await this.send(method, path, headers, body === undefined ? undefined : JSON.stringify(body), ac.signal, onStatus));
       } catch (err) {
-        const e = err as Error & { cause?: { code?: string; message?: string } };
-        const why = e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs}ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+        const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+        const reason = ac.signal.reason as Error | undefined;
+        const why = ac.signal.aborted
+          ? reason?.name === 'TimeoutError'
+            ? `no answer within ${this.timeoutMs}ms`
+            : (reason?.message ?? 'aborted')
+          : (e.code ?? e.cause?.code ?? e.cause?.message ?? e.message);
         throw new DaemonError(`daemon ${this.name} (${this.base}) unreachable: ${why}`);
       }
-      onStatus?.(res.status);
-      text = await res.text();
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -148,6 +158,31 @@ export class DaemonClient {
       throw new DaemonError(`daemon ${this.name}: ${err?.message ?? `HTTP ${res.status}`}`, res.status, err?.code);
     }
     return parsed as T;
+  }
+
+  /**
+   * One request over node:http(s) with the global agent (keep-alive, like fetch's pool). Not fetch: its
+   * implementation (undici, with a WebAssembly HTTP parser) is compiled on first use, which made the
+   * first daemon request the single largest cost of `faultline start` (~0.35 s of CPU under load).
+   */
+  private async send(method: string, path: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal, onStatus?: (s: number) => void): Promise<{ res: { status: number; ok: boolean }; text: string }> {
+    const url = new URL(this.base + path);
+    const https = url.protocol === 'https:';
+    const mod = https ? await import('node:https') : await import('node:http');
+    const agent = https ? (httpsAgent ??= new (mod as typeof import('node:https')).Agent(AGENT_OPTIONS)) : (httpAgent ??= new mod.Agent(AGENT_OPTIONS));
+    return new Promise((resolve, reject) => {
+      const req = mod.request(url, { method, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, signal, agent }, (r) => {
+        const status = r.statusCode ?? 0;
+        onStatus?.(status);
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => resolve({ res: { status, ok: status >= 200 && status < 300 }, text: Buffer.concat(chunks).toString('utf8') }));
+        r.on('error', reject);
+        r.on('aborted', () => reject(new Error('the daemon closed the connection mid-answer')));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   async fetchInfo(signal?: AbortSignal): Promise<DaemonInfo> {

@@ -1,10 +1,10 @@
 import type { Database } from 'better-sqlite3';
 import { ApiError, type ErrorDetail } from '../api/errors';
 import type { Registry } from 'prom-client';
-import { ACTIVE_PHASES, type Experiment, type ExperimentSpec } from '../api/experiment';
+import { ACTIVE_PHASES, type AbortedBy, type Experiment, type ExperimentSpec } from '../api/experiment';
 import type { StartContext, TransitionListener } from './engine/lifecycle';
 import { Freeze } from './freeze';
-import { AlertGuard, parseGuardSelectors, type Alert, type PlannedStop } from './guards/alerts';
+import { AlertGuard, firedMessage, parseGuardSelectors, type Alert, type PlannedStop } from './guards/alerts';
 import { registerSafetyMetrics } from './guards/safety-metrics';
 import { PrometheusClient, PromqlGuards } from './guards/promql';
 import { Policy } from './policy';
@@ -29,7 +29,7 @@ export interface SafetyEngine {
   /** Experiments in a non-terminal phase. */
   activeExperiments(): SafetyExperiment[] | Promise<SafetyExperiment[]>;
   /** `code` is the low-cardinality reason (alert, promql, freeze) for status.reason and metrics. */
-  abort(ref: { namespace: string; name: string }, reason: string, actor: string, code: string): Promise<unknown>;
+  abort(ref: { namespace: string; name: string }, reason: string, actor: string, code: string, detail?: AbortedBy): Promise<unknown>;
   stopAll(actor: string, reason: string, code: string): Promise<unknown>;
   /** Records an event (frozen, unfrozen, guard-fired, ...). */
   emit(e: { type: string; message: string; actor?: string; namespace?: string; experiment?: string }): void;
@@ -64,13 +64,13 @@ export class Safety {
     });
     this.alerts = new AlertGuard({
       listExperiments: async () => (await engine.activeExperiments()).map((e) => ({ namespace: e.namespace, name: e.name, phase: e.phase, guards: e.spec.guards })),
-      abort: (ref, reason, actor) => engine.abort(ref, reason, actor, 'alert'),
+      abort: (ref, reason, actor, detail) => engine.abort(ref, reason, actor, 'alert', detail),
       freeze: (reason, actor) => this.freeze.freeze({ reason }, actor),
       onFired: (alert: Alert, stops: PlannedStop[], actor: string) =>
         engine.emit({
           type: 'guard-fired',
           actor,
-          message: `alert ${alert.labels.alertname ?? alert.fingerprint} (fingerprint ${alert.fingerprint}) stopped ${stops.map((s) => `${s.namespace}/${s.name}`).join(', ')}`,
+          message: firedMessage(alert, stops),
         }),
       ttlMs: opts.alertTtlMs,
       db: opts.db,
@@ -153,7 +153,7 @@ export interface EngineSeams {
   list(f: { phase?: string }): Experiment[];
   /** Active runs (schedules excluded) from memory, read-only. */
   activeRuns?(): Experiment[];
-  abort(ref: { namespace: string; name: string }, reason: string, actor: string, code?: string): Promise<unknown>;
+  abort(ref: { namespace: string; name: string }, reason: string, actor: string, code?: string, detail?: AbortedBy): Promise<unknown>;
   stopAll(actor: string, reason?: string, code?: string): Promise<unknown>;
   beforeStart: ((ctx: StartContext) => void | Promise<void>)[];
   listeners: TransitionListener[];
@@ -189,7 +189,7 @@ export function attachSafety(o: AttachOptions): Safety & { stopResync(): void } 
     ...o,
     engine: {
       activeExperiments: active,
-      abort: (ref, reason, actor, code) => o.engine.abort(ref, reason, actor, code),
+      abort: (ref, reason, actor, code, detail) => o.engine.abort(ref, reason, actor, code, detail),
       stopAll: (actor, reason, code) => o.engine.stopAll(actor, reason, code),
       emit: o.emit,
     },

@@ -3,6 +3,7 @@ import type { Experiment } from '../../api/experiment';
 import { Client, CliError, EXIT, clientOptions, expPath, render, run } from '../client';
 import { describeImport, expandChaosMesh } from '../chaosmesh';
 import { isWorkflowDoc } from '../workflow';
+import { checkKinds } from '../kinds-in-docs';
 import { docRef, readDocuments, subsetEqual, withNamespace } from '../documents';
 
 // `faultline apply -f FILE|-`: creates each experiment document. One that exists with the same
@@ -20,6 +21,7 @@ export function registerApply(program: Command): void {
       // Chaos Mesh documents are converted first; what they cannot carry over is printed, never dropped.
       const { docs, result } = expandChaosMesh(await readDocuments(o.file));
       for (const line of describeImport(result)) process.stderr.write(`${line}\n`);
+      checkKinds(docs, o.file);
       let exit: number = EXIT.ok;
       const created: Experiment[] = [];
       for (const [i, raw] of docs.entries()) {

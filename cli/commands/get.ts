@@ -6,6 +6,10 @@ import type { Workflow } from '../../api/workflow';
 import { Client, CliError, EXIT, clientOptions, durationFlag, expPath, render, run, type ClientOptions } from '../client';
 import { eventsTable, experimentsTable, kindsTable, targetsTable } from '../format';
 import { stepsTable, wfPath, workflowsTable } from '../workflow';
+import { nearest } from '../suggest';
+
+// The edit-distance helpers live in cli/suggest.ts (kinds use them too); re-exported for old callers.
+export { distance, nearest } from '../suggest';
 
 // `faultline get experiments [NAME] | workflows | events | kinds | targets`, with kubectl's habits:
 // -o wide|name|json|yaml, -l key=value, -w (watch), "No resources found in namespace X.".
@@ -39,19 +43,6 @@ type GetOpts = Omit<ClientOptions, 'output'> & {
   netns?: string;
   cgroup?: string;
 };
-
-/** Edit distance, for "did you mean" hints. */
-export function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-  return d[a.length][b.length];
-}
-
-export function nearest(word: string, candidates: readonly string[]): string | undefined {
-  const best = [...candidates].sort((x, y) => distance(word, x) - distance(word, y))[0];
-  return best !== undefined && distance(word, best) <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
-}
 
 /** --phase a,b checked against the resource's phases (case-insensitive), in their canonical spelling. */
 export function checkPhases(text: string, phases: readonly string[]): string {

@@ -3,6 +3,7 @@ import YAML from 'yaml';
 import { describeImport, expandChaosMesh } from '../chaosmesh';
 import { CliError, EXIT, run } from '../client';
 import { readDocuments } from '../documents';
+import { checkKinds } from '../kinds-in-docs';
 
 // `faultline import -f chaos.yaml`: prints the Faultline experiments and workflows that Chaos Mesh documents map
 // to (YAML or JSON on stdout); every field that could not be mapped goes to stderr. `--strict`
@@ -20,6 +21,7 @@ export function registerImport(program: Command): void {
         if (o.output !== 'yaml' && o.output !== 'json') throw new CliError(`--output must be yaml or json, not "${o.output}"`, EXIT.invalid);
         const { docs, result } = expandChaosMesh(await readDocuments(o.file));
         for (const line of describeImport(result)) process.stderr.write(`${line}\n`);
+        checkKinds(docs, o.file);
         const foreign = docs.length - result.experiments.length - result.workflows.length;
         if (foreign > 0) process.stderr.write(`note: ${foreign} document(s) were not Chaos Mesh resources and are passed through unchanged\n`);
         if (docs.length === 0) throw new CliError('nothing could be converted', EXIT.invalid);

@@ -23,6 +23,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'freeze', summary: 'emergency freeze: stop every experiment and refuse new chaos', load: async () => (await import('./freeze')).registerFreeze },
   { name: 'get', summary: 'list experiments, workflows, events, fault kinds or targets', load: async () => (await import('./get')).registerGet },
   { name: 'import', summary: 'convert Chaos Mesh YAML into Faultline experiments', load: async () => (await import('./import')).registerImport },
+  { name: 'inject', summary: 'inject one fault now: faultline inject network-loss --percent 30 --netns shop --for 2m', load: async () => (await import('./inject')).registerInject },
   { name: 'pause', summary: 'recover the faults of running experiments and keep them paused', load: async () => (await import('./pause')).registerPause },
   { name: 'report', summary: 'what one experiment run did, and what it did to the application', load: async () => (await import('./report')).registerReport },
   { name: 'resume', summary: 'inject the faults of paused experiments again', load: async () => (await import('./resume')).registerResume },

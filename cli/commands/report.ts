@@ -28,14 +28,21 @@ export function sparkline(s: SliResult, width = 60): { line: string; marks: stri
 export function reportText(r: Report): string {
   const out = [`${r.experiment.namespace}/${r.experiment.name}  ${r.experiment.kind}  ${r.outcome}`];
   out.push(`started ${r.startedAt ?? '–'}  ended ${r.endedAt ?? '–'}${r.durationSeconds !== undefined ? `  (${r.durationSeconds}s)` : ''}`);
-  if (r.guard) out.push(`stopped by a guard: ${r.guard.message}`);
+  if (r.guard) {
+    out.push(`stopped by a guard: ${r.guard.message}`);
+    if (r.guard.alert?.generatorURL) out.push(`  alert source: ${r.guard.alert.generatorURL}`);
+  }
   out.push('', 'IMPACT');
   if (r.prometheus) out.push(`  ${r.prometheus}`);
+  if (r.pending) out.push(`  not final: ${r.pending}`);
+  const soFar = (partial: boolean | undefined) => (partial ? ' so far' : '');
   for (const s of r.slis) {
     out.push(`  ${s.name}${s.error ? `  (error: ${s.error})` : ''}`);
+    const recovery = s.recoverySeconds !== null ? `${s.recoverySeconds}s` : s.after.partial ? 'not known yet' : 'not within the window';
+    const after = s.after.partial && s.after.samples === 0 ? 'not started' : `${formatValue(s.after.mean, s.unit)}${soFar(s.after.partial)}`;
     out.push(
-      `    baseline ${formatValue(s.baseline.mean, s.unit)}  during ${formatValue(s.during.mean, s.unit)} (max ${formatValue(s.during.max, s.unit)})  after ${formatValue(s.after.mean, s.unit)}  ` +
-        `recovery ${s.recoverySeconds === null ? 'not within the window' : `${s.recoverySeconds}s`}`,
+      `    baseline ${formatValue(s.baseline.mean, s.unit)}  during ${formatValue(s.during.mean, s.unit)} (max ${formatValue(s.during.max, s.unit)})${soFar(s.during.partial)}  after ${after}  ` +
+        `recovery ${recovery}`,
     );
     const { line, marks } = sparkline(s);
     out.push(`    ${line}`, `    ${marks}`);

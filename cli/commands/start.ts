@@ -17,18 +17,23 @@ export function registerStart(program: Command): void {
     )
     .action(async (o: CommonExporterFlags & { daemonListen: string }) => {
     const log = pino({ name: 'faultline', level: o.logLevel });
-    // loaded here, not at the top: every other command starts faster without the servers' modules
-    const { startDaemon } = await import('../../daemon/index');
-    const { startExporter } = await import('../../exporter/index');
     const safety = safetyConfig(o); // before anything starts: a bad flag starts nothing
     const retention = retentionOptions(o);
     const warn = anonymousWarning(o.listen, safety);
     if (warn) log.warn(warn);
+    // Loaded here, not at the top: every other command starts faster without the servers' modules.
+    // The daemon's capability probes (nft/tc in scratch namespaces: child processes) start first, so
+    // they run while this process loads the daemon's and the exporter's modules, not after.
+    const { probeCapabilities } = await import('../../daemon/capabilities');
+    const capabilities = probeCapabilities();
+    capabilities.catch(() => undefined); // awaited by startDaemon
+    const [{ startDaemon }, { startExporter }] = await Promise.all([import('../../daemon/index'), import('../../exporter/index')]);
     const daemon = await startDaemon({
       listen: o.daemonListen,
       stateDir: path.join(o.dataDir, 'embedded-daemon'),
       protect: [String(process.pid)],
       logger: log.child({ component: 'daemon' }),
+      capabilities,
     });
     const ex = await startExporter({
       listen: o.listen,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../api/errors';
 import type { EventType } from '../../api/events';
-import { API_VERSION, type Experiment, type ExperimentInput, type StopAllResult, type TargetStatus } from '../../api/experiment';
+import { API_VERSION, type AbortedBy, type Experiment, type ExperimentInput, type StopAllResult, type TargetStatus } from '../../api/experiment';
 import type { DaemonClient } from '../daemons';
 import type { ExperimentFilter } from '../store/experiments';
 import type { ResolvedTarget } from '../targets/types';
@@ -227,8 +227,8 @@ export class Engine {
    * Aborts (phase Aborted) with a human reason; `code` is the low-cardinality reason for
    * status.reason and faultline_aborts_total (e.g. alert, promql, freeze, stop-all). A no-op on ended runs.
    */
-  async abort(ref: Ref, reason: string, actor: string, code = 'aborted'): Promise<Experiment> {
-    const ending: Ending = { phase: 'Aborted', reason: code, message: reason, recovery: 'aborted', actor };
+  async abort(ref: Ref, reason: string, actor: string, code = 'aborted', abortedBy?: AbortedBy): Promise<Experiment> {
+    const ending: Ending = { phase: 'Aborted', reason: code, message: reason, recovery: 'aborted', actor, ...(abortedBy ? { abortedBy } : {}) };
     // a tracked run is ended from memory: no store read before its recovery is on its way
     const run = this.driver.runOf(ref.namespace, ref.name);
     if (run && !run.exp.spec.schedule) {

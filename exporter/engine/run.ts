@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { DaemonFaultRequest } from '../../api/daemon';
 import { ApiError } from '../../api/errors';
 import type { EventType } from '../../api/events';
-import { SCHEDULE_LABEL, TERMINAL_PHASES, type Experiment, type Phase, type TargetStatus } from '../../api/experiment';
+import { SCHEDULE_LABEL, TERMINAL_PHASES, type AbortedBy, type Experiment, type Phase, type TargetStatus } from '../../api/experiment';
 import { parseDuration } from '../../api/units';
 import { DaemonError, withRetry, type DaemonClient, type DaemonRegistry, type RetryOptions } from '../daemons';
 import type { EventBus } from '../event-bus';
@@ -43,6 +43,8 @@ export interface Ending {
   message: string;
   recovery: string;
   actor: string;
+  /** a guard abort: the alert as fields (status.abortedBy) */
+  abortedBy?: AbortedBy;
 }
 
 export interface Run {
@@ -345,6 +347,7 @@ export class RunDriver {
     const s = run.exp.status;
     s.reason = ending.reason;
     s.message = ending.message;
+    if (ending.abortedBy) s.abortedBy = ending.abortedBy;
     s.conditions = s.conditions.filter((c) => c.type !== ENDING_CONDITION);
     s.conditions.push({ type: ENDING_CONDITION, status: 'True', reason: ending.phase, message: ending.recovery, lastTransitionTime: nowIso() });
     this.setPhase(run, 'Recovering', { type: 'recovering', message: `recovering: ${ending.message}`, actor: ending.actor });

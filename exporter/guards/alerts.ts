@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { AlertmanagerWebhook, AlertWebhookResult, GrafanaWebhook } from '../../api/alerts';
 import { ApiError } from '../../api/errors';
+import type { AbortedBy } from '../../api/experiment';
 import { storeHealth } from '../store/health';
 import { groupCommit } from '../store/group-commit';
 import { formatSelector, parseSelector, selectorMatches, type Selector } from './matchers';
@@ -55,9 +56,53 @@ export function alertName(a: Alert): string {
   return a.labels.alertname || a.fingerprint;
 }
 
-/** Human description of the alert for events and 409s: name, fingerprint, where it came from. */
+const LABEL_VALUE_MAX = 120;
+
+/**
+ * The alert as Prometheus writes a series: `HighErrorRate{service="checkout",severity="page"}` (the
+ * other labels sorted, values quoted, very long ones cut). Names what fired and where at a glance.
+ */
+export function alertWithLabels(a: Alert): string {
+  const rest = Object.keys(a.labels)
+    .filter((k) => k !== 'alertname')
+    .sort()
+    .map((k) => {
+      const v = a.labels[k];
+      return `${k}=${JSON.stringify(v.length > LABEL_VALUE_MAX ? `${v.slice(0, LABEL_VALUE_MAX)}…` : v)}`;
+    });
+  return `${alertName(a)}${rest.length ? `{${rest.join(',')}}` : ''}`;
+}
+
+/**
+ * Human description of the alert for events, abort reasons and 409s: its name and labels. Where it
+ * comes from (generatorURL) is a field of its own (abortDetail → status.abortedBy), not in the text.
+ */
 export function describeAlert(a: Alert): string {
-  return `alert ${alertName(a)} (fingerprint ${a.fingerprint}${a.generatorURL ? `, ${a.generatorURL}` : ''})`;
+  return `alert ${alertWithLabels(a)}`;
+}
+
+/** The reason a guard abort records (status.message, the `aborted` event). */
+export function abortReason(s: Pick<PlannedStop, 'alert' | 'rule'>): string {
+  return `aborted by ${describeAlert(s.alert)} (matched ${s.rule})`;
+}
+
+/** The same abort as fields (status.abortedBy): shown by describe and the report, generatorURL included. */
+export function abortDetail(s: Pick<PlannedStop, 'alert' | 'rule'>): AbortedBy {
+  const a = s.alert;
+  return {
+    alert: alertName(a),
+    labels: { ...a.labels },
+    fingerprint: a.fingerprint,
+    source: a.source,
+    rule: s.rule,
+    ...(a.generatorURL ? { generatorURL: a.generatorURL } : {}),
+    ...(a.startsAt ? { startsAt: a.startsAt } : {}),
+  };
+}
+
+/** The `guard-fired` event's message: which alert stopped which experiments. */
+export function firedMessage(a: Alert, stops: Pick<PlannedStop, 'namespace' | 'name'>[]): string {
+  return `${describeAlert(a)} stopped ${stops.map((s) => `${s.namespace}/${s.name}`).join(', ')}`;
 }
 
 /** Labels → stable fingerprint, for Grafana payloads that lack one. */
@@ -248,8 +293,8 @@ export class FiringAlerts {
 export interface AlertGuardDeps {
   /** Active experiments (any phase; the guard filters). */
   listExperiments(): GuardedExperiment[] | Promise<GuardedExperiment[]>;
-  /** Abort one experiment: recover every target now, phase Aborted, an event with `reason`. */
-  abort(ref: { namespace: string; name: string }, reason: string, actor: string): Promise<unknown>;
+  /** Abort one experiment: recover every target now, phase Aborted, an event with `reason`; `detail` the alert as fields. */
+  abort(ref: { namespace: string; name: string }, reason: string, actor: string, detail?: AbortedBy): Promise<unknown>;
   /** Freeze chaos (stops everything, refuses starts). */
   freeze?(reason: string, actor: string): Promise<unknown>;
   /** Hears every new firing alert that stopped something (for a `guard-fired` event). */
@@ -300,9 +345,8 @@ export class AlertGuard {
     const key = `${s.namespace}/${s.name}`;
     let p = this.inFlight.get(key) as Promise<string | undefined> | undefined;
     if (!p) {
-      const reason = `aborted by ${describeAlert(s.alert)}, matched ${s.rule}`;
       p = this.deps
-        .abort({ namespace: s.namespace, name: s.name }, reason, actor)
+        .abort({ namespace: s.namespace, name: s.name }, abortReason(s), actor, abortDetail(s))
         .then(
           () => undefined,
           (err: unknown) => (err as Error)?.message ?? String(err),

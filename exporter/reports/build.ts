@@ -1,7 +1,7 @@
 import type { FaultlineEvent } from '../../api/events';
 import type { Experiment } from '../../api/experiment';
 import type { Report, Sli, SliResult } from '../../api/report';
-import { parseDuration } from '../../api/units';
+import { formatDuration, parseDuration } from '../../api/units';
 import type { PrometheusClient } from '../guards/promql';
 import { DEFAULT_SLIS, combine, sliResult, type Point } from './sli';
 
@@ -24,7 +24,7 @@ export async function buildReport(exp: Experiment, events: FaultlineEvent[], pro
     ...(st.startedAt ? { startedAt: st.startedAt } : {}),
     ...(st.endedAt ? { endedAt: st.endedAt } : {}),
     ...(startMs !== undefined && endMs !== undefined ? { durationSeconds: Math.round((endMs - startMs) / 100) / 10 } : {}),
-    ...(guardEvent ? { guard: { type: guardEvent.type, message: guardEvent.message, time: guardEvent.time } } : {}),
+    ...(guardEvent ? { guard: { type: guardEvent.type, message: guardEvent.message, time: guardEvent.time, ...(st.abortedBy ? { alert: st.abortedBy } : {}) } } : {}),
     targets: st.targets.map((t) => ({
       description: t.description,
       daemon: t.daemon,
@@ -41,7 +41,7 @@ export async function buildReport(exp: Experiment, events: FaultlineEvent[], pro
     return report;
   }
   if (!prom) {
-    report.prometheus = 'the exporter has no --prometheus-url, so SLIs were not measured';
+    report.prometheus = NO_PROMETHEUS;
     return report;
   }
   const spec = exp.spec.report;
@@ -51,7 +51,27 @@ export async function buildReport(exp: Experiment, events: FaultlineEvent[], pro
   const step = Math.max(1, Math.ceil((w.afterTo - w.baselineFrom) / MAX_POINTS));
   const slis: Sli[] = spec?.slis?.length ? spec.slis : DEFAULT_SLIS;
   report.slis = await Promise.all(slis.map((sli) => measure(prom, sli, w, step)));
+  // Windows that are not over yet are marked, and the report says when they are: figures so far are
+  // not passed off as the result (an after-window that has not happened has no recovery to show).
+  const running = !st.endedAt;
+  const afterOpen = running || endMs + afterMs > now;
+  for (const r of report.slis) {
+    if (running) r.during.partial = true;
+    if (afterOpen) r.after.partial = true;
+  }
+  const pending = pendingWindows(st.phase, running, endMs + afterMs, now, spec?.after ?? '5m');
+  if (pending) report.pending = pending;
   return report;
+}
+
+/** The one line `report` prints instead of SLIs when the exporter has no Prometheus: how to get them. */
+export const NO_PROMETHEUS = 'SLIs not measured: the exporter has no Prometheus. Start it with --prometheus-url http://HOST:9090 (or FAULTLINE_PROMETHEUS_URL) to get them.';
+
+/** Which SLI windows are not finished yet, and when they are; undefined when all are. */
+export function pendingWindows(phase: string, running: boolean, afterEndMs: number, now: number, after: string): string | undefined {
+  if (running) return `the experiment is still ${phase}: "during" covers it up to now, and the ${after} after-window starts when it ends; recovery is not known yet`;
+  if (afterEndMs > now) return `the after-window runs until ${new Date(afterEndMs).toISOString()} (${formatDuration(Math.ceil((afterEndMs - now) / 1000) * 1000)} from now): "after" and recovery are figures so far`;
+  return undefined;
 }
 
 async function measure(prom: PrometheusClient, sli: Sli, w: { baselineFrom: number; start: number; end: number; afterTo: number }, step: number): Promise<SliResult> {

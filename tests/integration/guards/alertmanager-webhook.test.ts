@@ -8,6 +8,7 @@ import { authenticate } from '../../../exporter/auth/middleware';
 import { parseTokens } from '../../../exporter/auth/tokens';
 import { safetyRoutes } from '../../../exporter/routes/safety';
 import { appOf } from '../../../exporter/routes/router';
+import type { AbortedBy } from '../../../api/experiment';
 import { Safety, type SafetyEngine, type SafetyExperiment } from '../../../exporter/safety';
 import { describeWithTools } from '../../helpers/require-tool';
 import { MetricSource, pollUntil, PromStack } from '../../helpers/prom-stack';
@@ -28,7 +29,7 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'Alertmanager webho
   const stack = new PromStack();
   const metrics = new MetricSource();
   const sleeps: ChildProcess[] = [];
-  type TestExperiment = SafetyExperiment & { pid: number; abortedBy?: string };
+  type TestExperiment = SafetyExperiment & { pid: number; abortedBy?: string; detail?: AbortedBy };
   const exps = new Map<string, TestExperiment>();
   const events: { type: string; message: string; actor?: string }[] = [];
   let server: Server;
@@ -37,11 +38,12 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'Alertmanager webho
 
   const engine: SafetyEngine = {
     activeExperiments: () => [...exps.values()].filter((e) => !['Finished', 'Aborted', 'Failed'].includes(e.phase)),
-    abort: async (ref, reason, actor) => {
+    abort: async (ref, reason, actor, _code, detail) => {
       const e = exps.get(`${ref.namespace}/${ref.name}`)!;
       process.kill(e.pid, 'SIGCONT');
       e.phase = 'Aborted';
       e.abortedBy = reason;
+      e.detail = detail;
       events.push({ type: 'aborted', message: reason, actor });
     },
     stopAll: async () => undefined,
@@ -96,7 +98,12 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'Alertmanager webho
     metrics.set('demo_error_ratio', 0.9);
     await pollUntil(`guarded experiment aborted\n${stack.logs.slice(-3000)}`, () => guarded.phase === 'Aborted', 60_000);
     await pollUntil('process resumed', () => procState(guarded.pid) === 'S', 10_000);
-    expect(guarded.abortedBy).toMatch(/alert HighErrorRate \(fingerprint [0-9a-f]+, http:\/\/.*graph/);
+    // the message names the alert and its labels; where it comes from is a field, not in the text
+    expect(guarded.abortedBy).toMatch(/^aborted by alert HighErrorRate\{[^}]*\} \(matched guard /);
+    expect(guarded.abortedBy).toContain('service="api"');
+    expect(guarded.abortedBy).toContain('severity="critical"');
+    expect(guarded.abortedBy).not.toMatch(/http:|fingerprint/);
+    expect(guarded.detail).toMatchObject({ alert: 'HighErrorRate', labels: { service: 'api', severity: 'critical' }, source: 'alertmanager', generatorURL: expect.stringMatching(/^http:\/\/.*graph/) });
     expect(events.find((e) => e.type === 'aborted')?.actor).toBe('alertmanager');
     expect(events.some((e) => e.type === 'guard-fired' && e.message.includes(guarded.name))).toBe(true);
     expect(other.phase).toBe('Running');

@@ -127,17 +127,21 @@ describeWithTools(['prometheus', 'prometheus-alertmanager'], 'exporter safety wi
     await pollUntil('sleep resumed', () => procState(g) !== 'T', 10_000);
     const ev = await events(guarded);
     const aborted = ev.find((e) => e.type === 'aborted');
-    expect(aborted.message).toMatch(/alert HighErrorRate \(fingerprint [0-9a-f]+, http:\/\/.*\/graph/);
+    // the message names the alert and its labels; the generatorURL is a field of status.abortedBy
+    expect(aborted.message).toMatch(/aborted by alert HighErrorRate\{[^}]*\} \(matched guard /);
+    expect(aborted.message).toContain('service="api"');
+    expect(aborted.message).not.toMatch(/http:|fingerprint/);
     expect(aborted.actor).toBe('alertmanager');
     const exp = (await call('GET', `/api/v1/experiments/default/${guarded}`, T.viewer)).body;
     expect(exp.status.reason).toBe('alert');
+    expect(exp.status.abortedBy).toMatchObject({ alert: 'HighErrorRate', labels: { service: 'api', severity: 'critical' }, source: 'alertmanager', generatorURL: expect.stringMatching(/^http:\/\/.*\/graph/) });
     expect(exp.status.targets[0].phase).toBe('Recovered');
     expect(await phase(other)).toBe('Running');
     expect(procState(o)).toBe('T');
 
     const refused = await start(`am-again-${process.pid}`, sleeper(), { guards: { alerts: ['alertname="HighErrorRate"'] } });
     expect(refused.status).toBe(409);
-    expect(refused.body.error.message).toMatch(/HighErrorRate .*is firing/);
+    expect(refused.body.error.message).toMatch(/alert HighErrorRate\{[^}]*service="api"[^}]*\} is firing/);
     expect((await call('GET', '/api/v1/health', T.viewer)).body.guards.firingAlerts).toBeGreaterThanOrEqual(1);
     const m = (await call('GET', '/metrics', T.viewer)).body as string;
     expect(m).toMatch(/faultline_aborts_total\{reason="alert"\} [1-9]/);

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { AlertmanagerWebhook, GrafanaWebhook } from '../../../api/alerts';
 import { validate } from '../../../api/validate';
 import { ApiError } from '../../../api/errors';
-import { AlertGuard, FiringAlerts, fromAlertmanager, fromGrafana, planStops, type GuardedExperiment } from '../../../exporter/guards/alerts';
+import type { AbortedBy } from '../../../api/experiment';
+import { AlertGuard, FiringAlerts, alertWithLabels, fromAlertmanager, fromGrafana, planStops, type GuardedExperiment } from '../../../exporter/guards/alerts';
 
 // Shaped exactly as Alertmanager 0.25 posts it (webhook_config, version 4).
 function amPayload(status: 'firing' | 'resolved', alerts: { labels: Record<string, string>; fingerprint: string; status?: 'firing' | 'resolved' }[]) {
@@ -143,13 +144,13 @@ describe('which experiments an alert stops', () => {
 describe('AlertGuard', () => {
   function setup() {
     const state = new Map(exps.map((e) => [`${e.namespace}/${e.name}`, { ...e }]));
-    const aborted: { ref: string; reason: string; actor: string }[] = [];
+    const aborted: { ref: string; reason: string; actor: string; detail?: AbortedBy }[] = [];
     const frozen: string[] = [];
     const guard = new AlertGuard({
       listExperiments: () => [...state.values()],
-      abort: async (ref, reason, actor) => {
+      abort: async (ref, reason, actor, detail) => {
         await new Promise((r) => setTimeout(r, 5));
-        aborted.push({ ref: `${ref.namespace}/${ref.name}`, reason, actor });
+        aborted.push({ ref: `${ref.namespace}/${ref.name}`, reason, actor, detail });
         state.get(`${ref.namespace}/${ref.name}`)!.phase = 'Aborted';
       },
       freeze: async (reason) => {
@@ -161,15 +162,23 @@ describe('AlertGuard', () => {
   const notify = (labels: Record<string, string>, status: 'firing' | 'resolved' = 'firing', fingerprint = 'abc123') =>
     fromAlertmanager(validate(AlertmanagerWebhook, amPayload(status, [{ labels, fingerprint }])));
 
-  it('aborts with a reason naming the alert, fingerprint and generatorURL; repeats are idempotent', async () => {
+  it('aborts with a reason naming the alert and its labels; generatorURL and fingerprint are fields; repeats are idempotent', async () => {
     const { guard, aborted } = setup();
-    const alerts = notify({ alertname: 'HighErrorRate' });
+    const alerts = notify({ severity: 'page', alertname: 'HighErrorRate', service: 'checkout' });
     const [r1, r2] = await Promise.all([guard.handle(alerts, 'alertmanager'), guard.handle(alerts, 'alertmanager')]);
     expect(aborted).toHaveLength(1);
     expect(aborted[0]).toMatchObject({ ref: 'shop/pause-api', actor: 'alertmanager' });
-    expect(aborted[0].reason).toContain('HighErrorRate');
-    expect(aborted[0].reason).toContain('abc123');
-    expect(aborted[0].reason).toContain('http://127.0.0.1:9090/graph');
+    expect(aborted[0].reason).toBe('aborted by alert HighErrorRate{service="checkout",severity="page"} (matched guard alertname="HighErrorRate")');
+    expect(aborted[0].reason).not.toContain('http://');
+    expect(aborted[0].detail).toEqual({
+      alert: 'HighErrorRate',
+      labels: { alertname: 'HighErrorRate', service: 'checkout', severity: 'page' },
+      fingerprint: 'abc123',
+      source: 'alertmanager',
+      rule: 'guard alertname="HighErrorRate"',
+      generatorURL: 'http://127.0.0.1:9090/graph?g0.expr=rate%28errors%5B1m%5D%29+%3E+0.05&g0.tab=1',
+      startsAt: '2026-11-25T06:30:00.123Z',
+    });
     expect(r1.aborted.length + r2.aborted.length).toBeGreaterThanOrEqual(1);
     const r3 = await guard.handle(alerts, 'alertmanager');
     expect(r3.aborted).toEqual([]);
@@ -253,5 +262,15 @@ describe('AlertGuard when an abort fails', () => {
     expect(done.sort()).toEqual(['cpu', 'pause-web']);
     expect(r.aborted.map((a) => a.name).sort()).toEqual(['cpu', 'pause-web']);
     expect(r.errors).toEqual([{ namespace: 'shop', name: 'pause-api', error: 'experiment shop/pause-api not found' }]);
+  });
+});
+
+describe('alert descriptions', () => {
+  const alert = (labels: Record<string, string>) => fromAlertmanager(validate(AlertmanagerWebhook, amPayload('firing', [{ labels, fingerprint: 'f1' }])))[0];
+  it('name the alert and its labels as Prometheus writes a series, values quoted and long ones cut', () => {
+    expect(alertWithLabels(alert({ alertname: 'HighErrorRate' }))).toBe('HighErrorRate');
+    expect(alertWithLabels(alert({ alertname: 'A', b: 'x"y\\z' }))).toBe('A{b="x\\"y\\\\z"}');
+    expect(alertWithLabels(alert({ alertname: 'A', long: 'v'.repeat(500) }))).toBe(`A{long="${'v'.repeat(120)}…"}`);
+    expect(alertWithLabels(alert({ instance: 'x' }))).toBe('f1{instance="x"}');
   });
 });
