@@ -11,7 +11,7 @@ import tcpFault from '../daemon/faults/tcp-fault';
 import type { FaultContext, FaultKind } from '../daemon/faults/types';
 import { CLK_TCK, readStat } from '../daemon/sys/proc';
 import { run } from '../daemon/sys/exec';
-import { printTable, summarize, type Summary } from './stats';
+import { printTable, summarize } from './stats';
 
 // The fault proxy with no fault, side by side with a direct connection and with Debian's haproxy
 // (a C relay, default config, `mode tcp`; `mode http` for HTTP), all three interleaved round by
@@ -172,15 +172,20 @@ async function cpuSeconds(pid: number): Promise<number> {
   return ((await readStat(pid))?.cpuTicks ?? 0) / CLK_TCK;
 }
 
-/** Round-trip times (ms) of `n` 64-byte pings on one connection. */
-async function pings(port: number, n: number): Promise<number[]> {
+/** One connection to an echo server that times 64-byte round trips. */
+interface Pinger {
+  /** One round trip, in ms. */
+  ping(): Promise<number>;
+  close(): void;
+}
+
+async function pinger(port: number): Promise<Pinger> {
   const s = await new Promise<net.Socket>((resolve, reject) => {
     const c = net.connect(port, '127.0.0.1', () => resolve(c));
     c.once('error', reject);
   });
   s.setNoDelay(true);
-  const ping = Buffer.alloc(PING_BYTES, 'x');
-  const out = new Array<number>(n);
+  const payload = Buffer.alloc(PING_BYTES, 'x');
   let got = 0;
   let back: (() => void) | undefined;
   s.on('data', (d: Buffer) => {
@@ -192,16 +197,17 @@ async function pings(port: number, n: number): Promise<number[]> {
       b();
     }
   });
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint();
-    await new Promise<void>((resolve) => {
-      back = resolve;
-      s.write(ping);
-    });
-    out[i] = Number(process.hrtime.bigint() - t) / 1e6;
-  }
-  s.destroy();
-  return out;
+  return {
+    async ping() {
+      const t = process.hrtime.bigint();
+      await new Promise<void>((resolve) => {
+        back = resolve;
+        s.write(payload);
+      });
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    },
+    close: () => s.destroy(),
+  };
 }
 
 /** One iperf3 upload through `port`: bits per second the server received. */
@@ -283,20 +289,28 @@ export async function benchProxy(): Promise<unknown> {
     const proxyPid = { haproxy: hap.child.pid!, faultline: { bulk: flBulk.pid, web: flWeb.pid } };
 
     // ---- round trips
-    for (const p of PATHS) await pings(echoPort[p], PING_WARMUP);
+    // Ping by ping in turn (direct, haproxy, faultline, the order rotating), so that the load other
+    // processes put on the machine, which changes from one millisecond to the next, hits every path alike.
+    const pingers = {} as Record<Path, Pinger>;
+    for (const p of PATHS) pingers[p] = await pinger(echoPort[p]);
+    for (let i = 0; i < PING_WARMUP; i++) for (const p of PATHS) await pingers[p].ping();
     const rtt: Record<Path, number[]> = { direct: [], haproxy: [], faultline: [] };
     const roundAdded: Record<'haproxy' | 'faultline', { p50: number; p99: number }[]> = { haproxy: [], faultline: [] };
     for (let round = 0; round < PING_ROUNDS; round++) {
-      const got = {} as Record<Path, Summary>;
-      for (const p of PATHS) {
-        const xs = await pings(echoPort[p], PINGS_PER_ROUND);
-        rtt[p].push(...xs);
-        got[p] = summarize(xs);
+      const got: Record<Path, number[]> = { direct: [], haproxy: [], faultline: [] };
+      for (let i = 0; i < PINGS_PER_ROUND; i++) {
+        for (let k = 0; k < PATHS.length; k++) {
+          const p = PATHS[(i + k) % PATHS.length];
+          got[p].push(await pingers[p].ping());
+        }
       }
+      const sum = { direct: summarize(got.direct), haproxy: summarize(got.haproxy), faultline: summarize(got.faultline) };
+      for (const p of PATHS) rtt[p].push(...got[p]);
       for (const p of ['haproxy', 'faultline'] as const) {
-        roundAdded[p].push({ p50: round3((got[p].p50 - got.direct.p50) * 1000), p99: round3((got[p].p99 - got.direct.p99) * 1000) });
+        roundAdded[p].push({ p50: round3((sum[p].p50 - sum.direct.p50) * 1000), p99: round3((sum[p].p99 - sum.direct.p99) * 1000) });
       }
     }
+    for (const p of PATHS) pingers[p].close();
     const rs = { direct: summarize(rtt.direct), haproxy: summarize(rtt.haproxy), faultline: summarize(rtt.faultline) };
     const addedUs = (p: 'haproxy' | 'faultline') => ({
       p50: round3((rs[p].p50 - rs.direct.p50) * 1000),
@@ -383,7 +397,7 @@ export async function benchProxy(): Promise<unknown> {
       },
     };
 
-    printTable(`fault proxy: round trip, ${PING_BYTES}-byte ping-pong, ${PING_ROUNDS} interleaved rounds × ${PINGS_PER_ROUND} (ms; added in µs)`, [
+    printTable(`fault proxy: round trip, ${PING_BYTES}-byte ping-pong, pings in turn, ${PING_ROUNDS} rounds × ${PINGS_PER_ROUND} per path (ms; added in µs)`, [
       ...PATHS.map((p) => ({ path: p, n: rs[p].n, p50: rs[p].p50, p90: rs[p].p90, p99: rs[p].p99, 'added p50 µs': p === 'direct' ? '' : added[p].p50, 'added p99 µs': p === 'direct' ? '' : added[p].p99 })),
     ]);
     console.log(
