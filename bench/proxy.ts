@@ -1,77 +1,157 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import type { TObject } from '@sinclair/typebox';
 import { validate } from '../api/validate';
 import httpFault from '../daemon/faults/http-fault';
 import tcpFault from '../daemon/faults/tcp-fault';
 import type { FaultContext, FaultKind } from '../daemon/faults/types';
-import { CLK_TCK, PAGE_SIZE, readStat } from '../daemon/sys/proc';
+import { CLK_TCK, readStat } from '../daemon/sys/proc';
+import { run } from '../daemon/sys/exec';
 import { printTable, summarize } from './stats';
 
-// The fault proxy side by side with a direct connection, in one run, on loopback:
-// - added round-trip latency with no toxic (goal: p50 < 0.2 ms),
-// - bulk TCP throughput through the proxy vs direct (goal ≥ 80 %),
-// - HTTP requests/s through the http-fault proxy (a rule that matches nothing) vs direct (goal ≥ 70 %),
-//   with the CPU seconds per 100k requests of client, proxy and server: client and server alone keep
-//   2 CPUs busy, so there the ratio is about (client + server) / (client + proxy + server) per request.
-//   Client, servers and proxy each run in a session of their own, as three separate services would:
-//   the proxy child is detached as in the daemon, and so is the servers' process. With the scheduler's
-//   autogroups (one per session, on by default; systemd services get the same fairness from their
-//   cgroups) a proxy in its own group next to client and server sharing one would get as much CPU as
-//   both together, and they would be capped at half the machine: that measured the grouping, not the
-//   proxy (HTTP ratio ~0.55–0.64 that way, ~0.75–0.86 with each in its own).
-// The servers run in a process of their own, the proxy in its own child (as in the daemon), the
-// clients here. Direct and proxied runs alternate so drift in machine load hits both.
+// The fault proxy with no fault, side by side with a direct connection and with Debian's haproxy
+// (a C relay, default config, `mode tcp`; `mode http` for HTTP), all three interleaved round by
+// round in one run on loopback so that drift in the machine's load hits every column alike:
+// - round trips: 64-byte ping-pong on one connection, p50/p99 added to the direct path's
+//   (goal: tcp-fault adds no more than haproxy at p50 and at p99),
+// - bulk TCP: iperf3 through each path (goal: median ≥ haproxy's and ≥ 0.8 of direct),
+// - HTTP: wrk with keep-alive connections through http-fault with a rule that matches nothing and
+//   through haproxy in HTTP mode with an ACL that matches nothing (goal: requests/s ≥ haproxy's,
+//   latency percentiles ≤ haproxy's).
+// Client, servers and proxies each run in a session of their own, as separate services would: with
+// the scheduler's autogroups (one per session, on by default) a proxy sharing a group with client or
+// server would be measured against its share of the group, not against the machine.
 //
-// Bulk throughput is CPU-bound on loopback: client, proxy child and server are three busy processes,
-// and a proxy that terminates TCP adds a whole second loopback hop (its receive, its send, and the
-// kernel's TCP work for both, most of which loopback charges to the sender). With fewer CPUs than
-// that (2 where these goals were set) the direct run already keeps every CPU busy, so the ratio is
-// bounded by CPU, not by the proxy's design: on such a machine a native recv_into/sendall proxy with
-// 4 MiB buffers (Python) measured the same ratio as this one, and so did kernel relays with
-// splice(2) (a C relay with a thread per direction: 0.5–0.6; an epoll splice addon in the proxy child:
-// 0.43 median over 5 × 2 GiB against 0.59 for this one in the same run; splice moved the proxy's copy
-// cost onto the server, whose CPU per GB doubled). The bench therefore also records CPU seconds per
-// GB of each process (client: process.cpuUsage, proxy child and servers: /proc/<pid>/stat) and the
-// ceiling that follows from them, so a reader can judge the proxy's cost apart from the machine it
-// ran on. Each round moves 2 GiB: at ~4 GB/s a smaller transfer ends before TCP windows, read
-// buffers and the scheduler settle (256 MiB rounds swung from 0.3 to 0.9 of direct in one run).
+// On 2 CPUs everything here is CPU-bound: client, proxy and server are three busy processes on two
+// CPUs, so the bench records the load average at start and end, and each proxy's own CPU seconds
+// (per GB and per 100k requests), which say what the proxy costs apart from the machine it ran on.
 
 const SERVERS = `
 const net = require('net'), http = require('http');
 const echo = net.createServer((s) => { s.setNoDelay(true); s.on('error', () => {}); s.on('data', (d) => s.write(d)); }).listen(0, '127.0.0.1');
-const sink = net.createServer((s) => { s.on('error', () => {}); s.on('data', () => {}); s.on('end', () => s.end('done')); }).listen(0, '127.0.0.1');
 const body = Buffer.from(JSON.stringify({ ok: true, items: [1, 2, 3] }));
 const web = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }); res.end(body); });
 web.keepAliveTimeout = 60000;
 web.listen(0, '127.0.0.1');
-setTimeout(() => console.log(JSON.stringify({ echo: echo.address().port, sink: sink.address().port, web: web.address().port })), 200);
+setTimeout(() => console.log(JSON.stringify({ echo: echo.address().port, web: web.address().port })), 200);
 `;
 
-const PINGS = 4000;
-const BULK_BYTES = 2048 * 1024 * 1024;
+const PING_BYTES = 64;
+const PINGS_PER_ROUND = 2000;
+const PING_ROUNDS = 6;
+/** Pings per path before measuring: a proxy in service is warm (JIT-compiled hot path); this one is not yet. */
+const PING_WARMUP = 5000;
+const BULK_SECONDS = 4;
 const BULK_ROUNDS = 5;
-const HTTP_SECONDS = 6;
+const HTTP_SECONDS = 4;
 const HTTP_ROUNDS = 3;
-const HTTP_PARALLEL = 32;
+const HTTP_CONNECTIONS = 32;
+
+type Path = 'direct' | 'haproxy' | 'faultline';
+const PATHS: Path[] = ['direct', 'haproxy', 'faultline'];
 
 interface Ports {
   echo: number;
-  sink: number;
   web: number;
 }
 
+/** A detached process (a session of its own) that is killed with its group at the end. */
+function startService(cmd: string, args: string[]): ChildProcess {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+  child.once('exit', (code) => {
+    if (code) console.error(`${cmd} exited ${code}: ${err.trim()}`);
+  });
+  return child;
+}
+
+function killService(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
 async function startServers(): Promise<{ ports: Ports; child: ChildProcess }> {
-  // detached: a session (so an autogroup) of its own, like a service (see the top of this file)
-  const child = spawn(process.execPath, ['-e', SERVERS], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const child = startService(process.execPath, ['-e', SERVERS]);
   const ports = await new Promise<Ports>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as Ports));
     child.once('exit', (code) => reject(new Error(`bench servers exited ${code}`)));
   });
   return { ports, child };
+}
+
+/** A port nobody listens on right now (for the tools that need one given). */
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function waitListening(port: number, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} is not listening on ${port}`);
+}
+
+interface Haproxy {
+  child: ChildProcess;
+  ports: { echo: number; bulk: number; web: number };
+  version: string;
+  threads: number;
+}
+
+/** haproxy from a config written to a temp folder: one TCP listener per TCP path, one HTTP listener. */
+async function startHaproxy(dir: string, upstream: { echo: number; bulk: number; web: number }): Promise<Haproxy> {
+  const ports = { echo: await freePort(), bulk: await freePort(), web: await freePort() };
+  const cfg = path.join(dir, 'haproxy.cfg');
+  writeFileSync(
+    cfg,
+    [
+      'global',
+      '  maxconn 4096',
+      'defaults',
+      '  timeout connect 5s',
+      '  timeout client 60s',
+      '  timeout server 60s',
+      '  timeout http-keep-alive 60s',
+      'listen echo',
+      '  mode tcp',
+      `  bind 127.0.0.1:${ports.echo}`,
+      `  server s 127.0.0.1:${upstream.echo}`,
+      'listen bulk',
+      '  mode tcp',
+      `  bind 127.0.0.1:${ports.bulk}`,
+      `  server s 127.0.0.1:${upstream.bulk}`,
+      'listen web',
+      '  mode http',
+      `  bind 127.0.0.1:${ports.web}`,
+      // the same work as http-fault's rule that matches nothing: look at each request's path
+      '  http-request return status 503 if { path_beg /never/ }',
+      `  server s 127.0.0.1:${upstream.web}`,
+      '',
+    ].join('\n'),
+  );
+  const version = (await run('haproxy', ['-v'])).split('\n')[0].replace(/ - https.*/, '');
+  const child = startService('haproxy', ['-db', '-f', cfg]);
+  for (const p of Object.values(ports)) await waitListening(p, 'haproxy');
+  const threads = readdirSync(`/proc/${child.pid}/task`).length;
+  return { child, ports, version, threads };
 }
 
 async function startProxy(kind: FaultKind<TObject>, params: unknown): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
@@ -87,278 +167,261 @@ async function startProxy(kind: FaultKind<TObject>, params: unknown): Promise<{ 
   return { port: state.proxyPort, pid: state.pid, stop: () => kind.recover(ctx, state) };
 }
 
-function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s));
-    s.setNoDelay(true);
-    s.once('error', reject);
-  });
-}
-
-/** Round-trip times (ms) of 1-byte pings on one connection. */
-async function pings(port: number, n: number): Promise<number[]> {
-  const s = await connect(port);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint();
-    await new Promise((r) => {
-      s.once('data', r);
-      s.write('x');
-    });
-    out.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  s.destroy();
-  return out;
-}
-
-/** Bytes per second of one bulk upload to the sink (until its "done" after our end). */
-async function bulk(port: number, bytes: number): Promise<number> {
-  const s = await connect(port);
-  const block = Buffer.alloc(256 * 1024, 1);
-  const t = process.hrtime.bigint();
-  for (let sent = 0; sent < bytes; sent += block.length) {
-    if (!s.write(block)) await new Promise((r) => s.once('drain', r));
-  }
-  s.end();
-  await new Promise((r) => s.once('data', r));
-  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-  s.destroy();
-  return bytes / seconds;
-}
-
 /** CPU seconds a process has used so far (0 when it is gone). */
 async function cpuSeconds(pid: number): Promise<number> {
   return ((await readStat(pid))?.cpuTicks ?? 0) / CLK_TCK;
 }
 
-interface BulkRun {
-  bytesPerSecond: number;
-  /** CPU seconds per GB moved: the client (this process), the proxy child (0 direct) and the servers. */
-  cpu: { client: number; proxy: number; server: number };
+/** One connection to an echo server that times 64-byte round trips. */
+interface Pinger {
+  /** One round trip, in ms. */
+  ping(): Promise<number>;
+  close(): void;
 }
 
-/** One bulk upload, with the CPU each process spent on it. */
-async function measuredBulk(port: number, serverPid: number, proxyPid?: number): Promise<BulkRun> {
-  const c0 = process.cpuUsage();
-  const s0 = await cpuSeconds(serverPid);
-  const p0 = proxyPid ? await cpuSeconds(proxyPid) : 0;
-  const bytesPerSecond = await bulk(port, BULK_BYTES);
-  const c = process.cpuUsage(c0);
-  const gb = BULK_BYTES / 1e9;
+async function pinger(port: number): Promise<Pinger> {
+  const s = await new Promise<net.Socket>((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1', () => resolve(c));
+    c.once('error', reject);
+  });
+  s.setNoDelay(true);
+  const payload = Buffer.alloc(PING_BYTES, 'x');
+  let got = 0;
+  let back: (() => void) | undefined;
+  s.on('data', (d: Buffer) => {
+    got += d.length;
+    if (got >= PING_BYTES && back) {
+      got -= PING_BYTES;
+      const b = back;
+      back = undefined;
+      b();
+    }
+  });
   return {
-    bytesPerSecond,
-    cpu: {
-      client: (c.user + c.system) / 1e6 / gb,
-      proxy: proxyPid ? ((await cpuSeconds(proxyPid)) - p0) / gb : 0,
-      server: ((await cpuSeconds(serverPid)) - s0) / gb,
+    async ping() {
+      const t = process.hrtime.bigint();
+      await new Promise<void>((resolve) => {
+        back = resolve;
+        s.write(payload);
+      });
+      return Number(process.hrtime.bigint() - t) / 1e6;
     },
+    close: () => s.destroy(),
   };
+}
+
+/** One iperf3 upload through `port`: bits per second the server received. */
+async function iperf(port: number): Promise<number> {
+  const out = await run('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', String(BULK_SECONDS), '-O', '1', '-J'], { timeoutMs: (BULK_SECONDS + 20) * 1000 });
+  return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
 }
 
 interface HttpRun {
   rps: number;
-  /** Milliseconds per request, as the client saw them. */
-  latencies: number[];
-  /** CPU seconds per 100k requests: the client (this process), the proxy child (0 direct) and the server. */
-  cpu: { client: number; proxy: number; server: number };
+  /** wrk's latency distribution, ms. */
+  latencyMs: { p50: number; p75: number; p90: number; p99: number };
+  requests: number;
 }
 
-/** Requests per second with HTTP_PARALLEL keep-alive connections for `seconds`, with the CPU each process spent. */
-async function httpRate(port: number, seconds: number, serverPid?: number, proxyPid?: number): Promise<HttpRun> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: HTTP_PARALLEL });
-  const until = Date.now() + seconds * 1000;
-  const latencies: number[] = [];
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const t0 = process.hrtime.bigint();
-      http
-        .get({ host: '127.0.0.1', port, path: '/api/items', agent }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-            resolve();
-          });
-        })
-        .on('error', reject);
-    });
-  const c0 = process.cpuUsage();
-  const s0 = serverPid ? await cpuSeconds(serverPid) : 0;
-  const p0 = proxyPid ? await cpuSeconds(proxyPid) : 0;
-  const t = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: HTTP_PARALLEL }, async () => {
-      while (Date.now() < until) await one();
-    }),
-  );
-  const elapsed = Number(process.hrtime.bigint() - t) / 1e9;
-  const c = process.cpuUsage(c0);
-  const per100k = 1e5 / latencies.length;
-  const cpu = {
-    client: ((c.user + c.system) / 1e6) * per100k,
-    proxy: proxyPid ? ((await cpuSeconds(proxyPid)) - p0) * per100k : 0,
-    server: serverPid ? ((await cpuSeconds(serverPid)) - s0) * per100k : 0,
+function wrkMs(value: string, unit: string): number {
+  const v = Number(value);
+  return unit === 'us' ? v / 1000 : unit === 's' ? v * 1000 : unit === 'm' ? v * 60_000 : v;
+}
+
+async function wrk(port: number): Promise<HttpRun> {
+  const out = await run('wrk', ['-t1', `-c${HTTP_CONNECTIONS}`, `-d${HTTP_SECONDS}s`, '--latency', `http://127.0.0.1:${port}/api/items`], {
+    timeoutMs: (HTTP_SECONDS + 20) * 1000,
+  });
+  const pct = (p: number) => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
+    if (!m) throw new Error(`wrk printed no ${p}%: ${out}`);
+    return round3(wrkMs(m[1], m[2]));
   };
-  agent.destroy();
-  return { rps: latencies.length / elapsed, latencies, cpu };
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const total = /(\d+) requests in/.exec(out);
+  if (!rps || !total) throw new Error(`wrk printed no rate: ${out}`);
+  if (/Non-2xx|Socket errors/.test(out)) throw new Error(`wrk saw errors: ${out}`);
+  return { rps: Number(rps[1]), requests: Number(total[1]), latencyMs: { p50: pct(50), p75: pct(75), p90: pct(90), p99: pct(99) } };
+}
+
+function median(xs: number[]): number {
+  return summarize(xs).p50;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function loadAverage(): number[] {
+  return os.loadavg().map((l) => Math.round(l * 100) / 100);
 }
 
 export async function benchProxy(): Promise<unknown> {
-  const { ports, child } = await startServers();
+  const loadAtStart = loadAverage();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fl-bench-proxy-'));
+  const services: ChildProcess[] = [];
+  const stops: (() => Promise<void>)[] = [];
   try {
-    const tcp = await startProxy(tcpFault as unknown as FaultKind<TObject>, { listen: '127.0.0.1:0', upstream: `127.0.0.1:${ports.echo}`, toxics: [] });
-    const tcpSink = await startProxy(tcpFault as unknown as FaultKind<TObject>, { listen: '127.0.0.1:0', upstream: `127.0.0.1:${ports.sink}`, toxics: [] });
-    const web = await startProxy(httpFault as unknown as FaultKind<TObject>, {
+    const { ports, child: servers } = await startServers();
+    services.push(servers);
+    const iperfPort = await freePort();
+    services.push(startService('iperf3', ['-s', '-B', '127.0.0.1', '-p', String(iperfPort)]));
+    await waitListening(iperfPort, 'iperf3 -s');
+    const hap = await startHaproxy(dir, { echo: ports.echo, bulk: iperfPort, web: ports.web });
+    services.push(hap.child);
+    const tcp = async (upstream: number) => {
+      const p = await startProxy(tcpFault as unknown as FaultKind<TObject>, { listen: '127.0.0.1:0', upstream: `127.0.0.1:${upstream}`, toxics: [] });
+      stops.push(p.stop);
+      return p;
+    };
+    const flEcho = await tcp(ports.echo);
+    const flBulk = await tcp(iperfPort);
+    const flWeb = await startProxy(httpFault as unknown as FaultKind<TObject>, {
       listen: '127.0.0.1:0',
       upstream: `127.0.0.1:${ports.web}`,
       match: { path: '/never/**' },
       abort: { status: 503 },
     });
-    const tcpWeb = await startProxy(tcpFault as unknown as FaultKind<TObject>, { listen: '127.0.0.1:0', upstream: `127.0.0.1:${ports.web}`, toxics: [] });
-    try {
-      // Warm up both paths (JIT, connection setup) before measuring.
-      await pings(ports.echo, 300);
-      await pings(tcp.port, 300);
-      await httpRate(ports.web, 0.5);
-      await httpRate(web.port, 0.5);
+    stops.push(flWeb.stop);
+    const echoPort: Record<Path, number> = { direct: ports.echo, haproxy: hap.ports.echo, faultline: flEcho.port };
+    const bulkPort: Record<Path, number> = { direct: iperfPort, haproxy: hap.ports.bulk, faultline: flBulk.port };
+    const webPort: Record<Path, number> = { direct: ports.web, haproxy: hap.ports.web, faultline: flWeb.port };
+    const proxyPid = { haproxy: hap.child.pid!, faultline: { bulk: flBulk.pid, web: flWeb.pid } };
 
-      const direct: number[] = [];
-      const proxied: number[] = [];
-      for (let round = 0; round < 2; round++) {
-        direct.push(...(await pings(ports.echo, PINGS / 2)));
-        proxied.push(...(await pings(tcp.port, PINGS / 2)));
+    // ---- round trips
+    // Ping by ping in turn (direct, haproxy, faultline, the order rotating), so that the load other
+    // processes put on the machine, which changes from one millisecond to the next, hits every path alike.
+    const pingers = {} as Record<Path, Pinger>;
+    for (const p of PATHS) pingers[p] = await pinger(echoPort[p]);
+    for (let i = 0; i < PING_WARMUP; i++) for (const p of PATHS) await pingers[p].ping();
+    const rtt: Record<Path, number[]> = { direct: [], haproxy: [], faultline: [] };
+    const roundAdded: Record<'haproxy' | 'faultline', { p50: number; p99: number }[]> = { haproxy: [], faultline: [] };
+    for (let round = 0; round < PING_ROUNDS; round++) {
+      const got: Record<Path, number[]> = { direct: [], haproxy: [], faultline: [] };
+      for (let i = 0; i < PINGS_PER_ROUND; i++) {
+        for (let k = 0; k < PATHS.length; k++) {
+          const p = PATHS[(i + k) % PATHS.length];
+          got[p].push(await pingers[p].ping());
+        }
       }
-      const d = summarize(direct);
-      const p = summarize(proxied);
-
-      const bulkDirect: BulkRun[] = [];
-      const bulkProxied: BulkRun[] = [];
-      for (let round = 0; round < BULK_ROUNDS; round++) {
-        bulkDirect.push(await measuredBulk(ports.sink, child.pid!));
-        bulkProxied.push(await measuredBulk(tcpSink.port, child.pid!, tcpSink.pid));
+      const sum = { direct: summarize(got.direct), haproxy: summarize(got.haproxy), faultline: summarize(got.faultline) };
+      for (const p of PATHS) rtt[p].push(...got[p]);
+      for (const p of ['haproxy', 'faultline'] as const) {
+        roundAdded[p].push({ p50: round3((sum[p].p50 - sum.direct.p50) * 1000), p99: round3((sum[p].p99 - sum.direct.p99) * 1000) });
       }
-      const bd = Math.max(...bulkDirect.map((r) => r.bytesPerSecond));
-      const bp = Math.max(...bulkProxied.map((r) => r.bytesPerSecond));
-      // Per-round ratios too: each proxied run against the direct run just before it.
-      const roundRatios = bulkProxied.map((r, i) => round3(r.bytesPerSecond / bulkDirect[i].bytesPerSecond));
-      const medianCpu = (runs: BulkRun[], k: keyof BulkRun['cpu']) => round3(summarize(runs.map((r) => r.cpu[k])).p50);
-      const cpuDirect = { client: medianCpu(bulkDirect, 'client'), server: medianCpu(bulkDirect, 'server') };
-      const cpuProxied = { client: medianCpu(bulkProxied, 'client'), proxy: medianCpu(bulkProxied, 'proxy'), server: medianCpu(bulkProxied, 'server') };
-      // The most the proxied path can move with every CPU busy on it and nothing else, against the
-      // direct run: what CPU alone allows on this machine (other load on it lowers both).
-      const cpuCeiling = round3(os.cpus().length / (cpuProxied.client + cpuProxied.proxy + cpuProxied.server) / (bd / 1e9));
-      // With a CPU of its own for each process (3 or more CPUs) the slowest process sets each path's
-      // speed: an estimate from the same CPU seconds per GB, for a reader on a machine like this one.
-      const perProcessRate = (cpuPerGB: number[]) => Math.min(...cpuPerGB.map((c) => 1 / c));
-      const onePerProcess = round3(perProcessRate([cpuProxied.client, cpuProxied.proxy, cpuProxied.server]) / perProcessRate([cpuDirect.client, cpuDirect.server]));
-      const proxyRss = ((await readStat(tcpSink.pid))?.rssPages ?? 0) * PAGE_SIZE;
-
-      // Interleaved rounds: direct, http-fault, tcp-fault; each proxied round against the direct one just before it.
-      const httpDirect: HttpRun[] = [];
-      const httpProxied: HttpRun[] = [];
-      const httpRaw: HttpRun[] = [];
-      for (let round = 0; round < HTTP_ROUNDS; round++) {
-        httpDirect.push(await httpRate(ports.web, HTTP_SECONDS / HTTP_ROUNDS, child.pid!));
-        httpProxied.push(await httpRate(web.port, HTTP_SECONDS / HTTP_ROUNDS, child.pid!, web.pid));
-        httpRaw.push(await httpRate(tcpWeb.port, HTTP_SECONDS / HTTP_ROUNDS, child.pid!, tcpWeb.pid));
-      }
-      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-      const rd = mean(httpDirect.map((r) => r.rps));
-      const rp = mean(httpProxied.map((r) => r.rps));
-      const rr = mean(httpRaw.map((r) => r.rps));
-      const httpRoundRatios = httpProxied.map((r, i) => round3(r.rps / httpDirect[i].rps));
-      const httpCpu = (runs: HttpRun[]) => {
-        const m = (k: keyof HttpRun['cpu']) => round3(summarize(runs.map((r) => r.cpu[k])).p50);
-        const out = { client: m('client'), proxy: m('proxy'), server: m('server') };
-        return { ...out, total: round3(out.client + out.proxy + out.server) };
-      };
-      const httpCpuPer100k = { direct: httpCpu(httpDirect), httpFault: httpCpu(httpProxied), tcpFault: httpCpu(httpRaw) };
-      const httpLatency = {
-        direct: summarize(httpDirect.flatMap((r) => r.latencies)),
-        httpFault: summarize(httpProxied.flatMap((r) => r.latencies)),
-        tcpFault: summarize(httpRaw.flatMap((r) => r.latencies)),
-      };
-
-      const figures = {
-        // Every ratio here is CPU-bound on a small machine: record how busy it was.
-        loadAverage1m: Math.round(os.loadavg()[0] * 100) / 100,
-        cpus: os.cpus().length,
-        latencyMs: { direct: d, proxied: p, addedP50: round3(p.p50 - d.p50), addedP99: round3(p.p99 - d.p99), goalAddedP50: 0.2 },
-        bulk: {
-          directMBps: round3(bd / 1e6),
-          proxiedMBps: round3(bp / 1e6),
-          ratio: round3(bp / bd),
-          goalRatio: 0.8,
-          rounds: BULK_ROUNDS,
-          roundRatios,
-          cpuSecondsPerGB: { direct: cpuDirect, proxied: cpuProxied },
-          cpuCeilingRatio: Math.min(1, cpuCeiling),
-          oneCpuPerProcessRatio: Math.min(1, onePerProcess),
-          proxyRssMB: round3(proxyRss / 1e6),
-        },
-        http: {
-          directRps: Math.round(rd),
-          proxiedRps: Math.round(rp),
-          ratio: round3(rp / rd),
-          goalRatio: 0.7,
-          parallel: HTTP_PARALLEL,
-          rounds: HTTP_ROUNDS,
-          roundRatios: httpRoundRatios,
-          throughTcpProxyRps: Math.round(rr),
-          tcpProxyRatio: round3(rr / rd),
-          cpuSecondsPer100kRequests: httpCpuPer100k,
-          latencyMs: httpLatency,
-        },
-      };
-      printTable('fault proxy: round trip (ms), 1-byte ping-pong, no toxic', [
-        { path: 'direct', n: d.n, p50: d.p50, p90: d.p90, p99: d.p99, mean: d.mean },
-        { path: 'tcp-fault proxy', n: p.n, p50: p.p50, p90: p.p90, p99: p.p99, mean: p.mean },
-        { path: 'added', n: '', p50: figures.latencyMs.addedP50, p90: round3(p.p90 - d.p90), p99: figures.latencyMs.addedP99, mean: round3(p.mean - d.mean) },
-      ]);
-      printTable('fault proxy: throughput side by side', [
-        { what: `bulk TCP upload ${BULK_BYTES / 2 ** 20} MiB (MB/s)`, direct: figures.bulk.directMBps, proxied: figures.bulk.proxiedMBps, ratio: figures.bulk.ratio, goal: '≥ 0.8' },
-        { what: `HTTP GET, ${HTTP_PARALLEL} keep-alive conns (req/s)`, direct: figures.http.directRps, proxied: figures.http.proxiedRps, ratio: figures.http.ratio, goal: '≥ 0.7' },
-        { what: 'same HTTP load through tcp-fault (bytes only)', direct: figures.http.directRps, proxied: figures.http.throughTcpProxyRps, ratio: figures.http.tcpProxyRatio, goal: '' },
-      ]);
-      printTable('fault proxy: bulk upload, CPU seconds per GB (median of rounds)', [
-        { path: 'direct', client: cpuDirect.client, proxy: '', server: cpuDirect.server, total: round3(cpuDirect.client + cpuDirect.server) },
-        { path: 'tcp-fault proxy', client: cpuProxied.client, proxy: cpuProxied.proxy, server: cpuProxied.server, total: round3(cpuProxied.client + cpuProxied.proxy + cpuProxied.server) },
-      ]);
-      printTable(`fault proxy: HTTP GET, CPU seconds per 100k requests (median of ${HTTP_ROUNDS} rounds)`, [
-        { path: 'direct', ...httpCpuPer100k.direct, proxy: '' },
-        { path: 'http-fault proxy', ...httpCpuPer100k.httpFault },
-        { path: 'tcp-fault proxy', ...httpCpuPer100k.tcpFault },
-      ]);
-      printTable(`fault proxy: HTTP GET, ms per request, ${HTTP_PARALLEL} in parallel`, [
-        { path: 'direct', ...httpLatency.direct },
-        { path: 'http-fault proxy', ...httpLatency.httpFault },
-        { path: 'tcp-fault proxy', ...httpLatency.tcpFault },
-      ]);
-      console.log(
-        `\nHTTP: ratio per round ${httpRoundRatios.join(' ')} (median ${summarize(httpRoundRatios).p50})` +
-          ` · with client and server keeping every CPU busy, the ratio follows the proxy's share of the CPU per request:` +
-          ` ${httpCpuPer100k.httpFault.proxy} of ${httpCpuPer100k.httpFault.total} CPU s per 100k requests`,
-      );
-      console.log(
-        `\nbulk: ratio per round ${roundRatios.join(' ')} (median ${summarize(roundRatios).p50}) · proxy child RSS after ${BULK_ROUNDS} × ${BULK_BYTES / 2 ** 20} MiB ${figures.bulk.proxyRssMB} MB` +
-          `\nbulk ceiling from CPU alone on ${figures.cpus} CPUs: ${figures.bulk.cpuCeilingRatio} of direct` +
-          (figures.cpus < 3 ? ' (client, proxy and server are three busy processes: fewer than 3 CPUs bound the ratio)' : '') +
-          `\nbulk with a CPU per process (estimate from the same CPU seconds per GB): ${figures.bulk.oneCpuPerProcessRatio} of direct`,
-      );
-      console.log(
-        `\nload average ${figures.loadAverage1m} on ${figures.cpus} CPUs · added latency p50 ${figures.latencyMs.addedP50} ms (goal < 0.2) · bulk ratio ${figures.bulk.ratio} (goal ≥ 0.8) · HTTP ratio ${figures.http.ratio} (goal ≥ 0.7)`,
-      );
-      return figures;
-    } finally {
-      await tcp.stop();
-      await tcpSink.stop();
-      await web.stop();
-      await tcpWeb.stop();
     }
-  } finally {
-    child.kill('SIGKILL');
-  }
-}
+    for (const p of PATHS) pingers[p].close();
+    const rs = { direct: summarize(rtt.direct), haproxy: summarize(rtt.haproxy), faultline: summarize(rtt.faultline) };
+    const addedUs = (p: 'haproxy' | 'faultline') => ({
+      p50: round3((rs[p].p50 - rs.direct.p50) * 1000),
+      p90: round3((rs[p].p90 - rs.direct.p90) * 1000),
+      p99: round3((rs[p].p99 - rs.direct.p99) * 1000),
+    });
+    const added = { haproxy: addedUs('haproxy'), faultline: addedUs('faultline') };
 
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
+    // ---- bulk
+    const bulk: Record<Path, number[]> = { direct: [], haproxy: [], faultline: [] };
+    const bulkCpu = { haproxy: 0, faultline: 0 };
+    for (let round = 0; round < BULK_ROUNDS; round++) {
+      for (const p of PATHS) {
+        const pid = p === 'haproxy' ? proxyPid.haproxy : p === 'faultline' ? proxyPid.faultline.bulk : 0;
+        const c0 = pid ? await cpuSeconds(pid) : 0;
+        bulk[p].push((await iperf(bulkPort[p])) / 8);
+        if (p !== 'direct') bulkCpu[p] += (await cpuSeconds(pid)) - c0;
+      }
+    }
+    const gbMoved = (p: 'haproxy' | 'faultline') => (bulk[p].reduce((a, b) => a + b, 0) * (BULK_SECONDS + 1)) / 1e9;
+    const bulkMedian = { direct: median(bulk.direct), haproxy: median(bulk.haproxy), faultline: median(bulk.faultline) };
+
+    // ---- HTTP
+    const http: Record<Path, HttpRun[]> = { direct: [], haproxy: [], faultline: [] };
+    const httpCpu = { haproxy: 0, faultline: 0 };
+    for (const p of PATHS) await wrk(webPort[p]).catch(() => undefined); // warm up (JIT, connections)
+    for (let round = 0; round < HTTP_ROUNDS; round++) {
+      for (const p of PATHS) {
+        const pid = p === 'haproxy' ? proxyPid.haproxy : p === 'faultline' ? proxyPid.faultline.web : 0;
+        const c0 = pid ? await cpuSeconds(pid) : 0;
+        http[p].push(await wrk(webPort[p]));
+        if (p !== 'direct') httpCpu[p] += (await cpuSeconds(pid)) - c0;
+      }
+    }
+    const httpOf = (p: Path) => {
+      const runs = http[p];
+      const m = (k: keyof HttpRun['latencyMs']) => median(runs.map((r) => r.latencyMs[k]));
+      return { rps: Math.round(median(runs.map((r) => r.rps))), latencyMs: { p50: m('p50'), p75: m('p75'), p90: m('p90'), p99: m('p99') } };
+    };
+    const httpFig = { direct: httpOf('direct'), haproxy: httpOf('haproxy'), faultline: httpOf('faultline') };
+    const per100k = (p: 'haproxy' | 'faultline') => round3((httpCpu[p] / http[p].reduce((a, r) => a + r.requests, 0)) * 1e5);
+
+    const loadAtEnd = loadAverage();
+    const figures = {
+      loadAverage: { start: loadAtStart, end: loadAtEnd },
+      cpus: os.cpus().length,
+      haproxy: { version: hap.version, threads: hap.threads, config: 'defaults; mode tcp, and mode http with an ACL matching nothing' },
+      roundTrip: {
+        bytes: PING_BYTES,
+        pings: PINGS_PER_ROUND * PING_ROUNDS,
+        rounds: PING_ROUNDS,
+        ms: rs,
+        addedUs: added,
+        /** Per round: each proxy's p50/p99 minus the direct path's in the same round (µs). */
+        roundAddedUs: roundAdded,
+        goal: 'faultline added p50 and p99 ≤ haproxy',
+        met: added.faultline.p50 <= added.haproxy.p50 && added.faultline.p99 <= added.haproxy.p99,
+      },
+      bulk: {
+        tool: `iperf3, ${BULK_SECONDS} s per run (first second omitted)`,
+        rounds: BULK_ROUNDS,
+        MBps: {
+          direct: bulk.direct.map((b) => round3(b / 1e6)),
+          haproxy: bulk.haproxy.map((b) => round3(b / 1e6)),
+          faultline: bulk.faultline.map((b) => round3(b / 1e6)),
+        },
+        medianMBps: { direct: round3(bulkMedian.direct / 1e6), haproxy: round3(bulkMedian.haproxy / 1e6), faultline: round3(bulkMedian.faultline / 1e6) },
+        ratio: { faultlineToDirect: round3(bulkMedian.faultline / bulkMedian.direct), faultlineToHaproxy: round3(bulkMedian.faultline / bulkMedian.haproxy), haproxyToDirect: round3(bulkMedian.haproxy / bulkMedian.direct) },
+        /** Each proxy's own CPU seconds per GB it moved. */
+        proxyCpuSecondsPerGB: { haproxy: round3(bulkCpu.haproxy / gbMoved('haproxy')), faultline: round3(bulkCpu.faultline / gbMoved('faultline')) },
+        goal: 'faultline median ≥ haproxy and ≥ 0.8 of direct',
+        met: bulkMedian.faultline >= bulkMedian.haproxy && bulkMedian.faultline >= 0.8 * bulkMedian.direct,
+      },
+      http: {
+        tool: `wrk -t1 -c${HTTP_CONNECTIONS}, ${HTTP_SECONDS} s per run, medians of ${HTTP_ROUNDS} rounds`,
+        ...httpFig,
+        roundRps: { direct: http.direct.map((r) => r.rps), haproxy: http.haproxy.map((r) => r.rps), faultline: http.faultline.map((r) => r.rps) },
+        ratio: { faultlineToDirect: round3(httpFig.faultline.rps / httpFig.direct.rps), faultlineToHaproxy: round3(httpFig.faultline.rps / httpFig.haproxy.rps) },
+        proxyCpuSecondsPer100kRequests: { haproxy: per100k('haproxy'), faultline: per100k('faultline') },
+        goal: 'http-fault requests/s ≥ haproxy (mode http), latency percentiles ≤ haproxy',
+        met:
+          httpFig.faultline.rps >= httpFig.haproxy.rps &&
+          (['p50', 'p75', 'p90', 'p99'] as const).every((k) => httpFig.faultline.latencyMs[k] <= httpFig.haproxy.latencyMs[k]),
+      },
+    };
+
+    printTable(`fault proxy: round trip, ${PING_BYTES}-byte ping-pong, pings in turn, ${PING_ROUNDS} rounds × ${PINGS_PER_ROUND} per path (ms; added in µs)`, [
+      ...PATHS.map((p) => ({ path: p, n: rs[p].n, p50: rs[p].p50, p90: rs[p].p90, p99: rs[p].p99, 'added p50 µs': p === 'direct' ? '' : added[p].p50, 'added p99 µs': p === 'direct' ? '' : added[p].p99 })),
+    ]);
+    console.log(
+      `added per round, µs (p50/p99): haproxy ${roundAdded.haproxy.map((r) => `${r.p50}/${r.p99}`).join(' ')}` +
+        ` · faultline ${roundAdded.faultline.map((r) => `${r.p50}/${r.p99}`).join(' ')}`,
+    );
+    printTable(`fault proxy: bulk TCP (iperf3, MB/s per round, ${BULK_ROUNDS} interleaved rounds)`, [
+      ...PATHS.map((p) => ({ path: p, median: figures.bulk.medianMBps[p], rounds: figures.bulk.MBps[p].map((x) => Math.round(x)).join(' '), 'of direct': round3(bulkMedian[p] / bulkMedian.direct) })),
+    ]);
+    console.log(`proxy CPU s per GB: haproxy ${figures.bulk.proxyCpuSecondsPerGB.haproxy} · faultline ${figures.bulk.proxyCpuSecondsPerGB.faultline}`);
+    printTable(`fault proxy: HTTP GET (wrk, ${HTTP_CONNECTIONS} keep-alive connections; medians of ${HTTP_ROUNDS} interleaved rounds)`, [
+      ...PATHS.map((p) => ({ path: p === 'haproxy' ? 'haproxy (mode http)' : p === 'faultline' ? 'faultline (http-fault)' : p, 'req/s': httpFig[p].rps, ...httpFig[p].latencyMs, 'of direct': round3(httpFig[p].rps / httpFig.direct.rps) })),
+    ]);
+    console.log(`proxy CPU s per 100k requests: haproxy ${figures.http.proxyCpuSecondsPer100kRequests.haproxy} · faultline ${figures.http.proxyCpuSecondsPer100kRequests.faultline}`);
+    console.log(
+      `\nload average ${loadAtStart.join(' ')} → ${loadAtEnd.join(' ')} on ${figures.cpus} CPUs · ${hap.version}, ${hap.threads} threads` +
+        `\ngoals: round trip ${figures.roundTrip.met ? 'met' : 'NOT met'} (added p50 ${added.faultline.p50} vs ${added.haproxy.p50} µs, p99 ${added.faultline.p99} vs ${added.haproxy.p99} µs)` +
+        ` · bulk ${figures.bulk.met ? 'met' : 'NOT met'} (${figures.bulk.ratio.faultlineToDirect} of direct, ${figures.bulk.ratio.faultlineToHaproxy} of haproxy)` +
+        ` · HTTP ${figures.http.met ? 'met' : 'NOT met'} (${figures.http.ratio.faultlineToHaproxy} of haproxy's req/s)`,
+    );
+    return figures;
+  } finally {
+    for (const stop of stops) await stop().catch(() => undefined);
+    for (const s of services) killService(s);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

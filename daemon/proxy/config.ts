@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { Toxic } from '../../api/proxy';
 import type { Endpoint } from './endpoint';
-import type { HttpRules } from './http-proxy';
+import type { HttpRules } from './http-rules';
 
 // What the daemon sends the proxy child on its stdin (one JSON document), and what the child
 // answers on stdout (one JSON line) once it listens or failed to.

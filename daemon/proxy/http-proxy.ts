@@ -1,13 +1,9 @@
-import { STATUS_CODES } from 'node:http';
 import net from 'node:net';
-import type { Static } from '@sinclair/typebox';
-import type { HttpAbort, HttpDelay, HttpMatch, HttpReplace } from '../../api/proxy';
-import { parseDuration } from '../../api/units';
 import type { Endpoint } from './endpoint';
+import { answer, replacedHead } from './http-answers';
 import {
   BodyReader,
   MAX_HEAD,
-  REQUEST_FRAMING_HEADERS,
   RESPONSE_FRAMING_HEADERS,
   headEnd,
   isUpgrade,
@@ -17,11 +13,10 @@ import {
   responseFraming,
   scanHead,
   type Framing,
-  type Head,
   type HeadInfo,
 } from './http-parse';
-import { compileMatcher, matchedHeaderNames, type RequestMatcher } from './http-match';
-import { readIntoOwnBuffer } from './read-buffer';
+import { compileRules, delayMs, hit, type CompiledRules, type HttpReplaceRule, type HttpRules } from './http-rules';
+import { readGrowing } from './growing-reader';
 import { drainServer, type RunningProxy } from './tcp-proxy';
 import type { UpstreamResolver } from './upstream';
 
@@ -32,100 +27,31 @@ import type { UpstreamResolver } from './upstream';
 // response (replace); answers always leave in request order.
 //
 // Per request the proxy costs about as much CPU as client or server (bench/proxy.ts), so the common
-// path is kept lean: each socket reads into a buffer of its own (read-buffer.ts), heads are read in
+// path is kept lean: each socket reads into a buffer of its own (growing-reader.ts), heads are read in
 // place for their framing headers and the headers a rule matches on (scanHead), and the bytes of
 // one read that go on unchanged leave in one write (a response head and its body together).
 
-export interface HttpRules {
-  match?: Static<typeof HttpMatch>;
-  delay?: Static<typeof HttpDelay>;
-  abort?: Static<typeof HttpAbort>;
-  replace?: Static<typeof HttpReplace>;
-}
-
-interface CompiledRules {
-  matches: RequestMatcher;
-  /** Request headers to extract: framing plus those the matcher reads. */
-  wanted: readonly string[];
-  delay?: { latency: number; jitter: number; percent: number };
-  abort?: HttpRules['abort'];
-  replace?: HttpRules['replace'];
-}
-
-type Slot = { type: 'upstream'; method: string; replace?: HttpRules['replace'] } | { type: 'answer'; bytes: Buffer; close: boolean };
+type Slot = { type: 'upstream'; method: string; replace?: HttpReplaceRule } | { type: 'answer'; bytes: Buffer; close: boolean };
 
 const EMPTY = Buffer.alloc(0);
 /** Unhandled request bytes held (behind a delayed request), and answers queued for a client that does not read, before reading stops. */
 const HIGH_WATER = 1024 * 1024;
-/**
- * Read buffers, one per socket: small to start with (an idle keep-alive connection holds two), grown
- * ×4 while reads fill them (bodies), out of one budget per proxy process like the TCP fast path.
- */
-const FIRST_READ = 16 * 1024;
-const MAX_READ = 256 * 1024;
-const GROWN_BUDGET = 64 * 1024 * 1024;
-let grownBytes = 0;
+/** Read buffers, one per socket (growing-reader.ts): small to start with (an idle keep-alive connection holds two). */
+const READ_SIZES = { first: 16 * 1024, max: 256 * 1024 };
 
 /**
- * Reads `socket` into a buffer of its own when this Node allows (read-buffer.ts), else through
+ * Reads `socket` into a buffer of its own when this Node allows (growing-reader.ts), else through
  * 'data' events. `deliver` gets each read; `reused` says the buffer is read into again once it
  * returns, so whatever must outlive the call is copied or written out by then. `deliver` returns
  * false to stop reading; `socket.resume()` restarts it (in both modes).
  */
 function readFrom(socket: net.Socket, deliver: (chunk: Buffer, reused: boolean) => boolean): void {
-  let buf = Buffer.allocUnsafe(FIRST_READ);
-  const own = readIntoOwnBuffer(
-    socket,
-    () => buf,
-    (n, read) => {
-      const more = deliver(n === read.length ? read : read.subarray(0, n), true);
-      if (n === read.length && read.length < MAX_READ && grownBytes + read.length * 3 <= GROWN_BUDGET) {
-        grownBytes += read.length * 3;
-        buf = Buffer.allocUnsafe(read.length * 4);
-      }
-      return more;
-    },
-  );
-  if (own) {
-    socket.once('close', () => void (grownBytes -= buf.length - FIRST_READ));
-    return;
-  }
+  if (readGrowing(socket, READ_SIZES, (chunk) => deliver(chunk, true))) return;
   socket.on('data', (d: Buffer) => {
     if (!deliver(d, false)) socket.pause();
   });
   // Adding a 'data' listener starts the flow: like the other mode, reading waits for resume().
   socket.pause();
-}
-
-function hit(percent: number): boolean {
-  return percent >= 100 || Math.random() * 100 < percent;
-}
-
-/** A complete response the proxy gives itself (abort, errors). */
-export function answer(status: number, body: string, opts: { close: boolean; head?: boolean; version?: string }): Buffer {
-  const bytes = Buffer.from(body);
-  const head =
-    `HTTP/${opts.version === '1.0' ? '1.0' : '1.1'} ${status} ${STATUS_CODES[status] ?? 'Status'}\r\n` +
-    `content-type: text/plain; charset=utf-8\r\ncontent-length: ${bytes.length}\r\n` +
-    (opts.close ? 'connection: close\r\n' : opts.version === '1.0' ? 'connection: keep-alive\r\n' : '') +
-    '\r\n';
-  return opts.head ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), bytes]);
-}
-
-/** The upstream's response head with the replacement's status and headers (and body length). */
-export function replacedHead(head: Head, replace: NonNullable<HttpRules['replace']>): Buffer {
-  const overrides = Object.entries(replace.headers ?? {});
-  const dropped = new Set(overrides.map(([k]) => k.toLowerCase()));
-  if (replace.body !== undefined) {
-    dropped.add('content-length');
-    dropped.add('transfer-encoding');
-  }
-  const lines = head.lines.filter(([k]) => !dropped.has(k.toLowerCase()));
-  for (const [k, v] of overrides) if (!(replace.body !== undefined && k.toLowerCase() === 'content-length')) lines.push([k, v]);
-  if (replace.body !== undefined) lines.push(['Content-Length', String(Buffer.byteLength(replace.body))]);
-  const status = replace.status ?? head.status;
-  const reason = status === head.status ? head.reason : (STATUS_CODES[status] ?? 'Status');
-  return Buffer.from(`HTTP/${head.version} ${status} ${reason}\r\n${lines.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
 /**
@@ -320,7 +246,7 @@ class HttpConnection {
     const matched = r.matches(head);
     const framing = requestFraming(head);
     if (matched && r.delay && hit(r.delay.percent)) {
-      const ms = Math.max(0, r.delay.latency + (r.delay.jitter ? (Math.random() * 2 - 1) * r.delay.jitter : 0));
+      const ms = delayMs(r.delay);
       // The head waits as a copy of its own: the buffer it is in may be read into again meanwhile.
       const raw = Buffer.from(buf.subarray(start, end));
       this.delayed = true;
@@ -607,13 +533,7 @@ class HttpConnection {
 }
 
 export function createHttpProxy(rules: HttpRules, upstreamFor: UpstreamResolver): RunningProxy {
-  const compiled: CompiledRules = {
-    matches: compileMatcher(rules.match),
-    wanted: [...new Set<string>([...REQUEST_FRAMING_HEADERS, ...matchedHeaderNames(rules.match)])],
-    delay: rules.delay && { latency: parseDuration(rules.delay.latency), jitter: parseDuration(rules.delay.jitter ?? '0ms'), percent: rules.delay.percent ?? 100 },
-    abort: rules.abort,
-    replace: rules.replace,
-  };
+  const compiled = compileRules(rules);
   const open = new Set<HttpConnection>();
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
     const c = new HttpConnection(client, compiled, upstreamFor);

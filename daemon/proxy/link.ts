@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { readIntoOwnBuffer } from './read-buffer';
+import { readGrowing } from './growing-reader';
 import type { Chunk, LinkControl, ToxicStage } from './toxics';
 
 // One proxied connection: client socket ⇄ upstream socket. A direction without toxics passes bytes
@@ -9,22 +9,11 @@ import type { Chunk, LinkControl, ToxicStage } from './toxics';
 
 const HIGH_WATER = 1024 * 1024;
 /**
- * Read buffer of a no-toxic direction: starts at libuv's usual read size and grows (×4) while reads
- * fill it, so interactive connections keep a small one and only bulk transfers get a large one.
- * Fewer, larger reads and writes are the rest of the fast path's gain: on loopback the proxy's CPU
- * per byte dropped by about a third again from 1 MiB to 4 MiB reads (bench/proxy.ts). Grown buffers
- * come out of one budget per proxy process, so many bulk connections cannot add up to gigabytes:
- * past it, directions keep the size they have.
+ * Read buffer of a no-toxic direction (growing-reader.ts): starts at libuv's usual read size and
+ * grows up to 4 MiB while reads fill it. On loopback the proxy's CPU per byte dropped by about a
+ * third again from 1 MiB to 4 MiB reads (bench/proxy.ts).
  */
-const FIRST_READ = 64 * 1024;
-const MAX_READ = 4 * 1024 * 1024;
-const GROWN_BUDGET = 64 * 1024 * 1024;
-let grownBytes = 0;
-
-/** Bytes of read buffers grown past their first size, held by open connections (for tests). */
-export function grownReadBytes(): number {
-  return grownBytes;
-}
+const READ_SIZES = { first: 64 * 1024, max: 4 * 1024 * 1024 };
 
 export interface LinkOptions {
   upstreamStages: ToxicStage[];
@@ -125,7 +114,6 @@ function pump(src: Socket, dst: Socket, stages: ToxicStage[], link: Link): void 
  * false when this Node cannot read into our buffer (see read-buffer.ts); the caller then pipes.
  */
 function passThrough(src: Socket, dst: Socket): boolean {
-  let buf = Buffer.allocUnsafe(FIRST_READ);
   // Writable callbacks run in write order, so counting them tells when the last write is done
   // without a closure per write.
   let issued = 0;
@@ -137,32 +125,21 @@ function passThrough(src: Socket, dst: Socket): boolean {
     waiting = false;
     if (!err && !src.destroyed) src.resume();
   };
-  const fast = readIntoOwnBuffer(
-    src,
-    () => buf,
-    (n, read) => {
-      // The other side is gone or was ended (close(), a peer's close): what still arrives has
-      // nowhere to go. Stop reading; the link's close handling ends this side too.
-      if (dst.destroyed || dst.writableEnded) return false;
-      issued++;
-      dst.write(n === read.length ? read : read.subarray(0, n), written);
-      if (dst.writableLength > 0) {
-        waiting = true;
-        return false;
-      }
-      if (n === read.length && read.length < MAX_READ && grownBytes + read.length * 3 <= GROWN_BUDGET) {
-        grownBytes += read.length * 3;
-        buf = Buffer.allocUnsafe(read.length * 4);
-      }
-      return true;
-    },
-  );
+  const fast = readGrowing(src, READ_SIZES, (chunk) => {
+    // The other side is gone or was ended (close(), a peer's close): what still arrives has
+    // nowhere to go. Stop reading; the link's close handling ends this side too.
+    if (dst.destroyed || dst.writableEnded) return false;
+    issued++;
+    dst.write(chunk, written);
+    if (dst.writableLength > 0) {
+      waiting = true;
+      return false;
+    }
+    return true;
+  });
   if (!fast) return false;
   // Half-close passes on as it does with pipe(): the peer's FIN becomes ours once all is written.
   src.once('end', () => dst.end());
-  src.once('close', () => {
-    grownBytes -= buf.length - FIRST_READ;
-  });
   return true;
 }
 

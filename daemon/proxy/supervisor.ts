@@ -9,6 +9,15 @@ import { CHILD_ENTRY, compiledPath } from './paths';
 // never competes with the daemon's event loop, and so a restarted daemon can find and stop it by
 // pid + start time from the journal alone.
 
+/**
+ * V8 flags of the fault proxy child. `--single-threaded-gc`: a proxy's young generation holds almost
+ * nothing alive (a scavenge takes ~0.12-0.16 ms either way), but a parallel scavenge wakes V8's four
+ * worker threads, which on a small machine compete for the CPUs with the very client and server
+ * whose round trips the proxy sits in. Measured over 20 000 64-byte round trips: worker-thread
+ * wakeups ~32 → ~4, scavenge pause 0.16 → 0.12 ms (bench/proxy.ts, daemon/proxy/README.md).
+ */
+const PROXY_NODE_FLAGS = ['--single-threaded-gc'];
+
 export interface ProxyChildRef {
   pid: number;
   startTime: number;
@@ -26,7 +35,7 @@ export interface StartOptions {
 
 export async function startProxyChild<C extends object = ProxyChildConfig>(cfg: C, opts: StartOptions): Promise<{ ref: ProxyChildRef; port: number }> {
   // the compiled JavaScript of the entry (dist-server/), run by plain node: no compiler in the child
-  const argv = [process.execPath, compiledPath(opts.entry ?? CHILD_ENTRY)];
+  const argv = [process.execPath, ...(opts.entry ? [] : PROXY_NODE_FLAGS), compiledPath(opts.entry ?? CHILD_ENTRY)];
   const [file, args] = opts.netnsPath ? ['nsenter', [`--net=${opts.netnsPath}`, '--', ...argv]] : [argv[0], argv.slice(1)];
   const child = spawn(file, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'], ...(process.getuid?.() === 0 ? { gid: PROXY_GID } : {}), env: { ...process.env, NODE_OPTIONS: '' } });
   const pid = await new Promise<number>((resolve, reject) => {

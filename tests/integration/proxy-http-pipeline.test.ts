@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import httpFault from '../../daemon/faults/http-fault';
 import type { FaultKind } from '../../daemon/faults/types';
-import { answer } from '../../daemon/proxy/http-proxy';
+import { answer } from '../../daemon/proxy/http-answers';
 import { injectFault, listen, type TestFault } from './proxy-helpers';
 
 // The http-fault proxy's common path reads into buffers it reuses, reads heads in place and writes

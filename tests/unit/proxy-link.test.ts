@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { Link, grownReadBytes } from '../../daemon/proxy/link';
+import { grownReadBytes } from '../../daemon/proxy/growing-reader';
+import { Link } from '../../daemon/proxy/link';
 import { readIntoOwnBuffer } from '../../daemon/proxy/read-buffer';
 import { receiveAll, sendAll, sha } from '../helpers/streams';
 

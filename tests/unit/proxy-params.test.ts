@@ -11,7 +11,7 @@ import { KIND_NAMES } from '../../api/kinds';
 import { FAULT_KINDS } from '../../daemon/faults';
 import { canonicalIp, originalDestination, parseEndpoint } from '../../daemon/proxy/endpoint';
 import { proxyMode } from '../../daemon/proxy/fault';
-import { answer, replacedHead } from '../../daemon/proxy/http-proxy';
+import { answer, replacedHead } from '../../daemon/proxy/http-answers';
 import { BodyReader, headEnd, parseHead, requestFraming, responseFraming, scanHead } from '../../daemon/proxy/http-parse';
 import { compileMatcher, globToRegExp } from '../../daemon/proxy/http-match';
 import { redirectScript } from '../../daemon/proxy/transparent';
