@@ -1,7 +1,7 @@
 import React from 'react';
 import { css } from '@emotion/css';
 import type { GrafanaTheme2, SelectableValue } from '@grafana/data';
-import { Alert, Field, Input, RadioButtonGroup, Select, useStyles2 } from '@grafana/ui';
+import { Alert, Combobox, Field, Input, RadioButtonGroup, useStyles2 } from '@grafana/ui';
 import { MODES_WITH_VALUE } from '../form';
 import type { PanelError } from '../errors';
 import type { LaunchFormState, TargetInfo, TargetMode } from '../types';
@@ -79,14 +79,12 @@ export function TargetPicker({ targets, loadError, selector, mode, value, requir
         invalid={!!generalError}
         error={generalError}
       >
-        <Select
-          inputId="faultline-target-pick"
-          aria-label="Add a discovered target"
+        <Combobox
+          id="faultline-target-pick"
           options={options}
           value={null}
           placeholder={targets.length ? `Search ${targets.length} targets…` : 'No targets discovered'}
-          onChange={(v) => pick(v?.value)}
-          isClearable={false}
+          onChange={(v) => pick(v.value)}
         />
       </Field>
       <div className={styles.grid}>
