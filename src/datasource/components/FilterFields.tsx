@@ -43,7 +43,20 @@ const withCurrent = (options: Array<ComboboxOption<string>>, current?: string) =
 export function FilterFields({ value, datasource, onChange, showPhase = true, idPrefix }: Props) {
   const kindOptions = useKindOptions(datasource);
   const text = (key: keyof FaultlineFilters) => (e: React.FormEvent<HTMLInputElement>) => onChange({ ...value, [key]: e.currentTarget.value });
-  const select = (key: keyof FaultlineFilters) => (option: ComboboxOption<string> | null) => onChange({ ...value, [key]: option?.value ?? '' });
+  // A choice filter: the known values, the current one kept when it is not among them (a template
+  // variable such as $kind), any typed value taken, clearing it = all.
+  const choice = (key: 'kind' | 'phase', options: Array<ComboboxOption<string>>) => (
+    <Combobox
+      id={`${idPrefix}-${key}`}
+      width={24}
+      isClearable
+      createCustomValue
+      placeholder="all"
+      options={withCurrent(options, value[key])}
+      value={value[key] || null}
+      onChange={(option: ComboboxOption<string> | null) => onChange({ ...value, [key]: option?.value ?? '' })}
+    />
+  );
   return (
     <>
       <InlineFieldRow>
@@ -57,16 +70,7 @@ export function FilterFields({ value, datasource, onChange, showPhase = true, id
           />
         </InlineField>
         <InlineField label="Kind" labelWidth={LABEL_WIDTH} tooltip="fault kind">
-          <Combobox
-            id={`${idPrefix}-kind`}
-            width={24}
-            isClearable
-            createCustomValue
-            placeholder="all"
-            options={withCurrent(kindOptions, value.kind)}
-            value={value.kind || null}
-            onChange={select('kind')}
-          />
+          {choice('kind', kindOptions)}
         </InlineField>
         <InlineField label="Experiment" labelWidth={LABEL_WIDTH} tooltip="experiment name">
           <Input id={`${idPrefix}-experiment`} width={24} value={value.experiment ?? ''} placeholder="all" onChange={text('experiment')} />
@@ -75,16 +79,7 @@ export function FilterFields({ value, datasource, onChange, showPhase = true, id
       <InlineFieldRow>
         {showPhase && (
           <InlineField label="Phase" labelWidth={LABEL_WIDTH} tooltip="experiment phase (for annotations: the run's outcome)">
-            <Combobox
-              id={`${idPrefix}-phase`}
-              width={24}
-              isClearable
-              createCustomValue
-              placeholder="all"
-              options={withCurrent(asOptions(PHASES), value.phase)}
-              value={value.phase || null}
-              onChange={select('phase')}
-            />
+            {choice('phase', asOptions(PHASES))}
           </InlineField>
         )}
         <InlineField label="Target" labelWidth={LABEL_WIDTH} tooltip="part of a target description, e.g. a pid, process name or daemon">
