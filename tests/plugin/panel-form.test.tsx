@@ -116,6 +116,8 @@ describe('launch form', () => {
     await chooseKind(user, 'Process pause');
     // A discovered target fills the PIDs and hosts fields.
     await chooseOption(user, 'Add a discovered target', 'sleep 600 (pid 4242)');
+    // The picker adds and starts empty again: what it added stands in the fields.
+    expect(screen.getByRole('combobox', { name: /^Add a discovered target/ })).toHaveValue('');
     expect(byId('faultline-pids')).toHaveValue('4242');
     expect(byId('faultline-daemons')).toHaveValue('node-a');
     await user.clear(byId('faultline-duration'));

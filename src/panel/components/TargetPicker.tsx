@@ -1,4 +1,4 @@
-import React from 'react';
+import React, { useState } from 'react';
 import { css } from '@emotion/css';
 import type { GrafanaTheme2, SelectableValue } from '@grafana/data';
 import { Alert, Combobox, Field, Input, RadioButtonGroup, useStyles2 } from '@grafana/ui';
@@ -50,6 +50,9 @@ export function selectorFor(t: TargetInfo): { field: keyof Selector; value: stri
 
 export function TargetPicker({ targets, loadError, selector, mode, value, required, errors, onChange }: Props) {
   const styles = useStyles2(getStyles);
+  // The picker adds and forgets: after a pick it starts empty again (a new Combobox), since what was
+  // added now stands in the fields below. Combobox keeps the typed text even when its value is null.
+  const [picks, setPicks] = useState(0);
   const options = targets
     .map((t, i) => ({ t, i, sel: selectorFor(t) }))
     .filter((o) => o.sel)
@@ -62,6 +65,7 @@ export function TargetPicker({ targets, loadError, selector, mode, value, requir
     const next: Selector = { ...selector, [sel.field]: sel.field === 'processName' ? sel.value : append(selector[sel.field], sel.value) };
     next.daemons = append(next.daemons, t.daemon);
     onChange({ selector: next });
+    setPicks((n) => n + 1);
   };
   const set = (field: keyof Selector) => (e: React.FormEvent<HTMLInputElement>) => onChange({ selector: { ...selector, [field]: e.currentTarget.value } });
   const generalError = errors['/spec/targets/selector'];
@@ -80,6 +84,7 @@ export function TargetPicker({ targets, loadError, selector, mode, value, requir
         error={generalError}
       >
         <Combobox
+          key={picks}
           id="faultline-target-pick"
           options={options}
           value={null}

@@ -23,6 +23,8 @@ interface Props {
 export function TargetsTable({ targets, label, timeZone, variant = 'compact' }: Props) {
   const styles = useStyles2(getStyles);
   const fmt = (t?: string) => (t ? dateTimeFormat(t, { timeZone }) : '—');
+  // An empty Error column on every healthy run is noise: shown only when a target has one.
+  const anyError = targets.some((t) => t.error);
   return (
     <table className={cx(styles.table, variant === 'page' && styles.page)} aria-label={label}>
       <thead>
@@ -32,7 +34,7 @@ export function TargetsTable({ targets, label, timeZone, variant = 'compact' }: 
           <th>State</th>
           <th>Injected</th>
           <th>Recovered</th>
-          <th>Error</th>
+          {anyError && <th>Error</th>}
         </tr>
       </thead>
       <tbody>
@@ -46,7 +48,7 @@ export function TargetsTable({ targets, label, timeZone, variant = 'compact' }: 
             </td>
             <td className={styles.muted}>{fmt(t.injectedAt)}</td>
             <td className={styles.muted}>{fmt(t.recoveredAt)}</td>
-            <td className={styles.error}>{t.error ?? ''}</td>
+            {anyError && <td className={styles.error}>{t.error ?? ''}</td>}
           </tr>
         ))}
       </tbody>
