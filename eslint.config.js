@@ -16,5 +16,23 @@ export default tseslint.config(
     },
   },
   { files: ['src/**/*.tsx', 'src/**/*.ts'], plugins: { 'react-hooks': reactHooks }, rules: reactHooks.configs.recommended.rules },
+  {
+    // Grafana 13 deprecates the Select family for Combobox / MultiCombobox: none may come back into the plugin.
+    files: ['src/**/*.tsx', 'src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@grafana/ui',
+              importNames: ['Select', 'MultiSelect', 'AsyncSelect', 'AsyncMultiSelect', 'SelectWithIcon'],
+              message: 'Select is deprecated in Grafana 13: use Combobox or MultiCombobox.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

@@ -8,6 +8,7 @@ import { PhaseBadge } from '../panel/components/PhaseBadge';
 import { appPage } from './links';
 import type { PageProps } from './ExperimentsPage';
 import { SliChart } from './SliChart';
+import { TargetsTable } from '../panel/components/TargetsTable';
 
 // One run's report (GET /experiments/:ns/:name/report): outcome, what stopped it, targets, the
 // timeline and the SLI panels. Annotation regions and the experiment list link here.
@@ -96,28 +97,7 @@ export function ReportPage({ api, namespace, name }: PageProps & { namespace: st
         <Text element="h3" variant="h5">
           Targets
         </Text>
-        <table className={styles.table}>
-          <thead>
-            <tr>
-              <th>Target</th>
-              <th>Host</th>
-              <th>State</th>
-              <th>Injected</th>
-              <th>Recovered</th>
-            </tr>
-          </thead>
-          <tbody>
-            {report.targets.map((t, i) => (
-              <tr key={i}>
-                <td>{t.description}</td>
-                <td className={styles.muted}>{t.daemon}</td>
-                <td>{t.error ? `${t.phase}: ${t.error}` : t.phase}</td>
-                <td>{t.injectedAt ? dateTimeFormat(t.injectedAt) : '—'}</td>
-                <td>{t.recoveredAt ? dateTimeFormat(t.recoveredAt) : '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <TargetsTable targets={report.targets} label={`Targets of ${report.experiment.name}`} variant="page" />
       </section>
       <section aria-label="Timeline">
         <Text element="h3" variant="h5">

@@ -1,11 +1,11 @@
 import { config, getBackendSrv, type BackendSrvRequest } from '@grafana/runtime';
 import { lastValueFrom, Observable } from 'rxjs';
 import type { FreezeRequest, FreezeState } from '../../api/alerts';
-import type { EventList, FaultlineEvent } from '../../api/events';
+import type { EventList, EventQuery as WireEventQuery, FaultlineEvent } from '../../api/events';
 import type { Experiment, ExperimentInput } from '../../api/experiment';
 import { EXPORTER_PATHS as P, EXPORTER_API_PREFIX } from '../../api/paths';
 import type { Report } from '../../api/report';
-import type { TargetCandidate } from '../../api/targets';
+import type { Health, TargetCandidate } from '../../api/targets';
 // The kinds' params schema read as the JSON schema it is (the launch form renders it).
 import type { KindInfo } from '../panel/types';
 import type { Workflow } from '../../api/workflow';
@@ -21,17 +21,8 @@ import { sharedEvents } from './stream';
 export const DATASOURCE_PLUGIN_ID = 'faultline-chaos-datasource';
 export const APP_PLUGIN_ID = 'faultline-chaos-app';
 
-/** Filters of GET /api/v1/events. */
-export interface EventQuery {
-  from?: string | number;
-  to?: string | number;
-  namespace?: string;
-  kind?: string;
-  experiment?: string;
-  type?: string;
-  after?: number;
-  limit?: number;
-}
+/** Filters of GET /api/v1/events: the wire query (api/events.ts), whose numbers may be given as numbers. */
+export type EventQuery = { [K in keyof WireEventQuery]?: string | number };
 
 /** What the panel and the app page need from the exporter (tests give them recorded fakes). */
 export interface FaultlineApi {
@@ -97,7 +88,8 @@ export class FaultlineClient implements FaultlineApi {
     return body?.items ?? [];
   }
 
-  health<T = Record<string, unknown>>(): Promise<T> {
+  /** Partial: whatever answers at the URL may not be an exporter at all (the data source's test says so). */
+  health(): Promise<Partial<Health> | undefined> {
     return this.request({ method: 'GET', url: P.health });
   }
 

@@ -21,9 +21,7 @@ import {
   DEFAULT_EVENT_LIMIT,
   DEFAULT_LIVE_CAPACITY,
   DEFAULT_QUERY,
-  type EventFilter,
   type Experiment,
-  type ExporterHealth,
   type FaultlineEvent,
   type FaultlineOptions,
   type FaultlineQuery,
@@ -32,7 +30,7 @@ import {
 import { matchesEvent, matchesExperiment, resolveFilters, serverParams, interpolateValues, type ResolvedFilters } from './filters';
 import { activeFaultsFrames, annotationsFrame, eventLabels, eventLevel, eventLine, eventsFrame, experimentsFrame } from './frames';
 import { mergeRuns, runsFromEvents, type Run } from './runs';
-import { FaultlineClient } from '../client/client';
+import { FaultlineClient, type EventQuery } from '../client/client';
 import { toApiError } from '../client/errors';
 import { FaultlineVariableSupport } from './variables';
 import { AnnotationEditor } from './components/AnnotationEditor';
@@ -134,7 +132,7 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
   }
 
   private async eventsInRange(filters: ResolvedFilters, from: number, to: number, types?: string[], limit = MAX_EVENTS): Promise<FaultlineEvent[]> {
-    const base: EventFilter = { ...serverParams(filters, ['namespace', 'kind', 'experiment']), from, to };
+    const base: EventQuery = { ...serverParams(filters, ['namespace', 'kind', 'experiment']), from, to };
     if (types?.length === 1) base.type = types[0];
     const out: FaultlineEvent[] = [];
     let after: number | undefined;
@@ -215,9 +213,9 @@ export class DataSource extends DataSourceApi<FaultlineQuery, FaultlineOptions> 
   // ---------------------------------------------------------------- save & test
 
   async testDatasource(): Promise<TestDataSourceResponse> {
-    let health: ExporterHealth;
+    let health: Awaited<ReturnType<FaultlineClient['health']>>;
     try {
-      health = await this.client.health<ExporterHealth>();
+      health = await this.client.health();
     } catch (err) {
       return { status: 'error', message: explainTestFailure(toApiError(err)) };
     }

@@ -69,32 +69,6 @@ export interface FaultlineVariableQuery extends DataQuery {
   namespace?: string;
 }
 
-/** One entry of GET /api/v1/health. */
-export interface ExporterHealth {
-  status: string;
-  name: string;
-  version: string;
-  [key: string]: unknown;
-}
-
 /** GET /api/v1/kinds and /api/v1/targets entries, as on the wire. */
 export type { KindInfo, TargetCandidate as TargetInfo } from '../../api/targets';
 
-export type ExperimentFilter = FaultlineFilters;
-
-/** Filters of GET /api/v1/events and the stream. */
-export interface EventFilter {
-  from?: string | number;
-  to?: string | number;
-  namespace?: string;
-  kind?: string;
-  experiment?: string;
-  type?: string;
-  after?: number;
-  limit?: number;
-}
-
-export interface EventPage<E> {
-  items: E[];
-  nextCursor?: string | number | null;
-}

@@ -91,6 +91,8 @@ describeWithTools(['chromium', 'sleep'], 'experiment panel in Chromium against a
     await page.getByText(`pid ${pid} (sleep)`, { exact: false }).last().waitFor();
     await page.keyboard.press('Enter');
     expect(await page.locator('#faultline-pids').inputValue()).toBe(String(pid));
+    // The picker adds and starts empty again (a Combobox would otherwise keep the picked label).
+    expect(await page.locator('#faultline-target-pick').inputValue()).toBe('');
     await page.locator('#faultline-name').fill(name);
     await page.locator('#faultline-template').scrollIntoViewIfNeeded();
     await shot(page, `panel-form-${mode}.png`);

@@ -1,6 +1,6 @@
 /** @jest-environment ./tests/plugin/jsdom-with-fetch.cjs */
 import React, { useState } from 'react';
-import { render, screen, fireEvent, waitFor, act } from '@testing-library/react';
+import { render, screen, fireEvent, waitFor, act, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import type { DataSourceSettings } from '@grafana/data';
 import { DataSource } from '../../src/datasource/datasource';
@@ -12,9 +12,13 @@ import { plugin } from '../../src/datasource/module';
 import type { FaultlineOptions, FaultlineQuery, FaultlineSecureOptions, FaultlineVariableQuery } from '../../src/datasource/types';
 import { installGrafana } from './helpers/grafana-backend';
 import { instanceSettings } from './helpers/settings';
+import { chooseOption, comboboxOptions, typeCustomValue, useComboboxLayout } from './helpers/combobox';
 
 // The editors with the real @grafana/ui. The data source points at a closed port: the editors must
 // stay usable (built-in kind names) when the exporter cannot be reached.
+
+jest.setTimeout(30_000);
+useComboboxLayout();
 
 const settings = (uid: string) => instanceSettings(uid, { defaultNamespace: 'shop' });
 
@@ -143,16 +147,27 @@ describe('QueryEditor', () => {
     await userEvent.type(screen.getByLabelText('Target'), 'sleep');
     expect(changes[changes.length - 1].target).toBe('sleep');
 
-    const kind = screen.getByLabelText('Kind');
-    await userEvent.click(kind);
-    expect(await screen.findByText('process-pause')).toBeInTheDocument();
-    expect(screen.getByText('network-delay')).toBeInTheDocument();
-    await userEvent.click(screen.getByText('process-pause'));
+    // The kind list is the built-in one (the exporter is unreachable).
+    const user = userEvent.setup();
+    await user.click(screen.getByRole('combobox', { name: 'Kind' }));
+    expect((await comboboxOptions()).map((o) => o.textContent)).toEqual(expect.arrayContaining(['container-kill', 'cpu-stress']));
+    await user.keyboard('{Escape}');
+    await chooseOption(user, 'Kind', 'process-pause');
     expect(changes[changes.length - 1].kind).toBe('process-pause');
+    expect(screen.getByRole('combobox', { name: 'Kind' })).toHaveValue('process-pause');
 
-    // A variable as kind (custom value).
-    await userEvent.type(screen.getByLabelText('Kind'), '$kind{enter}');
-    await waitFor(() => expect(changes[changes.length - 1].kind).toBe('$kind'));
+    // A variable as kind (custom value), and it stays shown though no option has it.
+    await typeCustomValue(user, 'Kind', '$kind');
+    expect(changes[changes.length - 1].kind).toBe('$kind');
+    expect(screen.getByRole('combobox', { name: 'Kind' })).toHaveValue('$kind');
+
+    // A phase is picked the same way; clearing it removes the filter.
+    await chooseOption(user, 'Phase', 'Failed');
+    expect(changes[changes.length - 1].phase).toBe('Failed');
+    const phase = screen.getByRole('combobox', { name: 'Phase' });
+    await user.click(within(phase.parentElement!).getByRole('button', { name: 'Clear value' }));
+    expect(changes[changes.length - 1].phase).toBe('');
+    expect(phase).toHaveValue('');
   });
 
   it('hides the phase filter for live events and shows the buffer limit', async () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
@@ -145,6 +145,121 @@ describe('npm run package', () => {
     }
     const panel = nested.find((n) => n.type === 'panel');
     expect(panel.dependencies.plugins).toEqual([expect.objectContaining({ id: 'faultline-chaos-datasource', type: 'datasource' })]);
+  });
+
+  // The analyzers of grafana/plugin-validator (pkg/analysis/passes/*) that apply to a frontend-only
+  // app with nested plugins, each as the rule it enforces on the zip. Those that need the network
+  // (published version, broken links, safe links, virus and OSV scans, org registration) or a Go
+  // backend (binaries, manifests, gosec) cannot apply here; see tests/plugin/README or the report.
+  describe("plugin-validator's checks", () => {
+    const top = 'faultline-chaos-app';
+    const readme = () => unzipRead(zip, `${top}/README.md`);
+    const manifests = () => files.filter((f) => f.endsWith('/plugin.json')).map((f) => ({ file: f, dir: path.posix.dirname(f), json: JSON.parse(unzipRead(zip, f)) }));
+
+    it('archive / archivename: one folder named as the id, no dist/ inside it', () => {
+      expect(files.some((f) => f.startsWith(`${top}/dist/`))).toBe(false);
+    });
+
+    it('includesnested: every nested plugin is declared in the app includes with its path and type', () => {
+      const a = app();
+      for (const { file, json } of manifests().filter((m) => m.dir !== top)) {
+        const rel = file.slice(top.length + 1);
+        expect({ rel, include: a.includes.find((i: { path?: string }) => i.path === rel) }).toEqual({ rel, include: expect.objectContaining({ type: json.type }) });
+      }
+    });
+
+    it('metadatapaths / logos / screenshots: paths are relative to their plugin.json, not "./" or "/", and are images', () => {
+      for (const { file, dir, json } of manifests()) {
+        const paths = [json.info.logos.small, json.info.logos.large, ...(json.info.screenshots ?? []).map((s: { path: string }) => s.path)];
+        for (const p of paths) {
+          expect({ file, p, relative: !p.startsWith('.') && !p.startsWith('/') && p.trim() !== '' }).toEqual({ file, p, relative: true });
+          expect(files).toContain(`${dir}/${p}`);
+          expect(p).toMatch(/\.(svg|png|jpe?g|gif|webp)$/);
+        }
+      }
+    });
+
+    it('unsafesvg: the SVGs hold only drawing elements (no script, foreignObject, event handlers or external references)', () => {
+      const svgs = files.filter((f) => f.endsWith('.svg'));
+      expect(svgs.length).toBeGreaterThan(0);
+      for (const f of svgs) {
+        const svg = unzipRead(zip, f);
+        const elements = new Set([...svg.matchAll(/<([a-zA-Z][\w:-]*)/g)].map((m) => m[1]));
+        expect({ f, other: [...elements].filter((e) => !['svg', 'g', 'path', 'rect', 'circle', 'ellipse', 'line', 'polyline', 'polygon', 'title', 'desc', 'defs', 'linearGradient', 'radialGradient', 'stop'].includes(e)) }).toEqual({ f, other: [] });
+        expect(svg).not.toMatch(/\son[a-z]+\s*=|javascript:|xlink:href|href\s*=/i);
+      }
+    });
+
+    it('modulejs / jssourcemap: every plugin has module.js with its module.js.map beside it', () => {
+      for (const { dir } of manifests()) {
+        expect(files).toContain(`${dir}/module.js`);
+        expect(files).toContain(`${dir}/module.js.map`);
+      }
+    });
+
+    it('readme / templatereadme / jargon / brokenlinks: a README of our own, no comments, no developer jargon, no relative links', () => {
+      const text = readme();
+      expect(text.trim().length).toBeGreaterThan(200);
+      expect(text).not.toMatch(/<!--/);
+      expect(text).not.toMatch(/Grafana (Panel|Data Source|Datasource|App|Data Source Backend) Plugin Template/i);
+      expect(text).not.toMatch(/yarn|nodejs/);
+      const links = [...text.matchAll(/\[.+?\]\((.+?)\)/g)].map((m) => m[1].split(/\s+/)[0]).filter((l) => !l.startsWith('#') && !l.startsWith('mailto:'));
+      expect(links.filter((l) => !/^https?:\/\//.test(l))).toEqual([]);
+    });
+
+    it('changelog / license: a CHANGELOG with content, an accepted licence without template placeholders', () => {
+      expect(unzipRead(zip, `${top}/CHANGELOG.md`).trim().length).toBeGreaterThan(0);
+      const license = unzipRead(zip, `${top}/LICENSE`);
+      expect(license).not.toMatch(/\{name of copyright owner\}|\{yyyy\}/);
+      const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+      expect(pkg.license).toMatch(/^(0BSD|BSD-.*|MIT.*|Apache-2\.0|LGPL-3.*|GPL-3\.0.*|AGPL-3\.0.*)$/);
+    });
+
+    it('version / packagejson: every plugin.json carries package.json\'s semver version', () => {
+      const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+      expect(version).toMatch(/^\d+\.\d+\.\d+$/);
+      for (const { file, json } of manifests()) expect({ file, version: json.info.version }).toEqual({ file, version });
+    });
+
+    it('pluginname / typesuffix / discoverability / restrictivedep: names, descriptions, keywords, an open-ended range', () => {
+      for (const { file, json } of manifests()) {
+        expect({ file, sameAsId: json.name === json.id }).toEqual({ file, sameAsId: false });
+        expect(json.id.split('-').at(-1)).toBe(json.type);
+        expect({ file, description: (json.info.description ?? '').length > 0, keywords: (json.info.keywords ?? []).length > 0 }).toEqual({ file, description: true, keywords: true });
+        // "12.3.x" or a bare "12.3.0" pins one version: the validator refuses both.
+        expect(json.dependencies.grafanaDependency).toMatch(/^>=\d+\.\d+\.\d+$/);
+      }
+    });
+
+    it('backend / executable: frontend only, so no backend flag, no executable and no binaries', () => {
+      for (const { file, json } of manifests()) expect({ file, backend: json.backend ?? false, executable: json.executable }).toEqual({ file, backend: false, executable: undefined });
+      expect(files.filter((f) => /gpx_|_linux_|_darwin_|_windows_|\.exe$/.test(f))).toEqual([]);
+    });
+
+    it('legacyplatform / coderules: no Angular in the bundles; no console logging, window.location, dialogs or ts-ignore in src/', () => {
+      for (const { dir } of manifests()) {
+        expect(unzipRead(zip, `${dir}/module.js`)).not.toMatch(/PanelCtrl|QueryCtrl|ConfigCtrl|AnnotationsQueryCtrl|app\/plugins\/sdk|getLegacyAngularInjector|__SECRET_INTERNALS_DO_NOT_USE/);
+      }
+      const sources = (dir: string): string[] =>
+        readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : /\.(ts|tsx)$/.test(e.name) ? [path.join(dir, e.name)] : []));
+      const rules: Array<[string, RegExp]> = [
+        ['console-logging', /console\.(log|info|table|clear|count|countReset|dir|dirxml|group|groupEnd|time|timeEnd|timeLog|trace)\(/],
+        ['direct-window-location-access', /window\.location\.(search|href)/],
+        ['ts-ignore-suppress', /@ts-ignore|@ts-expect-error/],
+        ['window-properties', /window\.(grafanaBootData|grafanaRuntime|__grafanaSceneContext)/],
+        ['native-browser-dialogs', /(^|[^.\w])alert\(|window\.(alert|confirm|prompt)\(/],
+        ['window-open-without-noopener', /window\.open\((?![^)]*noopener)/],
+        ['deprecated-gf-form-css-classes', /gf-form/],
+        ['no-direct-css-imports', /import\s+['"].*\.(css|scss|less)['"]|from '@emotion\/react'/],
+        ['no-api-ds-query-endpoint', /\/api\/ds\/query/],
+        ['topnav-toggle', /featureToggles\.topnav/],
+      ];
+      const found = sources(path.join(ROOT, 'src')).flatMap((f) => {
+        const text = readFileSync(f, 'utf8');
+        return rules.filter(([, re]) => re.test(text)).map(([rule]) => `${path.relative(ROOT, f)}: ${rule}`);
+      });
+      expect(found).toEqual([]);
+    });
   });
 
   it('the schema check itself refuses what Grafana would', () => {

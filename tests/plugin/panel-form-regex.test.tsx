@@ -3,12 +3,14 @@ import { render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { LaunchForm } from '../../src/panel/components/LaunchForm';
 import { callsOf, recordingApi } from './panel-helpers';
+import { chooseOption, useComboboxLayout } from './helpers/combobox';
 
 // The launch form checks regexes with the engine the exporter and the daemon run (RE2, api/regex.ts):
 // what RE2 cannot express is named on its field before anything is sent, an escaping guard matcher
 // on its row, and a pattern that only a backtracking engine finds hard goes through.
 
 jest.setTimeout(60_000);
+useComboboxLayout();
 
 const byId = (id: string) => {
   const el = document.getElementById(id);
@@ -20,8 +22,7 @@ test('process-name regexes and guard matchers are RE2, checked as the exporter c
   const user = userEvent.setup();
   const api = recordingApi();
   render(<LaunchForm api={api} namespace="shop" templates={[]} canSaveTemplates={false} onSaveTemplate={() => undefined} onDeleteTemplate={() => undefined} onLaunched={() => undefined} onCancel={() => undefined} />);
-  await user.click(await screen.findByLabelText('Fault kind'));
-  await user.click(await screen.findByText('Process pause', { selector: 'span' }));
+  await chooseOption(user, 'Fault kind', 'Process pause');
 
   // user.type reads [ and { as key descriptors: paste the patterns instead
   await user.click(byId('faultline-process-name'));

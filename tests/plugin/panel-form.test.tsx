@@ -7,12 +7,14 @@ import { LaunchForm } from '../../src/panel/components/LaunchForm';
 import { labelOf } from '../../src/panel/form';
 import type { JsonSchema, LaunchTemplate } from '../../src/panel/types';
 import { callsOf, recordingApi, type RecordingApi } from './panel-helpers';
+import { chooseOption, comboboxOptions, useComboboxLayout } from './helpers/combobox';
 
 // The launch form with the real @grafana/ui: generated from every kind's schema, blocking what the
 // exporter would refuse (same schemas, same validator), sending the body the exporter expects, and
 // showing the exporter's field errors on the field they name.
 
 jest.setTimeout(60_000);
+useComboboxLayout();
 
 function renderForm(api: RecordingApi, props: Partial<React.ComponentProps<typeof LaunchForm>> = {}) {
   const launched = jest.fn();
@@ -33,10 +35,7 @@ function renderForm(api: RecordingApi, props: Partial<React.ComponentProps<typeo
   return { ...utils, launched, saved };
 }
 
-async function chooseKind(user: ReturnType<typeof userEvent.setup>, title: string) {
-  await user.click(await screen.findByLabelText('Fault kind'));
-  await user.click(await screen.findByText(title, { selector: 'span' }));
-}
+const chooseKind = (user: ReturnType<typeof userEvent.setup>, title: string) => chooseOption(user, 'Fault kind', title);
 
 /** The <label> (or <legend>, for radio groups) whose text is `text` (Grafana appends " *" to required fields). */
 const labelled = (text: string) =>
@@ -116,8 +115,9 @@ describe('launch form', () => {
     const { launched } = renderForm(api);
     await chooseKind(user, 'Process pause');
     // A discovered target fills the PIDs and hosts fields.
-    await user.click(screen.getByLabelText('Add a discovered target'));
-    await user.click(await screen.findByText('sleep 600 (pid 4242)'));
+    await chooseOption(user, 'Add a discovered target', 'sleep 600 (pid 4242)');
+    // The picker adds and starts empty again: what it added stands in the fields.
+    expect(screen.getByRole('combobox', { name: /^Add a discovered target/ })).toHaveValue('');
     expect(byId('faultline-pids')).toHaveValue('4242');
     expect(byId('faultline-daemons')).toHaveValue('node-a');
     await user.clear(byId('faultline-duration'));
@@ -158,6 +158,26 @@ describe('launch form', () => {
     const body = callsOf(api, 'createExperiment')[0].args[0] as { spec: { fault: { params: unknown }; targets?: unknown } };
     expect(body.spec.fault.params).toEqual({ percent: 12.5, direction: 'egress', peers: ['10.0.0.0/8', '192.168.1.1'], ports: [80, 443], protocol: 'all' });
     expect(body.spec.targets).toBeUndefined();
+  });
+
+  test('a choice of more than four values is a Combobox, and the picked one is sent', async () => {
+    const user = userEvent.setup();
+    const api = recordingApi();
+    renderForm(api);
+    await chooseKind(user, 'Process kill');
+    // The default is shown in the field; the list offers every signal.
+    const signal = screen.getByRole('combobox', { name: /^Signal/ });
+    expect(signal).toHaveValue('SIGKILL');
+    await user.click(signal);
+    expect((await comboboxOptions()).map((o) => o.textContent)).toEqual(expect.arrayContaining(['SIGKILL', 'SIGTERM']));
+    await user.keyboard('{Escape}');
+    await chooseOption(user, 'Signal', 'SIGTERM');
+    expect(signal).toHaveValue('SIGTERM');
+    await user.type(byId('faultline-process-name'), '^sleep$');
+    await user.click(screen.getByRole('button', { name: 'Launch' }));
+    await waitFor(() => expect(callsOf(api, 'createExperiment')).toHaveLength(1));
+    const body = callsOf(api, 'createExperiment')[0].args[0] as { spec: { fault: { params: Record<string, unknown> } } };
+    expect(body.spec.fault.params.signal).toBe('SIGTERM');
   });
 
   test("shows the exporter's field errors on the field they name", async () => {
@@ -230,8 +250,7 @@ describe('launch form', () => {
     unmount();
 
     renderForm(api, { templates: saved });
-    await user.click(await screen.findByLabelText('Start from a template'));
-    await user.click(await screen.findByText('cpu drill'));
+    await chooseOption(user, 'Start from a template', 'cpu drill');
     expect(numberField(/^Workers/)).toHaveValue(3);
     expect((byId('faultline-name') as HTMLInputElement).value).toMatch(/^cpu-stress-[a-z0-9]{5}$/);
   });

@@ -1,20 +1,19 @@
 import React, { useEffect, useState } from 'react';
-import type { SelectableValue } from '@grafana/data';
-import { InlineField, InlineFieldRow, Input, Select } from '@grafana/ui';
+import { Combobox, InlineField, InlineFieldRow, Input, type ComboboxOption } from '@grafana/ui';
 import { KIND_NAMES } from '../../../api/kinds';
 import { PHASES } from '../../../api/experiment';
 import type { DataSource } from '../datasource';
 import type { FaultlineFilters } from '../types';
 
 // The filters every query and the annotation editor share. All fields accept template variables
-// ($namespace, ${kind}), so the selects take custom values.
+// ($namespace, ${kind}), so the comboboxes take custom values.
 
 const LABEL_WIDTH = 14;
 
-const asOptions = (values: readonly string[]): Array<SelectableValue<string>> => values.map((v) => ({ label: v, value: v }));
+const asOptions = (values: readonly string[]): Array<ComboboxOption<string>> => values.map((v) => ({ label: v, value: v }));
 
 /** Kind names: the exporter's list when reachable, the built-in registry until then. */
-export function useKindOptions(datasource: DataSource): Array<SelectableValue<string>> {
+export function useKindOptions(datasource: DataSource): Array<ComboboxOption<string>> {
   const [kinds, setKinds] = useState<string[]>([...KIND_NAMES]);
   useEffect(() => {
     let live = true;
@@ -38,13 +37,26 @@ interface Props {
   idPrefix: string;
 }
 
-const withCurrent = (options: Array<SelectableValue<string>>, current?: string) =>
+const withCurrent = (options: Array<ComboboxOption<string>>, current?: string) =>
   current && !options.some((o) => o.value === current) ? [...options, { label: current, value: current }] : options;
 
 export function FilterFields({ value, datasource, onChange, showPhase = true, idPrefix }: Props) {
   const kindOptions = useKindOptions(datasource);
   const text = (key: keyof FaultlineFilters) => (e: React.FormEvent<HTMLInputElement>) => onChange({ ...value, [key]: e.currentTarget.value });
-  const select = (key: keyof FaultlineFilters) => (option: SelectableValue<string> | null) => onChange({ ...value, [key]: option?.value ?? '' });
+  // A choice filter: the known values, the current one kept when it is not among them (a template
+  // variable such as $kind), any typed value taken, clearing it = all.
+  const choice = (key: 'kind' | 'phase', options: Array<ComboboxOption<string>>) => (
+    <Combobox
+      id={`${idPrefix}-${key}`}
+      width={24}
+      isClearable
+      createCustomValue
+      placeholder="all"
+      options={withCurrent(options, value[key])}
+      value={value[key] || null}
+      onChange={(option: ComboboxOption<string> | null) => onChange({ ...value, [key]: option?.value ?? '' })}
+    />
+  );
   return (
     <>
       <InlineFieldRow>
@@ -58,16 +70,7 @@ export function FilterFields({ value, datasource, onChange, showPhase = true, id
           />
         </InlineField>
         <InlineField label="Kind" labelWidth={LABEL_WIDTH} tooltip="fault kind">
-          <Select
-            inputId={`${idPrefix}-kind`}
-            width={24}
-            isClearable
-            allowCustomValue
-            placeholder="all"
-            options={withCurrent(kindOptions, value.kind)}
-            value={value.kind || null}
-            onChange={select('kind')}
-          />
+          {choice('kind', kindOptions)}
         </InlineField>
         <InlineField label="Experiment" labelWidth={LABEL_WIDTH} tooltip="experiment name">
           <Input id={`${idPrefix}-experiment`} width={24} value={value.experiment ?? ''} placeholder="all" onChange={text('experiment')} />
@@ -76,16 +79,7 @@ export function FilterFields({ value, datasource, onChange, showPhase = true, id
       <InlineFieldRow>
         {showPhase && (
           <InlineField label="Phase" labelWidth={LABEL_WIDTH} tooltip="experiment phase (for annotations: the run's outcome)">
-            <Select
-              inputId={`${idPrefix}-phase`}
-              width={24}
-              isClearable
-              allowCustomValue
-              placeholder="all"
-              options={withCurrent(asOptions(PHASES), value.phase)}
-              value={value.phase || null}
-              onChange={select('phase')}
-            />
+            {choice('phase', asOptions(PHASES))}
           </InlineField>
         )}
         <InlineField label="Target" labelWidth={LABEL_WIDTH} tooltip="part of a target description, e.g. a pid, process name or daemon">

@@ -7,6 +7,7 @@ import { ACTIVE_PHASES, TERMINAL_PHASES } from '../../../api/experiment';
 import type { PanelError } from '../errors';
 import type { Column, Experiment, FaultlineEvent } from '../types';
 import { PhaseBadge, TargetPhaseBadge } from './PhaseBadge';
+import { TargetsTable } from './TargetsTable';
 
 export type ExperimentAction = 'pause' | 'resume' | 'stop' | 'delete';
 
@@ -187,7 +188,6 @@ function ExperimentDetails({ experiment: e, events, timeZone }: { experiment: Ex
   const own = events.filter((ev) => ev.experiment === e.metadata.name && (!ev.namespace || ev.namespace === e.metadata.namespace)).slice(0, 5);
   const params = Object.entries(e.spec.fault.params ?? {});
   const guards = [...(e.spec.guards?.alerts ?? []), ...(e.spec.guards?.promql ?? []).map((g) => `${g.expr} for ${g.for ?? '0s'}`)];
-  const fmt = (t?: string) => (t ? dateTimeFormat(t, { timeZone }) : '—');
   return (
     <div className={styles.detailsBody}>
       <Stack direction="column" gap={1}>
@@ -199,32 +199,7 @@ function ExperimentDetails({ experiment: e, events, timeZone }: { experiment: Ex
           {guards.length > 0 && <span>Guards {guards.join(', ')}</span>}
         </div>
         {(e.status.targets ?? []).length > 0 && (
-          <table className={styles.subTable} aria-label={`Targets of ${e.metadata.name}`}>
-            <thead>
-              <tr>
-                <th>Target</th>
-                <th>Host</th>
-                <th>State</th>
-                <th>Injected</th>
-                <th>Recovered</th>
-                <th>Error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {e.status.targets.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.description}</td>
-                  <td className={styles.muted}>{t.daemon}</td>
-                  <td>
-                    <TargetPhaseBadge phase={t.phase} />
-                  </td>
-                  <td className={styles.muted}>{fmt(t.injectedAt)}</td>
-                  <td className={styles.muted}>{fmt(t.recoveredAt)}</td>
-                  <td className={styles.error}>{t.error ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <TargetsTable targets={e.status.targets} label={`Targets of ${e.metadata.name}`} timeZone={timeZone} />
         )}
         {own.length > 0 && <EventLines events={own} timeZone={timeZone} />}
       </Stack>
@@ -281,12 +256,6 @@ const getStyles = (theme: GrafanaTheme2) => ({
   details: css({ background: theme.colors.background.secondary, borderBottom: `1px solid ${theme.colors.border.weak}` }),
   detailsBody: css({ padding: theme.spacing(0.5, 1, 1, 4) }),
   facts: css({ display: 'flex', flexWrap: 'wrap', gap: theme.spacing(0.5, 2), color: theme.colors.text.secondary, fontFamily: theme.typography.fontFamilyMonospace }),
-  subTable: css({
-    borderCollapse: 'collapse',
-    'th, td': { padding: theme.spacing(0.25, 1.5, 0.25, 0), textAlign: 'left' },
-    th: { color: theme.colors.text.secondary, fontWeight: theme.typography.fontWeightMedium },
-  }),
-  error: css({ color: theme.colors.error.text }),
   events: css({
     listStyle: 'none',
     margin: 0,

@@ -1,7 +1,7 @@
 import React, { useEffect, useMemo, useState } from 'react';
 import { css } from '@emotion/css';
 import type { GrafanaTheme2 } from '@grafana/data';
-import { Alert, Button, Field, FieldSet, Input, LoadingPlaceholder, Select, Stack, Text, useStyles2 } from '@grafana/ui';
+import { Alert, Button, Combobox, Field, FieldSet, Input, LoadingPlaceholder, Stack, Text, useStyles2 } from '@grafana/ui';
 import type { FaultlineApi } from '../../client/client';
 import { toPanelError, type PanelError } from '../errors';
 import { defaultName, defaultParams, emptyForm, hasErrors, paramsSchema, sortErrors, validateForm, type FormErrors } from '../form';
@@ -133,9 +133,8 @@ export function LaunchForm({ api, namespace, templates, canSaveTemplates, onSave
       </div>
 
       <Field label="Fault kind" required invalid={!!fieldErrors['/spec/fault/kind']} error={fieldErrors['/spec/fault/kind']}>
-        <Select
-          inputId="faultline-kind"
-          aria-label="Fault kind"
+        <Combobox
+          id="faultline-kind"
           options={kinds.map((k) => ({
             label: k.title,
             value: k.kind,
@@ -143,7 +142,7 @@ export function LaunchForm({ api, namespace, templates, canSaveTemplates, onSave
           }))}
           value={form.kind || null}
           placeholder="Choose what to break…"
-          onChange={(v) => chooseKind(String(v?.value ?? ''))}
+          onChange={(v) => chooseKind(v.value)}
         />
       </Field>
       {kind && (

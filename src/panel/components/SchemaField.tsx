@@ -1,5 +1,5 @@
 import React from 'react';
-import { Field, Input, RadioButtonGroup, Select } from '@grafana/ui';
+import { Combobox, Field, Input, RadioButtonGroup } from '@grafana/ui';
 import { choicesOf, labelOf, typeOf } from '../form';
 import type { JsonSchema } from '../types';
 
@@ -58,7 +58,7 @@ export function SchemaField({ name, schema, required, value, error, disabled, on
       return field(<RadioButtonGroup id={id} options={options} value={value} onChange={(v) => onChange(String(v))} disabled={disabled} />);
     }
     return field(
-      <Select inputId={id} aria-label={label} options={options} value={value || null} onChange={(v) => onChange(String(v?.value ?? ''))} disabled={disabled} width={24} />,
+      <Combobox id={id} options={options} value={value || null} onChange={(v) => onChange(v.value)} disabled={disabled} width={24} />,
     );
   }
   if (t === 'integer' || t === 'number') {

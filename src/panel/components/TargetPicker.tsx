@@ -1,7 +1,7 @@
-import React from 'react';
+import React, { useState } from 'react';
 import { css } from '@emotion/css';
 import type { GrafanaTheme2, SelectableValue } from '@grafana/data';
-import { Alert, Field, Input, RadioButtonGroup, Select, useStyles2 } from '@grafana/ui';
+import { Alert, Combobox, Field, Input, RadioButtonGroup, useStyles2 } from '@grafana/ui';
 import { MODES_WITH_VALUE } from '../form';
 import type { PanelError } from '../errors';
 import type { LaunchFormState, TargetInfo, TargetMode } from '../types';
@@ -50,6 +50,9 @@ export function selectorFor(t: TargetInfo): { field: keyof Selector; value: stri
 
 export function TargetPicker({ targets, loadError, selector, mode, value, required, errors, onChange }: Props) {
   const styles = useStyles2(getStyles);
+  // The picker adds and forgets: after a pick it starts empty again (a new Combobox), since what was
+  // added now stands in the fields below. Combobox keeps the typed text even when its value is null.
+  const [picks, setPicks] = useState(0);
   const options = targets
     .map((t, i) => ({ t, i, sel: selectorFor(t) }))
     .filter((o) => o.sel)
@@ -62,6 +65,7 @@ export function TargetPicker({ targets, loadError, selector, mode, value, requir
     const next: Selector = { ...selector, [sel.field]: sel.field === 'processName' ? sel.value : append(selector[sel.field], sel.value) };
     next.daemons = append(next.daemons, t.daemon);
     onChange({ selector: next });
+    setPicks((n) => n + 1);
   };
   const set = (field: keyof Selector) => (e: React.FormEvent<HTMLInputElement>) => onChange({ selector: { ...selector, [field]: e.currentTarget.value } });
   const generalError = errors['/spec/targets/selector'];
@@ -79,14 +83,13 @@ export function TargetPicker({ targets, loadError, selector, mode, value, requir
         invalid={!!generalError}
         error={generalError}
       >
-        <Select
-          inputId="faultline-target-pick"
-          aria-label="Add a discovered target"
+        <Combobox
+          key={picks}
+          id="faultline-target-pick"
           options={options}
           value={null}
           placeholder={targets.length ? `Search ${targets.length} targets…` : 'No targets discovered'}
-          onChange={(v) => pick(v?.value)}
-          isClearable={false}
+          onChange={(v) => pick(v.value)}
         />
       </Field>
       <div className={styles.grid}>

@@ -1,5 +1,6 @@
 import React, { useState } from 'react';
-import { Button, IconButton, Input, Select, Stack } from '@grafana/ui';
+import { css } from '@emotion/css';
+import { Button, Combobox, IconButton, Input, Stack, useStyles2 } from '@grafana/ui';
 import type { LaunchTemplate } from '../types';
 
 // Templates live in the panel options (the dashboard JSON), not in localStorage: a drill such as
@@ -17,21 +18,26 @@ interface Props {
 }
 
 export function Templates({ templates, canSave, onApply, onSave, onDelete }: Props) {
+  const styles = useStyles2(getStyles);
   const [chosen, setChosen] = useState<string>();
   const [name, setName] = useState('');
   const options = templates.map((t) => ({ label: t.name, value: t.name, description: `${t.form.kind} · ${t.form.duration}` }));
   return (
     <Stack direction="row" gap={1} alignItems="center" wrap="wrap">
-      <Select
-        inputId="faultline-template"
-        aria-label="Start from a template"
+      {/* Combobox takes no aria-label: a label the eye does not need (the placeholder says it) but a screen reader does. */}
+      <span id="faultline-template-label" className={styles.visuallyHidden}>
+        Start from a template
+      </span>
+      <Combobox
+        id="faultline-template"
+        aria-labelledby="faultline-template-label"
         width={26}
         options={options}
         value={chosen ?? null}
         placeholder={templates.length ? 'Start from a template…' : 'No templates saved yet'}
         disabled={templates.length === 0}
         onChange={(v) => {
-          const t = templates.find((x) => x.name === v?.value);
+          const t = templates.find((x) => x.name === v.value);
           setChosen(t?.name);
           if (t) onApply(t);
         }}
@@ -67,3 +73,7 @@ export function Templates({ templates, canSave, onApply, onSave, onDelete }: Pro
     </Stack>
   );
 }
+
+const getStyles = () => ({
+  visuallyHidden: css({ position: 'absolute', width: 1, height: 1, overflow: 'hidden', clip: 'rect(0 0 0 0)', whiteSpace: 'nowrap' }),
+});
