@@ -15,7 +15,7 @@ import { Protection } from '../resolve/protect';
 export function prepare(stateDir: string): (daemonPid: number, noticedAt: number) => Promise<number> {
   const log = pino({ name: 'faultline-watchdog' }, pino.destination({ fd: 2, sync: true }));
   const journal = new Journal(stateDir);
-  const manager = new FaultManager({ journal, metrics: new DaemonMetrics(FAULT_KINDS.map((k) => k.spec.kind)), caps: {}, protection: new Protection(), log });
+  const manager = new FaultManager({ journal, metrics: new DaemonMetrics(FAULT_KINDS.map((k) => k.spec.kind), { processMetrics: false }), caps: {}, protection: new Protection(), log });
   return async (daemonPid, noticedAt) => {
     const t0 = process.hrtime.bigint();
     if (!(await claimForWatchdog(stateDir, daemonPid))) {
