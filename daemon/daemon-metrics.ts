@@ -1,15 +1,9 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../server-common/process-metrics';
 
 // The daemon's own Prometheus registry (an embedding exporter keeps its own), served at /metrics.
 
 export type RecoveryReason = 'requested' | 'lease_expired' | 'restart' | 'shutdown' | 'inject_failed' | 'daemon_died';
-
-/**
- * prom-client measures event-loop delay with a libuv timer at this resolution: its default of 10 ms woke
- * every process 100 times a second, idle or not (50 daemons and their watchdogs on one host were 10 000
- * wakeups a second). 100 ms still shows a blocked loop.
- */
-export const EVENT_LOOP_PRECISION_MS = 100;
 
 export class DaemonMetrics {
   readonly registry = new Registry();
@@ -23,7 +17,7 @@ export class DaemonMetrics {
   /** `processMetrics: false` for a process nobody scrapes (the watchdog): no default metrics, no timers. */
   constructor(kinds: readonly string[], opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_PRECISION_MS });
+    if (opts.processMetrics !== false) collectProcessMetrics(this.registry);
     this.active = new Gauge({ name: 'faultline_daemon_faults_active', help: 'Faults applied now, by kind', labelNames: ['kind'], registers });
     this.injections = new Counter({
       name: 'faultline_daemon_injections_total',

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../server-common/process-metrics';
 import type { ExperimentStore } from './store/experiments';
 
 // The exporter's own registry (never prom-client's global one, so two exporters in one process,
@@ -55,8 +56,7 @@ export class ExporterMetrics {
   readonly events: Counter<'type'>;
 
   constructor(store: ExperimentStore, daemons: DaemonUpSource) {
-    // event-loop delay sampled every 100 ms, not prom-client's 10 ms (a timer waking the process 100 times a second)
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
+    collectProcessMetrics(this.registry);
     new StoreGauge(
       {
         name: 'faultline_experiments',

@@ -82,7 +82,7 @@ export class Engine {
 
   /** The active runs themselves, from memory (read-only: the guards look at them on every notification and resync). */
   activeRuns(): Experiment[] {
-    return [...this.driver.runs.values()].filter((r) => !r.exp.spec.schedule).map((r) => r.exp);
+    return this.driver.activeRuns();
   }
 
   emit(e: Experiment, type: EventType, message: string, actor?: string, target?: string): void {

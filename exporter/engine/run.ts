@@ -392,7 +392,12 @@ export class RunDriver {
   }
 
   /** Runs the engine drives now (phases Pending…Recovering, schedules excluded). */
+  /** Runs the engine drives now, schedules excluded (read-only). */
+  activeRuns(): Experiment[] {
+    return [...this.runs.values()].filter((r) => !r.exp.spec.schedule).map((r) => r.exp);
+  }
+
   activeCount(): number {
-    return [...this.runs.values()].filter((r) => !r.exp.spec.schedule).length;
+    return this.activeRuns().length;
   }
 }
