@@ -53,6 +53,14 @@ function compiled(schema: TSchema) {
   return fn;
 }
 
+/**
+ * Compiles schemas ahead of their first use. An ajv compile costs milliseconds; a daemon whose first
+ * recover request of its life is an alert's abort would otherwise spend them before its first SIGCONT.
+ */
+export function precompile(schemas: Iterable<TSchema>): void {
+  for (const s of schemas) compiled(s);
+}
+
 /** Readable details from ajv errors: which field (JSON pointer under `prefix`) and why. */
 export function describeErrors(errors: ErrorObject[] | null | undefined, prefix = ''): ErrorDetail[] {
   const seen = new Set<string>();

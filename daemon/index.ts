@@ -12,7 +12,7 @@ import { acquireLock } from './lock';
 import { FaultManager } from './manager';
 import { DaemonMetrics } from './daemon-metrics';
 import { Protection } from './resolve/protect';
-import { createApp } from './server';
+import { createApp, precompileRequestSchemas } from './server';
 import { VERSION } from './version';
 import { startWatchdog, type Watchdog } from './watchdog/spawn';
 
@@ -122,6 +122,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const url = urlFor(tls ? 'https' : 'http', addr.host, port);
     await writeFile(path.join(opts.stateDir, 'daemon.url'), url + '\n');
     const sweeper = setInterval(() => manager.sweep(), SWEEP_MS);
+    setImmediate(() => precompileRequestSchemas(FAULT_KINDS.map((k) => k.spec.params)));
     log.info({ url, stateDir: opts.stateDir, kinds: manager.kinds().filter((k) => k.supported).map((k) => k.kind) }, 'faultline daemon listening');
 
     let closed: Promise<void> | undefined;

@@ -9,6 +9,7 @@ export default defineFault({
   spec,
   // one pause per process: SIGCONT from whichever ends first would resume it under the other
   holdsProcesses: 'stopped',
+  quickRecover: true,
   async precheck(_params, target) {
     requireProcesses(target.processes);
   },

@@ -68,6 +68,12 @@ export interface FaultKind<P extends TObject = TObject, S extends Record<string,
    */
   recover(ctx: FaultContext<Static<P>>, state: Partial<S>): Promise<void>;
   /**
+   * Recover only signals processes: no child process, no file written. A batch of recoveries
+   * (an alert aborting everything on a node) reverts these first, so a fork of `nft` for another
+   * fault in the batch never delays them.
+   */
+  quickRecover?: boolean;
+  /**
    * Network kinds with `peers`: replaces the peers of the running fault in place, atomically (the exporter
    * re-resolves a peer selector while the fault runs). Returns the new state; `params` stay as created, so
    * an identical retry of the creation still matches.

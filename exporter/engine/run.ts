@@ -33,8 +33,11 @@ export interface EngineOptions {
   retry?: RetryOptions;
 }
 
-/** Called after every phase change (guards watch Running experiments through this). */
-export type TransitionListener = (e: Experiment, from: Phase | undefined) => void;
+/**
+ * Called after every phase change (guards watch Running experiments through this). `e` is the live
+ * run: read it during the call, never write it; a terminal one is a copy that may be kept.
+ */
+export type TransitionListener = (e: Readonly<Experiment>, from: Phase | undefined) => void;
 
 /** How an ended run is recorded: final phase, reason code (status.reason and metric label), recovery reason. */
 export interface Ending {
@@ -121,8 +124,11 @@ export class RunDriver {
     this.save(run);
     if (event) this.emit(run.exp, event.type, event.message, event.actor);
     if (from === phase || this.hooks.listeners.length === 0) return;
-    const snapshot = structuredClone(run.exp); // one copy for every listener: they read, never write
-    for (const l of this.hooks.listeners) l(snapshot, from);
+    // Listeners read the run during the call (guards follow Running); only an ended run is kept by
+    // one (a workflow step's result), so only that one is copied: a copy per transition was a third
+    // of the exporter's work between an alert's abort and its first recover request.
+    const seen = isTerminal(phase) ? structuredClone(run.exp) : run.exp;
+    for (const l of this.hooks.listeners) l(seen, from);
   }
 
   emit(e: Experiment, type: EventType, message: string, actor?: string, target?: string): void {
