@@ -49,6 +49,7 @@ export class ExperimentStore {
   private readonly updateStmt;
   private readonly byNameStmt;
   private readonly byUidStmt;
+  private readonly existsStmt;
   private readonly deleteStmt;
   /** Prepared once per distinct SQL (filters build a handful of shapes; scrapes run the same two every time). */
   private readonly stmts = new Map<string, Statement<unknown[]>>();
@@ -77,6 +78,7 @@ export class ExperimentStore {
     this.updateStmt = db.prepare('UPDATE experiments SET phase = @phase, updated_ms = @updated, doc = @doc WHERE uid = @uid');
     this.byNameStmt = db.prepare('SELECT doc FROM experiments WHERE namespace = ? AND name = ?');
     this.byUidStmt = db.prepare('SELECT doc FROM experiments WHERE uid = ?');
+    this.existsStmt = db.prepare('SELECT 1 FROM experiments WHERE uid = ?').pluck();
     this.deleteStmt = db.prepare('DELETE FROM experiments WHERE uid = ?');
   }
 
@@ -136,6 +138,13 @@ export class ExperimentStore {
     if (!row) return undefined;
     const e = JSON.parse(row.doc) as Experiment;
     return this.pending.get(e.metadata.uid)?.deleted ? undefined : e;
+  }
+
+  /** Whether the experiment is still recorded (not deleted), without reading its document. */
+  has(uid: string): boolean {
+    const p = this.pending.get(uid);
+    if (p) return !p.deleted;
+    return this.existsStmt.get(uid) !== undefined;
   }
 
   getByUid(uid: string): Experiment | undefined {

@@ -63,7 +63,7 @@ export class WorkflowEngine {
 
   constructor(private readonly o: WorkflowEngineOptions) {
     o.engine.listeners.push((e) => {
-      if (TERMINAL_PHASES.includes(e.status.phase)) this.waiters.get(e.metadata.uid)?.(e);
+      if (TERMINAL_PHASES.includes(e.status.phase)) this.waiters.get(e.metadata.uid)?.(structuredClone(e) as Experiment); // kept as the step's result
     });
     o.engine.onStopAll = (actor, reason) => this.abortAll(reason, actor);
   }
