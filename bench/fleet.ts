@@ -414,6 +414,7 @@ export async function benchFleet(): Promise<unknown> {
       const resumed = await watchResumed(pausedPids.filter((_, i) => i % step === 0));
       const cpu0 = cpuByGroup();
       const tAbort = performance.now();
+      if (process.env.FLEET_DEBUG) console.log('abort at monotonic µs', process.hrtime.bigint() / 1000n);
       const answer = await post('/api/v1/alerts/alertmanager', {
         version: '4', groupKey: '{}', status: 'firing', receiver: 'faultline', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://127.0.0.1:9093',
         alerts: [{ status: 'firing', labels: { alertname: `FleetStop${round}`, faultline_stop: 'all' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fleet${round}` }],

@@ -154,6 +154,8 @@ export interface EngineSeams {
   /** Active runs (schedules excluded) from memory, read-only. */
   activeRuns?(): Experiment[];
   abort(ref: { namespace: string; name: string }, reason: string, actor: string, code?: string, detail?: AbortedBy): Promise<unknown>;
+  /** abort() without building an answer (guards never read it); used when the engine has it. */
+  abortRun?(ref: { namespace: string; name: string }, reason: string, actor: string, code?: string, detail?: AbortedBy): Promise<unknown>;
   stopAll(actor: string, reason?: string, code?: string): Promise<unknown>;
   beforeStart: ((ctx: StartContext) => void | Promise<void>)[];
   listeners: TransitionListener[];
@@ -189,7 +191,7 @@ export function attachSafety(o: AttachOptions): Safety & { stopResync(): void } 
     ...o,
     engine: {
       activeExperiments: active,
-      abort: (ref, reason, actor, code, detail) => o.engine.abort(ref, reason, actor, code, detail),
+      abort: (ref, reason, actor, code, detail) => (o.engine.abortRun ?? o.engine.abort).call(o.engine, ref, reason, actor, code, detail),
       stopAll: (actor, reason, code) => o.engine.stopAll(actor, reason, code),
       emit: o.emit,
     },
