@@ -167,11 +167,9 @@ class Converter {
           ctx.miss(`${at}/action`, `${action || 'no action'} is not error or random`);
           return [];
         }
-        const patterns = Array.isArray(spec.patterns) ? spec.patterns.map(String) : [];
-        if (patterns.length === 0) {
-          ctx.miss(`${at}/patterns`, 'Faultline needs at least one pattern (Chaos Mesh without patterns hits every name)');
-          return [];
-        }
+        const given = Array.isArray(spec.patterns) ? spec.patterns.map(String) : [];
+        // Chaos Mesh without patterns faults every name (k8s_dns_chaos ScopeAll): Faultline's `*` is that
+        const patterns = given.length ? given : ['*'];
         // Chaos Mesh's chaos DNS server (CoreDNS k8s_dns_chaos) answers a faulted name with SERVFAIL
         return [make('', { kind: 'dns-fault', params: { action, patterns, ...(action === 'error' ? { rcode: 'SERVFAIL' } : {}) } })];
       }

@@ -142,6 +142,15 @@ describe('Chaos Mesh import', () => {
     for (const e of r.experiments) expectValid(e.spec);
   });
 
+  it('a DNSChaos without patterns faults every name, as Chaos Mesh\'s DNS server does (`*`), and is not refused', () => {
+    for (const patterns of [undefined, []]) {
+      const r = importChaosMesh([{ apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'DNSChaos', metadata: { name: 'all-names' }, spec: { action: 'error', mode: 'all', selector: {}, duration: '1m', ...(patterns ? { patterns } : {}) } }]);
+      expect(r.unmapped).toEqual([]);
+      expect(r.experiments.map((e) => e.spec.fault)).toEqual([{ kind: 'dns-fault', params: { action: 'error', patterns: ['*'], rcode: 'SERVFAIL' } }]);
+      expectValid(r.experiments[0].spec);
+    }
+  });
+
   it('maps TimeChaos onto time-skew: the offset as written, clockIds as clocks', () => {
     const r = importChaosMesh(load('timechaos.yaml'));
     expect(r.unmapped).toEqual([]);
