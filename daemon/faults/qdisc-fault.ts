@@ -116,11 +116,18 @@ function qdiscSupport(cap: 'tbf' | 'netem') {
  * A tc kind whole: the interface picked at precheck, one root qdisc of `qdisc` with the kind's own
  * arguments (`qdiscArgs`, from validated params only) at inject, that qdisc removed at recover.
  */
-export function defineQdiscFault<P extends TObject>(spec: KindSpec<P>, qdisc: 'tbf' | 'netem', qdiscArgs: (params: Static<P>) => string[]): FaultKind<P, QdiscState> {
+export function defineQdiscFault<P extends TObject>(
+  spec: KindSpec<P>,
+  qdisc: 'tbf' | 'netem',
+  qdiscArgs: (params: Static<P>) => string[],
+  /** Checks of the params the schema cannot say (400 naming the field). */
+  checkParams?: (params: Static<P>) => void,
+): FaultKind<P, QdiscState> {
   return defineFault({
     spec,
     support: qdiscSupport(qdisc),
     async precheck(params, target) {
+      checkParams?.(params);
       const p = params as PeerParams;
       checkPeerSides(p, false);
       checkPeers(p.peers);
