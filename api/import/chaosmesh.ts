@@ -13,6 +13,16 @@ import type { Step, WorkflowInput } from '../workflow';
 // and one `unmapped` entry on its `spec` (or the action) saying why.
 
 export const CHAOS_MESH_API = 'chaos-mesh.org/v1alpha1';
+/**
+ * The field a Schedule or a workflow template holds a chaos spec in, as Chaos Mesh's EmbedChaos spells it:
+ * the leading capitals lower-cased up to the next word (`PodChaos` → `podChaos`, `DNSChaos` → `dnsChaos`,
+ * `HTTPChaos` → `httpChaos`, `IOChaos` → `ioChaos`, `Workflow` → `workflow`).
+ */
+export function embedKey(kind: string): string {
+  const m = /^([A-Z]+)([A-Z][a-z].*)$/.exec(kind);
+  return m ? m[1].toLowerCase() + m[2] : kind.charAt(0).toLowerCase() + kind.slice(1);
+}
+
 /** The chaos kinds (what a Schedule or a workflow template can hold). */
 export const CHAOS_KINDS = ['PodChaos', 'NetworkChaos', 'StressChaos', 'IOChaos', 'HTTPChaos', 'DNSChaos', 'TimeChaos'] as const;
 export const CHAOS_MESH_KINDS = [...CHAOS_KINDS, 'Schedule', 'Workflow'] as const;
@@ -88,7 +98,7 @@ class Converter {
 
   private schedule(ctx: DocContext, base: Omit<ExperimentInput, 'spec'>, spec: Obj): void {
     const type = String(spec.type ?? '');
-    const key = type ? type.charAt(0).toLowerCase() + type.slice(1) : '';
+    const key = embedKey(type);
     ctx.checkKeys(spec, '/spec', ['schedule', 'concurrencyPolicy', 'historyLimit', 'type', 'startingDeadlineSeconds', key]);
     if (type === 'Workflow') {
       // A Faultline workflow runs once: the workflow is converted, the cron rule is named as not carried over.
@@ -241,7 +251,7 @@ class Converter {
     const stepName = objectName(name);
     if (stepName !== name) ctx.note(`${at}/name`, `step named ${stepName} (Faultline names are lowercase letters, digits and dashes)`);
     const deadline = typeof t.deadline === 'string' ? t.deadline : undefined;
-    const chaosKey = type ? type.charAt(0).toLowerCase() + type.slice(1) : '';
+    const chaosKey = embedKey(type);
     ctx.checkKeys(t, at, ['name', 'templateType', 'deadline', 'children', 'abortWithStatusCheck', ...(type === 'Schedule' ? ['schedule'] : []), ...(type === 'StatusCheck' ? ['statusCheck'] : []), ...((CHAOS_KINDS as readonly string[]).includes(type) ? [chaosKey] : []), ...(type === 'Task' ? ['task', 'conditionalBranches'] : [])]);
     switch (type) {
       case 'Serial':
@@ -262,7 +272,7 @@ class Converter {
       case 'Schedule': {
         const sch = isObj(t.schedule) ? t.schedule : {};
         const inner = String(sch.type ?? '');
-        const key = inner ? inner.charAt(0).toLowerCase() + inner.slice(1) : '';
+        const key = embedKey(inner);
         ctx.checkKeys(sch, `${at}/schedule`, ['schedule', 'concurrencyPolicy', 'historyLimit', 'type', 'startingDeadlineSeconds', key]);
         ctx.miss(`${at}/schedule/schedule`, 'a workflow step runs its experiment once, for the deadline; the cron rule inside the step is not carried over');
         if (!(CHAOS_KINDS as readonly string[]).includes(inner)) {

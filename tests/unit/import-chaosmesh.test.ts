@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { importChaosMesh } from '../../api/import/chaosmesh';
+import { embedKey, importChaosMesh } from '../../api/import/chaosmesh';
 import { kindSpec } from '../../api/kinds/index';
 import { check } from '../../api/validate';
 import { WorkflowInput, type Step } from '../../api/workflow';
@@ -171,6 +171,31 @@ describe('Chaos Mesh import', () => {
     ]);
     expect(r.experiments[0].spec.targets).toEqual({ selector: { namespaces: ['busybox'] }, mode: 'all' });
     for (const e of r.experiments) expectValid(e.spec);
+  });
+
+  it('DNSChaos, TimeChaos and HTTPChaos inside a Workflow and a Schedule: read from dnsChaos, timeChaos, httpChaos as Chaos Mesh spells them', () => {
+    expect(['PodChaos', 'DNSChaos', 'HTTPChaos', 'IOChaos', 'TimeChaos', 'Workflow'].map(embedKey)).toEqual(['podChaos', 'dnsChaos', 'httpChaos', 'ioChaos', 'timeChaos', 'workflow']);
+    const r = importChaosMesh([
+      {
+        apiVersion: 'chaos-mesh.org/v1alpha1',
+        kind: 'Workflow',
+        metadata: { name: 'w' },
+        spec: {
+          entry: 'e',
+          templates: [
+            { name: 'e', templateType: 'Parallel', children: ['d', 't', 'h'] },
+            { name: 'd', templateType: 'DNSChaos', deadline: '20s', dnsChaos: { action: 'error', mode: 'all', selector: {}, patterns: ['a.*'] } },
+            { name: 't', templateType: 'TimeChaos', deadline: '20s', timeChaos: { mode: 'all', selector: {}, timeOffset: '1h' } },
+            { name: 'h', templateType: 'HTTPChaos', deadline: '20s', httpChaos: { mode: 'all', selector: {}, target: 'Request', port: 80, abort: true } },
+          ],
+        },
+      },
+      { apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'Schedule', metadata: { name: 's' }, spec: { schedule: '@every 10m', type: 'DNSChaos', dnsChaos: { action: 'random', mode: 'all', selector: {}, patterns: ['b.com'], duration: '30s' } } },
+    ]);
+    expect(r.unmapped).toEqual([]);
+    const steps = (r.workflows[0].spec.steps[0] as { parallel: { steps: { experiment: { spec: { fault: { kind: string } } } }[] } }).parallel.steps;
+    expect(steps.map((st) => st.experiment.spec.fault.kind)).toEqual(['dns-fault', 'time-skew', 'http-fault']);
+    expect(r.experiments.map((e) => [e.spec.fault, e.spec.schedule])).toEqual([[{ kind: 'dns-fault', params: { action: 'random', patterns: ['b.com'] } }, '@every 10m']]);
   });
 
   it('a DNSChaos without patterns faults every name, as Chaos Mesh\'s DNS server does (`*`), and is not refused', () => {
