@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { canUseNetns, ip, makeNetnsPair, type NetnsPair } from '../helpers/netns';
 import { describeWithTools } from '../helpers/require-tool';
-import { faultId, startTestDaemon, type TestDaemon } from './daemon-helpers';
+import { rmSync } from 'node:fs';
+import { daemonUrlOf, faultId, request, startDaemonProcess, startTestDaemon, stopDaemonProcess, tempDir, waitFor, type TestDaemon } from './daemon-helpers';
 import { udpDelivered } from './daemon-traffic';
 
 // The tc kinds with the other side given (`peers`, what the exporter resolves a Chaos Mesh `target:` into):
@@ -78,6 +79,27 @@ suite(['tc'], 'tc kinds toward peers only (network-bandwidth, test-made namespac
     const put = await dm.req('PUT', `/v1/faults/${id}/peers`, { peers: [addrB2] });
     expect([put.status, put.body.error?.details?.[0]?.field]).toEqual([422, '/peers']);
     expect((await dm.req('DELETE', `/v1/faults/${id}`)).status).toBe(200);
+  });
+
+  it('kill -9 of the daemon: its watchdog removes the htb root, class, leaf and filters; a restart finds nothing', async () => {
+    const stateDir = tempDir('qpeer-crash');
+    let daemon = startDaemonProcess(stateDir);
+    try {
+      let url = await daemonUrlOf(stateDir, daemon);
+      const res = await request(url, 'POST', '/v1/faults', { id: faultId('qcrash'), kind: 'network-bandwidth', params: { ...params, peers: [pair.addrB] }, target: { netns: pair.a }, leaseSeconds: 300 });
+      expect(res.status).toBe(201);
+      expect(qdiscs(pair.a, pair.ifA).find((q) => q.root)?.kind).toBe('htb');
+      daemon.kill('SIGKILL');
+      await new Promise((r) => daemon.once('exit', r));
+      await waitFor('the htb root gone', () => !qdiscs(pair.a, pair.ifA).some((q) => q.kind === 'htb' || q.kind === 'tbf') || undefined, 20_000);
+      expect(await udpDelivered(pair.a, pair.b, pair.addrB, 200)).toBe(200);
+      daemon = startDaemonProcess(stateDir);
+      url = await daemonUrlOf(stateDir, daemon);
+      expect((await request(url, 'GET', '/v1/faults')).body.faults).toEqual([]);
+    } finally {
+      await stopDaemonProcess(daemon);
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 
   it.each([
