@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Cidr } from './common';
 import { LocalSelector, TargetMode } from './experiment';
 
 // The other side of a network fault given as a selector instead of addresses (Chaos Mesh NetworkChaos
@@ -17,3 +18,12 @@ export const PeerSelector = Type.Object(
   { additionalProperties: false, description: 'the other side as a selector (Chaos Mesh `target`), resolved by the exporter to `peers`' },
 );
 export type PeerSelector = Static<typeof PeerSelector>;
+
+/**
+ * The other side of a tc kind (delay, netem, bandwidth...): only egress toward these addresses is shaped
+ * (Chaos Mesh NetworkChaos `target:` / `externalTargets` with direction `to`); without, all egress is.
+ */
+export const shapedPeerParams = {
+  peers: Type.Optional(Type.Array(Cidr, { maxItems: 64, description: 'only egress toward these addresses is affected (default: all egress of the interface)' })),
+  peer: Type.Optional(PeerSelector),
+};

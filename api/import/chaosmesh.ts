@@ -13,6 +13,16 @@ import type { Step, WorkflowInput } from '../workflow';
 // and one `unmapped` entry on its `spec` (or the action) saying why.
 
 export const CHAOS_MESH_API = 'chaos-mesh.org/v1alpha1';
+/**
+ * The field a Schedule or a workflow template holds a chaos spec in, as Chaos Mesh's EmbedChaos spells it:
+ * the leading capitals lower-cased up to the next word (`PodChaos` → `podChaos`, `DNSChaos` → `dnsChaos`,
+ * `HTTPChaos` → `httpChaos`, `IOChaos` → `ioChaos`, `Workflow` → `workflow`).
+ */
+export function embedKey(kind: string): string {
+  const m = /^([A-Z]+)([A-Z][a-z].*)$/.exec(kind);
+  return m ? m[1].toLowerCase() + m[2] : kind.charAt(0).toLowerCase() + kind.slice(1);
+}
+
 /** The chaos kinds (what a Schedule or a workflow template can hold). */
 export const CHAOS_KINDS = ['PodChaos', 'NetworkChaos', 'StressChaos', 'IOChaos', 'HTTPChaos', 'DNSChaos', 'TimeChaos'] as const;
 export const CHAOS_MESH_KINDS = [...CHAOS_KINDS, 'Schedule', 'Workflow'] as const;
@@ -88,7 +98,7 @@ class Converter {
 
   private schedule(ctx: DocContext, base: Omit<ExperimentInput, 'spec'>, spec: Obj): void {
     const type = String(spec.type ?? '');
-    const key = type ? type.charAt(0).toLowerCase() + type.slice(1) : '';
+    const key = embedKey(type);
     ctx.checkKeys(spec, '/spec', ['schedule', 'concurrencyPolicy', 'historyLimit', 'type', 'startingDeadlineSeconds', key]);
     if (type === 'Workflow') {
       // A Faultline workflow runs once: the workflow is converted, the cron rule is named as not carried over.
@@ -167,11 +177,9 @@ class Converter {
           ctx.miss(`${at}/action`, `${action || 'no action'} is not error or random`);
           return [];
         }
-        const patterns = Array.isArray(spec.patterns) ? spec.patterns.map(String) : [];
-        if (patterns.length === 0) {
-          ctx.miss(`${at}/patterns`, 'Faultline needs at least one pattern (Chaos Mesh without patterns hits every name)');
-          return [];
-        }
+        const given = Array.isArray(spec.patterns) ? spec.patterns.map(String) : [];
+        // Chaos Mesh without patterns faults every name (k8s_dns_chaos ScopeAll): Faultline's `*` is that
+        const patterns = given.length ? given : ['*'];
         // Chaos Mesh's chaos DNS server (CoreDNS k8s_dns_chaos) answers a faulted name with SERVFAIL
         return [make('', { kind: 'dns-fault', params: { action, patterns, ...(action === 'error' ? { rcode: 'SERVFAIL' } : {}) } })];
       }
@@ -243,7 +251,7 @@ class Converter {
     const stepName = objectName(name);
     if (stepName !== name) ctx.note(`${at}/name`, `step named ${stepName} (Faultline names are lowercase letters, digits and dashes)`);
     const deadline = typeof t.deadline === 'string' ? t.deadline : undefined;
-    const chaosKey = type ? type.charAt(0).toLowerCase() + type.slice(1) : '';
+    const chaosKey = embedKey(type);
     ctx.checkKeys(t, at, ['name', 'templateType', 'deadline', 'children', 'abortWithStatusCheck', ...(type === 'Schedule' ? ['schedule'] : []), ...(type === 'StatusCheck' ? ['statusCheck'] : []), ...((CHAOS_KINDS as readonly string[]).includes(type) ? [chaosKey] : []), ...(type === 'Task' ? ['task', 'conditionalBranches'] : [])]);
     switch (type) {
       case 'Serial':
@@ -264,7 +272,7 @@ class Converter {
       case 'Schedule': {
         const sch = isObj(t.schedule) ? t.schedule : {};
         const inner = String(sch.type ?? '');
-        const key = inner ? inner.charAt(0).toLowerCase() + inner.slice(1) : '';
+        const key = embedKey(inner);
         ctx.checkKeys(sch, `${at}/schedule`, ['schedule', 'concurrencyPolicy', 'historyLimit', 'type', 'startingDeadlineSeconds', key]);
         ctx.miss(`${at}/schedule/schedule`, 'a workflow step runs its experiment once, for the deadline; the cron rule inside the step is not carried over');
         if (!(CHAOS_KINDS as readonly string[]).includes(inner)) {
@@ -350,20 +358,29 @@ class Converter {
     const action = String(spec.action ?? '');
     ctx.checkKeys(spec, at, [...common, 'action', 'direction', 'target', 'externalTargets', 'device', 'delay', 'loss', 'duplicate', 'corrupt', 'bandwidth', 'rate']);
     if (spec.device !== undefined) ctx.note(`${at}/device`, 'mapped to selector.interface');
-    const direction = spec.direction === undefined ? 'both' : ({ to: 'egress', from: 'ingress', both: 'both' } as Record<string, string>)[String(spec.direction)];
+    // Chaos Mesh's default direction is `to` (kubebuilder:default=to): egress from the selected pods
+    const direction = ({ to: 'egress', from: 'ingress', both: 'both' } as Record<string, string>)[String(spec.direction ?? 'to')];
     if (!direction) ctx.miss(`${at}/direction`, `${String(spec.direction)} is not to, from or both`);
-    const peers = Array.isArray(spec.externalTargets) ? spec.externalTargets.map(String) : undefined;
-    if (peers?.some((p) => !/^[0-9a-fA-F.:/]+$/.test(p))) ctx.miss(`${at}/externalTargets`, 'host names are not resolved; give IP addresses or CIDRs');
+    // Chaos Mesh also takes host names and host:port; Faultline's peers are addresses: each other entry is named
+    let peers: string[] | undefined;
+    if (Array.isArray(spec.externalTargets)) {
+      peers = [];
+      spec.externalTargets.forEach((raw, i) => {
+        const p = String(raw);
+        if (/^(([0-9]{1,3}\.){3}[0-9]{1,3}(\/[0-9]{1,2})?|[0-9a-fA-F]*:[0-9a-fA-F:]*(\/[0-9]{1,3})?)$/.test(p)) peers!.push(p);
+        else ctx.miss(`${at}/externalTargets/${i}`, `"${p}": host names and ports are not resolved; give IP addresses or CIDRs`);
+      });
+      if (peers.length === 0) peers = undefined;
+    }
     // the other side as pods: Faultline's peer selector (resolved to their addresses, and again when they change)
     const peer = this.peer(ctx, spec.target, `${at}/target`);
     const lossCorrelated = action === 'loss' && isObj(spec.loss) && spec.loss.correlation !== undefined && Number(spec.loss.correlation) !== 0;
     const delayReorder = action === 'delay' && isObj(spec.delay) && spec.delay.reorder !== undefined;
     // loss with a correlation, and delay with reorder, need netem (nft loss is independent per packet)
-    const netem = action === 'netem' || ((lossCorrelated || delayReorder) && !peers && !peer);
+    // (the tc kinds shape egress toward peers too, so correlated loss toward a `to` side stays netem)
+    const netem = action === 'netem' || delayReorder || (lossCorrelated && (direction === 'egress' || (!peers && !peer)));
     const tcOnly = action !== 'partition' && (action !== 'loss' || netem);
-    if (tcOnly && (spec.direction !== undefined && spec.direction !== 'to')) ctx.miss(`${at}/direction`, 'tc-based kinds shape egress only; ingress is not mapped');
-    if (tcOnly && peers) ctx.miss(`${at}/externalTargets`, 'tc-based kinds act on the whole interface; per-peer filtering is not mapped');
-    if (tcOnly && peer) ctx.miss(`${at}/target`, 'tc-based kinds act on the whole interface; shaping only the traffic toward target pods is not mapped');
+    if (tcOnly && direction && direction !== 'egress') ctx.miss(`${at}/direction`, 'tc-based kinds shape egress only (Chaos Mesh `to`); traffic from the other side is not mapped');
     const withIface = (r: ReturnType<MakeFn>) => {
       if (typeof spec.device === 'string' && r.spec.targets) (r.spec.targets.selector as Obj).interface = spec.device;
       return r;
@@ -373,13 +390,13 @@ class Converter {
       ctx.checkKeys(v, `${at}/${key}`, fields);
       return v;
     };
-    if (netem) return this.netem(ctx, spec, at, action, withIface, make);
     const peerParams = (): Obj => ({ ...(peers ? { peers } : {}), ...(peer ? { peer } : {}) });
+    if (netem) return this.netem(ctx, spec, at, action, withIface, make, peerParams());
     switch (action) {
       case 'delay': {
         const d = sub('delay', ['latency', 'jitter', 'correlation', 'reorder']);
         if (d.reorder !== undefined) ctx.miss(`${at}/delay/reorder`, 'map it as its own network-reorder experiment');
-        return [withIface(make('', { kind: 'network-delay', params: { latency: d.latency, ...(d.jitter ? { jitter: d.jitter } : {}), ...percentField(d, 'correlation', 'correlation') } }))];
+        return [withIface(make('', { kind: 'network-delay', params: { latency: d.latency, ...(d.jitter ? { jitter: d.jitter } : {}), ...percentField(d, 'correlation', 'correlation'), ...peerParams() } }))];
       }
       case 'loss': {
         const l = sub('loss', ['loss', 'correlation']);
@@ -389,7 +406,7 @@ class Converter {
       case 'duplicate':
       case 'corrupt': {
         const v = sub(action, [action, 'correlation']);
-        return [withIface(make('', { kind: `network-${action}`, params: { ...percentField(v, action, 'percent'), ...percentField(v, 'correlation', 'correlation') } }))];
+        return [withIface(make('', { kind: `network-${action}`, params: { ...percentField(v, action, 'percent'), ...percentField(v, 'correlation', 'correlation'), ...peerParams() } }))];
       }
       case 'partition':
         if (!peers?.length && !peer) {
@@ -402,7 +419,7 @@ class Converter {
         for (const f of ['peakrate', 'minburst']) if (b[f] !== undefined) ctx.miss(`${at}/bandwidth/${f}`, 'tbf peak rate is not mapped');
         return [withIface(make('', {
           kind: 'network-bandwidth',
-          params: { rate: String(b.rate ?? ''), ...(b.limit !== undefined ? { limit: String(b.limit) } : {}), ...(b.buffer !== undefined ? { burst: String(b.buffer) } : {}) },
+          params: { rate: String(b.rate ?? ''), ...(b.limit !== undefined ? { limit: String(b.limit) } : {}), ...(b.buffer !== undefined ? { burst: String(b.buffer) } : {}), ...peerParams() },
         }))];
       }
       default:
@@ -431,7 +448,7 @@ class Converter {
   }
 
   /** Chaos Mesh's netem action (and delay+reorder, correlated loss) → network-netem, one netem qdisc. */
-  private netem(ctx: DocContext, spec: Obj, at: string, action: string, withIface: (r: ReturnType<MakeFn>) => ReturnType<MakeFn>, make: MakeFn) {
+  private netem(ctx: DocContext, spec: Obj, at: string, action: string, withIface: (r: ReturnType<MakeFn>) => ReturnType<MakeFn>, make: MakeFn, other: Obj) {
     const params: Obj = {};
     const sub = (key: string, fields: string[]) => {
       const v = isObj(spec[key]) ? (spec[key] as Obj) : undefined;
@@ -459,7 +476,7 @@ class Converter {
       return [];
     }
     if (action !== 'netem') ctx.note(`${at}/action`, `mapped to network-netem: ${action === 'loss' ? 'correlated loss' : 'reorder'} needs netem`);
-    return [withIface(make('', { kind: 'network-netem', params }))];
+    return [withIface(make('', { kind: 'network-netem', params: { ...params, ...other } }))];
   }
 
   private http(ctx: DocContext, spec: Obj, at: string, common: string[], make: MakeFn) {

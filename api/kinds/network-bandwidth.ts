@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Rate, Size } from '../common';
+import { shapedPeerParams } from '../peer';
 import { defineKind } from './types';
 
 export default defineKind({
@@ -14,6 +15,7 @@ export default defineKind({
       rate: Rate(),
       burst: Size({ default: '32KiB', description: 'bucket size' }),
       limit: Size({ default: '256KiB', description: 'bytes that may queue before drops' }),
+      ...shapedPeerParams,
     },
     { additionalProperties: false },
   ),

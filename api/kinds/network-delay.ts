@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, Percent } from '../common';
+import { shapedPeerParams } from '../peer';
 import { defineKind } from './types';
 
 export default defineKind({
@@ -14,6 +15,7 @@ export default defineKind({
       latency: Duration(),
       jitter: Duration({ default: '0ms' }),
       correlation: Percent({ default: 0 }),
+      ...shapedPeerParams,
     },
     { additionalProperties: false },
   ),

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Percent } from '../common';
+import { shapedPeerParams } from '../peer';
 import { defineKind } from './types';
 
 export default defineKind({
@@ -9,5 +10,5 @@ export default defineKind({
   scope: 'network',
   targetRequired: false,
   requires: ['tc', 'netem'],
-  params: Type.Object({ percent: Percent(), correlation: Percent({ default: 0 }) }, { additionalProperties: false }),
+  params: Type.Object({ percent: Percent(), correlation: Percent({ default: 0 }), ...shapedPeerParams }, { additionalProperties: false }),
 });

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, Percent, Rate } from '../common';
+import { shapedPeerParams } from '../peer';
 import { defineKind } from './types';
 
 // Chaos Mesh's `netem` action: several netem impairments in one qdisc. Each group is optional but at
@@ -42,6 +43,7 @@ export default defineKind({
       duplicate: Type.Optional(PercentWithCorrelation('sent twice')),
       corrupt: Type.Optional(PercentWithCorrelation('with a flipped bit')),
       rate: Type.Optional(Rate({ description: 'egress rate limit, e.g. 8mbit' })),
+      ...shapedPeerParams,
     },
     { additionalProperties: false, minProperties: 1, description: 'at least one of delay, loss, duplicate, corrupt, rate' },
   ),

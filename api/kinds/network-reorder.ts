@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, Percent } from '../common';
+import { shapedPeerParams } from '../peer';
 import { defineKind } from './types';
 
 export default defineKind({
@@ -15,6 +16,7 @@ export default defineKind({
       percent: Percent(),
       correlation: Percent({ default: 0 }),
       gap: Type.Integer({ minimum: 0, maximum: 1000, default: 0, description: 'reorder every gap-th packet (0 = random)' }),
+      ...shapedPeerParams,
     },
     { additionalProperties: false },
   ),

@@ -69,7 +69,16 @@ export default defineKind({
       }),
       clocks: Type.Array(
         Type.Union(Object.keys(CLOCK_IDS).map((c) => Type.Literal(c as ClockName))),
-        { minItems: 1, maxItems: Object.keys(CLOCK_IDS).length, uniqueItems: true, default: ['CLOCK_REALTIME'], description: 'which clocks are shifted; gettimeofday and time follow CLOCK_REALTIME' },
+        {
+          minItems: 1,
+          maxItems: Object.keys(CLOCK_IDS).length,
+          uniqueItems: true,
+          default: ['CLOCK_REALTIME'],
+          description:
+            'which clocks are shifted; gettimeofday and time follow CLOCK_REALTIME. A shifted CLOCK_MONOTONIC also moves the deadlines ' +
+            'the process computes from it (Python time.sleep, libuv and pthread timed waits): a forward shift can hold such a wait for up ' +
+            'to the offset, even past recovery, as with Chaos Mesh',
+        },
       ),
     },
     { additionalProperties: false },

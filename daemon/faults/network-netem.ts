@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox';
 import spec from '../../api/kinds/network-netem';
+import { ApiError } from '../../api/errors';
 import { parseDuration, parseRate } from '../../api/units';
 import { defineQdiscFault } from './qdisc-fault';
 
@@ -25,4 +26,11 @@ export function netemArgs(p: Static<typeof spec.params>): string[] {
   return args;
 }
 
-export default defineQdiscFault(spec, 'netem', netemArgs);
+/** The schema's minProperties counts peers too: peers alone would be a netem that does nothing. */
+export function checkImpairments(p: Static<typeof spec.params>): void {
+  if (!p.delay && !p.loss && !p.duplicate && !p.corrupt && !p.rate) {
+    throw ApiError.invalid('invalid params: /params needs at least one of delay, loss, duplicate, corrupt, rate', [{ field: '/params', reason: 'needs at least one of delay, loss, duplicate, corrupt, rate' }]);
+  }
+}
+
+export default defineQdiscFault(spec, 'netem', netemArgs, checkImpairments);

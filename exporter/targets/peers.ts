@@ -8,8 +8,9 @@ import type { TargetResolver } from './types';
 
 // Peer selectors (api/peer.ts, Chaos Mesh NetworkChaos `target:`): before each start and scheduled run,
 // `spec.fault.params.peer` is resolved like `spec.targets` (same selector, same modes, same resolver:
-// processes/netns on the daemons' hosts, or pods in Kubernetes mode), each selected target's daemon is
-// asked for the addresses of its network namespace (`POST /v1/addresses`), and those addresses join
+// processes/netns on the daemons' hosts, or pods in Kubernetes mode), then turned into addresses: in
+// Kubernetes mode the pods' IPs from the API server; on a host each selected target's daemon is asked for
+// the addresses of its network namespace (`POST /v1/addresses`). Those addresses join
 // `spec.fault.params.peers`, which is what the daemons act on. The experiment records the addresses it
 // partitioned; a scheduled run resolves again from its schedule's spec (which keeps only the selector).
 
@@ -27,9 +28,12 @@ function renamed(err: unknown): unknown {
 }
 
 export async function resolvePeers(namespace: string, spec: ExperimentSpec, peer: PeerSelector, targets: TargetResolver, daemons: DaemonRegistry): Promise<string[]> {
+  const sel = { selector: peer.selector, mode: peer.mode ?? 'all', ...(peer.value !== undefined ? { value: peer.value } : {}) };
   let selected;
   try {
-    ({ selected } = await targets.resolve(namespace, { ...spec, targets: { selector: peer.selector, mode: peer.mode ?? 'all', ...(peer.value !== undefined ? { value: peer.value } : {}) } }));
+    // Kubernetes mode knows the pods' IPs itself; on a host, the daemons know their namespaces' addresses
+    if (targets.addressesOf) return await targets.addressesOf(namespace, sel);
+    ({ selected } = await targets.resolve(namespace, { ...spec, targets: sel }));
   } catch (err) {
     throw renamed(err);
   }

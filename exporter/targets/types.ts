@@ -25,4 +25,10 @@ export interface TargetResolver {
   resolve(namespace: string, spec: ExperimentSpec): Promise<Resolution>;
   /** Everything a selector could pick now (`GET /api/v1/targets`). */
   candidates(): Promise<TargetCandidate[]>;
+  /**
+   * The addresses of what `targets` selects, where the resolver knows them itself (Kubernetes: the pods'
+   * IPs from the API server, whichever node they run on). Without it, each selected target's daemon is
+   * asked for the addresses of its network namespace (exporter/targets/peers.ts).
+   */
+  addressesOf?(namespace: string, targets: NonNullable<ExperimentSpec['targets']>): Promise<string[]>;
 }

@@ -3,6 +3,10 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { PACKAGE_ROOT } from '../../daemon/paths';
+import { dig, startDnsmasq, useResolver, type DnsServer } from '../helpers/dns';
+import { canUseNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns';
+import { describeWithTools } from '../helpers/require-tool';
+import { udpDelivered } from './daemon-traffic';
 import { cli, startStack, tempDir, waitFor, type Stack } from './exporter-helpers';
 
 // `faultline import` converts Chaos Mesh documents and names what it cannot map; `apply` takes a
@@ -173,3 +177,79 @@ describe('faultline apply with a Chaos Mesh document', () => {
     expect(done.metadata.annotations?.['faultline.dev/imported-from']).toBe(`StressChaos/${name}`);
   });
 });
+
+// Chaos Mesh's own DNSChaos and NetworkChaos (partition with `target:`) examples, converted by `faultline
+// import`, aimed by the user at namespaces of this host (the selectors are Kubernetes labels), applied
+// with `faultline apply`, and checked with real DNS queries and real traffic while they run and after.
+const nsOk = canUseNetns();
+(nsOk.ok ? describeWithTools : (_t: string[], name: string, fn: () => void) => describe.skip(`${name} (skipped: ${nsOk.reason})`, fn))(
+  ['nft', 'dnsmasq', 'dig'],
+  'imported DNSChaos and partition-with-target, applied and checked with real traffic',
+  () => {
+    let s: Stack;
+    let pair: NetnsPair;
+    let dns: DnsServer;
+    let undoResolver: () => void;
+    const RECORDS = { 'github.com': '10.77.2.1', 'google.com': '10.77.2.2', 'example.org': '10.77.2.3' };
+    beforeAll(async () => {
+      pair = makeNetnsPair('cmimp');
+      undoResolver = useResolver(pair.a, pair.addrB);
+      dns = await startDnsmasq(pair.b, pair.addrB, RECORDS, dir);
+      s = await startStack();
+    });
+    afterAll(async () => {
+      await s?.close();
+      await dns?.stop();
+      undoResolver?.();
+      pair?.destroy();
+    });
+
+    /** `faultline import` of a fixture, first document, as JS. */
+    const imported = async (file: string) => {
+      const r = await cli(['import', '-f', path.join(fixtures, file)]);
+      expect([file, r.code]).toEqual([file, 0]);
+      return YAML.parseAllDocuments(r.stdout).map((d) => d.toJS())[0];
+    };
+    const applyAndWait = async (exp: Record<string, any>, name: string) => {
+      exp.metadata = { name, namespace: 'default' };
+      const file = path.join(dir, `${name}.yaml`);
+      writeFileSync(file, YAML.stringify(exp));
+      const r = await cli(['apply', '-f', file], { FAULTLINE_SERVER: s.url });
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      await waitFor(`${name} Running`, async () => (await phase(name)) === 'Running' || undefined, 60_000);
+    };
+    const phase = async (name: string) => ((await (await fetch(`${s.url}/api/v1/experiments/default/${name}`)).json()) as { status: { phase: string } }).status.phase;
+
+    it('DNSChaos (action random, patterns google.com, chaos-mesh.*, github.?om): matching names get a random address, others resolve; all back after', async () => {
+      const exp = await imported('dnschaos.yaml');
+      expect(exp.spec.fault).toEqual({ kind: 'dns-fault', params: { action: 'random', patterns: ['google.com', 'chaos-mesh.*', 'github.?om'] } });
+      exp.spec.targets = { selector: { netns: [pair.a] }, mode: 'all' };
+      exp.spec.duration = '8s';
+      const name = `cm-dns-${process.pid}`;
+      await applyAndWait(exp, name);
+      for (const host of ['github.com', 'google.com']) {
+        const got = await dig(pair.a, host);
+        expect([host, got.status, got.addresses.length, /^(192\.0\.2|198\.51\.100|203\.0\.113)\./.test(got.addresses[0] ?? '')]).toEqual([host, 'NOERROR', 1, true]);
+      }
+      expect(await dig(pair.a, 'example.org')).toEqual({ status: 'NOERROR', addresses: ['10.77.2.3'] });
+      await waitFor(`${name} Finished`, async () => (await phase(name)) === 'Finished' || undefined, 60_000);
+      expect(await dig(pair.a, 'github.com')).toEqual({ status: 'NOERROR', addresses: ['10.77.2.1'] });
+    });
+
+    it('NetworkChaos partition, direction to, other side a `target:` selector: the target cannot send to the peer, the peer still reaches it', async () => {
+      const exp = await imported('network-partition-target.yaml');
+      expect(exp.spec.fault).toMatchObject({ kind: 'network-partition', params: { direction: 'egress', peer: { mode: 'one' } } });
+      exp.spec.fault.params.peer.selector = { netns: [pair.b] };
+      exp.spec.targets = { selector: { netns: [pair.a] }, mode: 'one' };
+      exp.spec.duration = '5m';
+      const name = `cm-part-${process.pid}`;
+      await applyAndWait(exp, name);
+      expect(await udpDelivered(pair.a, pair.b, pair.addrB, 200)).toBe(0);
+      expect(await udpDelivered(pair.b, pair.a, pair.addrA, 200)).toBe(200);
+      const stopped = await cli(['stop', name], { FAULTLINE_SERVER: s.url });
+      expect(stopped.code).toBe(0);
+      await waitFor(`${name} ended`, async () => ['Finished', 'Aborted'].includes(await phase(name)) || undefined, 60_000);
+      expect(await udpDelivered(pair.a, pair.b, pair.addrB, 200)).toBe(200);
+    });
+  },
+);

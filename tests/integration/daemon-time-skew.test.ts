@@ -166,6 +166,65 @@ suite('time-skew', () => {
     expect(after - before).toBeLessThan(20_000);
   }, 60_000);
 
+  it('CLOCK_REALTIME and CLOCK_MONOTONIC together on Python and Node (and a Python bystander untouched)', async () => {
+    // These read their clocks when asked on stdin, not on a timer: a process whose monotonic clock jumps
+    // computes its sleep and timer deadlines from the shifted clock (so does any vDSO-based skew, Chaos
+    // Mesh's too), and a probe that needs no timer shows the clocks alone.
+    const probes: { name: string; child: ChildProcess; lines: string[] }[] = [];
+    const probe = (name: string, cmd: string, args: string[]) => {
+      const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+      others.push(child);
+      const p = { name, child, lines: [] as string[] };
+      let buf = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const parts = buf.split('\n');
+        buf = parts.pop()!;
+        p.lines.push(...parts.filter(Boolean));
+      });
+      probes.push(p);
+      return p;
+    };
+    /** [realtime - now, its monotonic - ours] in ms, read at once. */
+    const read = async (p: (typeof probes)[number]): Promise<[number, number]> => {
+      p.lines.length = 0;
+      p.child.stdin!.write('\n');
+      const line = await waitFor(`${p.name} answering`, () => p.lines[0], 20_000, 5);
+      const [real, mono] = line.trim().split(/\s+/).map(Number);
+      return [real - Date.now(), mono - Number(process.hrtime.bigint() / 1_000_000n)];
+    };
+    const pyCode = 'import sys, time\nfor _ in sys.stdin:\n    print(int(time.time() * 1000), int(time.monotonic() * 1000), flush=True)';
+    const py = probe('python', python, ['-u', '-c', pyCode]);
+    const node = probe('node', process.execPath, ['-e', "process.stdin.on('data', () => console.log(Date.now(), Number(process.hrtime.bigint() / 1000000n)))"]);
+    const bystander = probe('python bystander', python, ['-u', '-c', pyCode]);
+    const base = new Map<string, number>();
+    for (const p of probes) {
+      const [real, mono] = await read(p);
+      expect([p.name, Math.abs(real) < 1000]).toEqual([p.name, true]);
+      base.set(p.name, mono); // the gap between its monotonic clock and ours (same clock, different reads)
+    }
+    const OFF = 30 * 60_000;
+    const ids = [py, node].map(() => faultId('mono2'));
+    for (const [i, p] of [py, node].entries()) {
+      const res = await dm.req('POST', '/v1/faults', { id: ids[i], kind: 'time-skew', params: { offset: '+30m', clocks: ['CLOCK_REALTIME', 'CLOCK_MONOTONIC'] }, target: { pid: p.child.pid } });
+      expect([p.name, res.status, res.body.error?.message]).toEqual([p.name, 201, undefined]);
+    }
+    for (const p of [py, node]) {
+      const [real, mono] = await read(p);
+      expect([p.name, Math.abs(real - OFF) < 1000, Math.abs(mono - base.get(p.name)! - OFF) < 1000]).toEqual([p.name, true, true]);
+    }
+    const [bReal, bMono] = await read(bystander);
+    expect([Math.abs(bReal) < 1000, Math.abs(bMono - base.get(bystander.name)!) < 1000]).toEqual([true, true]);
+
+    for (const id of ids) expect((await dm.req('DELETE', `/v1/faults/${id}`)).status).toBe(200);
+    for (const p of [py, node]) {
+      const [real, mono] = await read(p);
+      expect([p.name, Math.abs(real) < 1000, Math.abs(mono - base.get(p.name)!) < 1000]).toEqual([p.name, true, true]);
+      expect(p.child.exitCode).toBeNull();
+    }
+    for (const p of probes) p.child.kill('SIGKILL');
+  }, 60_000);
+
   it('a child the target forks while skewed reads skewed time, and correct time after recovery', async () => {
     const file = path.join(bin, 'child-clock');
     const c = cClock(file);

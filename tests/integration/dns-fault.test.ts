@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { TObject } from '@sinclair/typebox';
 import dnsFault from '../../daemon/faults/dns-fault';
 import type { FaultKind } from '../../daemon/faults/types';
 import { isSameProcess } from '../../daemon/sys/proc';
 import { dig, getent, startDnsmasq, useResolver, type DnsServer } from '../helpers/dns';
-import { canUseNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns';
+import { canUseNetns, ip, makeNetnsPair, type NetnsPair } from '../helpers/netns';
 import { describeWithTools } from '../helpers/require-tool';
 import { daemonUrlOf, faultId, nftTables, request, startDaemonProcess, startTestDaemon, stopDaemonProcess, tempDir, waitFor } from './daemon-helpers';
 import { injectFault, type TestFault } from './proxy-helpers';
@@ -24,12 +24,27 @@ const suite = nsOk.ok ? describeWithTools : (_t: string[], name: string, fn: () 
 const MATCH = 'match.example.test';
 const OTHER = 'other.example.test';
 const WILD = 'api.wild.test';
-const RECORDS = { [MATCH]: '10.77.0.1', [OTHER]: '10.77.0.2', [WILD]: '10.77.0.3', 'wild.test': '10.77.0.4' };
+const RECORDS = {
+  [MATCH]: '10.77.0.1',
+  [OTHER]: '10.77.0.2',
+  [WILD]: '10.77.0.3',
+  'wild.test': '10.77.0.4',
+  // the names of Chaos Mesh's examples/dns-chaos-example.yaml (patterns google.com, chaos-mesh.*, github.?om)
+  'google.com': '10.77.1.1',
+  'www.google.com': '10.77.1.2',
+  'chaos-mesh.org': '10.77.1.3',
+  'github.com': '10.77.1.4',
+  'gitlab.com': '10.77.1.5',
+};
+/** A second resolver with answers of its own: forwarded queries must reach the one they were sent to. */
+const RECORDS2 = { [OTHER]: '10.78.0.2', [MATCH]: '10.78.0.1' };
 const DOC_V4 = /^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d+$/;
 
 suite(['nft', 'dnsmasq', 'dig', 'getent'], 'dns-fault (dnsmasq in a test-made namespace)', () => {
   let pair: NetnsPair;
   let dns: DnsServer;
+  let dns2: DnsServer;
+  let addrB2: string;
   let undoResolver: () => void;
   let dir: string;
   const faults: TestFault[] = [];
@@ -41,11 +56,20 @@ suite(['nft', 'dnsmasq', 'dig', 'getent'], 'dns-fault (dnsmasq in a test-made na
     dir = tempDir('dns');
     undoResolver = useResolver(pair.a, pair.addrB);
     dns = await startDnsmasq(pair.b, pair.addrB, RECORDS, dir);
+    // the second resolver: another address of B, reached from A by a host route
+    const [o1, o2, o3] = pair.addrB.split('.');
+    addrB2 = `${o1}.${o2}.${o3}.10`;
+    ip('-n', pair.b, 'addr', 'add', `${addrB2}/32`, 'dev', pair.ifB);
+    ip('-n', pair.a, 'route', 'add', `${addrB2}/32`, 'dev', pair.ifA);
+    const dir2 = path.join(dir, 'second');
+    mkdirSync(dir2);
+    dns2 = await startDnsmasq(pair.b, addrB2, RECORDS2, dir2);
   });
 
   afterAll(async () => {
     for (const f of faults.splice(0)) await f.recover().catch(() => undefined);
     await dns?.stop();
+    await dns2?.stop();
     undoResolver?.();
     pair?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -106,6 +130,52 @@ suite(['nft', 'dnsmasq', 'dig', 'getent'], 'dns-fault (dnsmasq in a test-made na
     await r.recover();
     faults.pop();
     expect(nftTables(pair.a)).not.toContain('faultline-');
+  });
+
+  it('names that do not match go to the resolver they were sent to, over UDP and TCP, with its own answer', async () => {
+    expect(await dig(pair.a, OTHER, { server: addrB2 })).toEqual({ status: 'NOERROR', addresses: ['10.78.0.2'] }); // before
+    const f = await injectFault(kind, { action: 'error', rcode: 'SERVFAIL', patterns: [MATCH] }, target());
+    faults.push(f);
+    for (const tcp of [false, true]) {
+      expect(await dig(pair.a, OTHER, { server: addrB2, tcp })).toEqual({ status: 'NOERROR', addresses: ['10.78.0.2'] });
+      expect(await dig(pair.a, OTHER, { server: pair.addrB, tcp })).toEqual({ status: 'NOERROR', addresses: ['10.77.0.2'] });
+      expect(await dig(pair.a, OTHER, { tcp })).toEqual({ status: 'NOERROR', addresses: ['10.77.0.2'] }); // resolv.conf's
+      // a matching name is faulted whichever resolver was asked
+      expect(await dig(pair.a, MATCH, { server: addrB2, tcp })).toMatchObject({ status: 'SERVFAIL' });
+    }
+    await f.recover();
+    faults.pop();
+    expect(await dig(pair.a, MATCH, { server: addrB2 })).toEqual({ status: 'NOERROR', addresses: ['10.78.0.1'] });
+  });
+
+  it('the patterns of Chaos Mesh\'s examples/dns-chaos-example.yaml match as Chaos Mesh\'s DNS server matches them', async () => {
+    const f = await injectFault(kind, { action: 'error', patterns: ['google.com', 'chaos-mesh.*', 'github.?om'] }, target());
+    faults.push(f);
+    for (const name of ['google.com', 'chaos-mesh.org', 'github.com']) expect([name, (await dig(pair.a, name)).status]).toEqual([name, 'NXDOMAIN']);
+    // an exact pattern is that name only (k8s_dns_chaos adds the trailing dot, not subdomains)
+    expect(await dig(pair.a, 'www.google.com')).toEqual({ status: 'NOERROR', addresses: ['10.77.1.2'] });
+    expect(await dig(pair.a, 'gitlab.com')).toEqual({ status: 'NOERROR', addresses: ['10.77.1.5'] });
+    await f.recover();
+    faults.pop();
+    expect(await dig(pair.a, 'google.com')).toEqual({ status: 'NOERROR', addresses: ['10.77.1.1'] });
+  });
+
+  it('percent 50 faults some matching queries and forwards the others', async () => {
+    const f = await injectFault(kind, { action: 'error', patterns: [MATCH], percent: 50 }, target());
+    faults.push(f);
+    const seen = { NXDOMAIN: 0, NOERROR: 0, other: 0 };
+    // 40 draws: all one way has a probability of 2 × 2^-40
+    for (let i = 0; i < 40; i++) {
+      const r = await dig(pair.a, MATCH);
+      if (r.status === 'NXDOMAIN') seen.NXDOMAIN++;
+      else if (r.status === 'NOERROR' && r.addresses[0] === '10.77.0.1') seen.NOERROR++;
+      else seen.other++;
+    }
+    expect(seen.other).toBe(0);
+    expect(seen.NXDOMAIN).toBeGreaterThan(0);
+    expect(seen.NOERROR).toBeGreaterThan(0);
+    await f.recover();
+    faults.pop();
   });
 
   it('percent 0 faults nothing: every query is forwarded', async () => {

@@ -135,6 +135,26 @@ suite(['nft'], 'partitions with a peer selector (exporter + daemon, test-made na
     ip('-n', pair.b, 'addr', 'del', `${addrB3}/32`, 'dev', pair.ifB);
   });
 
+  it('a tc kind with a peer selector (network-bandwidth toward B): only egress to B is shaped, and only while it runs', async () => {
+    const name = `peer-bw-${process.pid}-${++n}`;
+    const r = await s.api('POST', '/api/v1/experiments', {
+      metadata: { name },
+      spec: {
+        fault: { kind: 'network-bandwidth', params: { rate: '8kbit', burst: '2KiB', limit: '2KiB', peer: { selector: { netns: [pair.b], daemons: ['local'] } } } },
+        // A has two interfaces (to B and to C): the one toward B is named
+        targets: { selector: { netns: [pair.a], daemons: ['local'], interface: pair.ifA }, mode: 'all' },
+        duration: '5m',
+      },
+    });
+    expect([r.status, r.body?.error]).toEqual([201, undefined]);
+    expect(r.body.spec.fault.params.peers).toEqual([pair.addrB]);
+    await waitFor('Running', async () => (await phaseOf(s.api, name)) === 'Running');
+    expect(await udpDelivered(pair.a, pair.b, pair.addrB, 200)).toBeLessThan(150);
+    expect(await udpDelivered(pair.b, pair.a, pair.addrA, 200)).toBe(200); // egress only
+    await stop(name);
+    expect(await udpDelivered(pair.a, pair.b, pair.addrB, 200)).toBe(200);
+  });
+
   it('POST /v1/addresses on the daemon: a netns\'s addresses without loopback; bad targets are a 400/422 naming the field', async () => {
     const call = (body: unknown) => request(s.daemon.url, 'POST', '/v1/addresses', body);
     expect((await call({ target: { netns: pair.b } })).body).toEqual({ addresses: [pair.addrB] });

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { importChaosMesh } from '../../api/import/chaosmesh';
+import { embedKey, importChaosMesh } from '../../api/import/chaosmesh';
 import { kindSpec } from '../../api/kinds/index';
 import { check } from '../../api/validate';
 import { WorkflowInput, type Step } from '../../api/workflow';
@@ -110,10 +110,37 @@ describe('Chaos Mesh import', () => {
     });
   });
 
-  it('netem toward target pods: the netem maps, shaping only toward those pods is named as unmapped', () => {
+  it('netem toward target pods (direction to): one network-netem shaping only egress toward the peer selector', () => {
     const r = importChaosMesh(load('network-netem-target.yaml'));
-    expect(r.experiments[0].spec.fault.kind).toBe('network-netem');
-    expect(r.unmapped.map((u) => u.field)).toEqual(['/spec/target']);
+    expect(r.unmapped).toEqual([]);
+    expect(r.experiments[0].spec.fault).toEqual({
+      kind: 'network-netem',
+      params: { delay: { latency: '90ms', jitter: '90ms', correlation: 25 }, loss: { percent: 25, correlation: 25 }, peer: { selector: { labelSelectors: { 'app.kubernetes.io/component': 'tikv' } }, mode: 'one' } },
+    });
+    expectValid(r.experiments[0].spec);
+  });
+
+  it('the tc actions (delay, duplicate, corrupt, bandwidth) toward a target or external targets keep their other side; `from` is named', () => {
+    const base = { apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'NetworkChaos', metadata: { name: 'n' } };
+    const target = { selector: { labelSelectors: { app: 'db' } } };
+    const cases: [Record<string, unknown>, string, Record<string, unknown>][] = [
+      [{ action: 'delay', delay: { latency: '90ms' }, target }, 'network-delay', { latency: '90ms', peer: { selector: { labelSelectors: { app: 'db' } } } }],
+      [{ action: 'duplicate', duplicate: { duplicate: '10' }, externalTargets: ['10.1.0.0/16'], direction: 'to' }, 'network-duplicate', { percent: 10, peers: ['10.1.0.0/16'] }],
+      [{ action: 'corrupt', corrupt: { corrupt: '5' }, target }, 'network-corrupt', { percent: 5, peer: { selector: { labelSelectors: { app: 'db' } } } }],
+      [{ action: 'bandwidth', bandwidth: { rate: '1mbps', limit: 20971520, buffer: 10000 }, target }, 'network-bandwidth', { rate: '1mbps', limit: '20971520', burst: '10000', peer: { selector: { labelSelectors: { app: 'db' } } } }],
+    ];
+    for (const [spec, kind, params] of cases) {
+      const r = importChaosMesh([{ ...base, spec: { mode: 'all', selector: {}, duration: '1m', ...spec } }]);
+      expect([kind, r.unmapped]).toEqual([kind, []]);
+      expect(r.experiments[0].spec.fault).toEqual({ kind, params });
+    }
+    // examples/network-delay-with-external-target-example.yaml's list: addresses kept, each name or port named
+    const ext = importChaosMesh([{ ...base, spec: { action: 'delay', mode: 'one', selector: {}, duration: '10s', delay: { latency: '90ms' }, direction: 'to', externalTargets: ['8.8.8.8', 'www.google.com', '8.8.0.0/16', '1.1.1.1:80', 'example.com:443', '10.0.0.0/8:22', 'fd00::/8'] } }]);
+    expect(ext.experiments[0].spec.fault.params).toEqual({ latency: '90ms', peers: ['8.8.8.8', '8.8.0.0/16', 'fd00::/8'] });
+    expect(ext.unmapped.map((u) => u.field)).toEqual(['/spec/externalTargets/1', '/spec/externalTargets/3', '/spec/externalTargets/4', '/spec/externalTargets/5']);
+    expectValid(ext.experiments[0].spec);
+    const from = importChaosMesh([{ ...base, spec: { action: 'delay', mode: 'all', selector: {}, duration: '1m', delay: { latency: '90ms' }, target, direction: 'from' } }]);
+    expect(from.unmapped.map((u) => u.field)).toEqual(['/spec/direction']);
   });
 
   it('correlated loss and delay with reorder go to network-netem (nft loss has no correlation)', () => {
@@ -125,9 +152,13 @@ describe('Chaos Mesh import', () => {
     expect(r.unmapped).toEqual([]);
     expect(r.experiments[0].spec.fault).toEqual({ kind: 'network-netem', params: { delay: { latency: '10ms', reorder: { percent: 25, correlation: 50, gap: 5 } } } });
     expectValid(r.experiments[0].spec);
-    // with external targets nft keeps the loss, and the correlation is named
+    // toward external targets (direction to, Chaos Mesh's default): netem shaping egress toward them
     r = importChaosMesh([{ ...base, spec: { action: 'loss', mode: 'all', selector: {}, externalTargets: ['10.0.0.0/8'], loss: { loss: '25', correlation: '50' }, duration: '1m' } }]);
-    expect(r.experiments[0].spec.fault.kind).toBe('network-loss');
+    expect(r.unmapped).toEqual([]);
+    expect(r.experiments[0].spec.fault).toEqual({ kind: 'network-netem', params: { loss: { percent: 25, correlation: 50 }, peers: ['10.0.0.0/8'] } });
+    // both ways toward them: nft keeps the loss (ingress too), and the correlation is named
+    r = importChaosMesh([{ ...base, spec: { action: 'loss', mode: 'all', selector: {}, externalTargets: ['10.0.0.0/8'], direction: 'both', loss: { loss: '25', correlation: '50' }, duration: '1m' } }]);
+    expect(r.experiments[0].spec.fault).toEqual({ kind: 'network-loss', params: { percent: 25, direction: 'both', peers: ['10.0.0.0/8'] } });
     expect(r.unmapped.map((u) => u.field)).toEqual(['/spec/loss/correlation']);
   });
 
@@ -140,6 +171,40 @@ describe('Chaos Mesh import', () => {
     ]);
     expect(r.experiments[0].spec.targets).toEqual({ selector: { namespaces: ['busybox'] }, mode: 'all' });
     for (const e of r.experiments) expectValid(e.spec);
+  });
+
+  it('DNSChaos, TimeChaos and HTTPChaos inside a Workflow and a Schedule: read from dnsChaos, timeChaos, httpChaos as Chaos Mesh spells them', () => {
+    expect(['PodChaos', 'DNSChaos', 'HTTPChaos', 'IOChaos', 'TimeChaos', 'Workflow'].map(embedKey)).toEqual(['podChaos', 'dnsChaos', 'httpChaos', 'ioChaos', 'timeChaos', 'workflow']);
+    const r = importChaosMesh([
+      {
+        apiVersion: 'chaos-mesh.org/v1alpha1',
+        kind: 'Workflow',
+        metadata: { name: 'w' },
+        spec: {
+          entry: 'e',
+          templates: [
+            { name: 'e', templateType: 'Parallel', children: ['d', 't', 'h'] },
+            { name: 'd', templateType: 'DNSChaos', deadline: '20s', dnsChaos: { action: 'error', mode: 'all', selector: {}, patterns: ['a.*'] } },
+            { name: 't', templateType: 'TimeChaos', deadline: '20s', timeChaos: { mode: 'all', selector: {}, timeOffset: '1h' } },
+            { name: 'h', templateType: 'HTTPChaos', deadline: '20s', httpChaos: { mode: 'all', selector: {}, target: 'Request', port: 80, abort: true } },
+          ],
+        },
+      },
+      { apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'Schedule', metadata: { name: 's' }, spec: { schedule: '@every 10m', type: 'DNSChaos', dnsChaos: { action: 'random', mode: 'all', selector: {}, patterns: ['b.com'], duration: '30s' } } },
+    ]);
+    expect(r.unmapped).toEqual([]);
+    const steps = (r.workflows[0].spec.steps[0] as { parallel: { steps: { experiment: { spec: { fault: { kind: string } } } }[] } }).parallel.steps;
+    expect(steps.map((st) => st.experiment.spec.fault.kind)).toEqual(['dns-fault', 'time-skew', 'http-fault']);
+    expect(r.experiments.map((e) => [e.spec.fault, e.spec.schedule])).toEqual([[{ kind: 'dns-fault', params: { action: 'random', patterns: ['b.com'] } }, '@every 10m']]);
+  });
+
+  it('a DNSChaos without patterns faults every name, as Chaos Mesh\'s DNS server does (`*`), and is not refused', () => {
+    for (const patterns of [undefined, []]) {
+      const r = importChaosMesh([{ apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'DNSChaos', metadata: { name: 'all-names' }, spec: { action: 'error', mode: 'all', selector: {}, duration: '1m', ...(patterns ? { patterns } : {}) } }]);
+      expect(r.unmapped).toEqual([]);
+      expect(r.experiments.map((e) => e.spec.fault)).toEqual([{ kind: 'dns-fault', params: { action: 'error', patterns: ['*'], rcode: 'SERVFAIL' } }]);
+      expectValid(r.experiments[0].spec);
+    }
   });
 
   it('maps TimeChaos onto time-skew: the offset as written, clockIds as clocks', () => {

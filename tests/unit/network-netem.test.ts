@@ -1,6 +1,6 @@
 import spec from '../../api/kinds/network-netem';
 import { check, validate } from '../../api/validate';
-import { netemArgs } from '../../daemon/faults/network-netem';
+import { checkImpairments, netemArgs } from '../../daemon/faults/network-netem';
 
 // network-netem: the tc argv built from params (this kernel has no sch_netem, so the argv is what can
 // be checked everywhere), and the params schema's refusals, each naming its field.
@@ -61,5 +61,12 @@ describe('network-netem params: bad and hostile input names the field', () => {
     [{ bandwidth: '1mbit' }, '/params/bandwidth'],
   ])('%j is refused at %s', (params, field) => {
     expect(check(spec.params, params, '/params').map((d) => d.field)).toContain(field);
+  });
+});
+
+describe('network-netem with peers only', () => {
+  it('is refused naming /params: peers are the other side, not an impairment', () => {
+    expect(() => checkImpairments({ peers: ['10.0.0.1'] } as never)).toThrow(expect.objectContaining({ status: 400, details: [expect.objectContaining({ field: '/params' })] }));
+    expect(() => checkImpairments({ loss: { percent: 5, correlation: 0 }, peers: ['10.0.0.1'] } as never)).not.toThrow();
   });
 });

@@ -50,6 +50,17 @@ export class KubernetesTargets implements TargetResolver {
     return { selected, candidates: r.eligible };
   }
 
+  /**
+   * A peer selector (Chaos Mesh NetworkChaos `target:`) in Kubernetes mode: the selected pods' IPs as the
+   * API server reports them (status.podIPs), as Chaos Mesh builds its ipsets. No daemon is asked, so a
+   * peer pod on a node without a Faultline daemon counts too; a pod without an IP yet has none to cut.
+   * Same selector, modes and safety as a target; errors name /spec/targets (peers.ts renames them).
+   */
+  async addressesOf(namespace: string, targets: NonNullable<ExperimentSpec['targets']>): Promise<string[]> {
+    const r = await this.k8s.resolve({ selector: targets.selector, mode: targets.mode as Mode, ...(targets.value !== undefined ? { value: targets.value } : {}) }, namespace);
+    return [...new Set(r.targets.flatMap((p) => p.ips ?? []))];
+  }
+
   /** Pods any selector could pick now (safety applied), for GET /api/v1/targets. */
   async candidates(): Promise<TargetCandidate[]> {
     const { client, policy } = this.k8s;

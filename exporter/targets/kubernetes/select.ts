@@ -28,6 +28,8 @@ export interface PodTarget {
   node?: string;
   /** The containers the fault acts on (selector.containerNames, default all regular containers). */
   containers: ContainerTarget[];
+  /** The pod's addresses (status.podIPs, both families; empty until the pod has one): a peer selector's answer. */
+  ips?: string[];
 }
 
 export interface Exclusion {
@@ -115,6 +117,13 @@ export function selectPods(
   return { selected, excluded };
 }
 
+/** status.podIPs (dual-stack: one per family), or the older single status.podIP. */
+export function podIps(pod: V1Pod): string[] {
+  const all = (pod.status?.podIPs ?? []).map((p) => p.ip).filter((ip): ip is string => Boolean(ip));
+  if (pod.status?.podIP && !all.includes(pod.status.podIP)) all.unshift(pod.status.podIP);
+  return all;
+}
+
 export function toPodTarget(pod: V1Pod, containerNames?: readonly string[]): PodTarget {
   const namespace = pod.metadata?.namespace ?? '';
   const name = pod.metadata?.name ?? '';
@@ -125,5 +134,6 @@ export function toPodTarget(pod: V1Pod, containerNames?: readonly string[]): Pod
     uid: pod.metadata?.uid ?? '',
     ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
     containers: containersOf(pod, containerNames),
+    ips: podIps(pod),
   };
 }
