@@ -2,6 +2,7 @@ import spec from '../../api/kinds/http-fault';
 import { ApiError } from '../../api/errors';
 import { injectProxy, precheckProxy, recoverProxy } from '../proxy/fault';
 import { compileMatcher } from '../proxy/http-match';
+import { refuseControlPort } from './control-port';
 import { defineFault } from './types';
 
 type Params = { delay?: unknown; abort?: unknown; replace?: unknown; match?: Parameters<typeof compileMatcher>[0] };
@@ -20,6 +21,7 @@ export default defineFault({
   spec,
   async precheck(params, target) {
     checkRules(params);
+    refuseControlPort(params.port, target.netnsPath);
     await precheckProxy(params, target);
   },
   async inject(ctx) {

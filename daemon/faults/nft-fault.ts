@@ -5,6 +5,7 @@ import { ToolError } from '../sys/exec';
 import { reachNetns } from '../sys/ip';
 import { buildTable, tableName, type TrafficMatch } from './nft-rules';
 import type { KindSpec } from '../../api/kinds/types';
+import { controlEndpointsIn } from './control-port';
 import { checkPeers } from './net';
 import { checkPeerSides } from './peer';
 import { defineFault, type FaultContext, type FaultKind, type Support } from './types';
@@ -68,7 +69,8 @@ export function defineNftFault<P extends TObject>(spec: KindSpec<P>, verdict: (p
     async inject(ctx) {
       const p = ctx.params as TrafficParams;
       checkPeerSides(p, !!opts.peersRequired);
-      return injectTable(ctx, { direction: p.direction, peers: p.peers, ports: p.ports, protocol: p.protocol, interface: ctx.target.interface }, verdict(ctx.params));
+      const exempt = controlEndpointsIn(ctx.target.netnsPath);
+      return injectTable(ctx, { direction: p.direction, peers: p.peers, ports: p.ports, protocol: p.protocol, interface: ctx.target.interface, exempt }, verdict(ctx.params));
     },
     async recover(_ctx, state) {
       await recoverTable(state);
@@ -76,7 +78,8 @@ export function defineNftFault<P extends TObject>(spec: KindSpec<P>, verdict: (p
     async setPeers(ctx, state, peers) {
       checkPeers(peers, '/peers');
       const p = ctx.params as TrafficParams;
-      const match: TrafficMatch = { direction: p.direction, peers, ports: p.ports, protocol: p.protocol, interface: ctx.target.interface };
+      const exempt = controlEndpointsIn(ctx.target.netnsPath);
+      const match: TrafficMatch = { direction: p.direction, peers, ports: p.ports, protocol: p.protocol, interface: ctx.target.interface, exempt };
       const where = state.netnsPath ? await reachNetns(state.netnsPath, state.netnsId) : undefined;
       if (state.netnsPath && !where) throw ApiError.conflict('the target network namespace is gone');
       // One nft transaction: the rules are swapped with no moment unprotected; a table that is gone stays gone.
