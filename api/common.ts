@@ -37,6 +37,8 @@ export const NetnsRef = Type.String({
 });
 
 export const CgroupPath = Type.String({
+  // not empty: "" meant the root cgroup to the daemon, yet passed the exporter's own-cgroup check ("/" is the root)
+  minLength: 1,
   pattern: '^/?[a-zA-Z0-9_.:@=/-]{0,512}$',
   description: 'a cgroup path relative to the hierarchy root, e.g. /system.slice/app.service',
 });

@@ -42,6 +42,10 @@ const BAD: [string, string, () => Record<string, unknown>, string][] = [
   ['network-loss: ports with icmp', 'network-loss', () => ({ percent: 10, protocol: 'icmp', ports: [80] }), '/ports'],
   ['network-loss: a peer 999.1.1.1', 'network-loss', () => ({ percent: 10, peers: ['999.1.1.1'] }), '/peers/0'],
   ['network-partition: a peer 10.0.0.0/33', 'network-partition', () => ({ peers: ['10.0.0.0/33'] }), '/peers/0'],
+  ['disk-fill: /', 'disk-fill', () => ({ path: '/', size: '1MiB' }), '/path'],
+  ['disk-fill: /tmp/../etc', 'disk-fill', () => ({ path: '/tmp/../etc', size: '1MiB' }), '/path'],
+  ['disk-fill: //dev/shm/', 'disk-fill', () => ({ path: '//dev/shm/', size: '1MiB' }), '/path'],
+  ['disk-io-stress: /proc/self/cwd', 'disk-io-stress', () => ({ path: '/proc/self/cwd', size: '1MiB', workers: 1 }), '/path'],
 ];
 
 describe('params the daemon would refuse at inject are a 400 at create', () => {
@@ -61,6 +65,21 @@ describe('params the daemon would refuse at inject are a 400 at create', () => {
     const d = await s.daemon.req('POST', '/v1/faults', { id: `chk-${process.pid}`, kind, params: params(), leaseSeconds: 30 });
     expect([what, d.status, d.body.error?.details?.[0]?.field]).toEqual([what, 400, `/params${field}`]);
     expect((await s.daemon.req('GET', '/v1/faults')).body.faults).toHaveLength(0);
+  });
+
+  it('an empty cgroup (the root, to the daemon) is a 400 naming it, not a Failed run', async () => {
+    const r = await s.api('POST', '/api/v1/experiments', {
+      metadata: { name: `chk-cg-${process.pid}` },
+      spec: { fault: { kind: 'process-pause', params: {} }, targets: { selector: { cgroups: [''] } }, duration: '30s' },
+    });
+    expect([r.status, r.body.error?.details?.[0]?.field]).toEqual([400, '/spec/targets/selector/cgroups/0']);
+    // and the root spelled "/" holds the exporter itself: refused with the reason
+    const root = await s.api('POST', '/api/v1/experiments', {
+      metadata: { name: `chk-cg-${process.pid}` },
+      spec: { fault: { kind: 'process-pause', params: {} }, targets: { selector: { cgroups: ['/'] } }, duration: '30s' },
+    });
+    expect([root.status, root.body.error?.details?.[0]?.field]).toEqual([400, '/spec/targets/selector/cgroups/0']);
+    expect((await s.api('GET', `/api/v1/experiments/default/chk-cg-${process.pid}`)).status).toBe(404);
   });
 
   it('what the checks let through runs: an explicit tcp-fault and http-fault reach Running and stop', async () => {
