@@ -2,13 +2,16 @@ import type { Static, TObject } from '@sinclair/typebox';
 import { ApiError } from '../../api/errors';
 import { ToolError } from '../sys/exec';
 import { reachNetns } from '../sys/ip';
-import { addRootQdisc, deleteRootQdisc, handleFor } from '../sys/tc';
+import { addRootQdisc, addRootQdiscSparing, deleteRootQdisc, handleFor } from '../sys/tc';
+import { controlEndpointsIn } from './control-port';
 import { pickInterface } from './net';
 import type { KindSpec } from '../../api/kinds/types';
 import { defineFault, type FaultContext, type FaultKind, type ResolvedTarget, type Support } from './types';
 
 // Inject/recover shared by the tc kinds (tbf, netem): one root qdisc on one interface, its handle
-// derived from the fault id. Recover deletes the root qdisc only while it still has that handle.
+// derived from the fault id. Recover deletes the root qdisc only while it still has that handle. In the
+// daemon's own namespace that root is an htb whose default class holds the fault's qdisc and whose other
+// class lets the daemon's control traffic past it, so a stop still gets its answer (control-port.ts).
 
 export type QdiscState = { dev: string; handle: string; netnsPath?: string; netnsId?: string } & Record<string, unknown>;
 
@@ -22,8 +25,13 @@ async function injectQdisc(ctx: FaultContext<unknown>, kindArgs: string[]): Prom
   const t = ctx.target;
   const state: QdiscState = { dev, handle: handleFor(ctx.id), ...(t.netnsPath ? { netnsPath: t.netnsPath, netnsId: t.netnsId } : {}) };
   await ctx.save(state);
+  // in the daemon's own namespace its answers to the exporter bypass the fault (control-port.ts)
+  const spared = controlEndpointsIn(ctx.target.netnsPath);
   try {
-    await addRootQdisc(dev, state.handle, kindArgs, ctx.target.netnsPath);
+    if (!spared.length) await addRootQdisc(dev, state.handle, kindArgs, ctx.target.netnsPath);
+    else if (!(await addRootQdiscSparing(dev, state.handle, kindArgs, spared, ctx.target.netnsPath))) {
+      ctx.log.warn({ dev }, "no sch_htb: the daemon's control port is not spared from this fault (its lease still bounds it)");
+    }
   } catch (err) {
     if (err instanceof ToolError && /Exclusivity flag on|File exists|NLM_F_REPLACE needed/i.test(err.stderr)) {
       // nothing of ours was added: make recover a no-op so it cannot remove the other qdisc

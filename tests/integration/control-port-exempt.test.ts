@@ -103,7 +103,7 @@ async function running(name: string): Promise<any> {
   }, 60_000, 250);
 }
 
-describeWithTools(['nft', 'ping'], "the daemon's control port is exempt from network faults in its own namespace", () => {
+describeWithTools(['nft', 'ping', 'tc', 'ss'], "the daemon's control port is exempt from network faults in its own namespace", () => {
   beforeAll(async () => {
     pair = makeNetnsPair('ctl');
     stateDir = tempDir('ctl-state');
@@ -156,8 +156,43 @@ describeWithTools(['nft', 'ping'], "the daemon's control port is exempt from net
     const events = (await api('GET', `/api/v1/events?experiment=${name}`)).body;
     expect(JSON.stringify(events)).not.toContain('recover-failed');
   });
-});
 
+  it("a bandwidth limit on the daemon's interface, saturated by a bulk flow: the fault is real and the stop answers at once", async () => {
+    // a bulk flow A → B keeps the tbf's queue full: 256 KiB at 64 kbit/s is half a minute of waiting for
+    // anything queued behind it, the daemon's answers included unless they pass beside the fault
+    const node = (ns: string, code: string) => spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], { stdio: 'ignore' });
+    const sink = node(pair.b, `require('net').createServer((s) => { s.resume(); s.on('error', () => {}); }).listen(5999, '${pair.addrB}')`);
+    let bulk: ChildProcess | undefined;
+    try {
+      await pollFor('the sink listening', () => /:5999/.test(execFileSync('ip', ['netns', 'exec', pair.b, 'ss', '-ltn'], { encoding: 'utf8' })), 30_000, 100);
+      bulk = node(pair.a, `const s = require('net').connect(5999, '${pair.addrB}', () => { const b = Buffer.alloc(65536); const w = () => { while (s.write(b)); }; s.on('drain', w); w(); }); s.on('error', () => {});`);
+      const name = 'ctl-bandwidth';
+      const created = await api('POST', '/api/v1/experiments', {
+        metadata: { name },
+        spec: {
+          fault: { kind: 'network-bandwidth', params: { rate: '64kbit', burst: '8KiB', limit: '256KiB' } },
+          targets: { selector: { daemons: ['node-a'], interface: pair.ifA }, mode: 'all' },
+          duration: '10m',
+        },
+      });
+      expect([created.status, created.body?.error]).toEqual([201, undefined]);
+      await running(name);
+      const qdiscs = execFileSync('ip', ['netns', 'exec', pair.a, 'tc', 'qdisc', 'show', 'dev', pair.ifA], { encoding: 'utf8' });
+      expect(qdiscs).toMatch(/tbf .* rate 64Kbit/);
+      // the fault is real: a ping's answer waits in the full queue
+      await pollFor('the queue full (pings time out)', () => !pings(), 30_000, 200);
+
+      const stopped = await api('POST', `/api/v1/experiments/default/${name}/stop`);
+      expect(stopped.status).toBe(200);
+      await pollFor('the qdisc gone', () => !/tbf|htb/.test(execFileSync('ip', ['netns', 'exec', pair.a, 'tc', 'qdisc', 'show', 'dev', pair.ifA], { encoding: 'utf8' })), 10_000, 100);
+      const after = (await api('GET', `/api/v1/experiments/default/${name}`)).body;
+      expect(after.status.targets.map((t: any) => t.phase)).toEqual(['Recovered']);
+    } finally {
+      bulk?.kill('SIGKILL');
+      sink.kill('SIGKILL');
+    }
+  });
+});
 
 describe("a transparent proxy on the daemon's own control port", () => {
   it('is refused with 400 naming /params/port, nothing journaled (tcp-fault and http-fault)', async () => {
