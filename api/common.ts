@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import type { ErrorDetail } from './errors';
 import { DURATION_PATTERN, RATE_PATTERN, SIZE_OR_PERCENT_PATTERN, SIZE_PATTERN } from './units';
 
 // Small building blocks shared by the wire schemas. Anything that ends up in an argv, a file
@@ -36,6 +37,8 @@ export const NetnsRef = Type.String({
 });
 
 export const CgroupPath = Type.String({
+  // not empty: "" meant the root cgroup to the daemon, yet passed the exporter's own-cgroup check ("/" is the root)
+  minLength: 1,
   pattern: '^/?[a-zA-Z0-9_.:@=/-]{0,512}$',
   description: 'a cgroup path relative to the hierarchy root, e.g. /system.slice/app.service',
 });
@@ -43,6 +46,8 @@ export const CgroupPath = Type.String({
 export const Cidr = Type.String({
   pattern: '^(([0-9]{1,3}\\.){3}[0-9]{1,3}(/[0-9]{1,2})?|[0-9a-fA-F:]+(/[0-9]{1,3})?)$',
   description: 'an IPv4 or IPv6 address or CIDR, e.g. 10.0.0.0/8',
+  // the pattern takes the shape; the format (api/validate.ts) refuses 999.1.1.1, 10.0.0.0/33, :::
+  format: 'cidr',
 });
 
 export const Port = Type.Integer({ minimum: 1, maximum: 65535 });
@@ -55,6 +60,11 @@ export const Direction = Type.Union([Type.Literal('ingress'), Type.Literal('egre
 export const Protocol = Type.Union([Type.Literal('all'), Type.Literal('tcp'), Type.Literal('udp'), Type.Literal('icmp')], {
   default: 'all',
 });
+
+/** The nft kinds' `check`: ports exist only for tcp and udp (fields relative to params). */
+export function protocolPortsProblems(p: { protocol?: string; ports?: readonly number[] }): ErrorDetail[] {
+  return p.ports?.length && p.protocol === 'icmp' ? [{ field: '/ports', reason: 'ports need protocol tcp, udp or all (not icmp)' }] : [];
+}
 
 export const SIGNALS = ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGABRT'] as const;
 export const Signal = Type.Union(

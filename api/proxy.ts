@@ -1,5 +1,7 @@
 import { Type } from '@sinclair/typebox';
+import { endpointProblem } from './addresses';
 import { Duration, Rate, Size } from './common';
+import type { ErrorDetail } from './errors';
 import { RE2_SYNTAX, RegexString } from './regex';
 
 // Wire pieces shared by the two fault-proxy kinds (tcp-fault, http-fault): how traffic reaches the
@@ -120,3 +122,54 @@ export const HttpReplace = Type.Object(
   },
   { additionalProperties: false },
 );
+
+// Checks of the proxy kinds' params beyond what the schema says, host-independent: the kinds' `check`
+// (api/kinds/tcp-fault.ts, http-fault.ts) runs them in the exporter at create (400 before a 201, not a
+// Failed inject), in the panel's form, and in the daemon before anything is journaled. Fields are
+// relative to the params object ("/listen"); the caller puts its prefix in front.
+
+/** Explicit (`listen` + `upstream`) or transparent (`port`), nothing in between. */
+export function proxyModeProblems(p: { listen?: string; upstream?: string; port?: number }): ErrorDetail[] {
+  const out: ErrorDetail[] = [];
+  if (p.port !== undefined) {
+    if (p.listen !== undefined) out.push({ field: '/listen', reason: 'is for explicit mode; transparent mode (port) listens on its own' });
+    if (p.upstream !== undefined) out.push({ field: '/upstream', reason: 'is for explicit mode; transparent mode (port) forwards to the original destination' });
+    return out;
+  }
+  if (p.listen === undefined) out.push({ field: '/listen', reason: 'is required (explicit mode), or give port (transparent mode)' });
+  else {
+    const reason = endpointProblem(p.listen, 0);
+    if (reason) out.push({ field: '/listen', reason });
+  }
+  if (p.upstream === undefined) {
+    if (p.listen !== undefined) out.push({ field: '/upstream', reason: 'is required with listen' });
+  } else {
+    const reason = endpointProblem(p.upstream, 1);
+    if (reason) out.push({ field: '/upstream', reason });
+  }
+  return out;
+}
+
+const TOXIC_COMMON = new Set(['type', 'toxicity', 'direction']);
+
+/** A toxic carries only the attributes of its own type (`rate` on a latency toxic is a mistake worth a 400). */
+export function toxicProblems(toxics: readonly Record<string, unknown>[] | undefined, prefix = '/toxics'): ErrorDetail[] {
+  const out: ErrorDetail[] = [];
+  (toxics ?? []).forEach((t, i) => {
+    const own = TOXIC_ATTRIBUTES[t.type as ToxicType];
+    if (!own) return; // the schema names the bad type
+    for (const key of Object.keys(t)) {
+      if (TOXIC_COMMON.has(key) || own.required.includes(key) || own.optional.includes(key)) continue;
+      out.push({ field: `${prefix}/${i}/${key}`, reason: `is not an attribute of the ${String(t.type)} toxic (it takes ${[...own.required, ...own.optional].join(', ') || 'none'})` });
+    }
+    if (t.type === 'slicer' && Number(t.sizeVariation ?? 0) >= Number(t.averageSize ?? 1)) {
+      out.push({ field: `${prefix}/${i}/sizeVariation`, reason: 'must be smaller than averageSize' });
+    }
+  });
+  return out;
+}
+
+/** An http-fault does something: at least one of delay, abort, replace. */
+export function httpActionProblems(p: { delay?: unknown; abort?: unknown; replace?: unknown }): ErrorDetail[] {
+  return p.delay || p.abort || p.replace ? [] : [{ field: '/delay', reason: 'give at least one action: delay, abort or replace' }];
+}

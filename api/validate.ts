@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Static, TSchema } from '@sinclair/typebox';
+import { cidrProblem } from './addresses';
 import { ApiError, type ErrorDetail } from './errors';
 import { SELECTOR_FORMAT, selectorProblem } from './matchers';
 import { RE2_FORMAT, regexProblem } from './regex';
@@ -23,8 +24,11 @@ ajv.addFormat(RE2_FORMAT, { type: 'string', validate: (s: string) => regexProble
 // Guard selectors (Prometheus label matchers, with RE2 regexes) likewise, so the form checks them too.
 ajv.addFormat(SELECTOR_FORMAT, { type: 'string', validate: (s: string) => selectorProblem(s) === undefined });
 
-/** What a format error says when the format can say why (RE2's reason, the matcher parser's). */
-const FORMAT_PROBLEMS: Record<string, (s: string) => string | undefined> = { [RE2_FORMAT]: regexProblem, [SELECTOR_FORMAT]: selectorProblem };
+// Addresses: the pattern takes the shape, this the values (an octet over 255, a prefix over 32, a malformed IPv6).
+ajv.addFormat('cidr', { type: 'string', validate: (s: string) => cidrProblem(s) === undefined });
+
+/** What a format error says when the format can say why (RE2's reason, the matcher parser's, the address's). */
+const FORMAT_PROBLEMS: Record<string, (s: string) => string | undefined> = { [RE2_FORMAT]: regexProblem, [SELECTOR_FORMAT]: selectorProblem, cidr: cidrProblem };
 
 function safe(fn: () => boolean): boolean {
   try {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { probeCapabilities, type Capabilities } from './capabilities';
+import { exemptControlEndpoint } from './faults/control-port';
 import { FAULT_KINDS } from './faults/index';
 import { Journal } from './journal';
 import { isLoopback, parseListen, urlFor } from './listen';
@@ -119,6 +120,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       });
     });
     const port = (server.address() as AddressInfo).port;
+    // from here on, network faults in this daemon's namespace let its control traffic through
+    const unexempt = exemptControlEndpoint({ host: addr.host, port });
     const url = urlFor(tls ? 'https' : 'http', addr.host, port);
     await writeFile(path.join(opts.stateDir, 'daemon.url'), url + '\n');
     const sweeper = setInterval(() => manager.sweep(), SWEEP_MS);
@@ -129,6 +132,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const close = () =>
       (closed ??= (async () => {
         clearInterval(sweeper);
+        unexempt();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Size } from '../common';
+import { diskPathProblems } from '../disk-paths';
 import { defineKind } from './types';
 
 export default defineKind({
@@ -18,4 +19,5 @@ export default defineKind({
     },
     { additionalProperties: false },
   ),
+  check: diskPathProblems,
 });

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { HttpAbort, HttpDelay, HttpMatch, HttpReplace, proxyModeFields } from '../proxy';
+import { HttpAbort, HttpDelay, HttpMatch, HttpReplace, httpActionProblems, proxyModeFields, proxyModeProblems } from '../proxy';
 import { defineKind } from './types';
 
 export default defineKind({
@@ -21,4 +21,5 @@ export default defineKind({
     },
     { additionalProperties: false },
   ),
+  check: (p) => [...proxyModeProblems(p), ...httpActionProblems(p)],
 });

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Cidr, Direction, Percent, Port, Protocol } from '../common';
+import { Cidr, Direction, protocolPortsProblems, Percent, Port, Protocol } from '../common';
 import { PeerSelector } from '../peer';
 import { defineKind } from './types';
 
@@ -21,4 +21,5 @@ export default defineKind({
     },
     { additionalProperties: false },
   ),
+  check: protocolPortsProblems,
 });

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Toxic, proxyModeFields } from '../proxy';
+import { Toxic, proxyModeFields, proxyModeProblems, toxicProblems } from '../proxy';
 import { defineKind } from './types';
 
 export default defineKind({
@@ -18,4 +18,5 @@ export default defineKind({
     },
     { additionalProperties: false },
   ),
+  check: (p) => [...proxyModeProblems(p), ...toxicProblems(p.toxics as Record<string, unknown>[])],
 });

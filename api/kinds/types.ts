@@ -1,4 +1,5 @@
-import type { TObject } from '@sinclair/typebox';
+import type { Static, TObject } from '@sinclair/typebox';
+import type { ErrorDetail } from '../errors';
 
 /** What a host must have for a kind to work; probed by the daemon at start (`/v1/info`). */
 export type Capability = 'root' | 'nft' | 'tc' | 'tbf' | 'netem' | 'cgroup' | 'k8s';
@@ -16,6 +17,17 @@ export interface KindSpec<P extends TObject = TObject> {
   targetRequired: boolean;
   requires: Capability[];
   params: P;
+  /**
+   * What the params schema cannot say (one field excludes another, an address octet over 255), host-independent:
+   * run after the schema by the exporter at create, the panel's form and the daemon, so a request the daemon
+   * would refuse at inject is a 400 up front. Fields relative to the params ("/listen"); empty = fine.
+   */
+  check?(params: Static<P>): ErrorDetail[];
+}
+
+/** A kind's `check` with `prefix` ("/spec/fault/params", "/params") in front of each field. */
+export function kindProblems(spec: KindSpec, params: unknown, prefix: string): ErrorDetail[] {
+  return (spec.check?.(params as never) ?? []).map((d) => ({ field: `${prefix}${d.field}`, reason: d.reason }));
 }
 
 /**

@@ -1,21 +1,10 @@
 import { realpath, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
+import { SYSTEM_TREES, systemTreeOf } from '../../api/disk-paths';
 import { ApiError } from '../../api/errors';
 
+
 // Shared by the disk kinds: where they may write, and how much room its file system has.
-
-/**
- * Trees the disk kinds never write into, whatever symlink leads there: the root directory itself, the
- * system's configuration, binaries, libraries and boot files, and the kernel's pseudo file systems
- * (/dev also holds /dev/shm, a tmpfs in RAM; /run holds sockets and pid files every service needs).
- * A directory beneath / that is not one of these (/data, /var/lib/app, /tmp, /mnt/x) is fine.
- */
-export const SYSTEM_TREES = ['/etc', '/dev', '/proc', '/sys', '/boot', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/run'] as const;
-
-function systemTreeOf(p: string): string | undefined {
-  if (p === '/') return '/';
-  return SYSTEM_TREES.find((t) => p === t || p.startsWith(t + '/'));
-}
 
 /**
  * The directory a disk kind writes into, as its real path (symlinks resolved, so the journal names the

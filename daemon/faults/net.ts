@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { cidrProblem } from '../../api/addresses';
 import { ApiError, type ErrorDetail } from '../../api/errors';
 import { listLinks } from '../sys/ip';
 import { ToolError } from '../sys/exec';
@@ -10,12 +11,8 @@ import type { ResolvedTarget } from './types';
 export function checkPeers(peers: readonly string[] | undefined, field = '/params/peers'): void {
   const details: ErrorDetail[] = [];
   (peers ?? []).forEach((p, i) => {
-    const [addr, prefix, extra] = p.split('/');
-    const fam = isIP(addr);
-    const max = fam === 4 ? 32 : 128;
-    if (!fam || extra !== undefined || (prefix !== undefined && !(/^[0-9]+$/.test(prefix) && Number(prefix) <= max))) {
-      details.push({ field: `${field}/${i}`, reason: `"${p}" is not an IPv4/IPv6 address or CIDR` });
-    }
+    const reason = cidrProblem(p); // api/addresses.ts: the check the schema's cidr format makes
+    if (reason) details.push({ field: `${field}/${i}`, reason });
   });
   if (details.length) throw ApiError.invalid(`invalid request: ${details[0].field} ${details[0].reason}`, details);
 }

@@ -5,9 +5,10 @@ import { ToolError } from '../sys/exec';
 import { reachNetns } from '../sys/ip';
 import { buildTable, tableName, type TrafficMatch } from './nft-rules';
 import type { KindSpec } from '../../api/kinds/types';
+import { controlEndpointsIn } from './control-port';
 import { checkPeers } from './net';
 import { checkPeerSides } from './peer';
-import { defineFault, type FaultContext, type FaultKind, type Support } from './types';
+import { checkKindParams, defineFault, type FaultContext, type FaultKind, type Support } from './types';
 
 // Inject/recover shared by the nft kinds (loss, partition): save the table name, load the table,
 // and on recover delete exactly that table in exactly that namespace.
@@ -36,12 +37,6 @@ async function recoverTable(state: Partial<NftState>): Promise<void> {
   if (where) await deleteTable(state.table, where); // else the namespace, and the table with it, is gone
 }
 
-function protocolPortsCheck(protocol: string, ports: number[] | undefined): void {
-  if (ports?.length && protocol === 'icmp') {
-    throw ApiError.invalid('invalid request: /params/ports only apply to tcp and udp', [{ field: '/params/ports', reason: 'ports need protocol tcp, udp or all (not icmp)' }]);
-  }
-}
-
 function nftSupport(caps: Record<string, { available: boolean; detail?: string }>): Support {
   if (!caps.root?.available) return { supported: false, reason: 'needs root (CAP_NET_ADMIN)' };
   if (!caps.nft?.available) return { supported: false, reason: `nftables unavailable: ${caps.nft?.detail ?? 'nft not found'}` };
@@ -63,12 +58,13 @@ export function defineNftFault<P extends TObject>(spec: KindSpec<P>, verdict: (p
       const p = params as TrafficParams;
       checkPeerSides(p, !!opts.peersRequired);
       checkPeers(p.peers);
-      protocolPortsCheck(p.protocol, p.ports);
+      checkKindParams(spec, params); // icmp with ports (api/kinds: what the exporter checks at create)
     },
     async inject(ctx) {
       const p = ctx.params as TrafficParams;
       checkPeerSides(p, !!opts.peersRequired);
-      return injectTable(ctx, { direction: p.direction, peers: p.peers, ports: p.ports, protocol: p.protocol, interface: ctx.target.interface }, verdict(ctx.params));
+      const exempt = controlEndpointsIn(ctx.target.netnsPath);
+      return injectTable(ctx, { direction: p.direction, peers: p.peers, ports: p.ports, protocol: p.protocol, interface: ctx.target.interface, exempt }, verdict(ctx.params));
     },
     async recover(_ctx, state) {
       await recoverTable(state);
@@ -76,7 +72,8 @@ export function defineNftFault<P extends TObject>(spec: KindSpec<P>, verdict: (p
     async setPeers(ctx, state, peers) {
       checkPeers(peers, '/peers');
       const p = ctx.params as TrafficParams;
-      const match: TrafficMatch = { direction: p.direction, peers, ports: p.ports, protocol: p.protocol, interface: ctx.target.interface };
+      const exempt = controlEndpointsIn(ctx.target.netnsPath);
+      const match: TrafficMatch = { direction: p.direction, peers, ports: p.ports, protocol: p.protocol, interface: ctx.target.interface, exempt };
       const where = state.netnsPath ? await reachNetns(state.netnsPath, state.netnsId) : undefined;
       if (state.netnsPath && !where) throw ApiError.conflict('the target network namespace is gone');
       // One nft transaction: the rules are swapped with no moment unprotected; a table that is gone stays gone.

@@ -1,8 +1,10 @@
+import { exemptionRules, type ControlEndpoint } from './control-port';
 import { splitFamilies } from './net';
 
 // Builds the nft table of a network-loss or network-partition fault. One table per fault, named
 // after the fault id, family inet (IPv4 and IPv6). Matching packets `goto` a verdict chain, so a
 // packet that matches several rules (dport and sport) still gets exactly one chance to be dropped.
+// The daemon's own control traffic is accepted first in its own namespace (see control-port.ts).
 
 export interface TrafficMatch {
   direction: 'ingress' | 'egress' | 'both';
@@ -11,6 +13,8 @@ export interface TrafficMatch {
   protocol: 'all' | 'tcp' | 'udp' | 'icmp';
   /** Only this interface; without it every interface but loopback. */
   interface?: string;
+  /** Daemon endpoints whose TCP traffic is accepted before any fault rule (control-port.ts). */
+  exempt?: readonly ControlEndpoint[];
 }
 
 export function tableName(id: string): string {
@@ -45,7 +49,8 @@ export function buildTable(table: string, m: TrafficMatch, verdict: string): str
   const chain = (name: string, hook: string, rules: string[]) =>
     `  chain ${name} {\n    type filter hook ${hook} priority -300; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
   let out = `table inet ${table} {\n  chain fault {\n    ${verdict}\n  }\n`;
-  if (m.direction !== 'ingress') out += chain('egress', 'output', rulesFor('egress', m));
-  if (m.direction !== 'egress') out += chain('ingress', 'input', rulesFor('ingress', m));
+  const exempt = m.exempt ?? [];
+  if (m.direction !== 'ingress') out += chain('egress', 'output', [...exemptionRules('egress', exempt), ...rulesFor('egress', m)]);
+  if (m.direction !== 'egress') out += chain('ingress', 'input', [...exemptionRules('ingress', exempt), ...rulesFor('ingress', m)]);
   return out + '}\n';
 }

@@ -2,7 +2,8 @@ import type { Static, TObject } from '@sinclair/typebox';
 import { ApiError } from '../../api/errors';
 import { run, ToolError } from '../sys/exec';
 import { reachNetns } from '../sys/ip';
-import { addRootQdisc, deleteRootQdisc, handleFor } from '../sys/tc';
+import { addRootQdisc, addRootQdiscSparing, deleteRootQdisc, handleFor, sparedClassLines } from '../sys/tc';
+import { controlEndpointsIn } from './control-port';
 import { checkPeers, pickInterface, splitFamilies } from './net';
 import { checkPeerSides } from './peer';
 import type { KindSpec } from '../../api/kinds/types';
@@ -17,6 +18,11 @@ import { defineFault, type FaultContext, type FaultKind, type ResolvedTarget, ty
 // one class whose leaf is the kind's qdisc, and u32 filters that send packets to a peer into that class.
 // (htb, not prio: kernels built without sch_prio are common, this machine's among them.) Deleting the
 // root takes all of it.
+//
+// In the daemon's own namespace its control traffic goes past the fault, so a stop still gets its answer
+// (control-port.ts): without peers the root is an htb whose default class holds the fault's qdisc and
+// whose class :1 takes the daemon's answers; with peers class :1 and its filters (priorities 1 and 2) are
+// added to the peers' tree, whose own filters then use priorities 3/4 or 5/6.
 
 export type QdiscState = {
   dev: string;
@@ -28,6 +34,9 @@ export type QdiscState = {
   peers?: string[];
   prio?: number;
 } & Record<string, unknown>;
+
+/** The two pairs of filter priorities peers' filters alternate between (1 and 2 are the control port's). */
+const PEER_PRIOS = [3, 5] as const;
 
 /** The htb class (minor) peers' packets go to; its own rate is far above any link, so only the leaf shapes. */
 const PEER_BAND = 4;
@@ -65,9 +74,14 @@ async function injectQdisc(ctx: FaultContext<unknown>, kindArgs: string[], peers
   const t = ctx.target;
   const state: QdiscState = { dev, handle: handleFor(ctx.id), ...(t.netnsPath ? { netnsPath: t.netnsPath, netnsId: t.netnsId } : {}) };
   await ctx.save(state);
+  // in the daemon's own namespace its answers to the exporter bypass the fault (control-port.ts)
+  const spared = controlEndpointsIn(ctx.target.netnsPath);
   try {
     if (!peers?.length) {
-      await addRootQdisc(dev, state.handle, kindArgs, ctx.target.netnsPath);
+      if (!spared.length) await addRootQdisc(dev, state.handle, kindArgs, ctx.target.netnsPath);
+      else if (!(await addRootQdiscSparing(dev, state.handle, kindArgs, spared, ctx.target.netnsPath))) {
+        ctx.log.warn({ dev }, "no sch_htb: the daemon's control port is not spared from this fault (its lease still bounds it)");
+      }
     } else {
       // the root first (journaled handle: recover removes whatever of it got built), then class, leaf, filters
       await addRootQdisc(dev, state.handle, ['htb', 'default', '0'], ctx.target.netnsPath);
@@ -76,8 +90,12 @@ async function injectQdisc(ctx: FaultContext<unknown>, kindArgs: string[], peers
       state.child = handleFor(`${ctx.id}/peers`);
       if (state.child === state.handle) state.child = handleFor(`${ctx.id}/peers/2`);
       await run('tc', ['qdisc', 'add', 'dev', dev, 'parent', band, 'handle', state.child, ...kindArgs], { netnsPath: ctx.target.netnsPath });
-      Object.assign(state, { peers: [...peers], prio: 1 });
-      await addPeerFilters(dev, state.handle, peers, 1, ctx.target.netnsPath);
+      if (spared.length) {
+        const lines = sparedClassLines(dev, state.handle.replace(/:$/, ''), spared);
+        await run('tc', ['-batch', '-'], { input: lines.join('\n') + '\n', netnsPath: ctx.target.netnsPath });
+      }
+      Object.assign(state, { peers: [...peers], prio: PEER_PRIOS[0] });
+      await addPeerFilters(dev, state.handle, peers, PEER_PRIOS[0], ctx.target.netnsPath);
       await ctx.save(state);
     }
   } catch (err) {
@@ -151,7 +169,7 @@ export function defineQdiscFault<P extends TObject>(
       if (!state.child || !state.prio) throw ApiError.unprocessable('this fault was injected without peers: it shapes all egress', [{ field: '/peers', reason: 'the fault has no peers to change' }]);
       const where = state.netnsPath ? await reachNetns(state.netnsPath, state.netnsId) : undefined;
       if (state.netnsPath && !where) throw ApiError.conflict('the target network namespace is gone');
-      const next = state.prio === 1 ? 3 : 1;
+      const next = state.prio === PEER_PRIOS[0] ? PEER_PRIOS[1] : PEER_PRIOS[0];
       await addPeerFilters(state.dev, state.handle, peers, next, where);
       await deletePeerFilters(state.dev, state.handle, state.prio, where);
       return { ...state, peers: [...peers], prio: next };

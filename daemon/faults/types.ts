@@ -1,6 +1,7 @@
 import type { Static, TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import type { KindSpec } from '../../api/kinds/types';
+import { ApiError } from '../../api/errors';
+import { kindProblems, type KindSpec } from '../../api/kinds/types';
 import type { ResolvedProcess } from '../../api/daemon';
 
 /**
@@ -91,4 +92,10 @@ export interface FaultKind<P extends TObject = TObject, S extends Record<string,
 
 export function defineFault<P extends TObject, S extends Record<string, unknown>>(kind: FaultKind<P, S>): FaultKind<P, S> {
   return kind;
+}
+
+/** The kind's own `check` (api/kinds: the one the exporter runs at create), as a 400 naming /params/... */
+export function checkKindParams(spec: KindSpec, params: unknown): void {
+  const problems = kindProblems(spec, params, '/params');
+  if (problems.length) throw ApiError.invalid(`invalid request: ${problems[0].field} ${problems[0].reason}`, problems);
 }

@@ -1,4 +1,5 @@
 import { ApiError } from '../../api/errors';
+import { proxyModeProblems } from '../../api/proxy';
 import type { FaultContext, ResolvedTarget } from '../faults/types';
 import type { ProxyChildConfig } from './config';
 import { formatEndpoint, parseEndpoint, type Endpoint } from './endpoint';
@@ -32,21 +33,12 @@ export type ProxyState = {
 
 type Mode = { mode: 'explicit'; listen: Endpoint; upstream: Endpoint } | { mode: 'transparent'; port: number };
 
-/** Explicit (`listen` + `upstream`) or transparent (`port`); anything else is a 400 naming the field. */
+/** Explicit (`listen` + `upstream`) or transparent (`port`); anything else is a 400 naming the field (api/proxy.ts). */
 export function proxyMode(p: ProxyModeParams): Mode {
-  const bad = (field: string, reason: string) => ApiError.invalid(`invalid request: /params/${field} ${reason}`, [{ field: `/params/${field}`, reason }]);
-  if (p.port !== undefined) {
-    if (p.listen !== undefined) throw bad('listen', 'is for explicit mode; transparent mode (port) listens on its own');
-    if (p.upstream !== undefined) throw bad('upstream', 'is for explicit mode; transparent mode (port) forwards to the original destination');
-    return { mode: 'transparent', port: p.port };
-  }
-  if (p.listen === undefined) throw bad('listen', 'is required (explicit mode), or give port (transparent mode)');
-  if (p.upstream === undefined) throw bad('upstream', 'is required with listen');
-  const listen = parseEndpoint(p.listen);
-  const upstream = parseEndpoint(p.upstream);
-  if (listen.port > 65535) throw bad('listen', 'port must be 0..65535');
-  if (upstream.port < 1 || upstream.port > 65535) throw bad('upstream', 'port must be 1..65535');
-  return { mode: 'explicit', listen, upstream };
+  const problems = proxyModeProblems(p).map((d) => ({ field: `/params${d.field}`, reason: d.reason }));
+  if (problems.length) throw ApiError.invalid(`invalid request: ${problems[0].field} ${problems[0].reason}`, problems);
+  if (p.port !== undefined) return { mode: 'transparent', port: p.port };
+  return { mode: 'explicit', listen: parseEndpoint(p.listen!), upstream: parseEndpoint(p.upstream!) };
 }
 
 /** Before anything is journaled: mode, and for a proxy in the daemon's own namespace, the listen address and the upstream. */

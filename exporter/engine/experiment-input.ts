@@ -2,6 +2,7 @@ import { Cron } from 'croner';
 import { ApiError } from '../../api/errors';
 import { ExperimentInput } from '../../api/experiment';
 import { KIND_NAMES, kindSpec } from '../../api/kinds/index';
+import { kindProblems } from '../../api/kinds/types';
 import { parseDuration } from '../../api/units';
 import { validate } from '../../api/validate';
 import { parseGuardSelectors } from '../guards/alerts';
@@ -26,6 +27,9 @@ export function validateInput(body: unknown): ExperimentInput {
     ]);
   }
   spec.fault.params = validate(kind.params, spec.fault.params ?? {}, 'experiment', '/spec/fault/params') as Record<string, unknown>;
+  // what the schema cannot say (explicit vs transparent proxy, toxic attributes, ...): a 400 now, not a Failed inject
+  const problems = kindProblems(kind, spec.fault.params, '/spec/fault/params');
+  if (problems.length) throw ApiError.invalid(`invalid experiment: ${problems[0].field} ${problems[0].reason}`, problems);
   if (!(parseDuration(spec.duration) >= 1)) {
     throw ApiError.invalid('invalid experiment: /spec/duration must be at least 1ms', [{ field: '/spec/duration', reason: 'must be at least 1ms' }]);
   }

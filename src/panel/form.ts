@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { ExperimentInput as ExperimentInputSchema } from '../../api/experiment';
 import { kindSpec } from '../../api/kinds';
+import { kindProblems } from '../../api/kinds/types';
 import { check } from '../../api/validate';
 import type { ErrorDetail, ExperimentInput, JsonSchema, KindInfo, LaunchFormState, TargetMode } from './types';
 
@@ -192,7 +193,14 @@ export function validateForm(form: LaunchFormState, kind: KindInfo | undefined):
   if (!form.kind) details.push({ field: '/spec/fault/kind', reason: 'pick a fault kind' });
   // clone: the validator fills defaults in place, the body must stay as the user typed it.
   details.push(...check(ExperimentInputSchema as TSchema, clone(body)));
-  if (kind) details.push(...check(paramsSchema(kind) as unknown as TSchema, clone(body.spec.fault.params), '/spec/fault/params'));
+  if (kind) {
+    const params = clone(body.spec.fault.params);
+    const schemaErrors = check(paramsSchema(kind) as unknown as TSchema, params, '/spec/fault/params');
+    details.push(...schemaErrors);
+    // and what the exporter checks beyond the schema (api/kinds: the kind's own check), once the schema is met
+    const spec = kindSpec(kind.kind);
+    if (!schemaErrors.length && spec) details.push(...kindProblems(spec, params, '/spec/fault/params'));
+  }
   const selector = (body.spec.targets?.selector ?? {}) as Record<string, unknown>;
   if (kind?.targetRequired && !Object.keys(selector).some((k) => k !== 'daemons')) {
     details.push({ field: '/spec/targets/selector', reason: 'pick at least one target: a process, PIDs, a process name, a cgroup or a network namespace' });

@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { acquireLock } from '../../daemon/lock';
+import { isSameProcess } from '../../daemon/sys/proc';
 import { PACKAGE_ROOT } from '../../daemon/paths';
 import { canUseNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns';
 import { daemonUrlOf, killChildren, nftTables, procAlive, procState, request, spawnSleep, startDaemonProcess, stopDaemonProcess, tempDir, waitFor } from './daemon-helpers';
@@ -22,6 +23,35 @@ const lockOf = (stateDir: string) => JSON.parse(readFileSync(path.join(stateDir,
 const journalFiles = (stateDir: string) => readdirSync(path.join(stateDir, 'faults')).filter((f) => f.endsWith('.json'));
 const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())));
 
+/**
+ * A python process printing its wall clock (ms) every 50 ms, through the vDSO as most programs read it:
+ * the time-skew target. `skewMs` is its latest reading minus the real time.
+ */
+class ClockPrinter {
+  private readonly child: ChildProcess;
+  private last = { value: 0, at: 0 };
+  constructor() {
+    this.child = spawn('python3', ['-u', '-c', 'import time\nwhile True:\n    print(int(time.time() * 1000))\n    time.sleep(0.05)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let buf = '';
+    this.child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      const line = lines.filter(Boolean).pop();
+      if (line) this.last = { value: Number(line), at: Date.now() };
+    });
+  }
+  get pid(): number {
+    return this.child.pid!;
+  }
+  skewMs(): number {
+    return Date.now() - this.last.at > 1000 ? NaN : this.last.value - this.last.at;
+  }
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
 async function armedWatchdog(url: string): Promise<number> {
   const w = await waitFor('watchdog armed', async () => {
     const info = (await request(url, 'GET', '/v1/info')).body;
@@ -36,8 +66,10 @@ async function armedWatchdog(url: string): Promise<number> {
   let dir: string;
   let daemon: ChildProcess | undefined;
   let echo: Awaited<ReturnType<typeof echoServer>>;
+  let clock: ClockPrinter;
 
   beforeAll(async () => {
+    clock = new ClockPrinter();
     pair = makeNetnsPair('crash');
     dir = tempDir('crash-disk');
     echo = await echoServer();
@@ -50,6 +82,7 @@ async function armedWatchdog(url: string): Promise<number> {
     rmSync(stateDir, { recursive: true, force: true });
   });
   afterAll(async () => {
+    clock?.kill();
     killChildren();
     await echo.close();
     pair?.destroy();
@@ -76,7 +109,11 @@ async function armedWatchdog(url: string): Promise<number> {
       'network-delay': { params: { latency: '50ms' }, target: { netns: pair.b } },
       'tcp-fault': { params: { listen: '127.0.0.1:0', upstream: `127.0.0.1:${echo.port}`, toxics: [{ type: 'latency', latency: '10ms' }] } },
       'http-fault': { params: { port: 18080, abort: { percent: 50 } }, target: t },
+      'dns-fault': { params: { action: 'error', patterns: ['match.example.test'] }, target: { netns: pair.b } },
+      'time-skew': { params: { offset: '+1h' }, target: { pid: clock.pid } },
     };
+    // every kind this host runs is here: a new kind must say how a dead daemon's watchdog reverts it
+    expect([...supported].filter((k) => !(k in faults))).toEqual([]);
     const created: Record<string, any> = {};
     for (const [kind, f] of Object.entries(faults)) {
       if (!supported.has(kind)) continue;
@@ -89,6 +126,8 @@ async function armedWatchdog(url: string): Promise<number> {
     );
     const stressors: number[] = ['cpu-stress', 'memory-stress', 'disk-io-stress'].flatMap((k) => created[k].state.stressors.map((s: any) => s.pid));
     const proxies = [created['tcp-fault'].state, created['http-fault'].state];
+    const responder = created['dns-fault']?.state as { pid: number; startTime: number } | undefined;
+    const skewed = !!created['time-skew'];
 
     // everything is really there before the crash
     expect(procState(paused.pid!)).toBe('T');
@@ -97,6 +136,8 @@ async function armedWatchdog(url: string): Promise<number> {
     for (const p of stressors) expect(procAlive(p)).toBe(true);
     for (const p of proxies) expect(await proxyAlive(p)).toBe(true);
     expect(existsSync(created['disk-fill'].state.file)).toBe(true);
+    if (responder) expect(await isSameProcess(responder.pid, responder.startTime)).toBe(true);
+    if (skewed) await waitFor('the clock an hour ahead', () => Math.abs(clock.skewMs() - 3_600_000) < 5_000, 20_000, 50);
 
     /** Whether every trace of these faults is gone from the kernel, the processes and the disk. */
     const everythingReverted = async () =>
@@ -107,6 +148,9 @@ async function armedWatchdog(url: string): Promise<number> {
       (await Promise.all(proxies.map((p) => proxyAlive(p)))).every((a) => !a) &&
       !existsSync(created['disk-fill'].state.file) &&
       !existsSync(created['disk-io-stress'].state.dir) &&
+      (!responder || !(await isSameProcess(responder.pid, responder.startTime))) &&
+      !nftTables(pair.b).includes('faultline-') &&
+      (!skewed || Math.abs(clock.skewMs()) < 5_000) &&
       journalFiles(stateDir).length === 0;
     return { created, count: Object.keys(created).length, paused, stressors, proxies, everythingReverted };
   }

@@ -41,6 +41,8 @@ const call = (method: string, p: string, role: Role | null, body?: unknown) => r
 // Answers are checked against their schemas as they stand: schemas with an $id (Health holds FreezeState,
 // Workflow and WorkflowList both hold WorkflowStep) are compiled each on their own, not registered.
 const ajv = addFormats(new Ajv({ strict: false, allErrors: true, addUsedSchema: false }));
+// Faultline's own formats (api/validate.ts checks them on requests): answers carry stored values, shapes are what is checked here
+for (const f of ['re2', 'prom-selector', 'cidr', 'duration', 'size', 'rate']) ajv.addFormat(f, true);
 const compiled = new Map<TSchema, ReturnType<Ajv['compile']>>();
 function check(schema: TSchema, value: unknown): unknown[] {
   let fn = compiled.get(schema);

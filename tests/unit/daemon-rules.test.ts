@@ -1,4 +1,5 @@
 import { checkPeers } from '../../daemon/faults/net';
+import { controlEndpointsIn, exemptControlEndpoint } from '../../daemon/faults/control-port';
 import { buildTable, lossVerdict, tableName } from '../../daemon/faults/nft-rules';
 import { isLoopback, parseListen, urlFor } from '../../daemon/listen';
 import { Protection } from '../../daemon/resolve/protect';
@@ -38,11 +39,39 @@ describe('nft rules', () => {
     expect(text).toContain('oifname "eth0" meta l4proto { tcp, udp } th dport { 53 } goto fault');
   });
 
+  it("accepts the daemon's control traffic before any fault rule (control-port.ts)", () => {
+    const text = buildTable('t', { direction: 'both', protocol: 'all', exempt: [{ host: '10.1.2.3', port: 9471 }, { host: '0.0.0.0', port: 9500 }, { host: 'fd00::1', port: 9600 }] }, 'drop');
+    const egress = text.slice(text.indexOf('chain egress'), text.indexOf('chain ingress'));
+    const ingress = text.slice(text.indexOf('chain ingress'));
+    expect(egress).toContain('ip saddr 10.1.2.3 tcp sport 9471 accept');
+    expect(egress).toContain('    tcp sport 9500 accept');
+    expect(egress).toContain('ip6 saddr fd00::1 tcp sport 9600 accept');
+    expect(ingress).toContain('ip daddr 10.1.2.3 tcp dport 9471 accept');
+    expect(ingress).toContain('    tcp dport 9500 accept');
+    // before the rule that sends everything else to the fault
+    for (const chain of [egress, ingress]) expect(chain.lastIndexOf(' accept\n')).toBeLessThan(chain.indexOf('goto fault'));
+    expect(buildTable('t', { direction: 'both', protocol: 'all' }, 'drop')).not.toContain('accept\n');
+  });
+
   it('refuses addresses the schema pattern lets through', () => {
     expect(() => checkPeers(['10.0.0.1', '10.0.0.0/8', '::1', 'fd00::/64'])).not.toThrow();
     for (const bad of ['999.1.1.1', '10.0.0.0/33', 'fd00::/129', '1.2.3.4/8/9', ':::']) {
       expect(() => checkPeers([bad])).toThrow(/peers\/0/);
     }
+  });
+});
+
+describe("the daemon's control endpoints", () => {
+  it('are exempt in its own namespace (by any name of it), in no other', () => {
+    const remove = exemptControlEndpoint({ host: '127.0.0.1', port: 9471 });
+    try {
+      expect(controlEndpointsIn()).toEqual([{ host: '127.0.0.1', port: 9471 }]);
+      expect(controlEndpointsIn(`/proc/${process.pid}/ns/net`)).toEqual([{ host: '127.0.0.1', port: 9471 }]);
+      expect(controlEndpointsIn('/nonexistent/netns')).toEqual([]);
+    } finally {
+      remove();
+    }
+    expect(controlEndpointsIn()).toEqual([]);
   });
 });
 

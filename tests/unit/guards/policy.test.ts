@@ -67,6 +67,8 @@ describe('blast radius policy', () => {
 
   it.each([
     ['maxDuration: forever', '/maxDuration'],
+    // the API's maximum (168h, api/units.ts) holds in the policy too: it can only narrow it
+    ['maxDuration: 169h', '/maxDuration must be at most 168h'],
     ['maxTargetPercent: 150', '/maxTargetPercent'],
     ['maxConcurrentExperiments: 0', '/maxConcurrentExperiments'],
     ['protectedNamespace: [x]', '/protectedNamespace'],
