@@ -95,10 +95,10 @@ describe('scheduled workflow steps', () => {
 
   it.each([
     ['no deadline', undefined, /is required for a step whose experiment has spec\/schedule/],
-    ['a negative deadline', '-5s', /must match/],
+    ['a negative deadline', '-5s', /must be a duration/],
     ['a deadline over 168h', '169h', /must be at most 168h/],
     ['a zero deadline', '0s', /must be at least 1s/],
-    ['a deadline that is not a duration', 'soon', /must match/],
+    ['a deadline that is not a duration', 'soon', /must be a duration/],
   ])('refuses a scheduled step with %s: 400 naming /spec/steps/0/deadline, nothing created', async (_what, deadline, reason) => {
     const name = `wfs-bad-${process.pid}`;
     const r = await s.api('POST', '/api/v1/workflows', workflow(name, [scheduledPause('tick', process.pid, deadline)]));
