@@ -80,6 +80,33 @@ describe('scheduled workflow steps', () => {
     expect(procState(pid)).not.toBe('T');
   });
 
+  it('a run of it aborted by its alert guard ends the schedule at once and fails the step', async () => {
+    const pid = sleeper();
+    const name = `wfs-guard-${process.pid}`;
+    const alertname = `WfsDrill${process.pid}`;
+    await s.api('POST', '/api/v1/workflows', workflow(name, [scheduledPause('tick', pid, '5m', { duration: '1m', guards: { alerts: [`alertname="${alertname}"`] } }), { name: 'never', suspend: { duration: '1s' } }]));
+    const run = await waitFor('a run pausing the process', async () => {
+      const items = (await s.api('GET', `/api/v1/experiments?schedule=${name}-tick`)).body.items as { metadata: { name: string }; status: { phase: string } }[];
+      return procState(pid) === 'T' && items.find((x) => x.status.phase === 'Running');
+    }, 60_000);
+    // the exporter's Alertmanager webhook, as Alertmanager calls it
+    const alert = (status: string) => ({
+      version: '4', groupKey: '{}:{}', status, receiver: 'faultline', groupLabels: {}, commonLabels: { alertname }, commonAnnotations: {}, externalURL: 'http://127.0.0.1:9093',
+      alerts: [{ status, labels: { alertname }, annotations: {}, startsAt: new Date().toISOString(), endsAt: status === 'firing' ? '0001-01-01T00:00:00Z' : new Date().toISOString(), generatorURL: 'http://127.0.0.1:9090/graph', fingerprint: `f${process.pid}` }],
+    });
+    try {
+      expect((await s.api('POST', '/api/v1/alerts/alertmanager', alert('firing'))).status).toBe(200);
+      const done = await until(name, ['Succeeded', 'Failed', 'Aborted']);
+      expect(done.status.phase).toBe('Failed');
+      expect(done.status.steps.map((x: { phase: string }) => x.phase)).toEqual(['Failed', 'Skipped']);
+      expect(done.status.message).toContain(`scheduled run ${run.metadata.name} ended Aborted`);
+      await expectNothingTicking(s.api, `${name}-tick`, 'Aborted');
+      expect(procState(pid)).not.toBe('T');
+    } finally {
+      await s.api('POST', '/api/v1/alerts/alertmanager', alert('resolved'));
+    }
+  });
+
   it('stop-all mid-step ends the schedule with the workflow (not only suspended)', async () => {
     const pid = sleeper();
     const name = `wfs-stopall-${process.pid}`;
@@ -87,7 +114,7 @@ describe('scheduled workflow steps', () => {
     await waitFor('paused by a run', () => procState(pid) === 'T', 60_000);
     const r = await s.api('POST', '/api/v1/stop-all');
     expect(r.status).toBe(200);
-    expect(r.body.abortedWorkflows).toEqual([{ namespace: 'default', name }]);
+    expect(r.body.abortedWorkflows).toContainEqual({ namespace: 'default', name });
     expect((await until(name, ['Succeeded', 'Failed', 'Aborted'])).status.phase).toBe('Aborted');
     await expectNothingTicking(s.api, `${name}-tick`, 'Aborted');
     expect(procState(pid)).not.toBe('T');
