@@ -333,6 +333,10 @@ export class WorkflowEngine {
     };
     let uid: string | undefined;
     try {
+      // a schedule is created even while chaos is frozen (its ticks are refused); a step would then tick
+      // nothing for its whole deadline and "succeed": it fails at once instead, as a plain step's start is refused
+      const hold = this.o.engine.holdReason?.();
+      if (hold) throw new StepEnd('Failed', `schedule ${ref.name} not created: ${hold}`);
       let created: Experiment;
       try {
         created = await this.o.engine.create(

@@ -120,6 +120,27 @@ describe('scheduled workflow steps', () => {
     expect(procState(pid)).not.toBe('T');
   });
 
+  it('a freeze mid-step ends the schedule with the workflow; while frozen a scheduled step fails at once', async () => {
+    const pid = sleeper();
+    const name = `wfs-freeze-${process.pid}`;
+    await s.api('POST', '/api/v1/workflows', workflow(name, [scheduledPause('tick', pid, '5m', { duration: '1m' })]));
+    await waitFor('paused by a run', () => procState(pid) === 'T', 60_000);
+    try {
+      expect((await s.api('POST', '/api/v1/freeze', { reason: 'wfs drill' })).status).toBe(200);
+      expect((await until(name, ['Succeeded', 'Failed', 'Aborted'])).status.phase).toBe('Aborted');
+      await expectNothingTicking(s.api, `${name}-tick`, 'Aborted');
+      expect(procState(pid)).not.toBe('T');
+      const later = `wfs-frozen-${process.pid}`;
+      expect((await s.api('POST', '/api/v1/workflows', workflow(later, [scheduledPause('tick', pid, '5m')]))).status).toBe(201);
+      const done = await until(later, ['Succeeded', 'Failed', 'Aborted']);
+      expect(done.status.phase).toBe('Failed');
+      expect(done.status.message).toMatch(/not created: .*wfs drill/);
+      expect((await s.api('GET', `/api/v1/experiments/default/${later}-tick`)).status).toBe(404);
+    } finally {
+      await s.api('DELETE', '/api/v1/freeze');
+    }
+  });
+
   it.each([
     ['no deadline', undefined, /is required for a step whose experiment has spec\/schedule/],
     ['a negative deadline', '-5s', /must be a duration/],
