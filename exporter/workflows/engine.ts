@@ -320,7 +320,7 @@ export class WorkflowEngine {
         if (ending || signal.aborted || (run.status.phase !== 'Failed' && run.status.phase !== 'Aborted')) return;
         ending = true;
         failedRun = structuredClone(run) as Experiment;
-        this.endSchedule(ref, () => this.o.engine.abort(ref, `workflow ${w.metadata.name}: run ${run.metadata.name} ended ${run.status.phase}`, actor, 'workflow'));
+        end(() => this.o.engine.abort(ref, `workflow ${w.metadata.name}: run ${run.metadata.name} ended ${run.status.phase}`, actor, 'workflow'));
       },
     };
     this.endedSchedules.delete(key);
@@ -329,15 +329,22 @@ export class WorkflowEngine {
     const onAbort = () => {
       ending = true;
       const why = signal.reason instanceof StepEnd ? signal.reason.message : 'workflow stopped';
-      this.endSchedule(ref, () => this.o.engine.abort(ref, `workflow ${w.metadata.name}: ${why}`, actor, 'workflow'));
+      end(() => this.o.engine.abort(ref, `workflow ${w.metadata.name}: ${why}`, actor, 'workflow'));
     };
     let uid: string | undefined;
+    let created: Experiment | undefined;
+    let endFailed: Error | undefined;
+    /** Ends the schedule; if that throws, the step stops waiting for it and fails saying so. */
+    const end = (how: () => Promise<unknown>) =>
+      this.endSchedule(ref, how, (err) => {
+        endFailed = err;
+        if (created) this.waiters.get(created.metadata.uid)?.(created); // what it holds is not read: endFailed is
+      });
     try {
       // a schedule is created even while chaos is frozen (its ticks are refused); a step would then tick
       // nothing for its whole deadline and "succeed": it fails at once instead, as a plain step's start is refused
       const hold = this.o.engine.holdReason?.();
       if (hold) throw new StepEnd('Failed', `schedule ${ref.name} not created: ${hold}`);
-      let created: Experiment;
       try {
         created = await this.o.engine.create(
           {
@@ -358,9 +365,10 @@ export class WorkflowEngine {
       timer = setTimeout(() => {
         if (ending) return;
         ending = true;
-        this.endSchedule(ref, () => this.o.engine.stop(ref, `workflow ${w.metadata.name} (step deadline ${s.deadline} reached)`));
+        end(() => this.o.engine.stop(ref, `workflow ${w.metadata.name} (step deadline ${s.deadline} reached)`));
       }, parseDuration(s.deadline!));
       const e = await ended;
+      if (endFailed) throw new StepEnd(signal.aborted && signal.reason instanceof StepEnd ? signal.reason.phase : 'Failed', `schedule ${ref.name} could not be ended: ${endFailed.message}`);
       if (signal.aborted) throw signal.reason;
       const runs = `${watch.seen.size} run(s)`;
       if (failedRun) throw new StepEnd('Failed', `scheduled run ${failedRun.metadata.name} ended ${failedRun.status.phase}${failedRun.status.message ? `: ${failedRun.status.message}` : ''}; schedule ${ref.name} ended after ${runs}`);
@@ -376,10 +384,16 @@ export class WorkflowEngine {
     }
   }
 
-  /** Ends a step's schedule; a failure to (the store full, say) is logged: the run's own lease and duration still bound it. */
-  private endSchedule(ref: Ref, end: () => Promise<unknown>): void {
+  /**
+   * Ends a step's schedule. The engine takes it off the scheduler first, so it ticks no more even when
+   * the rest fails; a failure is logged and handed back (the runs' own leases and durations still bound them).
+   */
+  private endSchedule(ref: Ref, end: () => Promise<unknown>, failed: (err: Error) => void): void {
     this.rememberEnded(ref);
-    void end().catch((err: unknown) => this.o.log.error({ err: String(err), schedule: `${ref.namespace}/${ref.name}` }, 'ending a workflow step\'s schedule failed'));
+    void end().catch((err: unknown) => {
+      this.o.log.error({ err: String(err), schedule: `${ref.namespace}/${ref.name}` }, 'ending a workflow step\'s schedule failed');
+      failed(err instanceof Error ? err : new Error(String(err)));
+    });
   }
 
   private rememberEnded(ref: Ref): void {
