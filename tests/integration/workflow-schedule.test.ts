@@ -80,6 +80,17 @@ describe('scheduled workflow steps', () => {
     expect(procState(pid)).not.toBe('T');
   });
 
+  it('deleting the workflow mid-step aborts the schedule the same way', async () => {
+    const pid = sleeper();
+    const name = `wfs-delete-${process.pid}`;
+    await s.api('POST', '/api/v1/workflows', workflow(name, [scheduledPause('tick', pid, '5m', { duration: '1m' })]));
+    await waitFor('paused by a run', () => procState(pid) === 'T', 60_000);
+    expect((await s.api('DELETE', `/api/v1/workflows/default/${name}`)).status).toBe(200);
+    expect((await s.api('GET', `/api/v1/workflows/default/${name}`)).status).toBe(404);
+    await expectNothingTicking(s.api, `${name}-tick`, 'Aborted');
+    expect(procState(pid)).not.toBe('T');
+  });
+
   it('a run of it aborted by its alert guard ends the schedule at once and fails the step', async () => {
     const pid = sleeper();
     const name = `wfs-guard-${process.pid}`;
