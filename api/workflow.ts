@@ -4,7 +4,9 @@ import { ExperimentSpec, Metadata } from './experiment';
 
 // Workflows: several faults and checks as one scenario. A step is exactly one of an experiment,
 // a serial or parallel group of steps, a suspend (wait), or a check (PromQL or HTTP) whose failure
-// fails or aborts the whole workflow. Every step may carry its own deadline.
+// fails or aborts the whole workflow. Every step may carry its own deadline. An experiment step whose
+// spec has a `schedule` (cron) is a scheduled step: its schedule ticks for the step's `deadline`
+// (required there), then is stopped like a user's stop would, and the step goes on.
 
 export const WORKFLOW_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Aborted'] as const;
 export type WorkflowPhase = (typeof WORKFLOW_PHASES)[number];
@@ -42,7 +44,7 @@ export type Check = Static<typeof Check>;
 
 const StepFields = <T extends TSchema>(self: T) => ({
   name: ObjectName,
-  deadline: Type.Optional(Duration({ description: 'the step fails when it runs longer' })),
+  deadline: Type.Optional(Duration({ description: 'the step fails when it runs longer; for an experiment with spec.schedule (required there): how long the schedule ticks before it is stopped and the step succeeds' })),
   experiment: Type.Optional(
     Type.Object(
       { labels: Type.Optional(Type.Record(Type.String({ maxLength: 63 }), Type.String({ maxLength: 253 }))), spec: ExperimentSpec },
@@ -86,6 +88,7 @@ export const StepStatus = Type.Object({
   endedAt: Type.Optional(Type.String()),
   message: Type.Optional(Type.String()),
   experiment: Type.Optional(Type.String({ description: 'name of the experiment an experiment step created' })),
+  runs: Type.Optional(Type.Integer({ minimum: 0, description: 'scheduled step: how many runs its schedule started' })),
 });
 export type StepStatus = Static<typeof StepStatus>;
 

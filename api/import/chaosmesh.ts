@@ -1,5 +1,6 @@
 import { API_VERSION, TARGET_MODES, type ExperimentInput, type TargetMode } from '../experiment';
 import { CLOCK_IDS } from '../kinds/time-skew';
+import { parseDuration } from '../units';
 import type { Step, WorkflowInput } from '../workflow';
 
 // Chaos Mesh → Faultline. Turns PodChaos, NetworkChaos, StressChaos, IOChaos, HTTPChaos, DNSChaos,
@@ -108,16 +109,11 @@ class Converter {
       return this.workflow(ctx, base, isObj(spec.workflow) ? spec.workflow : {}, '/spec/workflow');
     }
     if (!type || !(CHAOS_KINDS as readonly string[]).includes(type)) return ctx.miss('/spec/type', `${type || 'no type'} cannot be scheduled by Faultline`);
-    if (spec.startingDeadlineSeconds !== undefined) ctx.miss('/spec/startingDeadlineSeconds', 'Faultline starts a missed run at once or skips it; no deadline setting');
+    const fields = scheduleFields(ctx, spec, '/spec');
     const inner = isObj(spec[key]) ? (spec[key] as Obj) : {};
-    const policy = spec.concurrencyPolicy === undefined ? undefined : String(spec.concurrencyPolicy);
-    if (policy !== undefined && policy !== 'Forbid' && policy !== 'Allow') ctx.miss('/spec/concurrencyPolicy', `${policy} is not Forbid or Allow`);
-    for (const exp of this.chaos(ctx, type, inner, `/spec/${key}`)) {
-      exp.spec.schedule = String(spec.schedule ?? '');
-      if (policy === 'Forbid' || policy === 'Allow') exp.spec.concurrencyPolicy = policy;
-      if (typeof spec.historyLimit === 'number') exp.spec.historyLimit = spec.historyLimit;
-      this.result.experiments.push({ ...base, spec: exp.spec, metadata: { ...base.metadata, name: exp.name } } as ExperimentInput);
-    }
+    const exps = this.chaos(ctx, type, inner, `/spec/${key}`);
+    if (!fields) return;
+    for (const exp of exps) this.result.experiments.push({ ...base, spec: { ...exp.spec, ...fields }, metadata: { ...base.metadata, name: exp.name } } as ExperimentInput);
   }
 
   /** One Chaos Mesh chaos spec → zero or more experiments (StressChaos may give a CPU and a memory one). */
@@ -209,7 +205,7 @@ class Converter {
    * A Chaos Mesh Workflow → one Faultline Workflow. Templates are looked up from the entry: Serial and
    * Parallel become groups of their children, Suspend a suspend step, a chaos template an experiment step
    * (its deadline is how long the chaos runs, so it becomes the experiment's duration), a Schedule template
-   * the experiment it schedules, run once, a Synchronous HTTP StatusCheck a check step. Task templates
+   * a scheduled experiment step ticking for its deadline, a Synchronous HTTP StatusCheck a check step. Task templates
    * (containers, conditional branches) have no equivalent and are named, with whatever only they reach.
    */
   private workflow(ctx: DocContext, base: Omit<ExperimentInput, 'spec'>, spec: Obj, at: string): void {
@@ -269,18 +265,8 @@ class Converter {
           return undefined;
         }
         return { name: stepName, suspend: { duration: deadline } };
-      case 'Schedule': {
-        const sch = isObj(t.schedule) ? t.schedule : {};
-        const inner = String(sch.type ?? '');
-        const key = embedKey(inner);
-        ctx.checkKeys(sch, `${at}/schedule`, ['schedule', 'concurrencyPolicy', 'historyLimit', 'type', 'startingDeadlineSeconds', key]);
-        ctx.miss(`${at}/schedule/schedule`, 'a workflow step runs its experiment once, for the deadline; the cron rule inside the step is not carried over');
-        if (!(CHAOS_KINDS as readonly string[]).includes(inner)) {
-          ctx.miss(`${at}/schedule/type`, `${inner || 'no type'} cannot run in a Faultline workflow step`);
-          return undefined;
-        }
-        return this.chaosStep(ctx, inner, isObj(sch[key]) ? sch[key] : {}, `${at}/schedule/${key}`, stepName, deadline);
-      }
+      case 'Schedule':
+        return this.scheduleStep(ctx, t, at, stepName, deadline);
       case 'StatusCheck':
         return this.statusCheck(ctx, t, at, stepName, deadline);
       case 'Task':
@@ -303,6 +289,36 @@ class Converter {
     const stepOf = (e: { name: string; spec: ExperimentInput['spec'] }, n: string): Step => ({ name: n, experiment: { spec: e.spec } }) as Step;
     if (exps.length === 1) return stepOf(exps[0], name);
     return { name, parallel: { steps: exps.map((e, i) => stepOf(e, objectName(`${name}-${e.name.split('-').pop() ?? i}`))) } } as Step;
+  }
+
+  /**
+   * A Schedule template: a scheduled experiment step. Its cron ticks for the template's deadline (the
+   * step's deadline, which Faultline requires there), then the workflow stops the schedule and goes on,
+   * as Chaos Mesh removes the Schedule at the node's deadline. Each run lasts the embedded chaos's
+   * duration; without one, until the deadline (Chaos Mesh keeps such a chaos until its Schedule goes).
+   */
+  private scheduleStep(ctx: DocContext, t: Obj, at: string, name: string, deadline: string | undefined): Step | undefined {
+    const sch = isObj(t.schedule) ? t.schedule : {};
+    const inner = String(sch.type ?? '');
+    const key = embedKey(inner);
+    ctx.checkKeys(sch, `${at}/schedule`, ['schedule', 'concurrencyPolicy', 'historyLimit', 'type', 'startingDeadlineSeconds', key]);
+    if (!(CHAOS_KINDS as readonly string[]).includes(inner)) {
+      ctx.miss(`${at}/schedule/type`, `${inner || 'no type'} cannot run in a Faultline workflow step`);
+      return undefined;
+    }
+    const fields = scheduleFields(ctx, sch, `${at}/schedule`);
+    const spec = isObj(sch[key]) ? sch[key] : {};
+    if (deadline && spec.duration === undefined) ctx.note(`${at}/schedule/${key}/duration`, `none given: each run lasts until the step's deadline (${deadline})`);
+    const step = this.chaosStep(ctx, inner, spec, `${at}/schedule/${key}`, name, deadline);
+    if (!deadline) {
+      ctx.miss(`${at}/deadline`, 'a Schedule template needs a deadline: how long its schedule ticks inside the workflow');
+      return undefined;
+    }
+    if (!step || !fields) return undefined;
+    // every experiment step it gave (a StressChaos cpu + memory gives two) ticks on its own schedule for the deadline
+    const schedule = (x: Step): Step =>
+      x.experiment ? { ...x, deadline, experiment: { ...x.experiment, spec: { ...x.experiment.spec, ...fields } } } : { ...x, ...(x.parallel ? { parallel: { steps: x.parallel.steps.map(schedule) } } : {}) };
+    return schedule(step);
   }
 
   /** A StatusCheck template: a Synchronous HTTP check maps onto a check step; Continuous ones run beside chaos and do not. */
@@ -524,6 +540,60 @@ class DocContext {
   checkKeys(obj: Obj, at: string, known: readonly string[]): void {
     for (const k of Object.keys(obj)) if (!known.includes(k)) this.miss(`${at}/${k}`, 'is not a field Faultline maps');
   }
+}
+
+/**
+ * The schedule fields of a Chaos Mesh Schedule (a document's spec or a workflow template's `schedule`):
+ * the cron rule (see cronOf), concurrencyPolicy (same two values) and historyLimit (1–1000) carry over;
+ * startingDeadlineSeconds has no equivalent. Undefined when the cron rule cannot be carried over.
+ */
+function scheduleFields(ctx: DocContext, spec: Obj, at: string): Pick<ExperimentInput['spec'], 'schedule' | 'concurrencyPolicy' | 'historyLimit'> | undefined {
+  if (spec.startingDeadlineSeconds !== undefined) ctx.miss(`${at}/startingDeadlineSeconds`, 'Faultline starts a missed run at once or skips it; no deadline setting');
+  const out: Pick<ExperimentInput['spec'], 'concurrencyPolicy' | 'historyLimit'> = {};
+  const policy = spec.concurrencyPolicy === undefined ? undefined : String(spec.concurrencyPolicy);
+  if (policy === 'Forbid' || policy === 'Allow') out.concurrencyPolicy = policy;
+  else if (policy !== undefined) ctx.miss(`${at}/concurrencyPolicy`, `${policy} is not Forbid or Allow`);
+  if (Number.isInteger(spec.historyLimit) && (spec.historyLimit as number) >= 1 && (spec.historyLimit as number) <= 1000) out.historyLimit = spec.historyLimit as number;
+  else if (spec.historyLimit !== undefined) ctx.miss(`${at}/historyLimit`, `${JSON.stringify(spec.historyLimit)} is not a whole number from 1 to 1000`);
+  const cron = cronOf(typeof spec.schedule === 'string' ? spec.schedule : '');
+  if ('reason' in cron) {
+    ctx.miss(`${at}/schedule`, cron.reason);
+    return undefined;
+  }
+  if (cron.note) ctx.note(`${at}/schedule`, cron.note);
+  return { schedule: cron.cron, ...out };
+}
+
+const CRON_DESCRIPTORS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@hourly'];
+
+/**
+ * A Chaos Mesh cron rule (robfig/cron's standard parser: five fields, descriptors, `@every <duration>`)
+ * as the exporter's croner takes it. Five fields and the descriptors mean the same; `@midnight` is
+ * `@daily`; `@every` becomes a seconds/minutes/hours step when the interval divides a minute, an hour or
+ * a day (Chaos Mesh counts it from the schedule's start, croner from the clock: noted), and is refused
+ * otherwise, as is a TZ= prefix.
+ */
+export function cronOf(text: string): { cron: string; note?: string } | { reason: string } {
+  const rule = text.trim().replace(/\s+/g, ' ');
+  if (!rule) return { reason: 'is required' };
+  if (/^(CRON_)?TZ=/.test(rule)) return { reason: 'a time zone prefix is not supported: Faultline schedules tick in the exporter\'s time zone' };
+  if (rule === '@midnight') return { cron: '@daily' };
+  if (CRON_DESCRIPTORS.includes(rule)) return { cron: rule };
+  const every = /^@every (.+)$/.exec(rule);
+  if (!every) return { cron: rule };
+  let ms: number;
+  try {
+    ms = parseDuration(every[1]);
+  } catch {
+    return { reason: `@every ${every[1]}: not a duration` };
+  }
+  const sec = ms / 1000;
+  const note = `@every ${every[1]} counts from when the schedule starts; the cron Faultline runs ticks on the clock`;
+  const divides = (n: number, of: number) => Number.isInteger(n) && n >= 1 && n <= of && of % n === 0;
+  if (divides(sec, 30)) return { cron: sec === 1 ? '* * * * * *' : `*/${sec} * * * * *`, note };
+  if (divides(sec / 60, 30)) return { cron: `0 */${sec / 60} * * * *`, note };
+  if (divides(sec / 3600, 24)) return { cron: `0 0 */${sec / 3600} * * *`, note };
+  return { reason: `@every ${every[1]} has no cron equivalent (Faultline takes intervals that divide a minute, an hour or a day)` };
 }
 
 /** A Faultline object name from a Chaos Mesh template name (lowercase DNS label). */

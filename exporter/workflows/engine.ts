@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ApiError } from '../../api/errors';
-import type { Experiment } from '../../api/experiment';
-import { TERMINAL_PHASES } from '../../api/experiment';
+import type { Experiment, Phase } from '../../api/experiment';
+import { SCHEDULE_LABEL, TERMINAL_PHASES } from '../../api/experiment';
 import { parseDuration } from '../../api/units';
 import type { Step, StepPhase, StepStatus, Workflow, WorkflowPhase } from '../../api/workflow';
 import type { Engine } from '../engine/lifecycle';
@@ -18,8 +18,21 @@ export { experimentName } from './validate';
 // Runs workflows: serial and parallel groups of experiment, suspend and check steps. Experiments are
 // created through the experiment engine (so guards, freeze and policy apply to every step), and a
 // workflow that fails, is aborted or runs past a deadline stops whatever of it still runs.
+// A scheduled step (an experiment with spec.schedule) creates the schedule, lets it tick for the
+// step's deadline, then stops it as a user's stop would (its active run ended, faults reverted); a run
+// of it that ends Failed or Aborted ends the schedule at once and fails the step. Aborting the
+// workflow (also stop-all, freeze, shutdown, a restart) aborts the schedule: nothing is left ticking.
 
 type Ref = { namespace: string; name: string };
+
+/** What a scheduled step hears of its schedule's runs (keyed `<namespace>/<schedule>`). */
+interface RunWatch {
+  seen: Set<string>;
+  onRun(run: Readonly<Experiment>): void;
+}
+
+/** How long a schedule a workflow ended is remembered, so a run a tick was creating meanwhile is aborted. */
+const ENDED_SCHEDULE_MEMORY_MS = 5 * 60_000;
 
 /** Why a step (and so its workflow) ended badly. */
 class StepEnd extends Error {
@@ -61,9 +74,15 @@ export class WorkflowEngine {
   private readonly runningRefs = new Map<string, Ref>();
   private readonly waiters = new Map<string, (e: Experiment) => void>();
 
+  private readonly runWatches = new Map<string, RunWatch>();
+  /** Schedules of scheduled steps that have ended: a run of one that still starts (a tick under way) is aborted. */
+  private readonly endedSchedules = new Set<string>();
+
   constructor(private readonly o: WorkflowEngineOptions) {
-    o.engine.listeners.push((e) => {
+    o.engine.listeners.push((e, from) => {
       if (TERMINAL_PHASES.includes(e.status.phase)) this.waiters.get(e.metadata.uid)?.(structuredClone(e) as Experiment); // kept as the step's result
+      const schedule = e.metadata.labels?.[SCHEDULE_LABEL];
+      if (schedule) this.scheduledRun(e, from, `${e.metadata.namespace}/${schedule}`);
     });
     o.engine.onStopAll = (actor, reason) => this.abortAll(reason, actor);
   }
@@ -122,7 +141,11 @@ export class WorkflowEngine {
     return w;
   }
 
-  /** After a restart a workflow cannot pick up its in-memory progress: it is aborted cleanly, and its running experiments with it. */
+  /**
+   * After a restart a workflow cannot pick up its in-memory progress: it is aborted cleanly, and its
+   * running experiments with it. A scheduled step's schedule is aborted too (the experiment engine's own
+   * reconcile put its cron back), with whatever run of it is active.
+   */
   async reconcile(): Promise<number> {
     let n = 0;
     for (const w of this.o.store.list()) {
@@ -130,7 +153,9 @@ export class WorkflowEngine {
       n++;
       for (const s of w.status.steps) {
         if (s.experiment && s.phase === 'Running') {
-          await this.o.engine.abort({ namespace: w.metadata.namespace, name: s.experiment }, 'its workflow was aborted by an exporter restart', 'faultline', 'workflow').catch(() => undefined);
+          const ref = { namespace: w.metadata.namespace, name: s.experiment };
+          this.rememberEnded(ref);
+          await this.o.engine.abort(ref, 'its workflow was aborted by an exporter restart', 'faultline', 'workflow').catch(() => undefined);
         }
         if (!TERMINAL.includes(s.phase) && s.phase !== 'Skipped') s.phase = s.phase === 'Running' ? 'Aborted' : 'Skipped';
       }
@@ -208,7 +233,9 @@ export class WorkflowEngine {
   private async step(w: Workflow, s: Step, path: string, signal: AbortSignal, actor: string): Promise<void> {
     const st = w.status.steps.find((x) => x.path === path)!;
     if (signal.aborted) throw signal.reason;
-    const scope = childSignal(signal, s.deadline ? parseDuration(s.deadline) : undefined, `step ${path}`);
+    // a scheduled step's deadline is its lifetime, reached by success (see scheduled()), not a failure
+    const scheduled = s.experiment?.spec.schedule !== undefined;
+    const scope = childSignal(signal, s.deadline && !scheduled ? parseDuration(s.deadline) : undefined, `step ${path}`);
     this.setStep(w, st, 'Running', `${st.type} started`, actor);
     try {
       const sig = scope.ctrl.signal;
@@ -233,9 +260,11 @@ export class WorkflowEngine {
   }
 
   private async experiment(w: Workflow, s: Step, st: StepStatus, path: string, signal: AbortSignal, actor: string): Promise<string> {
-    const ref = { namespace: w.metadata.namespace, name: experimentName(w.metadata.name, path) };
+    const scheduled = s.experiment!.spec.schedule !== undefined;
+    const ref = { namespace: w.metadata.namespace, name: experimentName(w.metadata.name, path, scheduled) };
     st.experiment = ref.name;
     this.save(w); // before the experiment exists, so a restart knows which one to stop
+    if (scheduled) return this.scheduled(w, s, st, ref, signal, actor);
     let created: Experiment;
     try {
       created = await this.o.engine.create(
@@ -267,6 +296,123 @@ export class WorkflowEngine {
       signal.removeEventListener('abort', onAbort);
       this.waiters.delete(uid);
     }
+  }
+
+  /**
+   * A scheduled step: creates the schedule, lets it tick for the step's deadline, then stops it the way
+   * `POST .../stop` would (the active run ended and its faults reverted; the schedule Finished). A run
+   * that ends Failed or Aborted (an injection that failed, a guard) ends the schedule at once (Aborted)
+   * and fails the step, as a failed experiment fails a plain step. Aborting the step aborts the schedule.
+   */
+  private async scheduled(w: Workflow, s: Step, st: StepStatus, ref: Ref, signal: AbortSignal, actor: string): Promise<string> {
+    const key = `${ref.namespace}/${ref.name}`;
+    const by = `${actor} (workflow ${w.metadata.name})`;
+    let ending = false;
+    let failedRun: Readonly<Experiment> | undefined;
+    const watch: RunWatch = {
+      seen: new Set(),
+      onRun: (run) => {
+        if (!watch.seen.has(run.metadata.uid)) {
+          watch.seen.add(run.metadata.uid);
+          st.runs = watch.seen.size;
+          this.save(w);
+        }
+        if (ending || signal.aborted || (run.status.phase !== 'Failed' && run.status.phase !== 'Aborted')) return;
+        ending = true;
+        failedRun = structuredClone(run) as Experiment;
+        end(() => this.o.engine.abort(ref, `workflow ${w.metadata.name}: run ${run.metadata.name} ended ${run.status.phase}`, actor, 'workflow'));
+      },
+    };
+    this.endedSchedules.delete(key);
+    this.runWatches.set(key, watch); // before the schedule exists: its first run is not missed
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      ending = true;
+      const why = signal.reason instanceof StepEnd ? signal.reason.message : 'workflow stopped';
+      end(() => this.o.engine.abort(ref, `workflow ${w.metadata.name}: ${why}`, actor, 'workflow'));
+    };
+    let uid: string | undefined;
+    let created: Experiment | undefined;
+    let endFailed: Error | undefined;
+    /** Ends the schedule; if that throws, the step stops waiting for it and fails saying so. */
+    const end = (how: () => Promise<unknown>) =>
+      this.endSchedule(ref, how, (err) => {
+        endFailed = err;
+        if (created) this.waiters.get(created.metadata.uid)?.(created); // what it holds is not read: endFailed is
+      });
+    try {
+      // a schedule is created even while chaos is frozen (its ticks are refused); a step would then tick
+      // nothing for its whole deadline and "succeed": it fails at once instead, as a plain step's start is refused
+      const hold = this.o.engine.holdReason?.();
+      if (hold) throw new StepEnd('Failed', `schedule ${ref.name} not created: ${hold}`);
+      try {
+        created = await this.o.engine.create(
+          {
+            metadata: { ...ref, ...(s.experiment!.labels ? { labels: s.experiment!.labels } : {}), annotations: { 'faultline.dev/workflow': w.metadata.name, 'faultline.dev/workflow-step': st.path } },
+            spec: structuredClone(s.experiment!.spec),
+          },
+          by,
+        );
+      } catch (err) {
+        throw new StepEnd('Failed', `schedule ${ref.name} could not be created: ${(err as Error).message}`);
+      }
+      uid = created.metadata.uid;
+      const ended = new Promise<Experiment>((resolve) => this.waiters.set(uid!, resolve));
+      const now = this.o.engine.get(ref);
+      if (TERMINAL_PHASES.includes(now.status.phase)) this.waiters.get(uid)!(now);
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort();
+      timer = setTimeout(() => {
+        if (ending) return;
+        ending = true;
+        end(() => this.o.engine.stop(ref, `workflow ${w.metadata.name} (step deadline ${s.deadline} reached)`));
+      }, parseDuration(s.deadline!));
+      const e = await ended;
+      if (endFailed) throw new StepEnd(signal.aborted && signal.reason instanceof StepEnd ? signal.reason.phase : 'Failed', `schedule ${ref.name} could not be ended: ${endFailed.message}`);
+      if (signal.aborted) throw signal.reason;
+      const runs = `${watch.seen.size} run(s)`;
+      if (failedRun) throw new StepEnd('Failed', `scheduled run ${failedRun.metadata.name} ended ${failedRun.status.phase}${failedRun.status.message ? `: ${failedRun.status.message}` : ''}; schedule ${ref.name} ended after ${runs}`);
+      if (e.status.phase !== 'Finished') throw new StepEnd('Failed', `schedule ${ref.name} ended ${e.status.phase}${e.status.message ? `: ${e.status.message}` : ''} after ${runs}`);
+      return `schedule ${ref.name} ticked for ${s.deadline} (${runs}), then ${e.status.message ?? 'ended'}`;
+    } finally {
+      if (timer) clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      if (uid) this.waiters.delete(uid);
+      this.runWatches.delete(key);
+      this.rememberEnded(ref);
+      st.runs = watch.seen.size;
+    }
+  }
+
+  /**
+   * Ends a step's schedule. The engine takes it off the scheduler first, so it ticks no more even when
+   * the rest fails; a failure is logged and handed back (the runs' own leases and durations still bound them).
+   */
+  private endSchedule(ref: Ref, end: () => Promise<unknown>, failed: (err: Error) => void): void {
+    this.rememberEnded(ref);
+    void end().catch((err: unknown) => {
+      this.o.log.error({ err: String(err), schedule: `${ref.namespace}/${ref.name}` }, 'ending a workflow step\'s schedule failed');
+      failed(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  private rememberEnded(ref: Ref): void {
+    const key = `${ref.namespace}/${ref.name}`;
+    this.endedSchedules.add(key);
+    setTimeout(() => {
+      if (!this.runWatches.has(key)) this.endedSchedules.delete(key);
+    }, ENDED_SCHEDULE_MEMORY_MS).unref();
+  }
+
+  /**
+   * A transition of a scheduled run: told to its step; and a run that starts after a workflow ended its
+   * schedule (a tick that was creating it meanwhile) is aborted at once.
+   */
+  private scheduledRun(run: Readonly<Experiment>, from: Phase | undefined, key: string): void {
+    this.runWatches.get(key)?.onRun(run);
+    if (from !== 'Pending' || (run.status.phase !== 'Injecting' && run.status.phase !== 'Running') || !this.endedSchedules.has(key)) return;
+    const ref = { namespace: run.metadata.namespace, name: run.metadata.name };
+    void this.o.engine.abort(ref, `its schedule ${key} was ended by its workflow`, 'faultline', 'workflow').catch(() => undefined);
   }
 
   // ---- status and events ---------------------------------------------------------------------

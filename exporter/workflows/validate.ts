@@ -2,7 +2,7 @@ import { ApiError } from '../../api/errors';
 import { parseDuration } from '../../api/units';
 import { check as checkSchema } from '../../api/validate';
 import { WorkflowInput, stepType, type Step, type StepStatus } from '../../api/workflow';
-import { validateInput } from '../engine/experiment-input';
+import { RUN_SUFFIX_LENGTH, validateInput } from '../engine/experiment-input';
 
 // Workflow validation, apart from the engine that runs workflows (as engine/validate.ts is for
 // experiments): the schema, each step's shape, each experiment step as the experiment it will
@@ -43,9 +43,12 @@ function checkSteps(list: Step[], at: string, prefix: string, namespace: string,
     const path = prefix ? `${prefix}/${s.name}` : s.name;
     out.push({ path, type, phase: 'Pending' });
     if (type === 'experiment') {
-      if (s.experiment!.spec.schedule) throw ApiError.invalid(`invalid workflow: ${field}/experiment/spec/schedule is not allowed in a workflow step`, [{ field: `${field}/experiment/spec/schedule`, reason: 'is not allowed in a workflow step' }]);
+      const scheduled = s.experiment!.spec.schedule !== undefined;
+      // A scheduled step must end by itself: its deadline is how long the schedule ticks. Without one
+      // the schedule would tick for ever and the workflow never go on.
+      if (scheduled) checkScheduledDeadline(s.deadline, `${field}/deadline`);
       try {
-        validateInput({ metadata: { name: experimentName(wfName, path), namespace }, spec: structuredClone(s.experiment!.spec) });
+        validateInput({ metadata: { name: experimentName(wfName, path, scheduled), namespace }, spec: structuredClone(s.experiment!.spec) });
       } catch (err) {
         if (err instanceof ApiError && err.details) {
           const details = err.details.map((d) => ({ field: d.field.startsWith('/spec') ? `${field}/experiment${d.field}` : `${field}/name`, reason: d.reason }));
@@ -63,7 +66,17 @@ function checkSteps(list: Step[], at: string, prefix: string, namespace: string,
   });
 }
 
-/** The experiment a step creates: `<workflow>-<step path with dashes>`, cut to a valid 63-character name. */
-export function experimentName(workflow: string, path: string): string {
-  return `${workflow}-${path.replace(/\//g, '-')}`.slice(0, 63).replace(/-+$/, '');
+function checkScheduledDeadline(deadline: string | undefined, field: string): void {
+  const why = 'is required for a step whose experiment has spec/schedule: how long the schedule ticks before the step stops it';
+  if (deadline === undefined) throw ApiError.invalid(`invalid workflow: ${field} ${why}`, [{ field, reason: why }]);
+  // the schema has checked the shape and the 168h cap; "0s" would end the schedule before its first tick
+  if (!(parseDuration(deadline) >= 1000)) throw ApiError.invalid(`invalid workflow: ${field} must be at least 1s for a scheduled step`, [{ field, reason: 'must be at least 1s for a scheduled step' }]);
+}
+
+/**
+ * The experiment a step creates: `<workflow>-<step path with dashes>`, cut to a valid 63-character name
+ * (52 for a schedule, whose runs add `-<epoch seconds>`).
+ */
+export function experimentName(workflow: string, path: string, scheduled = false): string {
+  return `${workflow}-${path.replace(/\//g, '-')}`.slice(0, scheduled ? 63 - RUN_SUFFIX_LENGTH : 63).replace(/-+$/, '');
 }

@@ -45,7 +45,10 @@ describe('faultline import', () => {
     expect(r.code).toBe(0);
     const wf = YAML.parse(r.stdout);
     expect(wf).toMatchObject({ kind: 'Workflow', metadata: { name: 'try-workflow-serial' }, spec: { deadline: '240s' } });
-    expect(r.stderr).toContain('not mapped: Workflow/default/try-workflow-serial /spec/templates/3/schedule/schedule');
+    // the Schedule template is a scheduled step: Chaos Mesh's @every 2s as a seconds cron, ticking for its 40s deadline
+    expect(wf.spec.steps[4]).toMatchObject({ name: 'workflow-pod-chaos', deadline: '40s', experiment: { spec: { schedule: '*/2 * * * * *', concurrencyPolicy: 'Allow' } } });
+    expect(r.stderr).not.toContain('not mapped: Workflow/default/try-workflow-serial /spec/templates/3');
+    expect(r.stderr).toContain('note: Workflow/default/try-workflow-serial /spec/templates/3/schedule/schedule: @every 2s');
     for (const [file, kind] of [['network-netem.yaml', 'network-netem'], ['dnschaos.yaml', 'dns-fault'], ['timechaos.yaml', 'time-skew'], ['network-partition-target.yaml', 'network-partition']]) {
       r = await cli(['import', '-f', path.join(fixtures, file), '-o', 'json']);
       expect([file, r.code]).toEqual([file, 0]);
@@ -111,6 +114,45 @@ describe('faultline apply with a Chaos Mesh document', () => {
       ['pause', 'Succeeded'],
       ['burn-b', 'Succeeded'],
     ]);
+  });
+
+  it('a converted Workflow with a Schedule template applies: its schedule ticks for the deadline, then is stopped and the workflow succeeds', async () => {
+    const name = `cm-wfs-${process.pid}`;
+    const file = path.join(dir, 'workflow-schedule.yaml');
+    writeFileSync(
+      file,
+      YAML.stringify({
+        apiVersion: 'chaos-mesh.org/v1alpha1',
+        kind: 'Workflow',
+        metadata: { name, namespace: 'default' },
+        spec: {
+          entry: 'the-entry',
+          templates: [
+            { name: 'the-entry', templateType: 'Serial', deadline: '120s', children: ['burn'] },
+            {
+              name: 'burn',
+              templateType: 'Schedule',
+              deadline: '3500ms',
+              schedule: { schedule: '@every 1s', concurrencyPolicy: 'Forbid', historyLimit: 5, type: 'StressChaos', stressChaos: { mode: 'all', selector: {}, duration: '400ms', stressors: { cpu: { workers: 1, load: 10 } } } },
+            },
+          ],
+        },
+      }),
+    );
+    const r = await cli(['apply', '-f', file], { FAULTLINE_SERVER: s.url });
+    expect(r.stderr).not.toContain('not mapped');
+    expect(r.code).toBe(0);
+    const done = await waitFor('the imported workflow to end', async () => {
+      const w = (await (await fetch(`${s.url}/api/v1/workflows/default/${name}`)).json()) as { status: { phase: string; steps: { path: string; phase: string; runs?: number; experiment?: string }[] } };
+      return ['Succeeded', 'Failed', 'Aborted'].includes(w.status.phase) ? w : undefined;
+    }, 120_000);
+    expect(done.status.phase).toBe('Succeeded');
+    expect(done.status.steps[0]).toMatchObject({ path: 'burn', phase: 'Succeeded', experiment: `${name}-burn` });
+    expect(done.status.steps[0].runs).toBeGreaterThanOrEqual(2);
+    const schedule = (await (await fetch(`${s.url}/api/v1/experiments/default/${name}-burn`)).json()) as { spec: { schedule: string; historyLimit: number }; status: { phase: string } };
+    expect(schedule).toMatchObject({ spec: { schedule: '* * * * * *', historyLimit: 5 }, status: { phase: 'Finished' } });
+    const runs = (await (await fetch(`${s.url}/api/v1/experiments?schedule=${name}-burn`)).json()) as { items: { status: { phase: string } }[] };
+    expect(runs.items.every((x) => ['Finished', 'Aborted', 'Failed'].includes(x.status.phase))).toBe(true);
   });
 
   const canSkew = process.getuid?.() === 0 && process.arch === 'x64';

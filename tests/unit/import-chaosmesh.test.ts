@@ -1,12 +1,13 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { embedKey, importChaosMesh } from '../../api/import/chaosmesh';
+import { cronOf, embedKey, importChaosMesh } from '../../api/import/chaosmesh';
 import { kindSpec } from '../../api/kinds/index';
 import { check } from '../../api/validate';
 import { WorkflowInput, type Step } from '../../api/workflow';
 import type { ExperimentInput } from '../../api/experiment';
 import { validateInput } from '../../exporter/engine/experiment-input';
+import { validateWorkflow } from '../../exporter/workflows/validate';
 
 // Chaos Mesh's own documented examples (written out by hand in tests/fixtures/chaosmesh) go through
 // the importer; every experiment it yields must pass the exporter's full validation, and whatever it
@@ -42,6 +43,9 @@ function expectValidWorkflow(w: unknown): void {
     }
   };
   walk((w as WorkflowInput).spec.steps);
+  // and the exporter's own check of the whole workflow (a scheduled step needs its deadline), once every kind in it is registered
+  const pending = JSON.stringify(w).includes('"peer"') && !('peer' in (kindSpec('network-partition')!.params.properties as object));
+  if (!pending) expect(() => validateWorkflow(structuredClone(w), true)).not.toThrow();
 }
 
 const kinds = (steps: Step[]): unknown[] =>
@@ -195,7 +199,7 @@ describe('Chaos Mesh import', () => {
     expect(r.unmapped).toEqual([]);
     const steps = (r.workflows[0].spec.steps[0] as { parallel: { steps: { experiment: { spec: { fault: { kind: string } } } }[] } }).parallel.steps;
     expect(steps.map((st) => st.experiment.spec.fault.kind)).toEqual(['dns-fault', 'time-skew', 'http-fault']);
-    expect(r.experiments.map((e) => [e.spec.fault, e.spec.schedule])).toEqual([[{ kind: 'dns-fault', params: { action: 'random', patterns: ['b.com'] } }, '@every 10m']]);
+    expect(r.experiments.map((e) => [e.spec.fault, e.spec.schedule])).toEqual([[{ kind: 'dns-fault', params: { action: 'random', patterns: ['b.com'] } }, '0 */10 * * * *']]);
   });
 
   it('a DNSChaos without patterns faults every name, as Chaos Mesh\'s DNS server does (`*`), and is not refused', () => {
@@ -219,7 +223,7 @@ describe('Chaos Mesh import', () => {
     expect(bad.unmapped.map((u) => u.field)).toEqual(['/spec/clockIds/0']);
   });
 
-  it('maps a Serial Workflow: its children become the steps, chaos deadlines the durations, a Schedule template runs once', () => {
+  it('maps a Serial Workflow: its children become the steps, chaos deadlines the durations, a Schedule template a scheduled step', () => {
     const r = importChaosMesh(load('workflow-serial.yaml'));
     expect(r.experiments).toEqual([]);
     expect(r.workflows).toHaveLength(1);
@@ -229,8 +233,81 @@ describe('Chaos Mesh import', () => {
     expect(w.spec.steps.map((s) => s.name)).toEqual(['workflow-stress-chaos', 'prefix-suspending', 'workflow-network-chaos', 'suffix-suspending', 'workflow-pod-chaos']);
     expect(kinds(w.spec.steps)).toEqual(['cpu-stress', 'suspend 10s', 'network-delay', 'suspend 5s', 'pod-kill']);
     expect(w.spec.steps[2].experiment?.spec.duration).toBe('20s');
-    expect(w.spec.steps[4].experiment?.spec.duration).toBe('40s');
-    expect(r.unmapped.map((u) => u.field).sort()).toEqual(['/spec/templates/3/schedule/schedule', '/spec/templates/4/stressChaos/stressors/cpu/options']);
+    // the Schedule template (pod-kill @every 2s, Allow, deadline 40s): a step whose schedule ticks for 40s; pod-kill has no duration, so each run lasts to the deadline
+    expect(w.spec.steps[4]).toEqual({
+      name: 'workflow-pod-chaos',
+      deadline: '40s',
+      experiment: { spec: { fault: { kind: 'pod-kill', params: {} }, targets: expect.anything(), duration: '40s', schedule: '*/2 * * * * *', concurrencyPolicy: 'Allow' } },
+    });
+    expect(r.unmapped.map((u) => u.field)).toEqual(['/spec/templates/4/stressChaos/stressors/cpu/options']);
+    expect(r.notes.map((n) => n.field)).toEqual(expect.arrayContaining(['/spec/templates/3/schedule/podChaos/duration', '/spec/templates/3/schedule/schedule']));
+    expectValidWorkflow(w);
+  });
+
+  it('a Schedule template: cron, concurrencyPolicy and historyLimit carry over; the deadline becomes the step\'s; what has no equivalent is named per field', () => {
+    const doc = (schedule: Record<string, unknown>, extra: Record<string, unknown> = { deadline: '90s' }) => ({
+      apiVersion: 'chaos-mesh.org/v1alpha1',
+      kind: 'Workflow',
+      metadata: { name: 'wf' },
+      spec: {
+        entry: 'entry',
+        templates: [
+          { name: 'entry', templateType: 'Serial', children: ['tick'] },
+          { name: 'tick', templateType: 'Schedule', ...extra, schedule: { type: 'StressChaos', stressChaos: { mode: 'all', selector: { pods: { default: ['web'] } }, duration: '10s', stressors: { cpu: { workers: 1, load: 20 } } }, ...schedule } },
+        ],
+      },
+    });
+    let r = importChaosMesh([doc({ schedule: '*/5 * * * *', concurrencyPolicy: 'Forbid', historyLimit: 3, startingDeadlineSeconds: 10 })]);
+    expect(r.workflows[0].spec.steps).toEqual([
+      { name: 'tick', deadline: '90s', experiment: { spec: expect.objectContaining({ fault: { kind: 'cpu-stress', params: { workers: 1, load: 20 } }, duration: '10s', schedule: '*/5 * * * *', concurrencyPolicy: 'Forbid', historyLimit: 3 }) } },
+    ]);
+    expect(r.unmapped.map((u) => u.field)).toEqual(['/spec/templates/1/schedule/startingDeadlineSeconds']);
+    expectValidWorkflow(r.workflows[0]);
+
+    // a cpu + memory StressChaos gives a parallel group: each of its steps ticks on its own schedule for the deadline
+    const both = doc({ schedule: '@hourly' });
+    ((both.spec.templates[1] as { schedule: { stressChaos: { stressors: Record<string, unknown> } } }).schedule).stressChaos.stressors.memory = { workers: 1, size: '64MB' };
+    r = importChaosMesh([both]);
+    const group = r.workflows[0].spec.steps[0];
+    expect(group.parallel?.steps.map((s) => [s.name, s.deadline, s.experiment?.spec.schedule, s.experiment?.spec.fault.kind])).toEqual([
+      ['tick-cpu', '90s', '@hourly', 'cpu-stress'],
+      ['tick-memory', '90s', '@hourly', 'memory-stress'],
+    ]);
+    expect(group.deadline).toBeUndefined();
+    expectValidWorkflow(r.workflows[0]);
+
+    // no deadline: the schedule would tick for ever inside the workflow, so no step (and no workflow when nothing else is left)
+    r = importChaosMesh([doc({ schedule: '@daily' }, {})]);
+    expect(r.workflows).toEqual([]);
+    expect(r.unmapped.map((u) => u.field)).toEqual(['/spec/templates/1/deadline', '/spec/entry']);
+
+    // values with no equivalent: named per field
+    r = importChaosMesh([doc({ schedule: '@every 7s', concurrencyPolicy: 'Replace', historyLimit: 0 })]);
+    expect(r.unmapped.map((u) => [u.field, u.reason])).toEqual([
+      ['/spec/templates/1/schedule/concurrencyPolicy', 'Replace is not Forbid or Allow'],
+      ['/spec/templates/1/schedule/historyLimit', '0 is not a whole number from 1 to 1000'],
+      ['/spec/templates/1/schedule/schedule', expect.stringMatching(/@every 7s has no cron equivalent/)],
+      ['/spec/entry', 'nothing of the workflow could be converted'],
+    ]);
+  });
+
+  it.each([
+    ['*/5 * * * *', '*/5 * * * *'],
+    ['@hourly', '@hourly'],
+    ['@midnight', '@daily'],
+    ['@every 1s', '* * * * * *'],
+    ['@every 2s', '*/2 * * * * *'],
+    ['@every 1m', '0 */1 * * * *'],
+    ['@every 15m', '0 */15 * * * *'],
+    ['@every 1h', '0 0 */1 * * *'],
+    ['@every 6h', '0 0 */6 * * *'],
+    ['@every 24h', '0 0 */24 * * *'],
+  ])('cron %s → %s', (from, to) => {
+    expect(cronOf(from)).toMatchObject({ cron: to });
+  });
+
+  it.each([['@every 7s'], ['@every 90s'], ['@every 500ms'], ['@every soon'], ['@every 48h'], ['CRON_TZ=Europe/Paris 0 6 * * ?'], ['TZ=UTC 5 * * * *'], ['']])('cron %j has no equivalent: a reason', (from) => {
+    expect(cronOf(from)).toHaveProperty('reason');
   });
 
   it('maps a Parallel Workflow onto a parallel step', () => {
