@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../api/errors';
 import type { EventType } from '../../api/events';
-import { API_VERSION, type AbortedBy, type Experiment, type ExperimentInput, type StopAllResult, type TargetStatus } from '../../api/experiment';
+import { API_VERSION, SCHEDULE_LABEL, type AbortedBy, type Experiment, type ExperimentInput, type StopAllResult, type TargetStatus } from '../../api/experiment';
 import type { DaemonClient } from '../daemons';
 import type { ExperimentFilter } from '../store/experiments';
 import type { ResolvedTarget } from '../targets/types';
@@ -51,7 +51,7 @@ export class Engine {
   /** Set by the safety layer: why no run may be injected now (a freeze), checked again after a restart. */
   holdReason?: () => string | undefined;
   /** Set by the scheduler: starts/stops cron for schedule experiments. */
-  scheduler?: { add(e: Experiment): void; remove(uid: string): void; nextRun(uid: string): Date | undefined };
+  scheduler?: { add(e: Experiment): void; remove(uid: string): void; has(uid: string): boolean; nextRun(uid: string): Date | undefined };
   readonly driver: RunDriver;
   /** Bumped by every stop-all: a start that began before one does not survive it. */
   private stopEpoch = 0;
@@ -144,6 +144,7 @@ export class Engine {
     }));
     await this.runHooks({ experiment: e, targets: resolution.selected, candidates: resolution.candidates, actor, trigger, active: this.driver.activeCount() });
     if (epoch !== this.stopEpoch) throw ApiError.conflict(`start of ${namespace}/${name} refused: a stop-all ran while it was being checked`, [{ field: '/', reason: 'stop-all ran meanwhile' }]);
+    if (trigger === 'schedule') this.refuseEndedSchedule(namespace, name, input.metadata.labels?.[SCHEDULE_LABEL]);
     // checked here, with nothing awaited before the run is tracked: two starts cannot both pass
     this.driver.checkOverlap(e.metadata, e.spec.fault.kind, resolution.selected);
     if (!this.insert(e)) throw ApiError.conflict(`experiment ${namespace}/${name} already exists`, [{ field: '/metadata/name', reason: 'already exists' }]);
@@ -151,6 +152,20 @@ export class Engine {
     const run = this.driver.track(e);
     this.driver.enqueue(run, () => this.driver.inject(run, actor, false));
     return structuredClone(e);
+  }
+
+  /**
+   * A tick resolves its targets and runs the start hooks before its run exists: a stop, delete or
+   * suspension of the schedule meanwhile found no run to end, and the run then started after its
+   * schedule was over. Checked with nothing awaited before the run is tracked, so whichever comes
+   * second sees the other: this refusal, or endSchedule ending the tracked run.
+   */
+  private refuseEndedSchedule(namespace: string, name: string, schedule: string | undefined): void {
+    const parent = schedule ? this.o.store.get(namespace, schedule) : undefined;
+    if (parent?.spec.schedule && parent.status.phase === 'Pending' && this.scheduler?.has(parent.metadata.uid)) return;
+    throw ApiError.conflict(`scheduled run ${namespace}/${name} not started: its schedule ${namespace}/${schedule ?? '?'} was stopped, suspended or deleted meanwhile`, [
+      { field: '/metadata/labels', reason: 'its schedule is no longer ticking' },
+    ]);
   }
 
   /** Insert; a file that takes no writes refuses the new experiment (503) rather than running chaos nobody can record. */

@@ -35,6 +35,10 @@ export class Scheduler {
     this.crons.delete(uid);
   }
 
+  has(uid: string): boolean {
+    return this.crons.has(uid);
+  }
+
   nextRun(uid: string): Date | undefined {
     return this.crons.get(uid)?.nextRun() ?? undefined;
   }
