@@ -16,8 +16,10 @@ export function workflowsTable(items: Workflow[]): string {
   );
 }
 
+/** A scheduled step's experiment is its schedule: the runs it started so far go beside its name. */
 export function stepsTable(w: Workflow): string {
-  return table(['STEP', 'TYPE', 'PHASE', 'EXPERIMENT', 'MESSAGE'], w.status.steps.map((s) => [s.path, s.type, s.phase, s.experiment ?? '', s.message ?? '']));
+  const experiment = (s: Workflow['status']['steps'][number]) => (s.experiment ?? '') + (s.runs !== undefined ? ` (${s.runs} run${s.runs === 1 ? '' : 's'})` : '');
+  return table(['STEP', 'TYPE', 'PHASE', 'EXPERIMENT', 'MESSAGE'], w.status.steps.map((s) => [s.path, s.type, s.phase, experiment(s), s.message ?? '']));
 }
 
 /** Exit code of a finished workflow: 0 Succeeded, 7 Aborted, 8 Failed (as for experiments). */

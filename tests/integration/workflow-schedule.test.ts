@@ -1,5 +1,5 @@
 import { FAULTLINE, Proc, freePort, removeDir } from '../helpers/stack';
-import { killAll, procState, request, startStack, tempDir, waitFor, type Stack, sleepers } from './exporter-helpers';
+import { cli, killAll, procState, request, startStack, tempDir, waitFor, type Stack, sleepers } from './exporter-helpers';
 
 // Scheduled workflow steps (an experiment with spec.schedule and a step deadline), against a real
 // daemon pausing sleeps the test spawned: the schedule ticks every second for the deadline, then is
@@ -64,6 +64,10 @@ describe('scheduled workflow steps', () => {
     expect(runs.filter((x) => x.status.phase === 'Finished').length).toBeGreaterThanOrEqual(2);
     await expectNothingTicking(s.api, `${name}-tick`, 'Finished');
     expect(procState(pid)).not.toBe('T');
+    // the CLI shows the runs beside the step's schedule
+    const described = await cli(['describe', 'workflow', name, '--server', s.url]);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toMatch(new RegExp(`tick\\s+experiment\\s+Succeeded\\s+${name}-tick \\(${step.runs} runs\\)`));
   });
 
   it('aborting the workflow mid-step aborts the schedule and its running run: the process runs again', async () => {
