@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ApiError } from '../../api/errors';
-import type { Experiment, Phase } from '../../api/experiment';
+import type { Experiment } from '../../api/experiment';
 import { SCHEDULE_LABEL, TERMINAL_PHASES } from '../../api/experiment';
 import { parseDuration } from '../../api/units';
 import type { Step, StepPhase, StepStatus, Workflow, WorkflowPhase } from '../../api/workflow';
@@ -30,9 +30,6 @@ interface RunWatch {
   seen: Set<string>;
   onRun(run: Readonly<Experiment>): void;
 }
-
-/** How long a schedule a workflow ended is remembered, so a run a tick was creating meanwhile is aborted. */
-const ENDED_SCHEDULE_MEMORY_MS = 5 * 60_000;
 
 /** Why a step (and so its workflow) ended badly. */
 class StepEnd extends Error {
@@ -75,14 +72,11 @@ export class WorkflowEngine {
   private readonly waiters = new Map<string, (e: Experiment) => void>();
 
   private readonly runWatches = new Map<string, RunWatch>();
-  /** Schedules of scheduled steps that have ended: a run of one that still starts (a tick under way) is aborted. */
-  private readonly endedSchedules = new Set<string>();
 
   constructor(private readonly o: WorkflowEngineOptions) {
-    o.engine.listeners.push((e, from) => {
+    o.engine.listeners.push((e) => {
       if (TERMINAL_PHASES.includes(e.status.phase)) this.waiters.get(e.metadata.uid)?.(structuredClone(e) as Experiment); // kept as the step's result
-      const schedule = e.metadata.labels?.[SCHEDULE_LABEL];
-      if (schedule) this.scheduledRun(e, from, `${e.metadata.namespace}/${schedule}`);
+      this.scheduledRun(e);
     });
     o.engine.onStopAll = (actor, reason) => this.abortAll(reason, actor);
   }
@@ -154,7 +148,6 @@ export class WorkflowEngine {
       for (const s of w.status.steps) {
         if (s.experiment && s.phase === 'Running') {
           const ref = { namespace: w.metadata.namespace, name: s.experiment };
-          this.rememberEnded(ref);
           await this.o.engine.abort(ref, 'its workflow was aborted by an exporter restart', 'faultline', 'workflow').catch(() => undefined);
         }
         if (!TERMINAL.includes(s.phase) && s.phase !== 'Skipped') s.phase = s.phase === 'Running' ? 'Aborted' : 'Skipped';
@@ -323,7 +316,6 @@ export class WorkflowEngine {
         end(() => this.o.engine.abort(ref, `workflow ${w.metadata.name}: run ${run.metadata.name} ended ${run.status.phase}`, actor, 'workflow'));
       },
     };
-    this.endedSchedules.delete(key);
     this.runWatches.set(key, watch); // before the schedule exists: its first run is not missed
     let timer: NodeJS.Timeout | undefined;
     const onAbort = () => {
@@ -379,7 +371,6 @@ export class WorkflowEngine {
       signal.removeEventListener('abort', onAbort);
       if (uid) this.waiters.delete(uid);
       this.runWatches.delete(key);
-      this.rememberEnded(ref);
       st.runs = watch.seen.size;
     }
   }
@@ -389,30 +380,19 @@ export class WorkflowEngine {
    * the rest fails; a failure is logged and handed back (the runs' own leases and durations still bound them).
    */
   private endSchedule(ref: Ref, end: () => Promise<unknown>, failed: (err: Error) => void): void {
-    this.rememberEnded(ref);
     void end().catch((err: unknown) => {
       this.o.log.error({ err: String(err), schedule: `${ref.namespace}/${ref.name}` }, 'ending a workflow step\'s schedule failed');
       failed(err instanceof Error ? err : new Error(String(err)));
     });
   }
 
-  private rememberEnded(ref: Ref): void {
-    const key = `${ref.namespace}/${ref.name}`;
-    this.endedSchedules.add(key);
-    setTimeout(() => {
-      if (!this.runWatches.has(key)) this.endedSchedules.delete(key);
-    }, ENDED_SCHEDULE_MEMORY_MS).unref();
-  }
-
   /**
-   * A transition of a scheduled run: told to its step; and a run that starts after a workflow ended its
-   * schedule (a tick that was creating it meanwhile) is aborted at once.
+   * A transition of a scheduled run, told to its step. (A tick still creating a run when the schedule
+   * ends starts nothing: the engine refuses it, engine/lifecycle.ts refuseEndedSchedule.)
    */
-  private scheduledRun(run: Readonly<Experiment>, from: Phase | undefined, key: string): void {
-    this.runWatches.get(key)?.onRun(run);
-    if (from !== 'Pending' || (run.status.phase !== 'Injecting' && run.status.phase !== 'Running') || !this.endedSchedules.has(key)) return;
-    const ref = { namespace: run.metadata.namespace, name: run.metadata.name };
-    void this.o.engine.abort(ref, `its schedule ${key} was ended by its workflow`, 'faultline', 'workflow').catch(() => undefined);
+  private scheduledRun(run: Readonly<Experiment>): void {
+    const schedule = run.metadata.labels?.[SCHEDULE_LABEL];
+    if (schedule) this.runWatches.get(`${run.metadata.namespace}/${schedule}`)?.onRun(run);
   }
 
   // ---- status and events ---------------------------------------------------------------------
