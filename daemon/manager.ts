@@ -275,7 +275,10 @@ export class FaultManager {
    * the batch forks a tool, which on a busy node costs milliseconds each.
    */
   async recoverMany(ids: string[]): Promise<DaemonRecoverItem[]> {
-    const quick = (id: string) => (this.live.get(id) && faultKind(this.live.get(id)!.entry.kind)?.quickRecover ? 0 : 1);
+    const quick = (id: string) => {
+      const kind = this.live.get(id)?.entry.kind;
+      return kind && faultKind(kind)?.quickRecover ? 0 : 1;
+    };
     const order = ids.map((id, i) => [quick(id), i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     const answers = new Array<Promise<DaemonRecoverItem>>(ids.length);
     for (const [, i] of order) answers[i] = this.recoverItem(ids[i]);
