@@ -64,6 +64,15 @@ export function makeNetnsPair(tag = 't'): NetnsPair {
   return { a, b, ifA, ifB, addrA, addrB, destroy };
 }
 
+/** Gives namespace B a second address (<B's /24>.10/32), reached from A by a host route; returns it. */
+export function addSecondAddressB(pair: NetnsPair): string {
+  const [o1, o2, o3] = pair.addrB.split('.');
+  const addr = `${o1}.${o2}.${o3}.10`;
+  ip('-n', pair.b, 'addr', 'add', `${addr}/32`, 'dev', pair.ifB);
+  ip('-n', pair.a, 'route', 'add', `${addr}/32`, 'dev', pair.ifA);
+  return addr;
+}
+
 /** Whether this process can make namespaces (root with iproute2). */
 export function canUseNetns(): { ok: boolean; reason?: string } {
   if (process.getuid?.() !== 0) return { ok: false, reason: 'needs root' };

@@ -7,7 +7,11 @@ import { dig, startDnsmasq, useResolver, type DnsServer } from '../helpers/dns';
 import { canUseNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns';
 import { describeWithTools } from '../helpers/require-tool';
 import { udpDelivered } from './daemon-traffic';
-import { cli, startStack, tempDir, waitFor, type Stack } from './exporter-helpers';
+import { cli, startStack, tempDir, waitFor, workflowIn, type Stack } from './exporter-helpers';
+
+/** A Chaos Mesh Workflow document (YAML) whose entry is the template named `the-entry`. */
+const chaosMeshWorkflow = (name: string, templates: unknown[]) =>
+  YAML.stringify({ apiVersion: 'chaos-mesh.org/v1alpha1', kind: 'Workflow', metadata: { name, namespace: 'default' }, spec: { entry: 'the-entry', templates } });
 
 // `faultline import` converts Chaos Mesh documents and names what it cannot map; `apply` takes a
 // Chaos Mesh document directly and the experiment really runs on the local daemon.
@@ -85,29 +89,18 @@ describe('faultline apply with a Chaos Mesh document', () => {
     const stress = (n: string) => ({ name: n, templateType: 'StressChaos', deadline: '2s', stressChaos: { mode: 'all', selector: {}, stressors: { cpu: { workers: 1, load: 10 } } } });
     writeFileSync(
       file,
-      YAML.stringify({
-        apiVersion: 'chaos-mesh.org/v1alpha1',
-        kind: 'Workflow',
-        metadata: { name, namespace: 'default' },
-        spec: {
-          entry: 'the-entry',
-          templates: [
-            { name: 'the-entry', templateType: 'Serial', deadline: '120s', children: ['burn-a', 'pause', 'burn-b'] },
-            stress('burn-a'),
-            { name: 'pause', templateType: 'Suspend', deadline: '1s' },
-            stress('burn-b'),
-          ],
-        },
-      }),
+      chaosMeshWorkflow(name, [
+        { name: 'the-entry', templateType: 'Serial', deadline: '120s', children: ['burn-a', 'pause', 'burn-b'] },
+        stress('burn-a'),
+        { name: 'pause', templateType: 'Suspend', deadline: '1s' },
+        stress('burn-b'),
+      ]),
     );
     const r = await cli(['apply', '-f', file], { FAULTLINE_SERVER: s.url });
     expect(r.stderr).not.toContain('not mapped');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`workflow default/${name} created`);
-    const done = await waitFor('the imported workflow to end', async () => {
-      const w = (await (await fetch(`${s.url}/api/v1/workflows/default/${name}`)).json()) as { status: { phase: string; steps: { path: string; phase: string }[] } };
-      return ['Succeeded', 'Failed', 'Aborted'].includes(w.status.phase) ? w : undefined;
-    }, 120_000);
+    const done = (await workflowIn(s.api, name, ['Succeeded', 'Failed', 'Aborted'])) as { status: { phase: string; steps: { path: string; phase: string }[] } };
     expect(done.status.phase).toBe('Succeeded');
     expect(done.status.steps.map((st) => [st.path, st.phase])).toEqual([
       ['burn-a', 'Succeeded'],
@@ -121,31 +114,20 @@ describe('faultline apply with a Chaos Mesh document', () => {
     const file = path.join(dir, 'workflow-schedule.yaml');
     writeFileSync(
       file,
-      YAML.stringify({
-        apiVersion: 'chaos-mesh.org/v1alpha1',
-        kind: 'Workflow',
-        metadata: { name, namespace: 'default' },
-        spec: {
-          entry: 'the-entry',
-          templates: [
-            { name: 'the-entry', templateType: 'Serial', deadline: '120s', children: ['burn'] },
-            {
-              name: 'burn',
-              templateType: 'Schedule',
-              deadline: '3500ms',
-              schedule: { schedule: '@every 1s', concurrencyPolicy: 'Forbid', historyLimit: 5, type: 'StressChaos', stressChaos: { mode: 'all', selector: {}, duration: '400ms', stressors: { cpu: { workers: 1, load: 10 } } } },
-            },
-          ],
+      chaosMeshWorkflow(name, [
+        { name: 'the-entry', templateType: 'Serial', deadline: '120s', children: ['burn'] },
+        {
+          name: 'burn',
+          templateType: 'Schedule',
+          deadline: '3500ms',
+          schedule: { schedule: '@every 1s', concurrencyPolicy: 'Forbid', historyLimit: 5, type: 'StressChaos', stressChaos: { mode: 'all', selector: {}, duration: '400ms', stressors: { cpu: { workers: 1, load: 10 } } } },
         },
-      }),
+      ]),
     );
     const r = await cli(['apply', '-f', file], { FAULTLINE_SERVER: s.url });
     expect(r.stderr).not.toContain('not mapped');
     expect(r.code).toBe(0);
-    const done = await waitFor('the imported workflow to end', async () => {
-      const w = (await (await fetch(`${s.url}/api/v1/workflows/default/${name}`)).json()) as { status: { phase: string; steps: { path: string; phase: string; runs?: number; experiment?: string }[] } };
-      return ['Succeeded', 'Failed', 'Aborted'].includes(w.status.phase) ? w : undefined;
-    }, 120_000);
+    const done = (await workflowIn(s.api, name, ['Succeeded', 'Failed', 'Aborted'])) as { status: { phase: string; steps: { path: string; phase: string; runs?: number; experiment?: string }[] } };
     expect(done.status.phase).toBe('Succeeded');
     expect(done.status.steps[0]).toMatchObject({ path: 'burn', phase: 'Succeeded', experiment: `${name}-burn` });
     expect(done.status.steps[0].runs).toBeGreaterThanOrEqual(2);

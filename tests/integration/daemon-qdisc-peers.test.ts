@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { canUseNetns, ip, makeNetnsPair, type NetnsPair } from '../helpers/netns';
+import { addSecondAddressB, canUseNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns';
 import { describeWithTools } from '../helpers/require-tool';
 import { rmSync } from 'node:fs';
 import { daemonUrlOf, faultId, request, startDaemonProcess, startTestDaemon, stopDaemonProcess, tempDir, waitFor, type TestDaemon } from './daemon-helpers';
@@ -29,10 +29,7 @@ suite(['tc'], 'tc kinds toward peers only (network-bandwidth, test-made namespac
 
   beforeAll(async () => {
     pair = makeNetnsPair('qpeer');
-    const [o1, o2, o3] = pair.addrB.split('.');
-    addrB2 = `${o1}.${o2}.${o3}.10`;
-    ip('-n', pair.b, 'addr', 'add', `${addrB2}/32`, 'dev', pair.ifB);
-    ip('-n', pair.a, 'route', 'add', `${addrB2}/32`, 'dev', pair.ifA);
+    addrB2 = addSecondAddressB(pair);
     dm = await startTestDaemon({}, 'qpeer');
   });
   afterAll(async () => {

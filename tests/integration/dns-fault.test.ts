@@ -6,7 +6,7 @@ import dnsFault from '../../daemon/faults/dns-fault';
 import type { FaultKind } from '../../daemon/faults/types';
 import { isSameProcess } from '../../daemon/sys/proc';
 import { dig, getent, startDnsmasq, useResolver, type DnsServer } from '../helpers/dns';
-import { canUseNetns, ip, makeNetnsPair, type NetnsPair } from '../helpers/netns';
+import { addSecondAddressB, canUseNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns';
 import { describeWithTools } from '../helpers/require-tool';
 import { daemonUrlOf, faultId, nftTables, request, startDaemonProcess, startTestDaemon, stopDaemonProcess, tempDir, waitFor } from './daemon-helpers';
 import { injectFault, type TestFault } from './proxy-helpers';
@@ -57,10 +57,7 @@ suite(['nft', 'dnsmasq', 'dig', 'getent'], 'dns-fault (dnsmasq in a test-made na
     undoResolver = useResolver(pair.a, pair.addrB);
     dns = await startDnsmasq(pair.b, pair.addrB, RECORDS, dir);
     // the second resolver: another address of B, reached from A by a host route
-    const [o1, o2, o3] = pair.addrB.split('.');
-    addrB2 = `${o1}.${o2}.${o3}.10`;
-    ip('-n', pair.b, 'addr', 'add', `${addrB2}/32`, 'dev', pair.ifB);
-    ip('-n', pair.a, 'route', 'add', `${addrB2}/32`, 'dev', pair.ifA);
+    addrB2 = addSecondAddressB(pair);
     const dir2 = path.join(dir, 'second');
     mkdirSync(dir2);
     dns2 = await startDnsmasq(pair.b, addrB2, RECORDS2, dir2);

@@ -5,8 +5,9 @@ import pino from 'pino';
 import type { DaemonConfig } from '../../exporter/daemons';
 import { startExporter, type RunningExporter, type StartOptions } from '../../exporter/index';
 import type { Reply } from '../helpers/http';
-import { request } from '../helpers/http';
+import { freePort, request } from '../helpers/http';
 import { spawnExeced } from '../helpers/processes';
+import { FAULTLINE, Proc } from '../helpers/stack';
 import { tempDir } from '../helpers/tmp';
 import { pollFor } from '../helpers/wait';
 import { startTestDaemon, type TestDaemon } from './daemon-helpers';
@@ -148,4 +149,39 @@ export function spawnServer(args: string[], env: Record<string, string> = {}): P
       reject(new Error(`exited with ${code} before listening: ${out}`));
     });
   });
+}
+
+/** Polls a workflow until its phase is one of `phases` (one GET a poll); resolves with its document. */
+export function workflowIn(api: (method: string, p: string) => Promise<Reply>, name: string, phases: string[], timeoutMs = 120_000): Promise<any> {
+  return waitFor(`workflow ${name} in ${phases}`, async () => {
+    const w = (await api('GET', `/api/v1/workflows/default/${name}`)).body as { status?: { phase: string } };
+    return w.status && phases.includes(w.status.phase) ? w : undefined;
+  }, timeoutMs);
+}
+
+/**
+ * `faultline start` as a process of its own on a fixed port and data dir, so a kill -9 can be
+ * followed by a restart on the same address: `start()` (re)starts it and waits until it answers.
+ */
+export async function restartableStart(dir: string): Promise<{ url: string; start(): Promise<void>; kill9(): Promise<void>; stop(): Promise<void> }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let p: Proc | undefined;
+  return {
+    url,
+    async start() {
+      const proc = (p = new Proc('faultline start', process.execPath, [FAULTLINE, 'start', '--listen', `127.0.0.1:${port}`, '--data-dir', dir]));
+      await waitFor('exporter up', async () => {
+        if (!proc.running) throw new Error(proc.output().slice(-2000));
+        return (await fetch(`${url}/api/v1/health`)).ok;
+      }, 90_000);
+    },
+    async kill9() {
+      process.kill(p!.child.pid!, 'SIGKILL');
+      await p!.exitCode();
+    },
+    async stop() {
+      await p?.stop();
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { canUseNetns, ip, makeNetnsPair, type NetnsPair } from '../helpers/netns';
+import { addSecondAddressB, canUseNetns, ip, makeNetnsPair, type NetnsPair } from '../helpers/netns';
 import { describeWithTools } from '../helpers/require-tool';
 import { udpDelivered } from './daemon-traffic';
 import { phaseOf, request, startStack, waitFor, type Stack } from './exporter-helpers';
@@ -102,10 +102,7 @@ suite(['nft'], 'partitions with a peer selector (exporter + daemon, test-made na
 
   it('re-resolved while running: an address B gains joins the partition in place; bad peer updates are refused', async () => {
     const { name } = await partition('egress', { selector: { netns: [pair.b], daemons: ['local'] } });
-    const [o1, o2, o3] = pair.addrB.split('.');
-    const addrB3 = `${o1}.${o2}.${o3}.10`;
-    ip('-n', pair.b, 'addr', 'add', `${addrB3}/32`, 'dev', pair.ifB);
-    ip('-n', pair.a, 'route', 'add', `${addrB3}/32`, 'dev', pair.ifA);
+    const addrB3 = addSecondAddressB(pair);
     const fault = await waitFor('peers updated on the daemon', async () => {
       const faults = (await request(s.daemon.url, 'GET', '/v1/faults')).body.faults as any[];
       return faults.find((f) => (f.state.peers ?? []).includes(addrB3));

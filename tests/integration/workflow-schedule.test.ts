@@ -1,5 +1,5 @@
-import { FAULTLINE, Proc, freePort, removeDir } from '../helpers/stack';
-import { cli, killAll, procState, request, startStack, tempDir, waitFor, type Stack, sleepers } from './exporter-helpers';
+import { removeDir } from '../helpers/stack';
+import { cli, killAll, procState, request, restartableStart, startStack, tempDir, waitFor, workflowIn, type Stack, sleepers } from './exporter-helpers';
 
 // Scheduled workflow steps (an experiment with spec.schedule and a step deadline), against a real
 // daemon pausing sleeps the test spawned: the schedule ticks every second for the deadline, then is
@@ -42,8 +42,7 @@ afterAll(async () => {
   killAll(procs);
 });
 
-const wf = async (name: string) => (await s.api('GET', `/api/v1/workflows/default/${name}`)).body;
-const until = (name: string, phases: string[]) => waitFor(`workflow ${name} in ${phases}`, async () => ((await wf(name)).status && phases.includes((await wf(name)).status.phase) ? wf(name) : undefined), 120_000);
+const until = (name: string, phases: string[]) => workflowIn(s.api, name, phases);
 
 describe('scheduled workflow steps', () => {
   it('tick for the step deadline (at least two runs pause the process), then the schedule is stopped and the workflow goes on', async () => {
@@ -185,24 +184,15 @@ describe('a scheduled step across an exporter kill -9', () => {
   it('its schedule is aborted at restart: no run ticks on and the process runs again', async () => {
     const dir = tempDir('wfs-restart');
     const pid = sleeper();
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const api: Api = (method, path, body) => request(url, method, path, body) as Promise<{ status: number; body: any }>;
-    const start = () => new Proc('faultline start', process.execPath, [FAULTLINE, 'start', '--listen', `127.0.0.1:${port}`, '--data-dir', dir]);
-    const up = (p: Proc) => waitFor('exporter up', async () => {
-      if (!p.running) throw new Error(p.output().slice(-2000));
-      return (await fetch(`${url}/api/v1/health`)).ok;
-    }, 90_000);
-    let p = start();
+    const x = await restartableStart(dir);
+    const api: Api = (method, path, body) => request(x.url, method, path, body) as Promise<{ status: number; body: any }>;
     try {
-      await up(p);
+      await x.start();
       const name = `wfs-crash-${process.pid}`;
       expect((await api('POST', '/api/v1/workflows', workflow(name, [scheduledPause('tick', pid, '5m', { duration: '1m' })]))).status).toBe(201);
       await waitFor('paused by a run', () => procState(pid) === 'T', 60_000);
-      process.kill(p.child.pid!, 'SIGKILL');
-      await p.exitCode();
-      p = start();
-      await up(p);
+      await x.kill9();
+      await x.start();
       const w = await waitFor('workflow aborted', async () => {
         const b = (await api('GET', `/api/v1/workflows/default/${name}`)).body as { status: { phase: string; reason?: string } };
         return b.status.phase === 'Aborted' ? b : undefined;
@@ -211,7 +201,7 @@ describe('a scheduled step across an exporter kill -9', () => {
       await expectNothingTicking(api, `${name}-tick`, 'Aborted');
       await waitFor('recovered after restart', () => procState(pid) !== 'T', 60_000);
     } finally {
-      await p.stop();
+      await x.stop();
       removeDir(dir);
     }
   });

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FAULTLINE, Proc, freePort, removeDir } from '../helpers/stack';
+import { removeDir } from '../helpers/stack';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { cli, killAll, procState, request, startStack, tempDir, waitFor, type Stack, sleepers } from './exporter-helpers';
+import { cli, killAll, procState, request, restartableStart, startStack, tempDir, waitFor, workflowIn, type Stack, sleepers } from './exporter-helpers';
 
 // Workflows with real faults: process-pause on sleeps the test spawned (state T while the step runs),
 // a real HTTP server for checks, and a real exporter process killed with -9 mid-workflow.
@@ -34,8 +34,7 @@ afterAll(async () => {
   killAll(procs);
 });
 
-const wf = async (name: string) => (await s.api('GET', `/api/v1/workflows/default/${name}`)).body;
-const until = (name: string, phases: string[]) => waitFor(`workflow ${name} in ${phases}`, async () => ((await wf(name)).status && phases.includes((await wf(name)).status.phase) ? wf(name) : undefined), 120_000);
+const until = (name: string, phases: string[]) => workflowIn(s.api, name, phases);
 
 describe('workflows', () => {
   it('runs serial steps: a real fault, a suspend and an HTTP check; status and events per step', async () => {
@@ -141,32 +140,23 @@ describe('workflow across an exporter kill -9', () => {
   it('is aborted cleanly at restart, and its fault is reverted', async () => {
     const dir = tempDir('wf-restart');
     const pid = sleeper();
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const start = () => new Proc('faultline start', process.execPath, [FAULTLINE, 'start', '--listen', `127.0.0.1:${port}`, '--data-dir', dir]);
-    const up = (p: Proc) => waitFor('exporter up', async () => {
-      if (!p.running) throw new Error(p.output().slice(-2000));
-      return (await fetch(`${url}/api/v1/health`)).ok;
-    }, 90_000);
-    let p = start();
+    const x = await restartableStart(dir);
     try {
-      await up(p);
+      await x.start();
       const name = `wf-crash-${process.pid}`;
-      const r = await request(url, 'POST', '/api/v1/workflows', workflow(name, [{ ...pause('p', pid, '5m'), experiment: { spec: { ...pause('p', pid, '5m').experiment.spec, targets: { selector: { pids: [pid] }, mode: 'all' } } } }]));
+      const r = await request(x.url, 'POST', '/api/v1/workflows', workflow(name, [{ ...pause('p', pid, '5m'), experiment: { spec: { ...pause('p', pid, '5m').experiment.spec, targets: { selector: { pids: [pid] }, mode: 'all' } } } }]));
       expect(r.status).toBe(201);
       await waitFor('paused', () => procState(pid) === 'T', 60_000);
-      process.kill(p.child.pid!, 'SIGKILL');
-      await p.exitCode();
-      p = start();
-      await up(p);
+      await x.kill9();
+      await x.start();
       const w = await waitFor('workflow aborted', async () => {
-        const b = (await request(url, 'GET', `/api/v1/workflows/default/${name}`)).body as { status: { phase: string; reason?: string } };
+        const b = (await request(x.url, 'GET', `/api/v1/workflows/default/${name}`)).body as { status: { phase: string; reason?: string } };
         return b.status.phase === 'Aborted' ? b : undefined;
       }, 60_000);
       expect(w.status.reason).toBe('ExporterRestarted');
       await waitFor('recovered after restart', () => procState(pid) !== 'T', 60_000);
     } finally {
-      await p.stop();
+      await x.stop();
       removeDir(dir);
     }
   });

@@ -17,6 +17,7 @@ import { kubernetesConfigFrom } from '../../../exporter/targets/kubernetes/confi
 import { KubernetesMode } from '../../../exporter/targets/kubernetes/index';
 import { startFakeApiServer } from '../../helpers/fake-kube-apiserver';
 import { namespace, OPTED_IN, pod } from '../../unit/kubernetes/fixtures';
+import { V1_ROOT, V2_ROOT, writable } from './cgroup-roots';
 
 // Container pid resolution FOR REAL: the test makes the cgroups a kubelet would make (cgroup v1 under
 // /sys/fs/cgroup/pids, and the v2 unified tree when it is mounted and writable), moves processes it
@@ -28,24 +29,12 @@ import { namespace, OPTED_IN, pod } from '../../unit/kubernetes/fixtures';
 // through the API-shaped stand-in of tests/helpers/fake-kube-apiserver.ts) → real daemon on this
 // "node" → /proc scan → SIGKILL to the container's main process.
 
-const V1_ROOT = '/sys/fs/cgroup/pids';
-const V2_ROOT = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
 const hex64 = () => randomBytes(32).toString('hex');
 const made: string[] = []; // cgroup dirs this test created, outermost first
 const children: ChildProcess[] = [];
 
-function canWrite(root: string): boolean {
-  const probe = path.join(root, `faultline-probe-${process.pid}`);
-  try {
-    mkdirSync(probe);
-    rmdirSync(probe);
-    return true;
-  } catch {
-    return false;
-  }
-}
-const haveV1 = existsSync(path.join(V1_ROOT, 'cgroup.procs')) && canWrite(V1_ROOT);
-const haveV2 = existsSync(path.join(V2_ROOT, 'cgroup.procs')) && canWrite(V2_ROOT);
+const haveV1 = writable(V1_ROOT);
+const haveV2 = writable(V2_ROOT);
 
 /** mkdir -p that remembers each directory it created, for cleanup. */
 function makeCgroup(root: string, rel: string): string {

@@ -12,8 +12,10 @@ import { KubernetesMode } from '../../../exporter/targets/kubernetes/index';
 import { startKubernetes, type KubernetesSetup } from '../../../exporter/targets/kubernetes/setup';
 import { startFakeApiServer, type FakeApiServer } from '../../helpers/fake-kube-apiserver';
 import { request } from '../../helpers/http';
-import { canUseNetns, ip, makeNetnsPair, type NetnsPair } from '../../helpers/netns';
+import { addSecondAddressB, canUseNetns, makeNetnsPair, type NetnsPair } from '../../helpers/netns';
+import { pollFor } from '../../helpers/wait';
 import { udpDelivered } from '../daemon-traffic';
+import { V1_ROOT, writable } from './cgroup-roots';
 import { namespace, OPTED_IN, pod } from '../../unit/kubernetes/fixtures';
 
 // Chaos Mesh's NetworkChaos `target:` in Kubernetes mode, end to end with real traffic: the exporter runs
@@ -25,31 +27,11 @@ import { namespace, OPTED_IN, pod } from '../../unit/kubernetes/fixtures';
 // come and go, and the partition follows (re-resolved, swapped in place on the daemon).
 
 jest.setTimeout(180_000);
-const V1_ROOT = '/sys/fs/cgroup/pids';
-
-function canWrite(root: string): boolean {
-  const probe = path.join(root, `faultline-probe-${process.pid}`);
-  try {
-    mkdirSync(probe);
-    rmdirSync(probe);
-    return true;
-  } catch {
-    return false;
-  }
-}
 const nsOk = canUseNetns();
-const haveV1 = existsSync(path.join(V1_ROOT, 'cgroup.procs')) && canWrite(V1_ROOT);
+const haveV1 = writable(V1_ROOT);
 const suite = nsOk.ok && haveV1 ? describe : describe.skip;
 
-async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined> | T | undefined, what: string) => pollFor(what, fn, 60_000, 100);
 
 suite('Kubernetes mode: a partition whose other side is a pod selector (Chaos Mesh `target:`)', () => {
   let pair: NetnsPair;
@@ -74,10 +56,7 @@ suite('Kubernetes mode: a partition whose other side is a pod selector (Chaos Me
 
   beforeAll(async () => {
     pair = makeNetnsPair('k8speer');
-    const [o1, o2, o3] = pair.addrB.split('.');
-    addrB2 = `${o1}.${o2}.${o3}.10`;
-    ip('-n', pair.b, 'addr', 'add', `${addrB2}/32`, 'dev', pair.ifB);
-    ip('-n', pair.a, 'route', 'add', `${addrB2}/32`, 'dev', pair.ifA);
+    addrB2 = addSecondAddressB(pair);
 
     // the target pod's container: a process in namespace A, in the cgroup a kubelet would make for it
     const id = randomBytes(32).toString('hex');
