@@ -5,9 +5,9 @@
 
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
-# Toolchain only for the case where better-sqlite3 has no prebuilt binary for this platform.
+# Toolchain for better-sqlite3 where it has no prebuilt binary, and for daemon/native (libnftables-dev: the daemon's nft addon).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && apt-get install -y --no-install-recommends python3 make g++ libnftables-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` compiles the sources, which are not copied yet (the `build` stage does it).
@@ -17,7 +17,8 @@ RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild better-sqlite3 @
 FROM deps AS plugins
 COPY . .
 RUN npm run build
-# time-skew's native helper, compiled from daemon/native/*.c here (gcc came with g++ above)
+# the native parts (time-skew's helper, the nft addon), compiled from daemon/native/*.c here (gcc came with g++ above;
+# the runtime's libnftables1 comes with its nftables package)
 RUN rm -rf daemon/native/build && node daemon/native/build.js
 
 FROM deps AS prod-deps

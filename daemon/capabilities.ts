@@ -1,5 +1,6 @@
 import { run, ToolError } from './sys/exec';
 import { layout } from './sys/cgroup';
+import { nftBackend } from './sys/nft';
 
 // What this host can do, probed once at start and shown in /v1/info. Kernel features are probed by
 // really creating the object in a scratch network namespace (`unshare --net`), which vanishes with
@@ -31,7 +32,7 @@ export async function probeCapabilities(): Promise<Capabilities> {
     layout(),
   ]);
   caps.nsenter = nsenter;
-  caps.nft = nft;
+  caps.nft = nft.available ? { available: true, detail: nftBackend().detail } : nft;
   caps.tc = tc;
   caps.tbf = tbf.available ? tbf : { available: false, detail: `tc tbf qdisc unavailable: ${tbf.detail}` };
   caps.netem = netem.available
