@@ -307,7 +307,12 @@ export class RunDriver {
   }
 
   /** Deletes every target's fault (404 = already gone). Failed injections are deleted too, silently, in case they half-happened. */
-  async recoverTargets(run: Run, reason: string): Promise<void> {
+  /**
+   * Reverts every injected target. The requests are queued before the first await (each daemon's batch
+   * leaves at the next turn of the event loop); what they answer is recorded once `recorded` settles,
+   * so a caller that records the run's Recovering phase after the requests left keeps its events in order.
+   */
+  async recoverTargets(run: Run, reason: string, recorded: Promise<void> = Promise.resolve()): Promise<void> {
     const kind = run.exp.spec.fault.kind;
     await Promise.all(
       run.exp.status.targets.map(async (t) => {
@@ -318,7 +323,9 @@ export class RunDriver {
         if (wasInjected) t.phase = 'Recovering';
         try {
           await withRetry(() => d.deleteFault(this.faultId(run.exp, t)), this.retry, undefined, (err) => this.o.daemons.observe(d, err.status !== undefined, err.message));
+          await recorded;
         } catch (err) {
+          await recorded;
           if (!wasInjected) return;
           t.phase = 'Failed';
           t.error = `recover failed: ${(err as Error).message}; the daemon reverts it when its lease (${this.leaseSeconds}s) runs out`;
@@ -355,8 +362,25 @@ export class RunDriver {
     if (ending.abortedBy) s.abortedBy = ending.abortedBy;
     s.conditions = s.conditions.filter((c) => c.type !== ENDING_CONDITION);
     s.conditions.push({ type: ENDING_CONDITION, status: 'True', reason: ending.phase, message: ending.recovery, lastTransitionTime: nowIso() });
-    this.setPhase(run, 'Recovering', { type: 'recovering', message: `recovering: ${ending.message}`, actor: ending.actor });
-    await this.recoverTargets(run, ending.recovery);
+    // Revert first, record after: the recover requests are queued before anything is written, and the
+    // Recovering phase (a store write and an event) is recorded at the next turn of the event loop,
+    // after each daemon's batch has left. An alert aborting 1000 runs spent ~130 ms recording them all
+    // before its first request went out; that grows with the number of runs, the fan-out should not.
+    let markRecorded!: () => void;
+    const recorded = new Promise<void>((resolve) => (markRecorded = resolve));
+    const recovering = this.recoverTargets(run, ending.recovery, recorded);
+    let recordFailed: { err: unknown } | undefined;
+    setImmediate(() => {
+      try {
+        this.setPhase(run, 'Recovering', { type: 'recovering', message: `recovering: ${ending.message}`, actor: ending.actor });
+      } catch (err) {
+        recordFailed = { err }; // a listener's error: reaches the caller once the faults are reverted
+      } finally {
+        markRecorded();
+      }
+    });
+    await recovering;
+    if (recordFailed) throw recordFailed.err;
     s.endedAt = nowIso();
     if (ending.phase === 'Aborted') this.o.metrics.aborts.inc({ reason: ending.reason });
     const type: EventType = ending.phase === 'Finished' ? 'finished' : ending.phase === 'Aborted' ? 'aborted' : 'failed';
