@@ -40,15 +40,21 @@ web.listen(0, '127.0.0.1');
 setTimeout(() => console.log(JSON.stringify({ echo: echo.address().port, web: web.address().port })), 200);
 `;
 
+// While developing: BENCH_PROXY_PARTS=rtt,http runs only those parts (rtt, bulk, http) and
+// BENCH_PROXY_ROUNDS=n that many rounds of each; with BENCH_RESULTS pointing elsewhere so that a
+// partial run does not replace the record.
+const PARTS = new Set((process.env.BENCH_PROXY_PARTS ?? 'rtt,bulk,http').split(','));
+const ROUNDS = Number(process.env.BENCH_PROXY_ROUNDS) || undefined;
+
 const PING_BYTES = 64;
 const PINGS_PER_ROUND = 2000;
-const PING_ROUNDS = 6;
+const PING_ROUNDS = PARTS.has('rtt') ? (ROUNDS ?? 6) : 0;
 /** Pings per path before measuring: a proxy in service is warm (JIT-compiled hot path); this one is not yet. */
 const PING_WARMUP = 5000;
 const BULK_SECONDS = 4;
-const BULK_ROUNDS = 5;
+const BULK_ROUNDS = PARTS.has('bulk') ? (ROUNDS ?? 5) : 0;
 const HTTP_SECONDS = 4;
-const HTTP_ROUNDS = 3;
+const HTTP_ROUNDS = PARTS.has('http') ? (ROUNDS ?? 3) : 0;
 const HTTP_CONNECTIONS = 32;
 
 type Path = 'direct' | 'haproxy' | 'faultline';
@@ -293,7 +299,7 @@ export async function benchProxy(): Promise<unknown> {
     // processes put on the machine, which changes from one millisecond to the next, hits every path alike.
     const pingers = {} as Record<Path, Pinger>;
     for (const p of PATHS) pingers[p] = await pinger(echoPort[p]);
-    for (let i = 0; i < PING_WARMUP; i++) for (const p of PATHS) await pingers[p].ping();
+    for (let i = 0; i < (PING_ROUNDS ? PING_WARMUP : 0); i++) for (const p of PATHS) await pingers[p].ping();
     const rtt: Record<Path, number[]> = { direct: [], haproxy: [], faultline: [] };
     const roundAdded: Record<'haproxy' | 'faultline', { p50: number; p99: number }[]> = { haproxy: [], faultline: [] };
     for (let round = 0; round < PING_ROUNDS; round++) {
@@ -336,7 +342,7 @@ export async function benchProxy(): Promise<unknown> {
     // ---- HTTP
     const http: Record<Path, HttpRun[]> = { direct: [], haproxy: [], faultline: [] };
     const httpCpu = { haproxy: 0, faultline: 0 };
-    for (const p of PATHS) await wrk(webPort[p]).catch(() => undefined); // warm up (JIT, connections)
+    if (HTTP_ROUNDS) for (const p of PATHS) await wrk(webPort[p]).catch(() => undefined); // warm up (JIT, connections)
     for (let round = 0; round < HTTP_ROUNDS; round++) {
       for (const p of PATHS) {
         const pid = p === 'haproxy' ? proxyPid.haproxy : p === 'faultline' ? proxyPid.faultline.web : 0;
