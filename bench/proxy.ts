@@ -54,7 +54,8 @@ const PING_WARMUP = 5000;
 const BULK_SECONDS = 4;
 const BULK_ROUNDS = PARTS.has('bulk') ? (ROUNDS ?? 5) : 0;
 const HTTP_SECONDS = 4;
-const HTTP_ROUNDS = PARTS.has('http') ? (ROUNDS ?? 3) : 0;
+/** One 4 s wrk run swings by ±15 % with the machine's other work (2 CPUs, shared): a median of 5 interleaved rounds, not 3. */
+const HTTP_ROUNDS = PARTS.has('http') ? (ROUNDS ?? 5) : 0;
 const HTTP_CONNECTIONS = 32;
 
 type Path = 'direct' | 'haproxy' | 'faultline';
@@ -417,6 +418,7 @@ export async function benchProxy(): Promise<unknown> {
     printTable(`fault proxy: HTTP GET (wrk, ${HTTP_CONNECTIONS} keep-alive connections; medians of ${HTTP_ROUNDS} interleaved rounds)`, [
       ...PATHS.map((p) => ({ path: p === 'haproxy' ? 'haproxy (mode http)' : p === 'faultline' ? 'faultline (http-fault)' : p, 'req/s': httpFig[p].rps, ...httpFig[p].latencyMs, 'of direct': round3(httpFig[p].rps / httpFig.direct.rps) })),
     ]);
+    console.log(`req/s per round: haproxy ${figures.http.roundRps.haproxy.map(Math.round).join(' ')} · faultline ${figures.http.roundRps.faultline.map(Math.round).join(' ')}`);
     console.log(`proxy CPU s per 100k requests: haproxy ${figures.http.proxyCpuSecondsPer100kRequests.haproxy} · faultline ${figures.http.proxyCpuSecondsPer100kRequests.faultline}`);
     console.log(
       `\nload average ${loadAtStart.join(' ')} → ${loadAtEnd.join(' ')} on ${figures.cpus} CPUs · ${hap.version}, ${hap.threads} threads` +
