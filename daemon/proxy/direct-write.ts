@@ -9,7 +9,8 @@ import { getSystemErrorName } from 'node:util';
 // of a pending write otherwise; this calls it directly, and falls back to socket.write whenever the
 // stream has anything of its own queued (connecting, buffered, ended) and on a Node without that
 // protocol. Like read-buffer.ts, everything is feature-detected: an upgrade can cost speed, never
-// correctness. Measured in bench/proxy.ts (HTTP CPU per request, round-trip tail).
+// correctness. Measured (daemon/proxy/README.md): the child's run time per wakeup in 64-byte
+// ping-pong p50 26 → 25 µs, p99 59 → 54 µs; its CPU per HTTP request ~3–8 % lower.
 
 interface WriteReq {
   oncomplete: ((status: number) => void) | undefined;
