@@ -40,15 +40,22 @@ web.listen(0, '127.0.0.1');
 setTimeout(() => console.log(JSON.stringify({ echo: echo.address().port, web: web.address().port })), 200);
 `;
 
+// While developing: BENCH_PROXY_PARTS=rtt,http runs only those parts (rtt, bulk, http) and
+// BENCH_PROXY_ROUNDS=n that many rounds of each; with BENCH_RESULTS pointing elsewhere so that a
+// partial run does not replace the record.
+const PARTS = new Set((process.env.BENCH_PROXY_PARTS ?? 'rtt,bulk,http').split(','));
+const ROUNDS = Number(process.env.BENCH_PROXY_ROUNDS) || undefined;
+
 const PING_BYTES = 64;
 const PINGS_PER_ROUND = 2000;
-const PING_ROUNDS = 6;
+const PING_ROUNDS = PARTS.has('rtt') ? (ROUNDS ?? 6) : 0;
 /** Pings per path before measuring: a proxy in service is warm (JIT-compiled hot path); this one is not yet. */
 const PING_WARMUP = 5000;
 const BULK_SECONDS = 4;
-const BULK_ROUNDS = 5;
+const BULK_ROUNDS = PARTS.has('bulk') ? (ROUNDS ?? 5) : 0;
 const HTTP_SECONDS = 4;
-const HTTP_ROUNDS = 3;
+/** One 4 s wrk run swings by ±15 % with the machine's other work (2 CPUs, shared): a median of 5 interleaved rounds, not 3. */
+const HTTP_ROUNDS = PARTS.has('http') ? (ROUNDS ?? 5) : 0;
 const HTTP_CONNECTIONS = 32;
 
 type Path = 'direct' | 'haproxy' | 'faultline';
@@ -293,7 +300,7 @@ export async function benchProxy(): Promise<unknown> {
     // processes put on the machine, which changes from one millisecond to the next, hits every path alike.
     const pingers = {} as Record<Path, Pinger>;
     for (const p of PATHS) pingers[p] = await pinger(echoPort[p]);
-    for (let i = 0; i < PING_WARMUP; i++) for (const p of PATHS) await pingers[p].ping();
+    for (let i = 0; i < (PING_ROUNDS ? PING_WARMUP : 0); i++) for (const p of PATHS) await pingers[p].ping();
     const rtt: Record<Path, number[]> = { direct: [], haproxy: [], faultline: [] };
     const roundAdded: Record<'haproxy' | 'faultline', { p50: number; p99: number }[]> = { haproxy: [], faultline: [] };
     for (let round = 0; round < PING_ROUNDS; round++) {
@@ -336,7 +343,7 @@ export async function benchProxy(): Promise<unknown> {
     // ---- HTTP
     const http: Record<Path, HttpRun[]> = { direct: [], haproxy: [], faultline: [] };
     const httpCpu = { haproxy: 0, faultline: 0 };
-    for (const p of PATHS) await wrk(webPort[p]).catch(() => undefined); // warm up (JIT, connections)
+    if (HTTP_ROUNDS) for (const p of PATHS) await wrk(webPort[p]).catch(() => undefined); // warm up (JIT, connections)
     for (let round = 0; round < HTTP_ROUNDS; round++) {
       for (const p of PATHS) {
         const pid = p === 'haproxy' ? proxyPid.haproxy : p === 'faultline' ? proxyPid.faultline.web : 0;
@@ -411,6 +418,7 @@ export async function benchProxy(): Promise<unknown> {
     printTable(`fault proxy: HTTP GET (wrk, ${HTTP_CONNECTIONS} keep-alive connections; medians of ${HTTP_ROUNDS} interleaved rounds)`, [
       ...PATHS.map((p) => ({ path: p === 'haproxy' ? 'haproxy (mode http)' : p === 'faultline' ? 'faultline (http-fault)' : p, 'req/s': httpFig[p].rps, ...httpFig[p].latencyMs, 'of direct': round3(httpFig[p].rps / httpFig.direct.rps) })),
     ]);
+    console.log(`req/s per round: haproxy ${figures.http.roundRps.haproxy.map(Math.round).join(' ')} · faultline ${figures.http.roundRps.faultline.map(Math.round).join(' ')}`);
     console.log(`proxy CPU s per 100k requests: haproxy ${figures.http.proxyCpuSecondsPer100kRequests.haproxy} · faultline ${figures.http.proxyCpuSecondsPer100kRequests.faultline}`);
     console.log(
       `\nload average ${loadAtStart.join(' ')} → ${loadAtEnd.join(' ')} on ${figures.cpus} CPUs · ${hap.version}, ${hap.threads} threads` +

@@ -16,6 +16,7 @@ import {
   type HeadInfo,
 } from './http-parse';
 import { compileRules, delayMs, hit, type CompiledRules, type HttpReplaceRule, type HttpRules } from './http-rules';
+import { writeNow } from './direct-write';
 import { readGrowing } from './growing-reader';
 import { drainServer, type RunningProxy } from './tcp-proxy';
 import type { UpstreamResolver } from './upstream';
@@ -108,13 +109,13 @@ class HttpConnection {
   // Bytes of the current read on their way on, one range per direction (see PendingRange).
   private readonly upOut = new PendingRange();
   private readonly clientOut = new PendingRange();
-  // Writes a read buffer's bytes may still be in: a socket whose write the kernel did not take
-  // whole stops reading until that write is done (its buffer is read into again after that), which
-  // is also the backpressure. Write callbacks run in order, so counting them is enough.
-  private upIssued = 0;
-  private upDone = 0;
-  private clientIssued = 0;
-  private clientDone = 0;
+  // Writes the kernel did not take whole (direct-write.ts), which a read buffer's bytes may still be
+  // in: the socket they were read from stops reading until they are done (its buffer is read into
+  // again after that), which is also the backpressure. For the client also their size at most,
+  // for answers of the proxy's own piling up in front of a client that does not read.
+  private upPending = 0;
+  private clientPending = 0;
+  private clientPendingBytes = 0;
   private clientStopped = true;
   private upStopped = false;
   /** The client's reading waits for the upstream's writes / for the client to drain its answers. */
@@ -124,19 +125,25 @@ class HttpConnection {
   private upWaitsClient = false;
 
   private readonly upWritten = (): void => {
-    if (++this.upDone === this.upIssued && this.clientWaitsUp) {
+    if (--this.upPending === 0 && this.clientWaitsUp) {
       this.clientWaitsUp = false;
       this.resumeClient();
     }
   };
 
   private readonly clientWritten = (): void => {
-    if (++this.clientDone === this.clientIssued && this.upWaitsClient) {
+    if (--this.clientPending > 0) return;
+    this.clientPendingBytes = 0;
+    if (this.upWaitsClient) {
       this.upWaitsClient = false;
       if (this.upStopped && this.upstream && !this.upstream.destroyed) {
         this.upStopped = false;
         this.upstream.resume();
       }
+    }
+    if (this.clientWaitsDrain) {
+      this.clientWaitsDrain = false;
+      this.resumeClient();
     }
   };
 
@@ -175,15 +182,9 @@ class HttpConnection {
       this.reqBuf = Buffer.from(chunk.subarray(this.reqPos));
       this.reqPos = 0;
     }
-    if (this.upstream && this.upstream.writableLength > 0 && !this.upstream.destroyed) this.clientWaitsUp = true;
-    if (this.client.writableLength > HIGH_WATER && !this.clientWaitsDrain) {
-      // Answers of the proxy's own (abort) pile up for a client that sends but does not read.
-      this.clientWaitsDrain = true;
-      this.client.once('drain', () => {
-        this.clientWaitsDrain = false;
-        this.resumeClient();
-      });
-    }
+    if (this.upPending > 0 && this.upstream && !this.upstream.destroyed) this.clientWaitsUp = true;
+    // Answers of the proxy's own (abort) pile up for a client that sends but does not read.
+    if (this.clientPendingBytes > HIGH_WATER && !this.client.destroyed) this.clientWaitsDrain = true;
     this.clientStopped = this.clientWaitsUp || this.clientWaitsDrain || this.reqBuf.length > HIGH_WATER;
     return !this.clientStopped;
   }
@@ -308,8 +309,7 @@ class HttpConnection {
     const bytes = this.upOut.take();
     if (!bytes) return;
     if (!this.upstream) this.connectUpstream();
-    this.upIssued++;
-    this.upstream!.write(bytes, this.upWritten);
+    if (!writeNow(this.upstream!, bytes, this.upWritten)) this.upPending++;
   }
 
   private connectUpstream(): void {
@@ -343,7 +343,7 @@ class HttpConnection {
     else if (reused && this.resBuf === chunk) this.resBuf = Buffer.from(chunk.subarray(this.resPos));
     else this.resBuf = this.resBuf.subarray(this.resPos);
     this.resPos = 0;
-    if (this.client.writableLength > 0 && !this.client.destroyed) {
+    if (this.clientPending > 0 && !this.client.destroyed) {
       this.upWaitsClient = true;
       this.upStopped = true;
       return false;
@@ -455,8 +455,9 @@ class HttpConnection {
 
   private writeClient(bytes: Buffer): void {
     if (this.client.destroyed || this.client.writableEnded) return;
-    this.clientIssued++;
-    this.client.write(bytes, this.clientWritten);
+    if (writeNow(this.client, bytes, this.clientWritten)) return;
+    this.clientPending++;
+    this.clientPendingBytes += bytes.length;
   }
 
   private onUpstreamEnd(): void {

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { writeNow } from './direct-write';
 import { readGrowing } from './growing-reader';
 import type { Chunk, LinkControl, ToxicStage } from './toxics';
 
@@ -107,35 +108,22 @@ function pump(src: Socket, dst: Socket, stages: ToxicStage[], link: Link): void 
 
 /**
  * A direction without toxics: `src` reads into a buffer of this direction's own and each read is
- * written to `dst` from that buffer, no copy, no queue. When the kernel takes a write whole (the
- * usual case) the buffer is free for the next read at once. When it does not, libuv still points
- * into the buffer, so `src` stops reading until that write is done: that keeps the bytes intact and
- * is the backpressure too (one buffer in flight per direction, however slow the reader). Returns
- * false when this Node cannot read into our buffer (see read-buffer.ts); the caller then pipes.
+ * written to `dst` from that buffer, no copy, no queue (direct-write.ts). When the kernel takes a
+ * write whole (the usual case) the buffer is free for the next read at once. When it does not,
+ * libuv still points into the buffer, so `src` stops reading until that write is done: that keeps
+ * the bytes intact and is the backpressure too (one buffer in flight per direction, however slow
+ * the reader). Returns false when this Node cannot read into our buffer (see read-buffer.ts); the
+ * caller then pipes.
  */
 function passThrough(src: Socket, dst: Socket): boolean {
-  // Writable callbacks run in write order, so counting them tells when the last write is done
-  // without a closure per write.
-  let issued = 0;
-  let done = 0;
-  let waiting = false;
-  const written = (err?: Error | null) => {
-    done++;
-    if (!waiting || done !== issued) return;
-    waiting = false;
-    if (!err && !src.destroyed) src.resume();
+  const written = () => {
+    if (!src.destroyed) src.resume();
   };
   const fast = readGrowing(src, READ_SIZES, (chunk) => {
     // The other side is gone or was ended (close(), a peer's close): what still arrives has
     // nowhere to go. Stop reading; the link's close handling ends this side too.
     if (dst.destroyed || dst.writableEnded) return false;
-    issued++;
-    dst.write(chunk, written);
-    if (dst.writableLength > 0) {
-      waiting = true;
-      return false;
-    }
-    return true;
+    return writeNow(dst, chunk, written);
   });
   if (!fast) return false;
   // Half-close passes on as it does with pipe(): the peer's FIN becomes ours once all is written.
