@@ -26,6 +26,11 @@ const IDLE_SECONDS = Number(process.env.FLEET_IDLE_SECONDS ?? 20);
 const LEASE = process.env.FLEET_LEASE ?? '30s';
 const TOKEN = 'fleet-bench-token';
 const BIN = path.join(PACKAGE_ROOT, 'bin/faultline.js');
+// FLEET_EXPORTER_CPU=0 gives the exporter that CPU to itself and the daemons the others (taskset): a
+// model of an exporter on a machine of its own, whose sends are not preempted by the daemons they wake.
+const EXPORTER_CPU = process.env.FLEET_EXPORTER_CPU || undefined;
+const pinned = (cpus: string | undefined, argv: string[]) => (cpus === undefined ? argv : ['taskset', '-c', cpus, ...argv]);
+const daemonCpus = EXPORTER_CPU === undefined ? undefined : os.cpus().map((_, i) => String(i)).filter((c) => c !== EXPORTER_CPU).join(',');
 // Extra node flags for the exporter / the daemons, e.g. FLEET_EXPORTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
 const nodeArgs = (v: string | undefined) => (v ? v.split(/\s+/).filter(Boolean) : []);
 
@@ -277,7 +282,7 @@ export async function benchFleet(): Promise<unknown> {
       Array.from({ length: DAEMONS }, (_, i) => {
         mkdirSync(path.join(dir, `d${i}`));
         return service(
-          ['ip', 'netns', 'exec', nsName(i), process.execPath, ...nodeArgs(process.env.FLEET_DAEMON_NODE_ARGS), BIN, 'daemon', '--listen', `${addr(i)}:9471`, '--state-dir', path.join(dir, `d${i}`), '--token', TOKEN, '--log-level', 'warn'],
+          pinned(daemonCpus, ['ip', 'netns', 'exec', nsName(i), process.execPath, ...nodeArgs(process.env.FLEET_DAEMON_NODE_ARGS), BIN, 'daemon', '--listen', `${addr(i)}:9471`, '--state-dir', path.join(dir, `d${i}`), '--token', TOKEN, '--log-level', 'warn']),
           /listening/i,
         );
       }),
@@ -288,8 +293,8 @@ export async function benchFleet(): Promise<unknown> {
     // 2. the exporter, its own process
     const port = await freePort();
     const exporter = await service(
-      [process.execPath, ...nodeArgs(process.env.FLEET_EXPORTER_NODE_ARGS), BIN, 'exporter', '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'x'), '--lease', LEASE, '--log-level', 'warn',
-        ...Array.from({ length: DAEMONS }, (_, i) => ['--daemon', `node-${i}=http://${addr(i)}:9471,${TOKEN}`]).flat()],
+      pinned(EXPORTER_CPU, [process.execPath, ...nodeArgs(process.env.FLEET_EXPORTER_NODE_ARGS), BIN, 'exporter', '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'x'), '--lease', LEASE, '--log-level', 'warn',
+        ...Array.from({ length: DAEMONS }, (_, i) => ['--daemon', `node-${i}=http://${addr(i)}:9471,${TOKEN}`]).flat()]),
       /listening/,
     );
     procs.push(exporter);
@@ -460,7 +465,7 @@ export async function benchFleet(): Promise<unknown> {
       { measure: 'daemons up (ms)', value: Math.round(daemonsUpMs), detail: `${DAEMONS} processes started at once` },
     ]);
     return {
-      daemons: DAEMONS, experiments: EXPERIMENTS, mix, lease: LEASE, rounds,
+      daemons: DAEMONS, experiments: EXPERIMENTS, mix, lease: LEASE, exporterCpu: EXPORTER_CPU ?? 'shared with the daemons', rounds,
       abortAllMs: { p50: perTarget.p50, p99: perTarget.p99, max: perTarget.max, n: perTarget.n, allRevertedMs: abortAll.map((x) => Math.round(x)) },
       sseDuringAbortMs: { p50: sse.p50, p99: sse.p99, events: sse.n },
       abortCpuSeconds: abortCpu,
