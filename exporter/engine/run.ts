@@ -122,6 +122,12 @@ export class RunDriver {
     const from = run.exp.status.phase;
     run.exp.status.phase = phase;
     this.save(run);
+    this.announcePhase(run, from, event);
+  }
+
+  /** The half of setPhase after the store write: the event, and the transition listeners. */
+  announcePhase(run: Run, from: Phase, event?: { type: EventType; message: string; actor?: string }): void {
+    const phase = run.exp.status.phase;
     if (event) this.emit(run.exp, event.type, event.message, event.actor);
     if (from === phase || this.hooks.listeners.length === 0) return;
     // Listeners read the run during the call (guards follow Running) and copy what they keep (a
@@ -362,21 +368,27 @@ export class RunDriver {
     if (ending.abortedBy) s.abortedBy = ending.abortedBy;
     s.conditions = s.conditions.filter((c) => c.type !== ENDING_CONDITION);
     s.conditions.push({ type: ENDING_CONDITION, status: 'True', reason: ending.phase, message: ending.recovery, lastTransitionTime: nowIso() });
-    // Revert first, record after: the recover requests are queued before anything is written, and the
-    // Recovering phase (a store write and an event) is recorded at the next turn of the event loop,
-    // after each daemon's batch has left. An alert aborting 1000 runs spent ~130 ms recording them all
-    // before its first request went out; that grows with the number of runs, the fan-out should not.
-    let markRecorded!: () => void;
-    const recorded = new Promise<void>((resolve) => (markRecorded = resolve));
-    const recovering = this.recoverTargets(run, ending.recovery, recorded);
+    // The Recovering phase is saved before the requests are queued: the store's group commit then runs
+    // before each daemon's batch leaves (store/group-commit.ts), so an exporter killed in between ends
+    // the run at its next start instead of injecting it again. Announcing it (the event, and the
+    // transition listeners) waits for the next turn of the event loop, after the batches left: an
+    // alert aborting 1000 runs spent ~130 ms of exporter CPU on those before its first request went
+    // out (profiled: 51 ms of event-log inserts alone), a delay that grows with the number of runs.
+    // The targets' answers are recorded after the announcement, so events keep their order.
+    const from = s.phase;
+    s.phase = 'Recovering';
+    this.save(run);
+    let markAnnounced!: () => void;
+    const announced = new Promise<void>((resolve) => (markAnnounced = resolve));
+    const recovering = this.recoverTargets(run, ending.recovery, announced);
     let recordFailed: { err: unknown } | undefined;
     setImmediate(() => {
       try {
-        this.setPhase(run, 'Recovering', { type: 'recovering', message: `recovering: ${ending.message}`, actor: ending.actor });
+        this.announcePhase(run, from, { type: 'recovering', message: `recovering: ${ending.message}`, actor: ending.actor });
       } catch (err) {
         recordFailed = { err }; // a listener's error: reaches the caller once the faults are reverted
       } finally {
-        markRecorded();
+        markAnnounced();
       }
     });
     await recovering;
