@@ -20,9 +20,14 @@ const SHARED: Record<string, string> = {
   'process-pause': 'signal',
 };
 
+/** The kernel object class a kind occupies: kinds of one class cannot share a target. */
+export function occupancyClass(kind: string): string {
+  return SHARED[kind] ?? kind;
+}
+
 /** What a fault occupies: daemon, the kernel object class, and the target without selection-only fields. */
 export function occupancyKey(daemon: string, kind: string, target: DaemonTarget | Record<string, unknown>): string {
   const t = target as Record<string, unknown>;
   const where = ['pid', 'cgroup', 'netns', 'interface', 'containerId', 'pod', 'processName'].map((k) => (t[k] === undefined ? '' : JSON.stringify(t[k]))).join('|');
-  return `${daemon}\u0000${SHARED[kind] ?? kind}\u0000${where}`;
+  return `${daemon}\u0000${occupancyClass(kind)}\u0000${where}`;
 }

@@ -10,7 +10,7 @@ import type { ExporterMetrics } from '../exporter-metrics';
 import type { ExperimentStore } from '../store/experiments';
 import type { TargetResolver } from '../targets/types';
 import type { Leases } from './leases';
-import { occupancyKey } from './overlap';
+import { occupancyClass, occupancyKey } from './overlap';
 
 // The run driver: one tracked run per active experiment, its operations one after another (a per-run
 // chain), and what a run does with the daemons: inject every target, record each answer, recover every
@@ -413,22 +413,25 @@ export class RunDriver {
 
   /** 409 naming the experiment that holds one of these targets with the same (or a clashing) fault (engine/overlap.ts). */
   checkOverlap(meta: { namespace: string; name: string; uid?: string }, kind: string, targets: { daemon: string; target: object; description: string }[]): void {
-    const held = new Map<string, { exp: Experiment; description: string }>();
+    if (targets.length === 0) return;
+    // Keys are built only for running targets that could clash (same kernel object class, a daemon
+    // asked for): a fleet create built one for every target of every run, O(runs) JSON per create.
+    const cls = occupancyClass(kind);
+    const daemons = new Set(targets.map((t) => t.daemon));
+    const wanted = new Map(targets.map((t) => [occupancyKey(t.daemon, kind, t.target as Record<string, unknown>), t] as const));
     for (const r of this.runs.values()) {
       const p = r.exp.status.phase;
       if (r.exp.metadata.uid === meta.uid || r.exp.spec.schedule || r.ending || isTerminal(p) || p === 'Paused') continue;
+      if (occupancyClass(r.exp.spec.fault.kind) !== cls) continue;
       for (const t of r.exp.status.targets) {
-        if (t.phase === 'Failed' || t.phase === 'Recovered') continue;
-        held.set(occupancyKey(t.daemon, r.exp.spec.fault.kind, t.target), { exp: r.exp, description: t.description });
+        if (t.phase === 'Failed' || t.phase === 'Recovered' || !daemons.has(t.daemon)) continue;
+        const mine = wanted.get(occupancyKey(t.daemon, r.exp.spec.fault.kind, t.target));
+        if (!mine) continue;
+        const holder = refOf(r.exp);
+        throw ApiError.conflict(`${mine.description} is held by experiment ${holder} (${r.exp.spec.fault.kind}, ${p}): one fault of a kind per target; stop ${holder} first`, [
+          { field: '/spec/targets', reason: `${mine.description} is held by experiment ${holder}` },
+        ]);
       }
-    }
-    for (const t of targets) {
-      const h = held.get(occupancyKey(t.daemon, kind, t.target as Record<string, unknown>));
-      if (!h) continue;
-      const holder = refOf(h.exp);
-      throw ApiError.conflict(`${t.description} is held by experiment ${holder} (${h.exp.spec.fault.kind}, ${h.exp.status.phase}): one fault of a kind per target; stop ${holder} first`, [
-        { field: '/spec/targets', reason: `${t.description} is held by experiment ${holder}` },
-      ]);
     }
   }
 
@@ -438,7 +441,10 @@ export class RunDriver {
     return [...this.runs.values()].filter((r) => !r.exp.spec.schedule).map((r) => r.exp);
   }
 
+  /** activeRuns().length without building the list (asked at every create). */
   activeCount(): number {
-    return this.activeRuns().length;
+    let n = 0;
+    for (const r of this.runs.values()) if (!r.exp.spec.schedule) n++;
+    return n;
   }
 }
