@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type net from 'node:net';
+import net from 'node:net';
 
 // Byte-exactness helpers for proxy tests: send in uneven pieces with backpressure, receive to a hash.
 
@@ -26,4 +26,26 @@ export async function sendAll(s: net.Socket, data: Buffer, sizes: number[] = [1,
     if (!s.write(data.subarray(off, off + n))) await new Promise((r) => s.once('drain', r));
     off += n;
   }
+}
+
+/**
+ * A connected TCP pair on loopback: `out` dialled, `inbound` the server's end. `pauseOnConnect` keeps
+ * the accepted socket from reading until the test reads it (as the proxies' readers do).
+ */
+export async function socketPair(opts: { pauseOnConnect?: boolean } = {}): Promise<{ inbound: net.Socket; out: net.Socket; close(): Promise<void> }> {
+  const srv = net.createServer({ pauseOnConnect: opts.pauseOnConnect ?? false });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const accepted = new Promise<net.Socket>((r) => srv.once('connection', r));
+  const out = net.connect({ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port });
+  await new Promise((r) => out.once('connect', r));
+  const inbound = await accepted;
+  return {
+    inbound,
+    out,
+    close: async () => {
+      inbound.destroy();
+      out.destroy();
+      await new Promise((r) => srv.close(r));
+    },
+  };
 }

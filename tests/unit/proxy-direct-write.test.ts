@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { directWrites, writeNow } from '../../daemon/proxy/direct-write';
-import { sha } from '../helpers/streams';
+import { sha, socketPair } from '../helpers/streams';
 
 // The proxies' write path (direct-write.ts) on real loopback sockets: small writes complete at once,
 // a write the kernel cannot take whole reports pending and calls back once written, bytes and
@@ -10,24 +10,6 @@ import { sha } from '../helpers/streams';
 // socket instead of waiting for ever.
 
 jest.setTimeout(30_000);
-
-async function pair(): Promise<{ inbound: net.Socket; out: net.Socket; close(): Promise<void> }> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const accepted = new Promise<net.Socket>((r) => srv.once('connection', r));
-  const out = net.connect({ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port });
-  await new Promise((r) => out.once('connect', r));
-  const inbound = await accepted;
-  return {
-    inbound,
-    out,
-    close: async () => {
-      inbound.destroy();
-      out.destroy();
-      await new Promise((r) => srv.close(r));
-    },
-  };
-}
 
 function collect(s: net.Socket): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -41,7 +23,7 @@ describe('direct writes', () => {
   });
 
   it('a small write completes at once; a large one to a peer that does not read is pending until written, then exact', async () => {
-    const p = await pair();
+    const p = await socketPair();
     p.inbound.pause();
     let called = 0;
     expect(writeNow(p.out, Buffer.from('hello'), () => called++)).toBe(true);
@@ -87,7 +69,7 @@ describe('direct writes', () => {
   });
 
   it('a write to a reset peer destroys the socket with the error', async () => {
-    const p = await pair();
+    const p = await socketPair();
     const errors: string[] = [];
     p.out.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? ''));
     const closed = new Promise((r) => p.out.once('close', r));

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { grownReadBytes, readGrowing } from '../../daemon/proxy/growing-reader';
-import { sha } from '../helpers/streams';
+import { sha, socketPair } from '../helpers/streams';
 
 // The one growing reader both proxies use (growing-reader.ts): on a real accepted socket on loopback,
 // reads arrive whole and in order, the buffer grows ×4 only while reads fill it and never past its
@@ -12,26 +11,9 @@ jest.setTimeout(30_000);
 
 const SIZES = { first: 8 * 1024, max: 128 * 1024 };
 
-async function pair(): Promise<{ inbound: net.Socket; out: net.Socket; close(): Promise<void> }> {
-  const srv = net.createServer({ pauseOnConnect: true });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const accepted = new Promise<net.Socket>((r) => srv.once('connection', r));
-  const out = net.connect({ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port });
-  const inbound = await accepted;
-  return {
-    inbound,
-    out,
-    close: async () => {
-      inbound.destroy();
-      out.destroy();
-      await new Promise((r) => srv.close(r));
-    },
-  };
-}
-
 describe('growing reader', () => {
   it('delivers every byte in order, grows ×4 only up to its max, and returns the growth to the budget on close', async () => {
-    const p = await pair();
+    const p = await socketPair({ pauseOnConnect: true });
     const seen: Buffer[] = [];
     const kept: Buffer[] = [];
     let size = SIZES.first;
@@ -70,7 +52,7 @@ describe('growing reader', () => {
   });
 
   it('keeps a small buffer for small reads (an interactive connection)', async () => {
-    const p = await pair();
+    const p = await socketPair({ pauseOnConnect: true });
     let largest = 0;
     readGrowing(p.inbound, SIZES, (chunk) => {
       largest = Math.max(largest, chunk.length);
