@@ -312,13 +312,13 @@ export class RunDriver {
     this.emit(run.exp, 'inject-failed', `injection on ${t.description} failed: ${error}`, undefined, t.description);
   }
 
-  /** Deletes every target's fault (404 = already gone). Failed injections are deleted too, silently, in case they half-happened. */
   /**
-   * Reverts every injected target. The requests are queued before the first await (each daemon's batch
-   * leaves at the next turn of the event loop); what they answer is recorded once `recorded` settles,
-   * so a caller that records the run's Recovering phase after the requests left keeps its events in order.
+   * Deletes every target's fault (404 = already gone). Failed injections are deleted too, silently, in
+   * case they half-happened. The requests are queued before the first await (each daemon's batch leaves
+   * at the next turn of the event loop); their answers are recorded once `announced` settles, so a
+   * caller that announces the run's Recovering phase after the requests left keeps its events in order.
    */
-  async recoverTargets(run: Run, reason: string, recorded: Promise<void> = Promise.resolve()): Promise<void> {
+  async recoverTargets(run: Run, reason: string, announced: Promise<unknown> = Promise.resolve()): Promise<void> {
     const kind = run.exp.spec.fault.kind;
     await Promise.all(
       run.exp.status.targets.map(async (t) => {
@@ -329,9 +329,9 @@ export class RunDriver {
         if (wasInjected) t.phase = 'Recovering';
         try {
           await withRetry(() => d.deleteFault(this.faultId(run.exp, t)), this.retry, undefined, (err) => this.o.daemons.observe(d, err.status !== undefined, err.message));
-          await recorded;
+          await announced;
         } catch (err) {
-          await recorded;
+          await announced;
           if (!wasInjected) return;
           t.phase = 'Failed';
           t.error = `recover failed: ${(err as Error).message}; the daemon reverts it when its lease (${this.leaseSeconds}s) runs out`;
@@ -378,21 +378,23 @@ export class RunDriver {
     const from = s.phase;
     s.phase = 'Recovering';
     this.save(run);
-    let markAnnounced!: () => void;
-    const announced = new Promise<void>((resolve) => (markAnnounced = resolve));
+    // Settles with a listener's error, if any, which reaches the caller once the faults are reverted.
+    // Order matters: the requests are queued (and with them each daemon's batch) before the
+    // announcement's setImmediate, so the batches leave first.
+    let settleAnnounced!: (failed: { err: unknown } | undefined) => void;
+    const announced = new Promise<{ err: unknown } | undefined>((resolve) => (settleAnnounced = resolve));
     const recovering = this.recoverTargets(run, ending.recovery, announced);
-    let recordFailed: { err: unknown } | undefined;
     setImmediate(() => {
       try {
         this.announcePhase(run, from, { type: 'recovering', message: `recovering: ${ending.message}`, actor: ending.actor });
+        settleAnnounced(undefined);
       } catch (err) {
-        recordFailed = { err }; // a listener's error: reaches the caller once the faults are reverted
-      } finally {
-        markAnnounced();
+        settleAnnounced({ err });
       }
     });
     await recovering;
-    if (recordFailed) throw recordFailed.err;
+    const announceFailed = await announced;
+    if (announceFailed) throw announceFailed.err;
     s.endedAt = nowIso();
     if (ending.phase === 'Aborted') this.o.metrics.aborts.inc({ reason: ending.reason });
     const type: EventType = ending.phase === 'Finished' ? 'finished' : ending.phase === 'Aborted' ? 'aborted' : 'failed';
@@ -435,8 +437,7 @@ export class RunDriver {
     }
   }
 
-  /** Runs the engine drives now (phases Pending…Recovering, schedules excluded). */
-  /** Runs the engine drives now, schedules excluded (read-only). */
+  /** Runs the engine drives now (phases Pending…Recovering), schedules excluded (read-only). */
   activeRuns(): Experiment[] {
     return [...this.runs.values()].filter((r) => !r.exp.spec.schedule).map((r) => r.exp);
   }
