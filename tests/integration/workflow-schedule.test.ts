@@ -20,6 +20,15 @@ const TERMINAL = ['Finished', 'Aborted', 'Failed'];
 type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
 
 /** The schedule has ended, has no next run, no run of it is active, and no run starts afterwards. */
+/**
+ * Starts a workflow of one scheduled pause step whose runs outlast the tick (Forbid skips the ticks
+ * meanwhile), and waits until a run has paused `pid`: what a test ending the step mid-way starts from.
+ */
+async function startPausedMidStep(api: Api, name: string, pid: number): Promise<void> {
+  expect((await api('POST', '/api/v1/workflows', workflow(name, [scheduledPause('tick', pid, '5m', { duration: '1m' })]))).status).toBe(201);
+  await waitFor('paused by a run', () => procState(pid) === 'T', 60_000);
+}
+
 async function expectNothingTicking(api: Api, schedule: string, phase: string): Promise<void> {
   const sch = (await api('GET', `/api/v1/experiments/default/${schedule}`)).body;
   expect(sch.spec.schedule).toBe('*/1 * * * * *');
@@ -72,9 +81,7 @@ describe('scheduled workflow steps', () => {
   it('aborting the workflow mid-step aborts the schedule and its running run: the process runs again', async () => {
     const pid = sleeper();
     const name = `wfs-abort-${process.pid}`;
-    // each run outlasts the tick (Forbid skips the ticks meanwhile), so the abort lands on a paused process
-    await s.api('POST', '/api/v1/workflows', workflow(name, [scheduledPause('tick', pid, '5m', { duration: '1m' })]));
-    await waitFor('paused by a run', () => procState(pid) === 'T', 60_000);
+    await startPausedMidStep(s.api, name, pid); // so the abort lands on a paused process
     const r = await s.api('POST', `/api/v1/workflows/default/${name}/abort`);
     expect(r.status).toBe(200);
     expect(r.body.status.phase).toBe('Aborted');
@@ -86,8 +93,7 @@ describe('scheduled workflow steps', () => {
   it('deleting the workflow mid-step aborts the schedule the same way', async () => {
     const pid = sleeper();
     const name = `wfs-delete-${process.pid}`;
-    await s.api('POST', '/api/v1/workflows', workflow(name, [scheduledPause('tick', pid, '5m', { duration: '1m' })]));
-    await waitFor('paused by a run', () => procState(pid) === 'T', 60_000);
+    await startPausedMidStep(s.api, name, pid);
     expect((await s.api('DELETE', `/api/v1/workflows/default/${name}`)).status).toBe(200);
     expect((await s.api('GET', `/api/v1/workflows/default/${name}`)).status).toBe(404);
     await expectNothingTicking(s.api, `${name}-tick`, 'Aborted');
@@ -124,8 +130,7 @@ describe('scheduled workflow steps', () => {
   it('stop-all mid-step ends the schedule with the workflow (not only suspended)', async () => {
     const pid = sleeper();
     const name = `wfs-stopall-${process.pid}`;
-    await s.api('POST', '/api/v1/workflows', workflow(name, [scheduledPause('tick', pid, '5m', { duration: '1m' })]));
-    await waitFor('paused by a run', () => procState(pid) === 'T', 60_000);
+    await startPausedMidStep(s.api, name, pid);
     const r = await s.api('POST', '/api/v1/stop-all');
     expect(r.status).toBe(200);
     expect(r.body.abortedWorkflows).toContainEqual({ namespace: 'default', name });
@@ -137,8 +142,7 @@ describe('scheduled workflow steps', () => {
   it('a freeze mid-step ends the schedule with the workflow; while frozen a scheduled step fails at once', async () => {
     const pid = sleeper();
     const name = `wfs-freeze-${process.pid}`;
-    await s.api('POST', '/api/v1/workflows', workflow(name, [scheduledPause('tick', pid, '5m', { duration: '1m' })]));
-    await waitFor('paused by a run', () => procState(pid) === 'T', 60_000);
+    await startPausedMidStep(s.api, name, pid);
     try {
       expect((await s.api('POST', '/api/v1/freeze', { reason: 'wfs drill' })).status).toBe(200);
       expect((await until(name, ['Succeeded', 'Failed', 'Aborted'])).status.phase).toBe('Aborted');
@@ -189,8 +193,7 @@ describe('a scheduled step across an exporter kill -9', () => {
     try {
       await x.start();
       const name = `wfs-crash-${process.pid}`;
-      expect((await api('POST', '/api/v1/workflows', workflow(name, [scheduledPause('tick', pid, '5m', { duration: '1m' })]))).status).toBe(201);
-      await waitFor('paused by a run', () => procState(pid) === 'T', 60_000);
+      await startPausedMidStep(api, name, pid);
       await x.kill9();
       await x.start();
       const w = await waitFor('workflow aborted', async () => {
