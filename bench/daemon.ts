@@ -107,28 +107,24 @@ export async function benchDaemon(): Promise<unknown> {
       { kind: 'disk-io-stress', runs: RUNS, body: () => ({ params: { path: diskDir, size: '1MiB' } }) },
     ];
     const latency: Record<string, unknown>[] = [];
-    // the floor on this host: starting a process at all, and the nft command the daemon runs
-    for (const [label, cmd, args] of [
-      ['(baseline) exec true', 'true', []],
-      ['(baseline) nsenter nft list', 'nsenter', [`--net=/run/netns/${pair.a}`, 'nft', 'list', 'tables']],
-    ] as [string, string, string[]][]) {
+    // the floor on this host: starting a process at all, the nft command line, and the same listing
+    // through libnftables inside this process, as the daemon runs its scripts (daemon/sys/nft.ts)
+    const timed = async (fn: () => Promise<unknown>) => {
+      const t = process.hrtime.bigint();
+      await fn();
+      return msSince(t);
+    };
+    const baselines: [string, () => Promise<number>][] = [
+      ['(baseline) exec true', () => execMs('true', [])],
+      ['(baseline) nsenter nft list', () => execMs('nsenter', [`--net=/run/netns/${pair.a}`, 'nft', 'list', 'tables'])],
+      ...(nftBackend().native ? [['(baseline) libnftables list', () => timed(() => listTables(`/run/netns/${pair.a}`))] as [string, () => Promise<number>]] : []),
+    ];
+    for (const [label, measure] of baselines) {
       const xs: number[] = [];
       const start = Date.now();
-      for (let i = 0; i < RUNS && Date.now() - start < BUDGET_MS; i++) xs.push(await execMs(cmd, args));
+      for (let i = 0; i < RUNS && Date.now() - start < BUDGET_MS; i++) xs.push(await measure());
       const sx = summarize(xs);
       latency.push({ kind: label, runs: sx.n, inject_p50_ms: sx.p50, inject_p99_ms: sx.p99, recover_p50_ms: '', recover_p99_ms: '' });
-    }
-    // the same listing through libnftables inside this process, as the daemon runs its scripts (daemon/sys/nft.ts)
-    if (nftBackend().native) {
-      const xs: number[] = [];
-      const start = Date.now();
-      for (let i = 0; i < RUNS && Date.now() - start < BUDGET_MS; i++) {
-        const t = process.hrtime.bigint();
-        await listTables(`/run/netns/${pair.a}`);
-        xs.push(msSince(t));
-      }
-      const sx = summarize(xs);
-      latency.push({ kind: '(baseline) libnftables list', runs: sx.n, inject_p50_ms: sx.p50, inject_p99_ms: sx.p99, recover_p50_ms: '', recover_p99_ms: '' });
     }
     for (const c of cases) {
       const inj: number[] = [];
