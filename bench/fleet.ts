@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,18 +10,18 @@ import { printTable, summarize } from './stats';
 // A fleet on one machine: FLEET_DAEMONS real node daemons, each in a network namespace of its own with
 // its own address on a bridge (a simulated node; they share the host's pid namespace), one exporter
 // process driving all of them, FLEET_EXPERIMENTS experiments running across them (process-pause on
-// `sleep`s, one network-loss table in each node's namespace, one cpu-stress at 1 % load per node). Measured:
+// small idle processes, one network-loss table in each node's namespace, one cpu-stress at 1 % load per
+// node). Measured:
 //   create → all Running; the exporter's CPU and the lease renewals per second while they run;
 //   /metrics scrape time and size; one Alertmanager webhook (faultline_stop="all") → every fault
-//   reverted, per paused target (a /proc watcher) and in all (every daemon reports no fault);
+//   reverted, per paused target (each logs the moment it runs again, bench/fleet-pausee.c) and in all
+//   (every daemon reports no fault);
 //   SSE delivery delay during that burst; the exporter's RSS.
 // Everything runs as separate processes, as on real nodes; the bench removes every namespace it made.
 
 const DAEMONS = Number(process.env.FLEET_DAEMONS ?? 50);
 const EXPERIMENTS = Number(process.env.FLEET_EXPERIMENTS ?? 1000);
 const ROUNDS = Number(process.env.FLEET_ROUNDS ?? 2);
-/** How many paused processes the resume watcher follows (spread over all daemons). */
-const WATCHED = Number(process.env.FLEET_WATCHED ?? 200);
 const IDLE_SECONDS = Number(process.env.FLEET_IDLE_SECONDS ?? 20);
 const LEASE = process.env.FLEET_LEASE ?? '30s';
 const TOKEN = 'fleet-bench-token';
@@ -133,17 +133,23 @@ function cpuSeconds(pid: number): number {
 /** CPU seconds used so far by every process on the machine, by what it is (from its command line). */
 function cpuByGroup(): Map<number, { group: string; cpu: number }> {
   const out = new Map<number, { group: string; cpu: number }>();
+  // softirq time taken in whatever process was running (the packets between the exporter and the
+  // daemons cross veth pairs and a bridge): /proc/stat's machine-wide softirq column, under key -1
+  const total = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  out.set(-1, { group: 'softirq', cpu: Number(total[7]) / 100 });
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const group = / exporter /.test(cmd) ? 'exporter'
+      // kernel threads have no command line: grouped by name (ksoftirqd/1 → ksoftirqd)
+      const group = cmd === '' ? readFileSync(`/proc/${pid}/comm`, 'utf8').trim().replace(/[/:].*$/, '')
+        : / exporter /.test(cmd) ? 'exporter'
         : /watchdog/.test(cmd) ? 'watchdogs'
         : / daemon /.test(cmd) ? 'daemons'
         : /stress/.test(cmd) ? 'stressors'
         : pid === process.pid ? 'bench'
-        : /node -e/.test(cmd) ? 'watcher'
+        : /pausee/.test(cmd) ? 'targets'
         : 'other';
       out.set(pid, { group, cpu: cpuSeconds(pid) });
     } catch {
@@ -161,6 +167,7 @@ function cpuDelta(a: Map<number, { group: string; cpu: number }>, b: Map<number,
     if (!before) continue;
     sums[x.group] = Math.round(((sums[x.group] ?? 0) + x.cpu - before.cpu) * 100) / 100;
   }
+  for (const g of Object.keys(sums)) if (sums[g] === 0) delete sums[g];
   return sums;
 }
 
@@ -178,54 +185,36 @@ function stopped(pid: number): boolean {
   }
 }
 
-// A process of its own polls /proc every 2 ms (at nice -10) and prints, for each pid, the monotonic ns at
-// which it left the stopped state (so the exporter and daemons are not competing with a poller here).
-const WATCHER = `
-const fs = require('fs');
-const pids = process.argv.slice(1).map(Number);
-const stopped = (p) => { try { const t = fs.readFileSync('/proc/' + p + '/stat', 'utf8'); return t[t.lastIndexOf(')') + 2] === 'T'; } catch { return false; } };
-const left = new Set(pids);
-const done = [];
-const deadline = Date.now() + 60000;
-let first = true;
-const tick = () => {
-  const now = process.hrtime.bigint();
-  for (const p of left) if (!stopped(p)) { left.delete(p); done.push(String(now)); }
-  if (first) { first = false; process.stdout.write('ready\\n'); }
-  if (left.size === 0 || Date.now() > deadline) { process.stdout.write(JSON.stringify({ done, left: left.size }) + '\\n'); process.exit(0); }
-  setTimeout(tick, 2);
-};
-tick();
-`;
-
-async function watchResumed(pids: number[]): Promise<{ done: Promise<{ ms: number[]; left: number }> }> {
-  const child = spawn(process.execPath, ['-e', WATCHER, ...pids.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  // The observer must not be starved by what it observes: at nice 0 among 100 busy daemons and
-  // watchdogs on two CPUs it once slept through the whole abort and saw every target resume at once.
+/** bench/fleet-pausee.c, compiled into `dir`: the paused targets, which log when they run again. */
+function buildPausee(dir: string): string {
+  const out = path.join(dir, 'pausee');
   try {
-    os.setPriority(child.pid!, -10);
-  } catch {
-    /* not root: measured at nice 0 */
+    execFileSync('cc', ['-O2', '-o', out, path.join(PACKAGE_ROOT, 'bench/fleet-pausee.c')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    throw new Error(`bench fleet needs a C compiler (cc) for its paused targets: ${(err as Error).message}`);
   }
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.startsWith('ready')) resolve();
-    });
-    child.once('exit', () => reject(new Error(`watcher exited early: ${out}`)));
-  });
-  // wrapped in an object: an async function returning a bare promise would wait for it
-  const done = new Promise<{ ms: number[]; left: number }>((resolve) =>
-    child.on('close', () => {
-      const r = JSON.parse(out.trim().split('\n').pop()!) as { done: string[]; left: number };
-      // monotonic ns → this process's performance.now()
-      const nowNs = process.hrtime.bigint();
-      const nowMs = performance.now();
-      resolve({ ms: r.done.map((ns) => nowMs - Number(nowNs - BigInt(ns)) / 1e6), left: r.left });
-    }),
-  );
-  return { done };
+  return out;
+}
+
+/**
+ * Waits until every pid has a line in `log` (written by its SIGCONT handler, monotonic ns) or `timeoutMs`
+ * passes; returns each one's resume time on this process's performance.now() clock, and how many never ran.
+ */
+async function resumedTimes(log: string, pids: number[], timeoutMs: number): Promise<{ at: Map<number, number>; left: number }> {
+  const want = new Set(pids);
+  const seen = new Map<number, bigint>();
+  const deadline = performance.now() + timeoutMs;
+  while (seen.size < want.size && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    for (const line of readFileSync(log, 'utf8').split('\n')) {
+      const [pid, ns] = line.split(' ');
+      if (ns && want.has(Number(pid)) && !seen.has(Number(pid))) seen.set(Number(pid), BigInt(ns));
+    }
+  }
+  // monotonic ns (process.hrtime's clock, CLOCK_MONOTONIC) → performance.now()
+  const nowNs = process.hrtime.bigint();
+  const nowMs = performance.now();
+  return { at: new Map([...seen].map(([pid, ns]) => [pid, nowMs - Number(nowNs - ns) / 1e6])), left: want.size - seen.size };
 }
 
 /** Keeps an SSE connection open and records, per event, receive time − event time (ms). */
@@ -337,9 +326,13 @@ export async function benchFleet(): Promise<unknown> {
     let idle: Record<string, number> = {};
     let scrape: Record<string, number> = {};
     let rssRunning = 0;
+    const pausee = buildPausee(dir);
     for (let round = 0; round < ROUNDS; round++) {
+      const resumeLog = path.join(dir, `resumed-${round}.log`);
+      const resumeFd = openSync(resumeLog, 'a');
       // 3. EXPERIMENTS experiments: 1 in 20 cpu-stress at 1 %, the rest half pauses, half loss tables
       const pausedPids: number[] = [];
+      const pausedNode: number[] = [];
       const specs = Array.from({ length: EXPERIMENTS }, (_, i) => {
         const node = `node-${i % DAEMONS}`;
         const name = `fleet-${round}-${i}`;
@@ -349,9 +342,10 @@ export async function benchFleet(): Promise<unknown> {
           return { name, spec: { fault: { kind: 'cpu-stress', params: { workers: 1, load: 1 } }, targets: { selector: { daemons: [node] }, mode: 'all' }, duration: '30m' } };
         }
         if (i >= 2 * DAEMONS) {
-          const s = spawn('sleep', ['3600'], { stdio: 'ignore', detached: true });
+          const s = spawn(pausee, [], { stdio: ['ignore', 'ignore', 'ignore', resumeFd], detached: true });
           sleepers.push(s.pid!);
           pausedPids.push(s.pid!);
+          pausedNode.push(i % DAEMONS);
           mix['process-pause'] += round === 0 ? 1 : 0;
           return { name, spec: { fault: { kind: 'process-pause', params: {} }, targets: { selector: { pids: [s.pid!], daemons: [node] }, mode: 'all' }, duration: '30m' } };
         }
@@ -413,10 +407,6 @@ export async function benchFleet(): Promise<unknown> {
       // 6. one webhook aborts everything: per paused target, and until no daemon holds a fault
       const sse = sseProbe(url);
       await new Promise((r) => setTimeout(r, 300));
-      // a sample of the paused processes is watched: the watcher reads /proc/<pid>/stat of each every
-      // 2 ms, and all 900 of them kept one of the two CPUs busy while the abort ran
-      const step = Math.max(1, Math.floor(pausedPids.length / WATCHED));
-      const resumed = await watchResumed(pausedPids.filter((_, i) => i % step === 0));
       const cpu0 = cpuByGroup();
       const tAbort = performance.now();
       if (process.env.FLEET_DEBUG) console.log('abort at monotonic µs', process.hrtime.bigint() / 1000n);
@@ -425,11 +415,19 @@ export async function benchFleet(): Promise<unknown> {
         alerts: [{ status: 'firing', labels: { alertname: `FleetStop${round}`, faultline_stop: 'all' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fleet${round}` }],
       });
       if (process.env.FLEET_DEBUG) console.log(JSON.stringify(answer));
-      const r = await resumed.done;
+      const r = await resumedTimes(resumeLog, pausedPids, 60_000);
+      closeSync(resumeFd);
       if (r.left && process.env.FLEET_DEBUG) console.log(JSON.stringify(await (await fetchGet(`${url}/api/v1/experiments`)).json()).slice(0, 3000));
       if (r.left && process.env.FLEET_DEBUG) console.log(execFileSync('ps', ['-o', 'pid,stat,cmd', '-p', pausedPids.join(',')], { encoding: 'utf8' }));
       if (r.left) throw new Error(`${r.left} paused targets still stopped 60 s after the abort`);
-      abortPerTarget.push(...r.ms.map((t) => t - tAbort));
+      abortPerTarget.push(...[...r.at.values()].map((t) => t - tAbort));
+      if (process.env.FLEET_DEBUG) {
+        // per node: when its first and its last paused target ran again (ms after the webhook)
+        const byNode = new Map<number, number[]>();
+        pausedPids.forEach((pid, j) => byNode.set(pausedNode[j], [...(byNode.get(pausedNode[j]) ?? []), r.at.get(pid)! - tAbort]));
+        const rows = [...byNode].map(([n, xs]) => [n, Math.round(Math.min(...xs)), Math.round(Math.max(...xs))]).sort((a, b) => a[1] - b[1]);
+        console.log('node first last:', rows.map((x) => x.join(' ')).join(' | '));
+      }
       // every run recorded Aborted: the exporter writes that once its daemon answered the recover (read from
       // the event stream, not by polling 50 daemons every few ms while they work); then checked on each daemon
       await poll('every run aborted', async () => sse.ended() >= EXPERIMENTS, 120_000, 5);
