@@ -224,6 +224,16 @@ export const DaemonPeersUpdate = Type.Object(
 );
 export type DaemonPeersUpdate = Static<typeof DaemonPeersUpdate>;
 
+/**
+ * How long a daemon keeps an idle connection open (its `Keep-Alive: timeout=` answer header). Longer than
+ * the exporter's renewal period (a third of the lease: 10 s at the default 30 s lease), so the connection that
+ * carried the last renewal is still open when an abort has to go out: a stop then costs one write per
+ * daemon, not a connect, an accept and a wake-up more at the moment every daemon is being woken. The
+ * exporter closes its side first (exporter/daemons.ts), and Node's agent closes a second before any
+ * shorter timeout a daemon announces (an older daemon: 5 s).
+ */
+export const DAEMON_KEEP_ALIVE_MS = 75_000;
+
 export const DAEMON_ROUTES = {
   addresses: '/v1/addresses',
   peers: (id: string) => `/v1/faults/${encodeURIComponent(id)}/peers`,

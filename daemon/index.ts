@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import { DAEMON_KEEP_ALIVE_MS } from '../api/daemon';
 import { probeCapabilities, type Capabilities } from './capabilities';
 import { exemptControlEndpoint } from './faults/control-port';
 import { FAULT_KINDS } from './faults/index';
@@ -112,6 +113,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     const app = createApp({ manager, metrics, caps, protection, token: opts.token, version: VERSION, startedAt: new Date(), log, watchdog: watchdogInfo });
     const server = tls ? https.createServer(tls, app) : http.createServer(app);
+    server.keepAliveTimeout = DAEMON_KEEP_ALIVE_MS; // the exporter's renewal connection stays open for an abort
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(addr.port, addr.host, () => {

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { DAEMON_ROUTES, type DaemonAddresses, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonLeaseResult, type DaemonRecoverItem, type DaemonRecoverResult, type DaemonTarget, type DaemonTargetCandidate, type DaemonTargetList } from '../api/daemon';
+import { DAEMON_KEEP_ALIVE_MS, DAEMON_ROUTES, type DaemonAddresses, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonLeaseResult, type DaemonRecoverItem, type DaemonRecoverResult, type DaemonTarget, type DaemonTargetCandidate, type DaemonTargetList } from '../api/daemon';
 
 // HTTP client for the node daemons (api/daemon.ts shapes) and the registry of the configured
 // daemons with their health. The exporter reaches every daemon this way, the embedded one too.
@@ -13,10 +13,11 @@ export interface DaemonConfig {
 }
 
 /** A daemon answer that is not a success, or no answer at all (`status` undefined). */
-// Connections to daemons are kept open between requests (lease renewals every few seconds), and an idle
-// one is closed after 4 s: before the daemon's server drops it (Node's default keep-alive timeout, 5 s),
-// so a request never goes out on a connection the other side is closing.
-const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000 };
+// Connections to daemons are kept open between requests (lease renewals every lease/3), so an abort goes
+// out on an open connection. An idle one is closed here 15 s before the daemon would drop it
+// (DAEMON_KEEP_ALIVE_MS), so a request never goes out on a connection the other side is closing; Node's
+// agent also closes a second before a shorter `Keep-Alive: timeout=` that a daemon announces.
+const AGENT_OPTIONS = { keepAlive: true, timeout: DAEMON_KEEP_ALIVE_MS - 15_000 };
 let httpAgent: import('node:http').Agent | undefined;
 let httpsAgent: import('node:https').Agent | undefined;
 

@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import https from 'node:https';
 import pino from 'pino';
 import path from 'node:path';
+import { DAEMON_KEEP_ALIVE_MS } from '../../api/daemon';
 import { startDaemon } from '../../daemon/index';
 import { faultId, killChildren, procState, spawnSleep, startTestDaemon, tempDir, waitFor, type TestDaemon } from './daemon-helpers';
 
@@ -42,6 +43,14 @@ d('daemon API', () => {
   it('writes its URL into the state dir', () => {
     const text = execFileSync('cat', [path.join(dm.stateDir, 'daemon.url')], { encoding: 'utf8' }).trim();
     expect(text).toBe(dm.url);
+  });
+
+  it("keeps an idle connection open longer than the exporter's renewal period (an abort then needs no connect)", async () => {
+    const res = await fetch(`${dm.url}/healthz`);
+    await res.text();
+    expect(res.headers.get('keep-alive')).toBe(`timeout=${DAEMON_KEEP_ALIVE_MS / 1000}`);
+    // the exporter renews every lease/3 (10 s at the default 30 s lease) and closes its side 15 s before the daemon
+    expect(DAEMON_KEEP_ALIVE_MS).toBeGreaterThan(60_000);
   });
 
   describe('bad input: 400/422 naming the field, nothing applied or journaled', () => {
