@@ -75,10 +75,19 @@ const DAEMON_UNREACHABLE = 'DaemonUnreachable';
 export const nowIso = () => new Date().toISOString();
 export const isTerminal = (p: Phase) => TERMINAL_PHASES.includes(p);
 export const refOf = (e: Experiment) => `${e.metadata.namespace}/${e.metadata.name}`;
+const daemonsOf = (run: Run) => new Set(run.exp.status.targets.map((t) => t.daemon));
 
 export class RunDriver {
   readonly runs = new Map<string, Run>();
   private readonly byRef = new Map<string, Run>();
+  /**
+   * Tracked runs by the daemons their targets are on (a run's targets are fixed before it is tracked): a
+   * create's overlap check reads the runs on the daemons it asks for, not every run. It read all of them,
+   * so creating a fleet's experiments cost O(runs²): ~0.4 ms a create at 1000 runs, ~4 ms at 10 000.
+   */
+  private readonly byDaemon = new Map<string, Set<Run>>();
+  /** Tracked runs that are not schedules (activeCount, asked at every create). */
+  private unscheduled = 0;
   readonly leaseSeconds: number;
   readonly retry: RetryOptions;
   /** Set by the engine right after construction (the two call each other). */
@@ -93,10 +102,30 @@ export class RunDriver {
   }
 
   track(e: Experiment): Run {
+    const old = this.runs.get(e.metadata.uid);
+    if (old) this.untrack(old);
     const run: Run = { exp: e, chain: Promise.resolve(), ac: new AbortController() };
     this.runs.set(e.metadata.uid, run);
     this.byRef.set(refOf(e), run);
+    for (const d of daemonsOf(run)) {
+      let set = this.byDaemon.get(d);
+      if (!set) this.byDaemon.set(d, (set = new Set()));
+      set.add(run);
+    }
+    if (!e.spec.schedule) this.unscheduled++;
     return run;
+  }
+
+  private untrack(run: Run): void {
+    if (this.runs.get(run.exp.metadata.uid) !== run) return;
+    this.runs.delete(run.exp.metadata.uid);
+    if (this.byRef.get(refOf(run.exp)) === run) this.byRef.delete(refOf(run.exp));
+    for (const d of daemonsOf(run)) {
+      const set = this.byDaemon.get(d);
+      set?.delete(run);
+      if (set?.size === 0) this.byDaemon.delete(d);
+    }
+    if (!run.exp.spec.schedule) this.unscheduled--;
   }
 
   /** The tracked run of namespace/name, without reading the store (an alert aborting a fleet looks up each). */
@@ -400,8 +429,7 @@ export class RunDriver {
     const type: EventType = ending.phase === 'Finished' ? 'finished' : ending.phase === 'Aborted' ? 'aborted' : 'failed';
     const recovered = s.targets.filter((t) => t.phase === 'Recovered').length;
     this.setPhase(run, ending.phase, { type, message: `${ending.phase.toLowerCase()}: ${ending.message} (${recovered} target(s) recovered)`, actor: ending.actor });
-    this.runs.delete(run.exp.metadata.uid);
-    if (this.byRef.get(refOf(run.exp)) === run) this.byRef.delete(refOf(run.exp));
+    this.untrack(run);
     if (run.exp.metadata.labels?.[SCHEDULE_LABEL]) this.hooks.onRunEnded?.(structuredClone(run.exp));
   }
 
@@ -421,7 +449,9 @@ export class RunDriver {
     const cls = occupancyClass(kind);
     const daemons = new Set(targets.map((t) => t.daemon));
     const wanted = new Map(targets.map((t) => [occupancyKey(t.daemon, kind, t.target as Record<string, unknown>), t] as const));
-    for (const r of this.runs.values()) {
+    const candidates = new Set<Run>();
+    for (const d of daemons) for (const r of this.byDaemon.get(d) ?? []) candidates.add(r);
+    for (const r of candidates) {
       const p = r.exp.status.phase;
       if (r.exp.metadata.uid === meta.uid || r.exp.spec.schedule || r.ending || isTerminal(p) || p === 'Paused') continue;
       if (occupancyClass(r.exp.spec.fault.kind) !== cls) continue;
@@ -444,8 +474,6 @@ export class RunDriver {
 
   /** activeRuns().length without building the list (asked at every create). */
   activeCount(): number {
-    let n = 0;
-    for (const r of this.runs.values()) if (!r.exp.spec.schedule) n++;
-    return n;
+    return this.unscheduled;
   }
 }

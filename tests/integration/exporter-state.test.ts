@@ -74,7 +74,7 @@ describe('one exporter per data dir', () => {
 });
 
 describe('restart while the daemon is away', () => {
-  it('keeps the experiment Running with its target Unreachable (not Failed), and reconciles when the daemon answers', async () => {
+  it('keeps the experiment Running with its target Unreachable (not Failed), reconciles when the daemon answers, and still holds its target', async () => {
     const port = await freePort();
     const stateDir = tempDir('rsd');
     const dataDir = tempDir('rsx');
@@ -108,6 +108,10 @@ describe('restart while the daemon is away', () => {
       expect(back.status.phase).toBe('Running');
       expect(back.status.conditions.map((c: { type: string }) => c.type)).not.toContain('DaemonUnreachable');
       expect(procState(pid)).toBe('T');
+      // the run the restart tracked holds its target as one created here would (engine/run.ts byDaemon)
+      const second = await api('POST', '/api/v1/experiments', pauseExperiment(`${name}-2`, [pid], '5m'));
+      expect(second.status).toBe(409);
+      expect(second.body.error.message).toContain(`default/${name}`);
       expect((await api('POST', `/api/v1/experiments/default/${name}/stop`)).body.status.phase).toBe('Finished');
       expect(procState(pid)).not.toBe('T');
     } finally {
