@@ -1,6 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../daemon/paths';
@@ -168,6 +167,7 @@ function cpuByGroup(): Map<number, { group: string; cpu: number }> {
         : /stress/.test(cmd) ? 'stressors'
         : pid === process.pid ? 'bench'
         : /pausee/.test(cmd) ? 'targets'
+        : /events\/stream/.test(cmd) ? 'sse reader'
         : 'other';
       out.set(pid, { group, cpu: cpuSeconds(pid) });
     } catch {
@@ -235,30 +235,63 @@ async function resumedTimes(log: string, pids: number[], timeoutMs: number): Pro
   return { at: new Map([...seen].map(([pid, ns]) => [pid, nowMs - Number(nowNs - ns) / 1e6])), left: want.size - seen.size };
 }
 
-/** Keeps an SSE connection open and records, per event, receive time − event time (ms). */
-function sseProbe(url: string): { delays: number[]; count: () => number; ended: () => number; close: () => void } {
+// The event stream's reader, a process of its own: per event it prints "<type> <receive − event time, ms>
+// <monotonic ns>". Like the paused targets' own clocks, it keeps the measurement out of the bench process,
+// which shares the CPUs with the 50 busy daemons at nice 0 and once saw events late that had left on time.
+const SSE_READER = `
+const http = require('http');
+let buf = '';
+http.get(process.argv[1], (res) => {
+  process.stdout.write('ready\\n');
+  res.on('data', (d) => {
+    buf += d.toString();
+    const out = [];
+    let i;
+    while ((i = buf.indexOf('\\n\\n')) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const data = block.split('\\n').find((l) => l.startsWith('data: '));
+      if (!data) continue;
+      const ev = JSON.parse(data.slice(6));
+      out.push(ev.type + ' ' + (Date.now() - Date.parse(ev.time)) + ' ' + process.hrtime.bigint());
+    }
+    if (out.length) process.stdout.write(out.join('\\n') + '\\n');
+  });
+}).on('error', () => process.exit(1));
+`;
+
+/** Keeps an SSE connection open (SSE_READER, its scheduling group at nice -10 like the exporter's). */
+async function sseProbe(url: string): Promise<{ delays: number[]; ended: () => number; endedAt: (n: number) => number | undefined; close: () => void }> {
+  const child = spawn(process.execPath, ['-e', SSE_READER, `${url}/api/v1/events/stream`], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  prioritize(child.pid!, -10);
   const delays: number[] = [];
-  let n = 0;
-  let ended = 0;
-  const req = http.get(`${url}/api/v1/events/stream`, (res) => {
-    let buf = '';
-    res.on('data', (d: Buffer) => {
+  const aborted: bigint[] = [];
+  let buf = '';
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the SSE reader exited ${code}`)));
+    child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const data = block.split('\n').find((l) => l.startsWith('data: '));
-        if (!data) continue;
-        n++;
-        const ev = JSON.parse(data.slice(6)) as { time: string; type: string };
-        delays.push(Date.now() - Date.parse(ev.time));
-        if (ev.type === 'aborted') ended++;
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const line of lines) {
+        if (line === 'ready') resolve();
+        const [type, delay, ns] = line.split(' ');
+        if (ns === undefined) continue;
+        delays.push(Number(delay));
+        if (type === 'aborted') aborted.push(BigInt(ns));
       }
     });
   });
-  req.on('error', () => undefined);
-  return { delays, count: () => n, ended: () => ended, close: () => req.destroy() };
+  return {
+    delays,
+    ended: () => aborted.length,
+    // when the reader received the n-th Aborted event, on this process's performance.now() clock
+    endedAt: (n) => (aborted.length >= n ? performance.now() - Number(process.hrtime.bigint() - aborted[n - 1]) / 1e6 : undefined),
+    close: () => {
+      child.removeAllListeners('exit');
+      child.kill('SIGKILL');
+    },
+  };
 }
 
 async function poll(what: string, fn: () => Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<number> {
@@ -374,6 +407,7 @@ export async function benchFleet(): Promise<unknown> {
           spec: { fault: { kind: 'network-loss', params: { percent: 1, direction: 'egress', peers: [`192.0.2.${i % 250}/32`] } }, targets: { selector: { daemons: [node] }, mode: 'all' }, duration: '30m' },
         };
       });
+      const createCpu0 = cpuByGroup();
       const tCreate = performance.now();
       const createLatency: number[] = [];
       let next = 0;
@@ -390,6 +424,7 @@ export async function benchFleet(): Promise<unknown> {
       const createdMs = performance.now() - tCreate;
       await poll('all Running', async () => (await countRunning()) === EXPERIMENTS && pausedPids.every(stopped), 300_000, 500);
       const allRunningMs = performance.now() - tCreate;
+      const createCpu = cpuDelta(createCpu0, cpuByGroup());
 
       if (round === 0) {
         // 4. idle-running: exporter CPU and lease renewals per second (daemon request counters)
@@ -421,10 +456,10 @@ export async function benchFleet(): Promise<unknown> {
         scrape = { p50: s.p50, p99: s.p99, bytes };
         rssRunning = rssMB(exporter.pid!);
       }
-      rounds.push({ round, createdMs: Math.round(createdMs), allRunningMs: Math.round(allRunningMs), createP50: summarize(createLatency).p50, createP99: summarize(createLatency).p99 });
+      rounds.push({ round, createdMs: Math.round(createdMs), allRunningMs: Math.round(allRunningMs), createP50: summarize(createLatency).p50, createP99: summarize(createLatency).p99, cpuSeconds: createCpu });
 
       // 6. one webhook aborts everything: per paused target, and until no daemon holds a fault
-      const sse = sseProbe(url);
+      const sse = await sseProbe(url);
       await new Promise((r) => setTimeout(r, 300));
       const cpu0 = cpuByGroup();
       const tAbort = performance.now();
@@ -450,7 +485,7 @@ export async function benchFleet(): Promise<unknown> {
       // every run recorded Aborted: the exporter writes that once its daemon answered the recover (read from
       // the event stream, not by polling 50 daemons every few ms while they work); then checked on each daemon
       await poll('every run aborted', async () => sse.ended() >= EXPERIMENTS, 120_000, 5);
-      abortAll.push(performance.now() - tAbort);
+      abortAll.push(sse.endedAt(EXPERIMENTS)! - tAbort);
       abortCpu.push(cpuDelta(cpu0, cpuByGroup()));
       const counts = await Promise.all(
         Array.from({ length: DAEMONS }, async (_, i) => ((await (await fetchGet(`http://${addr(i)}:9471/v1/faults`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { faults: unknown[] }).faults.length),
@@ -470,7 +505,7 @@ export async function benchFleet(): Promise<unknown> {
     const all = summarize(abortAll);
     const sse = summarize(sseDelays);
     printTable(`fleet: ${DAEMONS} daemons, ${EXPERIMENTS} experiments (${JSON.stringify(mix)}), exporter: ${exporterPriority}`, [
-      ...rounds.map((r) => ({ measure: `round ${r.round}: create → all Running (ms)`, value: r.allRunningMs, detail: `POSTs done ${r.createdMs} ms, POST p50 ${r.createP50} p99 ${r.createP99}` })),
+      ...rounds.map((r) => ({ measure: `round ${r.round}: create → all Running (ms)`, value: r.allRunningMs, detail: `POSTs done ${r.createdMs} ms, POST p50 ${r.createP50} p99 ${r.createP99}; CPU s ${JSON.stringify(r.cpuSeconds)}` })),
       { measure: 'abort webhook → paused target resumed p50 (ms)', value: perTarget.p50, detail: `p99 ${perTarget.p99}, max ${perTarget.max}, n ${perTarget.n}` },
       { measure: 'abort webhook → every run Aborted (ms)', value: all.p50, detail: `rounds: ${abortAll.map((x) => Math.round(x)).join(', ')}` },
       { measure: 'CPU s during the abort, by process', value: Object.values(abortCpu[0] ?? {}).reduce((a, b) => a + b, 0), detail: JSON.stringify(abortCpu) },
