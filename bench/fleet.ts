@@ -37,6 +37,7 @@ const pinned = (cpus: string | undefined, argv: string[]) => (cpus === undefined
 // for the daemons' CPU, so by default its group gets nice -10 (/proc/<pid>/autogroup), which models that;
 // FLEET_EXPORTER_NICE=0 measures it as one more process among the daemons.
 const EXPORTER_NICE = Number(process.env.FLEET_EXPORTER_NICE ?? -10);
+const DAEMON_NICE = Number(process.env.FLEET_DAEMON_NICE ?? 0);
 function prioritize(pid: number, nice: number): string {
   if (nice === 0) return 'shared equally with the daemons';
   try {
@@ -328,6 +329,8 @@ export async function benchFleet(): Promise<unknown> {
       }),
     );
     procs.push(...daemons);
+    // FLEET_DAEMON_NICE gives each daemon's scheduling group that nice (default 0: as a daemon runs)
+    const daemonPriority = DAEMON_NICE === 0 ? 'nice 0' : daemons.map((d) => prioritize(d.pid!, DAEMON_NICE))[0];
     const daemonsUpMs = performance.now() - t0;
 
     // 2. the exporter, its own process
@@ -504,7 +507,7 @@ export async function benchFleet(): Promise<unknown> {
     const perTarget = summarize(abortPerTarget);
     const all = summarize(abortAll);
     const sse = summarize(sseDelays);
-    printTable(`fleet: ${DAEMONS} daemons, ${EXPERIMENTS} experiments (${JSON.stringify(mix)}), exporter: ${exporterPriority}`, [
+    printTable(`fleet: ${DAEMONS} daemons, ${EXPERIMENTS} experiments (${JSON.stringify(mix)}), exporter: ${exporterPriority}, daemons: ${daemonPriority}`, [
       ...rounds.map((r) => ({ measure: `round ${r.round}: create → all Running (ms)`, value: r.allRunningMs, detail: `POSTs done ${r.createdMs} ms, POST p50 ${r.createP50} p99 ${r.createP99}; CPU s ${JSON.stringify(r.cpuSeconds)}` })),
       { measure: 'abort webhook → paused target resumed p50 (ms)', value: perTarget.p50, detail: `p99 ${perTarget.p99}, max ${perTarget.max}, n ${perTarget.n}` },
       { measure: 'abort webhook → every run Aborted (ms)', value: all.p50, detail: `rounds: ${abortAll.map((x) => Math.round(x)).join(', ')}` },
@@ -517,7 +520,7 @@ export async function benchFleet(): Promise<unknown> {
       { measure: 'daemons up (ms)', value: Math.round(daemonsUpMs), detail: `${DAEMONS} processes started at once` },
     ]);
     return {
-      daemons: DAEMONS, experiments: EXPERIMENTS, mix, lease: LEASE, exporterCpu: EXPORTER_CPU ?? 'shared with the daemons', exporterPriority, rounds,
+      daemons: DAEMONS, experiments: EXPERIMENTS, mix, lease: LEASE, exporterCpu: EXPORTER_CPU ?? 'shared with the daemons', exporterPriority, daemonPriority, rounds,
       abortAllMs: { p50: perTarget.p50, p99: perTarget.p99, max: perTarget.max, n: perTarget.n, allRevertedMs: abortAll.map((x) => Math.round(x)) },
       sseDuringAbortMs: { p50: sse.p50, p99: sse.p99, events: sse.n },
       abortCpuSeconds: abortCpu,
