@@ -19,7 +19,6 @@ const TERMINAL = ['Finished', 'Aborted', 'Failed'];
 
 type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
 
-/** The schedule has ended, has no next run, no run of it is active, and no run starts afterwards. */
 /**
  * Starts a workflow of one scheduled pause step whose runs outlast the tick (Forbid skips the ticks
  * meanwhile), and waits until a run has paused `pid`: what a test ending the step mid-way starts from.
@@ -29,6 +28,7 @@ async function startPausedMidStep(api: Api, name: string, pid: number): Promise<
   await waitFor('paused by a run', () => procState(pid) === 'T', 60_000);
 }
 
+/** The schedule has ended, has no next run, no run of it is active, and no run starts afterwards. */
 async function expectNothingTicking(api: Api, schedule: string, phase: string): Promise<void> {
   const sch = (await api('GET', `/api/v1/experiments/default/${schedule}`)).body;
   expect(sch.spec.schedule).toBe('*/1 * * * * *');
