@@ -39,7 +39,7 @@ const pinned = (cpus: string | undefined, argv: string[]) => (cpus === undefined
 const EXPORTER_NICE = Number(process.env.FLEET_EXPORTER_NICE ?? -10);
 const DAEMON_NICE = Number(process.env.FLEET_DAEMON_NICE ?? 0);
 function prioritize(pid: number, nice: number): string {
-  if (nice === 0) return 'shared equally with the daemons';
+  if (nice === 0) return 'nice 0';
   try {
     writeFileSync(`/proc/${pid}/autogroup`, String(nice));
     return `its scheduling group at nice ${nice}`;
@@ -204,6 +204,11 @@ function stopped(pid: number): boolean {
   }
 }
 
+/** A CLOCK_MONOTONIC time in ns (process.hrtime's clock, which the pausees and the SSE reader use) on performance.now()'s. */
+function monotonicToNow(ns: bigint): number {
+  return performance.now() - Number(process.hrtime.bigint() - ns) / 1e6;
+}
+
 /** bench/fleet-pausee.c, compiled into `dir`: the paused targets, which log when they run again. */
 function buildPausee(dir: string): string {
   const out = path.join(dir, 'pausee');
@@ -230,10 +235,7 @@ async function resumedTimes(log: string, pids: number[], timeoutMs: number): Pro
       if (ns && want.has(Number(pid)) && !seen.has(Number(pid))) seen.set(Number(pid), BigInt(ns));
     }
   }
-  // monotonic ns (process.hrtime's clock, CLOCK_MONOTONIC) → performance.now()
-  const nowNs = process.hrtime.bigint();
-  const nowMs = performance.now();
-  return { at: new Map([...seen].map(([pid, ns]) => [pid, nowMs - Number(nowNs - ns) / 1e6])), left: want.size - seen.size };
+  return { at: new Map([...seen].map(([pid, ns]) => [pid, monotonicToNow(ns)])), left: want.size - seen.size };
 }
 
 // The event stream's reader, a process of its own: per event it prints "<type> <receive − event time, ms>
@@ -287,7 +289,7 @@ async function sseProbe(url: string): Promise<{ delays: number[]; ended: () => n
     delays,
     ended: () => aborted.length,
     // when the reader received the n-th Aborted event, on this process's performance.now() clock
-    endedAt: (n) => (aborted.length >= n ? performance.now() - Number(process.hrtime.bigint() - aborted[n - 1]) / 1e6 : undefined),
+    endedAt: (n) => (aborted.length >= n ? monotonicToNow(aborted[n - 1]) : undefined),
     close: () => {
       child.removeAllListeners('exit');
       child.kill('SIGKILL');
@@ -330,7 +332,7 @@ export async function benchFleet(): Promise<unknown> {
     );
     procs.push(...daemons);
     // FLEET_DAEMON_NICE gives each daemon's scheduling group that nice (default 0: as a daemon runs)
-    const daemonPriority = DAEMON_NICE === 0 ? 'nice 0' : daemons.map((d) => prioritize(d.pid!, DAEMON_NICE))[0];
+    const daemonPriority = daemons.map((d) => prioritize(d.pid!, DAEMON_NICE))[0];
     const daemonsUpMs = performance.now() - t0;
 
     // 2. the exporter, its own process
