@@ -52,14 +52,15 @@ function runNative(addon: NativeNft, script: string, args: readonly string[], ne
   return call;
 }
 
-function nft(args: readonly string[], script: string, netnsPath?: string, input?: string): Promise<string> {
+/** Runs `script`; `args` is the same command for the binary, which reads the script on stdin when they end in `-`. */
+function nft(args: readonly string[], script: string, netnsPath?: string): Promise<string> {
   if (native.addon) return runNative(native.addon, script, args, netnsPath);
-  return run('nft', args, { input, netnsPath });
+  return run('nft', args, { input: args.at(-1) === '-' ? script : undefined, netnsPath });
 }
 
 /** Loads an nft script atomically (all or nothing) in the given netns. */
 export async function loadScript(script: string, netnsPath?: string): Promise<void> {
-  await nft(['-f', '-'], script, netnsPath, script);
+  await nft(['-f', '-'], script, netnsPath);
 }
 
 /** Deletes `inet <table>`; a table (or namespace) that is already gone counts as done. */
