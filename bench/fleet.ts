@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../daemon/paths';
 import { freePort } from '../tests/helpers/http';
+import { buildPausee, monotonicToNow, resumedTimes, sigcontTrace, stopped } from './pausees';
+import { service } from './service';
 import { printTable, summarize } from './stats';
 
 // A fleet on one machine: FLEET_DAEMONS real node daemons, each in a network namespace of its own with
@@ -13,8 +15,8 @@ import { printTable, summarize } from './stats';
 // node). Measured:
 //   create → all Running; the exporter's CPU and the lease renewals per second while they run;
 //   /metrics scrape time and size; one Alertmanager webhook (faultline_stop="all") → every fault
-//   reverted, per paused target (each logs the moment it runs again, bench/fleet-pausee.c) and in all
-//   (every daemon reports no fault);
+//   reverted, per paused target (when the kernel saw its SIGCONT, and when it ran again: each logs
+//   that moment itself, bench/pausee.c) and in all (every daemon reports no fault);
 //   SSE delivery delay during that burst; the exporter's RSS.
 // Everything runs as separate processes, as on real nodes; the bench removes every namespace it made.
 
@@ -115,32 +117,6 @@ async function fetchGet(url: string, init?: RequestInit): Promise<Response> {
   }
 }
 
-/** Spawns a faultline service and resolves once `ready` matches its stdout. */
-function service(argv: string[], ready: RegExp, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, detached: true });
-  let out = '';
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} not ready after 120 s: ${out} ${err}`)), 120_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      err = (err + d.toString()).slice(-4000);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      // after it was ready too: a service that dies mid-bench says why
-      if (code !== null && code !== 0) process.stderr.write(`${argv.slice(0, 4).join(' ')}… exited ${code}: ${err.slice(-2000)}\n`);
-      reject(new Error(`${argv.join(' ')} exited ${code ?? signal}: ${out} ${err}`));
-    });
-  });
-}
-
 /** User + system CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s). */
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -193,49 +169,6 @@ function cpuDelta(a: Map<number, { group: string; cpu: number }>, b: Map<number,
 function rssMB(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN;
-}
-
-function stopped(pid: number): boolean {
-  try {
-    const t = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return t[t.lastIndexOf(')') + 2] === 'T';
-  } catch {
-    return false;
-  }
-}
-
-/** A CLOCK_MONOTONIC time in ns (process.hrtime's clock, which the pausees and the SSE reader use) on performance.now()'s. */
-function monotonicToNow(ns: bigint): number {
-  return performance.now() - Number(process.hrtime.bigint() - ns) / 1e6;
-}
-
-/** bench/fleet-pausee.c, compiled into `dir`: the paused targets, which log when they run again. */
-function buildPausee(dir: string): string {
-  const out = path.join(dir, 'pausee');
-  try {
-    execFileSync('cc', ['-O2', '-o', out, path.join(PACKAGE_ROOT, 'bench/fleet-pausee.c')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    throw new Error(`bench fleet needs a C compiler (cc) for its paused targets: ${(err as Error).message}`);
-  }
-  return out;
-}
-
-/**
- * Waits until every pid has a line in `log` (written by its SIGCONT handler, monotonic ns) or `timeoutMs`
- * passes; returns each one's resume time on this process's performance.now() clock, and how many never ran.
- */
-async function resumedTimes(log: string, pids: number[], timeoutMs: number): Promise<{ at: Map<number, number>; left: number }> {
-  const want = new Set(pids);
-  const seen = new Map<number, bigint>();
-  const deadline = performance.now() + timeoutMs;
-  while (seen.size < want.size && performance.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    for (const line of readFileSync(log, 'utf8').split('\n')) {
-      const [pid, ns] = line.split(' ');
-      if (ns && want.has(Number(pid)) && !seen.has(Number(pid))) seen.set(Number(pid), BigInt(ns));
-    }
-  }
-  return { at: new Map([...seen].map(([pid, ns]) => [pid, monotonicToNow(ns)])), left: want.size - seen.size };
 }
 
 // The event stream's reader, a process of its own: per event it prints "<type> <receive − event time, ms>
@@ -311,6 +244,7 @@ export async function benchFleet(): Promise<unknown> {
   const cleanupNet = setupNetwork(DAEMONS);
   const procs: ChildProcess[] = [];
   const sleepers: number[] = [];
+  let trace: ReturnType<typeof sigcontTrace>;
   const kill = (c: ChildProcess, sig: NodeJS.Signals) => {
     try {
       process.kill(-c.pid!, sig);
@@ -376,6 +310,7 @@ export async function benchFleet(): Promise<unknown> {
     const mix = { 'process-pause': 0, 'network-loss': 0, 'cpu-stress': 0 };
     const rounds: Record<string, unknown>[] = [];
     const abortPerTarget: number[] = [];
+    const sigcontPerTarget: number[] = [];
     const abortAll: number[] = [];
     /** CPU seconds each kind of process used from the webhook until every run was Aborted. */
     const abortCpu: Record<string, number>[] = [];
@@ -466,6 +401,7 @@ export async function benchFleet(): Promise<unknown> {
       // 6. one webhook aborts everything: per paused target, and until no daemon holds a fault
       const sse = await sseProbe(url);
       await new Promise((r) => setTimeout(r, 300));
+      trace = sigcontTrace(`faultline-fleet-${tag}`);
       const cpu0 = cpuByGroup();
       const tAbort = performance.now();
       if (process.env.FLEET_DEBUG) console.log('abort at monotonic µs', process.hrtime.bigint() / 1000n);
@@ -473,19 +409,34 @@ export async function benchFleet(): Promise<unknown> {
         version: '4', groupKey: '{}', status: 'firing', receiver: 'faultline', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://127.0.0.1:9093',
         alerts: [{ status: 'firing', labels: { alertname: `FleetStop${round}`, faultline_stop: 'all' }, annotations: {}, startsAt: new Date().toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fleet${round}` }],
       });
-      if (process.env.FLEET_DEBUG) console.log(JSON.stringify(answer));
+      if (process.env.FLEET_DEBUG) console.log(`webhook answered after ${Math.round(performance.now() - tAbort)} ms: ${(answer as { aborted: unknown[] }).aborted.length} aborted`);
       const r = await resumedTimes(resumeLog, pausedPids, 60_000);
       closeSync(resumeFd);
       if (r.left && process.env.FLEET_DEBUG) console.log(JSON.stringify(await (await fetchGet(`${url}/api/v1/experiments`)).json()).slice(0, 3000));
       if (r.left && process.env.FLEET_DEBUG) console.log(execFileSync('ps', ['-o', 'pid,stat,cmd', '-p', pausedPids.join(',')], { encoding: 'utf8' }));
       if (r.left) throw new Error(`${r.left} paused targets still stopped 60 s after the abort`);
       abortPerTarget.push(...[...r.at.values()].map((t) => t - tAbort));
+      const sent = trace?.read(pausedPids);
+      trace?.close();
+      trace = undefined;
+      if (sent) {
+        if (sent.size !== pausedPids.length) throw new Error(`the kernel trace saw ${sent.size} of ${pausedPids.length} SIGCONTs`);
+        sigcontPerTarget.push(...[...sent.values()].map((t) => t - tAbort));
+      }
       if (process.env.FLEET_DEBUG) {
-        // per node: when its first and its last paused target ran again (ms after the webhook)
+        // per node: when its first and its last paused target got SIGCONT and ran again (ms after the webhook)
         const byNode = new Map<number, number[]>();
-        pausedPids.forEach((pid, j) => byNode.set(pausedNode[j], [...(byNode.get(pausedNode[j]) ?? []), r.at.get(pid)! - tAbort]));
-        const rows = [...byNode].map(([n, xs]) => [n, Math.round(Math.min(...xs)), Math.round(Math.max(...xs))]).sort((a, b) => a[1] - b[1]);
-        console.log('node first last:', rows.map((x) => x.join(' ')).join(' | '));
+        pausedPids.forEach((pid, j) => byNode.set(pausedNode[j], [...(byNode.get(pausedNode[j]) ?? []), pid]));
+        const span = (pids: number[], at?: Map<number, number>) => (at ? `${Math.round(Math.min(...pids.map((p) => at.get(p)!)) - tAbort)}-${Math.round(Math.max(...pids.map((p) => at.get(p)!)) - tAbort)}` : '');
+        const rows = [...byNode].map(([n, pids]) => [n, span(pids, sent), span(pids, r.at)]).sort((a, b) => parseInt(String(a[1])) - parseInt(String(b[1])));
+        console.log('node SIGCONT running:', rows.map((x) => x.join(' ')).join(' | '));
+        const recovers = await Promise.all(
+          Array.from({ length: DAEMONS }, async (_, i) => {
+            const text = await (await fetchGet(`http://${addr(i)}:9471/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+            return [...text.matchAll(/^faultline_daemon_http_requests_total\{[^}]*route="[^"]*recover[^"]*"[^}]*\} (\d+)/gm)].map((m) => m[0].replace(/^.*route="([^"]*)".*\} /, '$1=')).join(',');
+          }),
+        );
+        console.log('recover requests per daemon so far:', recovers.join(' | '));
       }
       // every run recorded Aborted: the exporter writes that once its daemon answered the recover (read from
       // the event stream, not by polling 50 daemons every few ms while they work); then checked on each daemon
@@ -507,11 +458,13 @@ export async function benchFleet(): Promise<unknown> {
     const rssAfter = rssMB(exporter.pid!);
 
     const perTarget = summarize(abortPerTarget);
+    const sigcont = sigcontPerTarget.length ? summarize(sigcontPerTarget) : undefined;
     const all = summarize(abortAll);
     const sse = summarize(sseDelays);
     printTable(`fleet: ${DAEMONS} daemons, ${EXPERIMENTS} experiments (${JSON.stringify(mix)}), exporter: ${exporterPriority}, daemons: ${daemonPriority}`, [
       ...rounds.map((r) => ({ measure: `round ${r.round}: create → all Running (ms)`, value: r.allRunningMs, detail: `POSTs done ${r.createdMs} ms, POST p50 ${r.createP50} p99 ${r.createP99}; CPU s ${JSON.stringify(r.cpuSeconds)}` })),
-      { measure: 'abort webhook → paused target resumed p50 (ms)', value: perTarget.p50, detail: `p99 ${perTarget.p99}, max ${perTarget.max}, n ${perTarget.n}` },
+      { measure: 'abort webhook → paused target sent SIGCONT p50 (ms)', value: sigcont?.p50 ?? 'n/a', detail: sigcont ? `p99 ${sigcont.p99}, max ${sigcont.max}, n ${sigcont.n} (kernel trace)` : 'no tracefs here' },
+      { measure: 'abort webhook → paused target running again p50 (ms)', value: perTarget.p50, detail: `p99 ${perTarget.p99}, max ${perTarget.max}, n ${perTarget.n}` },
       { measure: 'abort webhook → every run Aborted (ms)', value: all.p50, detail: `rounds: ${abortAll.map((x) => Math.round(x)).join(', ')}` },
       { measure: 'CPU s during the abort, by process', value: Object.values(abortCpu[0] ?? {}).reduce((a, b) => a + b, 0), detail: JSON.stringify(abortCpu) },
       { measure: 'SSE delay during the abort p50 (ms)', value: sse.p50, detail: `p99 ${sse.p99}, events ${sse.n}` },
@@ -524,6 +477,7 @@ export async function benchFleet(): Promise<unknown> {
     return {
       daemons: DAEMONS, experiments: EXPERIMENTS, mix, lease: LEASE, exporterCpu: EXPORTER_CPU ?? 'shared with the daemons', exporterPriority, daemonPriority, rounds,
       abortAllMs: { p50: perTarget.p50, p99: perTarget.p99, max: perTarget.max, n: perTarget.n, allRevertedMs: abortAll.map((x) => Math.round(x)) },
+      ...(sigcont ? { abortSigcontMs: { p50: sigcont.p50, p99: sigcont.p99, max: sigcont.max, n: sigcont.n } } : {}),
       sseDuringAbortMs: { p50: sse.p50, p99: sse.p99, events: sse.n },
       abortCpuSeconds: abortCpu,
       idleRunning: idle, metricsScrape: scrape,
@@ -540,6 +494,7 @@ export async function benchFleet(): Promise<unknown> {
         /* gone */
       }
     }
+    trace?.close();
     cleanupNet();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,10 +1,10 @@
 /*
- * A process for bench/fleet.ts to pause: it records when it runs again. Its SIGCONT handler writes
- * "<pid> <CLOCK_MONOTONIC ns>\n" to fd 3, a file opened O_APPEND that all of them share (one write
- * each, so lines never interleave). The handler runs when the process is next on a CPU after the
- * daemon's SIGCONT: the moment a user's paused service would be serving again. This replaced a
- * watcher that polled /proc for a sample of the targets every 2 ms at nice -10, which took CPU from
- * the very daemons it timed and saw only a sample.
+ * A process for the benches to pause (bench/pausees.ts): it records when it runs again. Its SIGCONT
+ * handler writes "<pid> <CLOCK_MONOTONIC ns>\n" to fd 3, a file opened O_APPEND that all of them
+ * share (one write each, so lines never interleave). The handler runs when the process is next on a
+ * CPU after the daemon's SIGCONT: the moment a user's paused service would be serving again. This
+ * replaced a watcher that polled /proc for a sample of the targets every 2 ms at nice -10, which took
+ * CPU from the very daemons it timed and saw only a sample.
  */
 #include <signal.h>
 #include <string.h>

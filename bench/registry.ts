@@ -6,6 +6,7 @@ import { benchGuards } from './guards';
 import { benchKubernetes } from './kubernetes';
 import { benchProxy } from './proxy';
 import { benchRegex } from './regex';
+import { benchRevert } from './revert';
 import { benchSoak } from './soak';
 import { benchStartup } from './startup';
 import { benchWatchdog } from './watchdog';
@@ -20,6 +21,7 @@ export const BENCHES: Record<string, () => Promise<unknown>> = {
   kubernetes: benchKubernetes,
   proxy: benchProxy,
   regex: benchRegex,
+  revert: benchRevert,
   soak: benchSoak,
   startup: benchStartup,
   watchdog: benchWatchdog,

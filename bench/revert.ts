@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../daemon/paths';
+import { freePort } from '../tests/helpers/http';
+import { buildPausee, listening, resumedTimes, sigcontTrace, stopped } from './pausees';
+import { service } from './service';
+import { printTable, summarize } from './stats';
+
+// Reverting pauses on a saturated node: REVERT_HOGS busy loops, each a scheduling group of its own like a
+// node's workloads, keep every CPU busy. Per round, REVERT_TARGETS processes are paused and continued
+// again, side by side in turn: through a daemon (paused through its API, continued by one POST
+// /v1/recover, as an exporter's abort does) and directly (SIGSTOP and SIGCONT from this process: the floor
+// on this host). Measured from the request (or the first kill): when the first and the last target got
+// its SIGCONT (the kernel's trace), and when the last one ran again (its own log).
+
+const ROUNDS = Number(process.env.REVERT_ROUNDS ?? 12);
+const TARGETS = Number(process.env.REVERT_TARGETS ?? 18);
+const HOGS = Number(process.env.REVERT_HOGS ?? 4 * os.cpus().length);
+const TOKEN = 'revert-bench-token';
+const BIN = path.join(PACKAGE_ROOT, 'bin/faultline.js');
+
+interface Variant {
+  label: string;
+  /** The daemon's API; none: this process signals the targets itself. */
+  url?: string;
+  proc?: ChildProcess;
+  lastSigcont: number[];
+  spread: number[];
+  running: number[];
+  answered: number[];
+}
+
+async function call(v: Required<Pick<Variant, 'url'>>, method: string, p: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(v.url + p, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  const json = await res.json();
+  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+export async function benchRevert(): Promise<unknown> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `fl-bench-revert-${process.pid}-`));
+  const trace = sigcontTrace(`faultline-revert-${process.pid}`);
+  const hogs: ChildProcess[] = [];
+  const variants: Variant[] = [];
+  const kill = (c: ChildProcess | undefined, signal: NodeJS.Signals) => {
+    try {
+      process.kill(-c!.pid!, signal);
+    } catch {
+      /* gone */
+    }
+  };
+  try {
+    if (!trace) throw new Error('bench revert needs tracefs (/sys/kernel/tracing) to see when each SIGCONT was sent');
+    const pausee = buildPausee(dir);
+    const port = await freePort();
+    mkdirSync(path.join(dir, 'd'));
+    const proc = await service([process.execPath, BIN, 'daemon', '--listen', `127.0.0.1:${port}`, '--state-dir', path.join(dir, 'd'), '--token', TOKEN, '--log-level', 'warn'], /listening/i);
+    variants.push({ label: 'daemon', url: `http://127.0.0.1:${port}`, proc, lastSigcont: [], spread: [], running: [], answered: [] });
+    variants.push({ label: 'direct kill()', lastSigcont: [], spread: [], running: [], answered: [] });
+    for (let i = 0; i < HOGS; i++) hogs.push(spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore', detached: true }));
+
+    for (let round = 0; round < ROUNDS; round++) {
+      // alternate which goes first, so neither always meets the other's leftovers
+      for (const v of round % 2 ? [...variants].reverse() : variants) {
+        const log = path.join(dir, `resumed-${round}-${v.label.replace(/\W/g, '')}.log`);
+        const fd = openSync(log, 'a');
+        const targets = Array.from({ length: TARGETS }, () => spawn(pausee, [], { stdio: ['ignore', 'ignore', 'ignore', fd], detached: true }));
+        const pids = targets.map((t) => t.pid!);
+        try {
+          // a SIGCONT before its handler is in place would go unlogged
+          while (!pids.every(listening)) await new Promise((r) => setTimeout(r, 2));
+          const ids = pids.map((pid, i) => `r${round}-${i}`);
+          if (v.url) await Promise.all(ids.map((id, i) => call({ url: v.url! }, 'POST', '/v1/faults', { id, kind: 'process-pause', params: {}, target: { pid: pids[i] }, leaseSeconds: 300 })));
+          else for (const pid of pids) process.kill(pid, 'SIGSTOP');
+          while (!pids.every(stopped)) await new Promise((r) => setTimeout(r, 5));
+          trace.read([]); // empties the buffer
+          const t0 = performance.now();
+          if (v.url) await call({ url: v.url }, 'POST', '/v1/recover', { ids });
+          else for (const pid of pids) process.kill(pid, 'SIGCONT');
+          v.answered.push(performance.now() - t0);
+          const r = await resumedTimes(log, pids, 30_000);
+          if (r.left) throw new Error(`${r.left} targets of ${v.label} never ran again`);
+          const sent = [...trace.read(pids).values()];
+          if (sent.length !== pids.length) throw new Error(`the kernel trace saw ${sent.length} of ${pids.length} SIGCONTs`);
+          v.lastSigcont.push(Math.max(...sent) - t0);
+          v.spread.push(Math.max(...sent) - Math.min(...sent));
+          v.running.push(Math.max(...r.at.values()) - t0);
+        } finally {
+          for (const t of targets) t.kill('SIGKILL');
+          closeSync(fd);
+        }
+      }
+    }
+  } finally {
+    for (const h of hogs) kill(h, 'SIGKILL');
+    // SIGTERM: each daemon stops its watchdog too, which would otherwise still be writing to `dir`
+    await Promise.all(variants.filter((v) => v.proc).map((v) => new Promise((resolve) => (v.proc!.exitCode !== null ? resolve(null) : (v.proc!.once('exit', resolve), kill(v.proc, 'SIGTERM'))))));
+    trace?.close();
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  }
+
+  const rows = variants.map((v) => {
+    const [last, spread, running, answered] = [summarize(v.lastSigcont), summarize(v.spread), summarize(v.running), summarize(v.answered)];
+    return { variant: v.label, last_sigcont_p50_ms: last.p50, last_sigcont_p99_ms: last.p99, spread_p50_ms: spread.p50, spread_p99_ms: spread.p99, all_running_p50_ms: running.p50, all_running_p99_ms: running.p99, returned_p50_ms: answered.p50 };
+  });
+  printTable(`revert ${TARGETS} pauses at once, ${HOGS} busy loops on ${os.cpus().length} CPUs, ${ROUNDS} rounds each (returned: the daemon's answer, or the end of the kill() loop)`, rows);
+  const [d, direct] = rows;
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
+  console.log(`  daemon / direct: last SIGCONT p50 ${ratio(d.last_sigcont_p50_ms, direct.last_sigcont_p50_ms)}, p99 ${ratio(d.last_sigcont_p99_ms, direct.last_sigcont_p99_ms)}; all running again p50 ${ratio(d.all_running_p50_ms, direct.all_running_p50_ms)}, p99 ${ratio(d.all_running_p99_ms, direct.all_running_p99_ms)}`);
+  return { targets: TARGETS, hogs: HOGS, cpus: os.cpus().length, rounds: ROUNDS, variants: rows };
+}
