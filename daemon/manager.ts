@@ -139,17 +139,11 @@ export class FaultManager {
   }
 
   private ctx(kind: FaultKind, l: Live): FaultContext<never> {
-    const parent = this.o.log;
-    let log: Logger | undefined;
     return {
       id: l.entry.id,
       params: l.entry.params as never,
       target: l.entry.resolved,
-      // made on first use: most recovers never log, and a batch recover makes every fault's context
-      // before its first kill
-      get log() {
-        return (log ??= parent.child({ fault: l.entry.id, kind: kind.spec.kind }));
-      },
+      log: this.o.log.child({ fault: l.entry.id, kind: kind.spec.kind }),
       signal: l.abort.signal,
       journalFile: this.o.journal.fileOf(l.entry.id),
       save: async (state) => {
@@ -236,11 +230,7 @@ export class FaultManager {
       return { ...toWire(l.entry, false), phase: 'recovered' };
     }
     l.recovering = true;
-    // Only an injection in flight listens (kinds use ctx.signal while they inject, never after), and
-    // abort() dispatches an event even with no listener: skipped for the rest, which on a batch recover
-    // is every fault, before any of its SIGCONTs. One shared reason: abort() without one builds a
-    // DOMException with a stack per fault.
-    if (l.entry.phase === 'injecting') l.abort.abort(RECOVERING);
+    l.abort.abort(RECOVERING); // one shared reason: abort() without one builds a DOMException with a stack per fault
     const run = (async () => {
       await l.busy; // an injection in flight finishes (or fails and undoes itself) first
       if (!this.live.has(id)) return;

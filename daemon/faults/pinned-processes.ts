@@ -1,17 +1,28 @@
 import { ApiError } from '../../api/errors';
 import type { ResolvedProcess } from '../../api/daemon';
-import { readStat } from '../sys/proc';
-import { signalPinnedBatched, signalPinnedNow } from '../sys/signals';
+import { isSameProcessNow, readStat } from '../sys/proc';
 
 // Helpers the process kinds share: act only on processes that are still the ones resolved
 // (same pid *and* start time), so a pid reused since then is never signalled.
 
 /**
- * Sends `signal` to each process that is still the same; returns the pids it reached (see
- * daemon/sys/signals.ts). A revert (`batched`) shares one pass with the reverts started in the same turn.
+ * Sends `signal` to each process that is still the same; returns the pids it reached. The check reads
+ * /proc synchronously: procfs answers from memory, and an async read waits for a libuv thread, which a
+ * fleet abort's journal fsyncs occupy (a SIGCONT then waited behind other faults' disk syncs). It also
+ * keeps the window between the check and the kill as short as it can be.
  */
-export async function signalPinned(processes: readonly ResolvedProcess[], signal: NodeJS.Signals, batched = false): Promise<number[]> {
-  return batched ? signalPinnedBatched(processes, signal) : signalPinnedNow(processes, signal);
+export async function signalPinned(processes: readonly ResolvedProcess[], signal: NodeJS.Signals): Promise<number[]> {
+  const reached: number[] = [];
+  for (const p of processes) {
+    if (!isSameProcessNow(p.pid, p.startTime)) continue;
+    try {
+      process.kill(p.pid, signal);
+      reached.push(p.pid);
+    } catch {
+      /* exited in between */
+    }
+  }
+  return reached;
 }
 
 /**

@@ -25,6 +25,6 @@ export default defineFault({
     return pending.length ? { stopped, pending } : { stopped };
   },
   async recover(ctx) {
-    await signalPinned(ctx.target.processes, 'SIGCONT', true);
+    await signalPinned(ctx.target.processes, 'SIGCONT');
   },
 });
