@@ -15,7 +15,7 @@ import { printTable, summarize } from './stats';
 // on this host). Measured from the request (or the first kill): when the first and the last target got
 // its SIGCONT (the kernel's trace), and when the last one ran again (its own log).
 
-const ROUNDS = Number(process.env.REVERT_ROUNDS ?? 12);
+const ROUNDS = Number(process.env.REVERT_ROUNDS ?? 40);
 const TARGETS = Number(process.env.REVERT_TARGETS ?? 18);
 const HOGS = Number(process.env.REVERT_HOGS ?? 4 * os.cpus().length);
 const TOKEN = 'revert-bench-token';
