@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { DaemonFaultRequest, type DaemonFault, type DaemonRecoverItem, type KindSupport, type ResolvedProcess } from '../api/daemon';
+import type { DaemonFault, DaemonFaultRequest, DaemonRecoverItem, KindSupport, ResolvedProcess } from '../api/daemon';
 import { ApiError } from '../api/errors';
 import { validate } from '../api/validate';
 import type { Capabilities } from './capabilities';
@@ -64,9 +64,12 @@ export class FaultManager {
     return l;
   }
 
-  /** POST /v1/faults. Returns the fault and whether it was created now (201) or already there (200). */
-  async create(body: unknown): Promise<{ fault: DaemonFault; created: boolean }> {
-    const req = validate(DaemonFaultRequest, body, 'fault');
+  /**
+   * POST /v1/faults, with the request already checked against DaemonFaultRequest (daemon/routes.ts); its
+   * params are checked here against the kind it names. Returns the fault and whether it was created now
+   * (201) or already there (200).
+   */
+  async create(req: DaemonFaultRequest): Promise<{ fault: DaemonFault; created: boolean }> {
     const kind = faultKind(req.kind);
     if (!kind) {
       throw ApiError.invalid(`invalid fault: /kind "${req.kind}" is not a known fault kind`, [
@@ -97,7 +100,7 @@ export class FaultManager {
     await kind.precheck?.(params as never, resolved);
 
     // the id could have been taken while we awaited: check again, then reserve it synchronously
-    if (this.live.has(req.id)) return this.create(body);
+    if (this.live.has(req.id)) return this.create(req);
     if (kind.holdsProcesses) this.refuseHeld(kind.holdsProcesses, resolved.processes);
     const now = Date.now();
     const entry: JournalEntry = {
