@@ -29,11 +29,12 @@ interface Variant {
   lastSigcont: number[];
   spread: number[];
   running: number[];
-  answered: number[];
+  /** Until the daemon answered, or the kill() loop ended. */
+  returned: number[];
 }
 
-async function call(v: Required<Pick<Variant, 'url'>>, method: string, p: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(v.url + p, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+async function call(url: string, method: string, p: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(url + p, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
   const json = await res.json();
   if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -57,8 +58,8 @@ export async function benchRevert(): Promise<unknown> {
     const port = await freePort();
     mkdirSync(path.join(dir, 'd'));
     const proc = await service([process.execPath, BIN, 'daemon', '--listen', `127.0.0.1:${port}`, '--state-dir', path.join(dir, 'd'), '--token', TOKEN, '--log-level', 'warn'], /listening/i);
-    variants.push({ label: 'daemon', url: `http://127.0.0.1:${port}`, proc, lastSigcont: [], spread: [], running: [], answered: [] });
-    variants.push({ label: 'direct kill()', lastSigcont: [], spread: [], running: [], answered: [] });
+    variants.push({ label: 'daemon', url: `http://127.0.0.1:${port}`, proc, lastSigcont: [], spread: [], running: [], returned: [] });
+    variants.push({ label: 'direct kill()', lastSigcont: [], spread: [], running: [], returned: [] });
     for (let i = 0; i < HOGS; i++) hogs.push(spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore', detached: true }));
 
     for (let round = 0; round < ROUNDS; round++) {
@@ -72,14 +73,14 @@ export async function benchRevert(): Promise<unknown> {
           // a SIGCONT before its handler is in place would go unlogged
           while (!pids.every(listening)) await new Promise((r) => setTimeout(r, 2));
           const ids = pids.map((pid, i) => `r${round}-${i}`);
-          if (v.url) await Promise.all(ids.map((id, i) => call({ url: v.url! }, 'POST', '/v1/faults', { id, kind: 'process-pause', params: {}, target: { pid: pids[i] }, leaseSeconds: 300 })));
+          if (v.url) await Promise.all(ids.map((id, i) => call(v.url!, 'POST', '/v1/faults', { id, kind: 'process-pause', params: {}, target: { pid: pids[i] }, leaseSeconds: 300 })));
           else for (const pid of pids) process.kill(pid, 'SIGSTOP');
           while (!pids.every(stopped)) await new Promise((r) => setTimeout(r, 5));
           trace.read([]); // empties the buffer
           const t0 = performance.now();
-          if (v.url) await call({ url: v.url }, 'POST', '/v1/recover', { ids });
+          if (v.url) await call(v.url, 'POST', '/v1/recover', { ids });
           else for (const pid of pids) process.kill(pid, 'SIGCONT');
-          v.answered.push(performance.now() - t0);
+          v.returned.push(performance.now() - t0);
           const r = await resumedTimes(log, pids, 30_000);
           if (r.left) throw new Error(`${r.left} targets of ${v.label} never ran again`);
           const sent = [...trace.read(pids).values()];
@@ -102,8 +103,8 @@ export async function benchRevert(): Promise<unknown> {
   }
 
   const rows = variants.map((v) => {
-    const [last, spread, running, answered] = [summarize(v.lastSigcont), summarize(v.spread), summarize(v.running), summarize(v.answered)];
-    return { variant: v.label, last_sigcont_p50_ms: last.p50, last_sigcont_p99_ms: last.p99, spread_p50_ms: spread.p50, spread_p99_ms: spread.p99, all_running_p50_ms: running.p50, all_running_p99_ms: running.p99, returned_p50_ms: answered.p50 };
+    const [last, spread, running, returned] = [summarize(v.lastSigcont), summarize(v.spread), summarize(v.running), summarize(v.returned)];
+    return { variant: v.label, last_sigcont_p50_ms: last.p50, last_sigcont_p99_ms: last.p99, spread_p50_ms: spread.p50, spread_p99_ms: spread.p99, all_running_p50_ms: running.p50, all_running_p99_ms: running.p99, returned_p50_ms: returned.p50 };
   });
   printTable(`revert ${TARGETS} pauses at once, ${HOGS} busy loops on ${os.cpus().length} CPUs, ${ROUNDS} rounds each (returned: the daemon's answer, or the end of the kill() loop)`, rows);
   const [d, direct] = rows;
