@@ -37,7 +37,7 @@ const SHORTHANDS: Record<string, string> = {
 const NON_LITERAL_ALLOWED: Record<string, string> = {
   'exporter/targets/peers.ts': 'rewrites the field names of an ApiError the target resolver threw (its code is ours)',
   'daemon/manager.ts': 'reports, per fault of a batch, the status and code of the ApiError its removal threw',
-  'daemon/server.ts': 'reports, per fault of a batch, the status and code of the ApiError its renewal threw',
+  'daemon/routes.ts': 'reports, per fault of a batch, the status and code of the ApiError its renewal threw',
   'exporter/targets/kubernetes/pod-daemon.ts': 'answers an ApiError with its own toBody() (the one error handler is not on this path)',
   'server-common/http-errors.ts': 'the one error handler: answers an ApiError (or internal) with its toBody()',
 };
