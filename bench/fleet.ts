@@ -433,7 +433,7 @@ export async function benchFleet(): Promise<unknown> {
         const recovers = await Promise.all(
           Array.from({ length: DAEMONS }, async (_, i) => {
             const text = await (await fetchGet(`http://${addr(i)}:9471/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
-            return [...text.matchAll(/^faultline_daemon_http_requests_total\{[^}]*route="[^"]*recover[^"]*"[^}]*\} (\d+)/gm)].map((m) => m[0].replace(/^.*route="([^"]*)".*\} /, '$1=')).join(',');
+            return [...text.matchAll(/^faultline_daemon_http_requests_total\{[^}]*route="([^"]*recover[^"]*)"[^}]*\} (\d+)/gm)].map((m) => `${m[1]}=${m[2]}`).join(',');
           }),
         );
         console.log('recover requests per daemon so far:', recovers.join(' | '));
