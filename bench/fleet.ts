@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from '../daemon/paths';
 import { freePort } from '../tests/helpers/http';
 import { buildPausee, monotonicToNow, resumedTimes, sigcontTrace, stopped } from './pausees';
-import { service } from './service';
+import { killGroup, service } from './service';
 import { printTable, summarize } from './stats';
 
 // A fleet on one machine: FLEET_DAEMONS real node daemons, each in a network namespace of its own with
@@ -245,13 +245,6 @@ export async function benchFleet(): Promise<unknown> {
   const procs: ChildProcess[] = [];
   const sleepers: number[] = [];
   let trace: ReturnType<typeof sigcontTrace>;
-  const kill = (c: ChildProcess, sig: NodeJS.Signals) => {
-    try {
-      process.kill(-c.pid!, sig);
-    } catch {
-      /* gone */
-    }
-  };
   try {
     // 1. the daemons, one per namespace
     const t0 = performance.now();
@@ -484,9 +477,9 @@ export async function benchFleet(): Promise<unknown> {
       exporterRssMB: rssRunning, exporterRssEmptyMB: rssIdleEmpty, exporterRssAfterMB: rssAfter, daemonsUpMs: Math.round(daemonsUpMs),
     };
   } finally {
-    for (const c of procs.reverse()) kill(c, 'SIGTERM');
+    for (const c of procs.reverse()) killGroup(c, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 3000));
-    for (const c of procs) kill(c, 'SIGKILL');
+    for (const c of procs) killGroup(c, 'SIGKILL');
     for (const pid of sleepers) {
       try {
         process.kill(pid, 'SIGKILL');

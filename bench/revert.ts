@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../daemon/paths';
-import { freePort } from '../tests/helpers/http';
+import { freePort, request } from '../tests/helpers/http';
 import { buildPausee, listening, resumedTimes, sigcontTrace, stopped } from './pausees';
-import { service } from './service';
+import { killGroup, service } from './service';
 import { printTable, summarize } from './stats';
 
 // Reverting pauses on a saturated node: REVERT_HOGS busy loops, each a scheduling group of its own like a
@@ -26,7 +27,6 @@ interface Variant {
   label: string;
   /** The daemon's API; none: this process signals the targets itself. */
   url?: string;
-  proc?: ChildProcess;
   lastSigcont: number[];
   spread: number[];
   running: number[];
@@ -34,11 +34,10 @@ interface Variant {
   returned: number[];
 }
 
-async function call(url: string, method: string, p: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(url + p, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
-  const json = await res.json();
-  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
+/** A daemon request that must succeed. */
+async function call(url: string, method: string, p: string, body?: unknown): Promise<void> {
+  const r = await request(url, method, p, body, { token: TOKEN });
+  if (r.status >= 300) throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(r.body)}`);
 }
 
 export async function benchRevert(): Promise<unknown> {
@@ -46,19 +45,13 @@ export async function benchRevert(): Promise<unknown> {
   const trace = sigcontTrace(`faultline-revert-${process.pid}`);
   const hogs: ChildProcess[] = [];
   const variants: Variant[] = [];
-  const kill = (c: ChildProcess | undefined, signal: NodeJS.Signals) => {
-    try {
-      process.kill(-c!.pid!, signal);
-    } catch {
-      /* gone */
-    }
-  };
+  let daemon: ChildProcess | undefined;
   try {
     const pausee = buildPausee(dir);
     const port = await freePort();
     mkdirSync(path.join(dir, 'd'));
-    const proc = await service([process.execPath, BIN, 'daemon', '--listen', `127.0.0.1:${port}`, '--state-dir', path.join(dir, 'd'), '--token', TOKEN, '--log-level', 'warn'], /listening/i);
-    variants.push({ label: 'daemon', url: `http://127.0.0.1:${port}`, proc, lastSigcont: [], spread: [], running: [], returned: [] });
+    daemon = await service([process.execPath, BIN, 'daemon', '--listen', `127.0.0.1:${port}`, '--state-dir', path.join(dir, 'd'), '--token', TOKEN, '--log-level', 'warn'], /listening/i);
+    variants.push({ label: 'daemon', url: `http://127.0.0.1:${port}`, lastSigcont: [], spread: [], running: [], returned: [] });
     variants.push({ label: 'direct kill()', lastSigcont: [], spread: [], running: [], returned: [] });
     for (let i = 0; i < HOGS; i++) hogs.push(spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore', detached: true }));
 
@@ -97,9 +90,13 @@ export async function benchRevert(): Promise<unknown> {
       }
     }
   } finally {
-    for (const h of hogs) kill(h, 'SIGKILL');
-    // SIGTERM: each daemon stops its watchdog too, which would otherwise still be writing to `dir`
-    await Promise.all(variants.filter((v) => v.proc).map((v) => new Promise((resolve) => (v.proc!.exitCode !== null ? resolve(null) : (v.proc!.once('exit', resolve), kill(v.proc, 'SIGTERM'))))));
+    for (const h of hogs) killGroup(h, 'SIGKILL');
+    // SIGTERM: the daemon stops its watchdog too, which would otherwise still be writing to `dir`
+    if (daemon && daemon.exitCode === null) {
+      const exited = once(daemon, 'exit');
+      killGroup(daemon, 'SIGTERM');
+      await exited;
+    }
     trace?.close();
     rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   }

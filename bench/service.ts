@@ -25,3 +25,12 @@ export function service(argv: string[], ready: RegExp, env: Record<string, strin
     });
   });
 }
+
+/** Signals a detached child's whole process group (a service and what it started); one already gone is fine. */
+export function killGroup(c: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-c.pid!, signal);
+  } catch {
+    /* gone */
+  }
+}
