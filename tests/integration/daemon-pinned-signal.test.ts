@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ResolvedProcess } from '../../api/daemon';
-import { readStat } from '../../daemon/sys/proc';
 import { signalPinned } from '../../daemon/faults/pinned-processes';
+import { readStat } from '../../daemon/sys/proc';
+import { killChildren, procState, spawnSleep, waitFor } from './daemon-helpers';
 
 // Signalling pinned processes (daemon/faults/pinned-processes.ts), which the pause and kill kinds do at
 // inject and at recover, on real processes: only a process that is still the one resolved (same pid and
@@ -10,44 +11,37 @@ import { signalPinned } from '../../daemon/faults/pinned-processes';
 
 jest.setTimeout(30_000);
 
-const children: ChildProcess[] = [];
+const zombieParents: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
+  killChildren();
+  for (const c of zombieParents) c.kill('SIGKILL');
 });
 
+/** A sleeping process, exec'd, as a fault's resolved target names it. */
 async function sleeper(): Promise<ResolvedProcess> {
-  const c = spawn('sleep', ['120'], { stdio: 'ignore' });
-  children.push(c);
-  for (;;) {
-    const st = await readStat(c.pid!);
-    if (st?.comm === 'sleep') return { pid: c.pid!, startTime: st.startTime, comm: 'sleep' };
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const pid = spawnSleep(120).pid!;
+  return { pid, startTime: (await readStat(pid))!.startTime, comm: 'sleep' };
 }
 
-/** Polls until the process shows `want` (T stopped, S sleeping); returns what it shows last. */
-async function stateOf(pid: number, want: string): Promise<string | undefined> {
-  for (let i = 0; i < 400; i++) {
-    const s = (await readStat(pid))?.state;
-    if (s === want) return s;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return (await readStat(pid))?.state;
-}
+const inState = (pid: number, want: string) => waitFor(`pid ${pid} in state ${want}`, () => procState(pid) === want, 2000, 5);
 
 /** A zombie: `sh` starts a short child and then becomes `sleep`, which never reaps it. */
 async function zombie(): Promise<ResolvedProcess> {
   const c = spawn('sh', ['-c', 'true & exec sleep 120'], { stdio: 'ignore' });
-  children.push(c);
-  for (let i = 0; i < 400; i++) {
-    const kids = readdirSync(`/proc/${c.pid}/task`).flatMap((t) => readFileSync(`/proc/${c.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
-    for (const k of kids) {
-      const st = await readStat(Number(k));
-      if (st?.state === 'Z') return { pid: st.pid, startTime: st.startTime, comm: st.comm };
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error('no zombie appeared');
+  zombieParents.push(c);
+  return waitFor(
+    'a zombie child',
+    async () => {
+      const kids = readdirSync(`/proc/${c.pid}/task`).flatMap((t) => readFileSync(`/proc/${c.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+      for (const k of kids) {
+        const st = await readStat(Number(k));
+        if (st?.state === 'Z') return { pid: st.pid, startTime: st.startTime, comm: st.comm };
+      }
+      return undefined;
+    },
+    2000,
+    5,
+  );
 }
 
 describe('signalling pinned processes', () => {
@@ -57,11 +51,11 @@ describe('signalling pinned processes', () => {
     const reused = { ...c, startTime: c.startTime + 1 }; // the same pid, as if another process had it now
     const gone = { pid: 4194304, startTime: 1, comm: 'x' };
     expect((await signalPinned([a, b, reused, z, gone], 'SIGSTOP')).sort()).toEqual([a.pid, b.pid].sort());
-    expect(await stateOf(a.pid, 'T')).toBe('T');
-    expect(await stateOf(b.pid, 'T')).toBe('T');
-    expect((await readStat(c.pid))?.state).not.toBe('T');
+    await inState(a.pid, 'T');
+    await inState(b.pid, 'T');
+    expect(procState(c.pid)).not.toBe('T');
     expect((await signalPinned([a, b], 'SIGCONT')).sort()).toEqual([a.pid, b.pid].sort());
-    expect(await stateOf(a.pid, 'S')).toBe('S');
+    await inState(a.pid, 'S');
     expect(await signalPinned([], 'SIGCONT')).toEqual([]);
   });
 });
