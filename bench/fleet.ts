@@ -417,6 +417,8 @@ export async function benchFleet(): Promise<unknown> {
         sigcontPerTarget.push(...[...sent.values()].map((t) => t - tAbort));
       }
       if (process.env.FLEET_DEBUG) {
+        const pct = (xs: number[]) => `p50 ${Math.round(summarize(xs).p50)} p99 ${Math.round(summarize(xs).p99)}`;
+        console.log(`round ${round}: SIGCONT ${sent ? pct([...sent.values()].map((t) => t - tAbort)) : 'n/a'}; running again ${pct([...r.at.values()].map((t) => t - tAbort))}`);
         // per node: when its first and its last paused target got SIGCONT and ran again (ms after the webhook)
         const byNode = new Map<number, number[]>();
         pausedPids.forEach((pid, j) => byNode.set(pausedNode[j], [...(byNode.get(pausedNode[j]) ?? []), pid]));
