@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { NATIVE_RELAY_PATH } from '../../daemon/proxy/native-relay';
 import tcpFault from '../../daemon/faults/tcp-fault';
 import type { FaultKind } from '../../daemon/faults/types';
 import { receiveAll, sendAll, sha } from '../helpers/streams';
@@ -8,9 +10,11 @@ import { connect, injectFault, listen, type TestFault } from './proxy-helpers';
 /** Pieces other than the proxy's read sizes, so reads and writes never line up. */
 const SIZES = [3, 70_000, 1_000_000, 512, 250_000];
 
-// tcp-fault without toxics (the fast path: link.ts passThrough) through the real proxy child, and
-// with a toxic on one direction only, so the other direction takes the fast path beside a toxic
-// pump. Correctness only: bytes, order, half-close, resets. Speed is bench/proxy.ts's job.
+// tcp-fault without toxics through the real proxy child, by both relays: the native relay thread
+// (daemon/native/relay.c, what a connection no toxic touches gets where it is built) and the
+// JavaScript pass-through (link.ts passThrough, FAULTLINE_PROXY_RELAY=js, and the direction without a
+// toxic beside a toxic pump). Correctness only: bytes, order, half-close, resets. Speed is
+// bench/proxy.ts's job.
 
 jest.setTimeout(120_000);
 const kind = tcpFault as unknown as FaultKind;
@@ -56,7 +60,36 @@ async function proxied(toxics: unknown[] = [], greeting?: string): Promise<{ cli
 
 
 
-describe('tcp-fault with no toxic on a direction: bytes pass through untouched', () => {
+/** The native relay is built wherever CI runs (it needs only a C compiler and node's headers). */
+const nativeBuilt = existsSync(NATIVE_RELAY_PATH);
+const RELAYS = [...(nativeBuilt || process.env.CI === 'true' ? ['native'] : []), 'js'];
+if (!RELAYS.includes('native')) it.skip(`native relay (skipped: ${NATIVE_RELAY_PATH} is not built)`, () => undefined);
+
+/** Names of the proxy child's threads. */
+function threadNames(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`).map((t) => readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim());
+}
+
+describe.each(RELAYS)('tcp-fault with no toxic on a direction, %s relay: bytes pass through untouched', (relay) => {
+  const before = process.env.FAULTLINE_PROXY_RELAY;
+  beforeAll(() => {
+    if (relay === 'js') process.env.FAULTLINE_PROXY_RELAY = 'js';
+    else delete process.env.FAULTLINE_PROXY_RELAY;
+  });
+  afterAll(() => {
+    if (before === undefined) delete process.env.FAULTLINE_PROXY_RELAY;
+    else process.env.FAULTLINE_PROXY_RELAY = before;
+  });
+
+  it(`carries the connection on the ${relay === 'native' ? 'relay thread' : "child's JavaScript thread"}`, async () => {
+    if (relay === 'native') expect(nativeBuilt).toBe(true); // CI builds it: node daemon/native/build.js
+    const { client, server } = await proxied();
+    client.write('ping');
+    await new Promise((r) => server.once('data', r));
+    const pid = faults[faults.length - 1].state.pid as number;
+    expect(threadNames(pid).includes('fl-relay')).toBe(relay === 'native');
+  });
+
   it('16 MB each way at once arrive byte for byte; each side’s FIN arrives after its bytes', async () => {
     const { client, server } = await proxied();
     const up = randomBytes(16 * 2 ** 20 + 7);
@@ -80,6 +113,29 @@ describe('tcp-fault with no toxic on a direction: bytes pass through untouched',
     await sendAll(server, down, SIZES);
     server.end();
     expect(await atClient).toEqual({ bytes: down.length, sha: sha(down) });
+  });
+
+  it('a reader that stops holds the writer back: the proxy keeps at most a few MiB, then delivers all of it exactly', async () => {
+    const { client, server } = await proxied();
+    server.pause(); // proxied() resumed it: from here on the server reads nothing
+    const pid = faults[faults.length - 1].state.pid as number;
+    const rss = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+    const rssBefore = rss();
+    const data = randomBytes(64 * 2 ** 20);
+    const sent = sendAll(client, data, SIZES).then(() => client.end());
+    // wait until the writer is held back: nothing more leaves the client for half a second
+    let last = -1;
+    while (client.bytesWritten - client.writableLength !== last) {
+      last = client.bytesWritten - client.writableLength;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // The kernel's socket buffers on both hops plus one read buffer per direction (at most 4 MiB)
+    expect(last).toBeLessThan(32 * 2 ** 20);
+    expect(rss() - rssBefore).toBeLessThan(16 * 2 ** 20);
+    const atServer = receiveAll(server);
+    server.resume();
+    await sent;
+    expect(await atServer).toEqual({ bytes: data.length, sha: sha(data) });
   });
 
   it('a server that speaks first (a banner before any request) is heard', async () => {

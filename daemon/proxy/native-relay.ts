@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../paths';
+
+// Connections no toxic touches, relayed by daemon/native/relay.c on a thread of its own instead of
+// through libuv and V8 for every read: a relayed hop costs what it costs in any C relay (epoll_wait,
+// read, write), so the proxy adds to a round trip what haproxy adds, or less. Where the addon is not
+// built, or with FAULTLINE_PROXY_RELAY=js, those connections take the JavaScript pass-through
+// (link.ts), with the same behaviour.
+
+interface RelayAddon {
+  add(fdA: number, fdB: number): void;
+  open(): number;
+  cutAll(): void;
+}
+
+export const NATIVE_RELAY_PATH = path.join(PACKAGE_ROOT, 'daemon', 'native', 'build', 'faultline-relay.node');
+
+function load(): RelayAddon | undefined {
+  if (process.env.FAULTLINE_PROXY_RELAY === 'js' || !existsSync(NATIVE_RELAY_PATH)) return undefined;
+  try {
+    return createRequire(path.join(PACKAGE_ROOT, 'package.json'))(NATIVE_RELAY_PATH) as RelayAddon;
+  } catch {
+    return undefined;
+  }
+}
+
+const addon = load();
+
+export interface NativeRelay {
+  /**
+   * Hands a connected pair over to the relay thread and closes the sockets' own descriptors here.
+   * Only for sockets that have read nothing yet (an accepted connection still paused, an upstream
+   * just connected); false, changing nothing, when a socket has no descriptor to give.
+   */
+  adopt(a: Socket, b: Socket): boolean;
+  /** Connections still being relayed (a drain waits for them). */
+  open(): number;
+  /** Closes every relayed connection (a drain's deadline). */
+  cutAll(): void;
+}
+
+function fdOf(s: Socket): number | undefined {
+  const fd = (s as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 && !s.destroyed && s.readableLength === 0 ? fd : undefined;
+}
+
+/** The native relay, or undefined where it is not built (or FAULTLINE_PROXY_RELAY=js). */
+export function nativeRelay(): NativeRelay | undefined {
+  if (!addon) return undefined;
+  const a = addon;
+  return {
+    adopt(x, y) {
+      const fx = fdOf(x);
+      const fy = fdOf(y);
+      if (fx === undefined || fy === undefined) return false;
+      a.add(fx, fy); // duplicates both: the connections stay open when these sockets close theirs
+      x.destroy();
+      y.destroy();
+      return true;
+    },
+    open: () => a.open(),
+    cutAll: () => a.cutAll(),
+  };
+}
