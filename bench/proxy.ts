@@ -45,6 +45,8 @@ setTimeout(() => console.log(JSON.stringify({ echo: echo.address().port, web: we
 // partial run does not replace the record.
 const PARTS = new Set((process.env.BENCH_PROXY_PARTS ?? 'rtt,bulk,http').split(','));
 const ROUNDS = Number(process.env.BENCH_PROXY_ROUNDS) || undefined;
+/** What a part left out with BENCH_PROXY_PARTS records (a scaled-down run), instead of NaNs. */
+const SKIPPED = { skipped: 'not in BENCH_PROXY_PARTS' };
 
 const PING_BYTES = 64;
 const PINGS_PER_ROUND = 2000;
@@ -365,7 +367,7 @@ export async function benchProxy(): Promise<unknown> {
       loadAverage: { start: loadAtStart, end: loadAtEnd },
       cpus: os.cpus().length,
       haproxy: { version: hap.version, threads: hap.threads, config: 'defaults; mode tcp, and mode http with an ACL matching nothing' },
-      roundTrip: {
+      roundTrip: !PARTS.has('rtt') ? SKIPPED : {
         bytes: PING_BYTES,
         pings: PINGS_PER_ROUND * PING_ROUNDS,
         rounds: PING_ROUNDS,
@@ -376,7 +378,7 @@ export async function benchProxy(): Promise<unknown> {
         goal: 'faultline added p50 and p99 ≤ haproxy',
         met: added.faultline.p50 <= added.haproxy.p50 && added.faultline.p99 <= added.haproxy.p99,
       },
-      bulk: {
+      bulk: !PARTS.has('bulk') ? SKIPPED : {
         tool: `iperf3, ${BULK_SECONDS} s per run (first second omitted)`,
         rounds: BULK_ROUNDS,
         MBps: {
@@ -391,7 +393,7 @@ export async function benchProxy(): Promise<unknown> {
         goal: 'faultline median ≥ haproxy and ≥ 0.8 of direct',
         met: bulkMedian.faultline >= bulkMedian.haproxy && bulkMedian.faultline >= 0.8 * bulkMedian.direct,
       },
-      http: {
+      http: !PARTS.has('http') ? SKIPPED : {
         tool: `wrk -t1 -c${HTTP_CONNECTIONS}, ${HTTP_SECONDS} s per run, medians of ${HTTP_ROUNDS} rounds`,
         ...httpFig,
         roundRps: { direct: http.direct.map((r) => r.rps), haproxy: http.haproxy.map((r) => r.rps), faultline: http.faultline.map((r) => r.rps) },
@@ -404,28 +406,36 @@ export async function benchProxy(): Promise<unknown> {
       },
     };
 
-    printTable(`fault proxy: round trip, ${PING_BYTES}-byte ping-pong, pings in turn, ${PING_ROUNDS} rounds × ${PINGS_PER_ROUND} per path (ms; added in µs)`, [
-      ...PATHS.map((p) => ({ path: p, n: rs[p].n, p50: rs[p].p50, p90: rs[p].p90, p99: rs[p].p99, 'added p50 µs': p === 'direct' ? '' : added[p].p50, 'added p99 µs': p === 'direct' ? '' : added[p].p99 })),
-    ]);
-    console.log(
-      `added per round, µs (p50/p99): haproxy ${roundAdded.haproxy.map((r) => `${r.p50}/${r.p99}`).join(' ')}` +
-        ` · faultline ${roundAdded.faultline.map((r) => `${r.p50}/${r.p99}`).join(' ')}`,
-    );
-    printTable(`fault proxy: bulk TCP (iperf3, MB/s per round, ${BULK_ROUNDS} interleaved rounds)`, [
-      ...PATHS.map((p) => ({ path: p, median: figures.bulk.medianMBps[p], rounds: figures.bulk.MBps[p].map((x) => Math.round(x)).join(' '), 'of direct': round3(bulkMedian[p] / bulkMedian.direct) })),
-    ]);
-    console.log(`proxy CPU s per GB: haproxy ${figures.bulk.proxyCpuSecondsPerGB.haproxy} · faultline ${figures.bulk.proxyCpuSecondsPerGB.faultline}`);
-    printTable(`fault proxy: HTTP GET (wrk, ${HTTP_CONNECTIONS} keep-alive connections; medians of ${HTTP_ROUNDS} interleaved rounds)`, [
-      ...PATHS.map((p) => ({ path: p === 'haproxy' ? 'haproxy (mode http)' : p === 'faultline' ? 'faultline (http-fault)' : p, 'req/s': httpFig[p].rps, ...httpFig[p].latencyMs, 'of direct': round3(httpFig[p].rps / httpFig.direct.rps) })),
-    ]);
-    console.log(`req/s per round: haproxy ${figures.http.roundRps.haproxy.map(Math.round).join(' ')} · faultline ${figures.http.roundRps.faultline.map(Math.round).join(' ')}`);
-    console.log(`proxy CPU s per 100k requests: haproxy ${figures.http.proxyCpuSecondsPer100kRequests.haproxy} · faultline ${figures.http.proxyCpuSecondsPer100kRequests.faultline}`);
-    console.log(
-      `\nload average ${loadAtStart.join(' ')} → ${loadAtEnd.join(' ')} on ${figures.cpus} CPUs · ${hap.version}, ${hap.threads} threads` +
-        `\ngoals: round trip ${figures.roundTrip.met ? 'met' : 'NOT met'} (added p50 ${added.faultline.p50} vs ${added.haproxy.p50} µs, p99 ${added.faultline.p99} vs ${added.haproxy.p99} µs)` +
-        ` · bulk ${figures.bulk.met ? 'met' : 'NOT met'} (${figures.bulk.ratio.faultlineToDirect} of direct, ${figures.bulk.ratio.faultlineToHaproxy} of haproxy)` +
-        ` · HTTP ${figures.http.met ? 'met' : 'NOT met'} (${figures.http.ratio.faultlineToHaproxy} of haproxy's req/s)`,
-    );
+    const goals: string[] = [];
+    if (PARTS.has('rtt')) {
+      printTable(`fault proxy: round trip, ${PING_BYTES}-byte ping-pong, pings in turn, ${PING_ROUNDS} rounds × ${PINGS_PER_ROUND} per path (ms; added in µs)`, [
+        ...PATHS.map((p) => ({ path: p, n: rs[p].n, p50: rs[p].p50, p90: rs[p].p90, p99: rs[p].p99, 'added p50 µs': p === 'direct' ? '' : added[p].p50, 'added p99 µs': p === 'direct' ? '' : added[p].p99 })),
+      ]);
+      console.log(
+        `added per round, µs (p50/p99): haproxy ${roundAdded.haproxy.map((r) => `${r.p50}/${r.p99}`).join(' ')}` +
+          ` · faultline ${roundAdded.faultline.map((r) => `${r.p50}/${r.p99}`).join(' ')}`,
+      );
+      const met = added.faultline.p50 <= added.haproxy.p50 && added.faultline.p99 <= added.haproxy.p99;
+      goals.push(`round trip ${met ? 'met' : 'NOT met'} (added p50 ${added.faultline.p50} vs ${added.haproxy.p50} µs, p99 ${added.faultline.p99} vs ${added.haproxy.p99} µs)`);
+    }
+    if (PARTS.has('bulk')) {
+      printTable(`fault proxy: bulk TCP (iperf3, MB/s per round, ${BULK_ROUNDS} interleaved rounds)`, [
+        ...PATHS.map((p) => ({ path: p, median: round3(bulkMedian[p] / 1e6), rounds: bulk[p].map((x) => Math.round(x / 1e6)).join(' '), 'of direct': round3(bulkMedian[p] / bulkMedian.direct) })),
+      ]);
+      console.log(`proxy CPU s per GB: haproxy ${round3(bulkCpu.haproxy / gbMoved('haproxy'))} · faultline ${round3(bulkCpu.faultline / gbMoved('faultline'))}`);
+      const met = bulkMedian.faultline >= bulkMedian.haproxy && bulkMedian.faultline >= 0.8 * bulkMedian.direct;
+      goals.push(`bulk ${met ? 'met' : 'NOT met'} (${round3(bulkMedian.faultline / bulkMedian.direct)} of direct, ${round3(bulkMedian.faultline / bulkMedian.haproxy)} of haproxy)`);
+    }
+    if (PARTS.has('http')) {
+      printTable(`fault proxy: HTTP GET (wrk, ${HTTP_CONNECTIONS} keep-alive connections; medians of ${HTTP_ROUNDS} interleaved rounds)`, [
+        ...PATHS.map((p) => ({ path: p === 'haproxy' ? 'haproxy (mode http)' : p === 'faultline' ? 'faultline (http-fault)' : p, 'req/s': httpFig[p].rps, ...httpFig[p].latencyMs, 'of direct': round3(httpFig[p].rps / httpFig.direct.rps) })),
+      ]);
+      console.log(`req/s per round: haproxy ${http.haproxy.map((r) => Math.round(r.rps)).join(' ')} · faultline ${http.faultline.map((r) => Math.round(r.rps)).join(' ')}`);
+      console.log(`proxy CPU s per 100k requests: haproxy ${per100k('haproxy')} · faultline ${per100k('faultline')}`);
+      const met = httpFig.faultline.rps >= httpFig.haproxy.rps && (['p50', 'p75', 'p90', 'p99'] as const).every((k) => httpFig.faultline.latencyMs[k] <= httpFig.haproxy.latencyMs[k]);
+      goals.push(`HTTP ${met ? 'met' : 'NOT met'} (${round3(httpFig.faultline.rps / httpFig.haproxy.rps)} of haproxy's req/s)`);
+    }
+    console.log(`\nload average ${loadAtStart.join(' ')} → ${loadAtEnd.join(' ')} on ${figures.cpus} CPUs · ${hap.version}, ${hap.threads} threads\ngoals: ${goals.join(' · ')}`);
     return figures;
   } finally {
     for (const stop of stops) await stop().catch(() => undefined);
