@@ -22,6 +22,8 @@ const TARGETS = Number(process.env.REVERT_TARGETS ?? 18);
 const HOGS = Number(process.env.REVERT_HOGS ?? 4 * os.cpus().length);
 const TOKEN = 'revert-bench-token';
 const BIN = path.join(PACKAGE_ROOT, 'bin/faultline.js');
+/** Another build's bin/faultline.js: its daemon is a third variant, round by round beside this one (an A/B of daemon code). */
+const COMPARE = process.env.REVERT_COMPARE;
 
 interface Variant {
   label: string;
@@ -45,19 +47,22 @@ export async function benchRevert(): Promise<unknown> {
   const trace = sigcontTrace(`faultline-revert-${process.pid}`);
   const hogs: ChildProcess[] = [];
   const variants: Variant[] = [];
-  let daemon: ChildProcess | undefined;
+  const daemons: ChildProcess[] = [];
   try {
     const pausee = buildPausee(dir);
-    const port = await freePort();
-    mkdirSync(path.join(dir, 'd'));
-    daemon = await service([process.execPath, BIN, 'daemon', '--listen', `127.0.0.1:${port}`, '--state-dir', path.join(dir, 'd'), '--token', TOKEN, '--log-level', 'warn'], /listening/i);
-    variants.push({ label: 'daemon', url: `http://127.0.0.1:${port}`, lastSigcont: [], spread: [], running: [], returned: [] });
+    for (const [label, bin] of [['daemon', BIN], ...(COMPARE ? [['daemon (compare)', COMPARE]] : [])]) {
+      const port = await freePort();
+      const stateDir = path.join(dir, `d${daemons.length}`);
+      mkdirSync(stateDir);
+      daemons.push(await service([process.execPath, bin, 'daemon', '--listen', `127.0.0.1:${port}`, '--state-dir', stateDir, '--token', TOKEN, '--log-level', 'warn'], /listening/i));
+      variants.push({ label, url: `http://127.0.0.1:${port}`, lastSigcont: [], spread: [], running: [], returned: [] });
+    }
     variants.push({ label: 'direct kill()', lastSigcont: [], spread: [], running: [], returned: [] });
     for (let i = 0; i < HOGS; i++) hogs.push(spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore', detached: true }));
 
     for (let round = 0; round < ROUNDS; round++) {
-      // alternate which goes first, so neither always meets the other's leftovers
-      for (const v of round % 2 ? [...variants].reverse() : variants) {
+      // rotate which goes first, so none always meets another's leftovers
+      for (const v of variants.map((_, i) => variants[(i + round) % variants.length])) {
         const log = path.join(dir, `resumed-${round}-${v.label.replace(/\W/g, '')}.log`);
         const fd = openSync(log, 'a');
         const targets = Array.from({ length: TARGETS }, () => spawn(pausee, [], { stdio: ['ignore', 'ignore', 'ignore', fd], detached: true }));
@@ -92,7 +97,7 @@ export async function benchRevert(): Promise<unknown> {
   } finally {
     for (const h of hogs) killGroup(h, 'SIGKILL');
     // SIGTERM: the daemon stops its watchdog too, which would otherwise still be writing to `dir`
-    if (daemon && daemon.exitCode === null) {
+    for (const daemon of daemons.filter((x) => x.exitCode === null)) {
       const exited = once(daemon, 'exit');
       killGroup(daemon, 'SIGTERM');
       await exited;
@@ -107,7 +112,8 @@ export async function benchRevert(): Promise<unknown> {
     return { variant: v.label, last_sigcont_p50_ms: na(last.p50), last_sigcont_p99_ms: na(last.p99), spread_p50_ms: na(spread.p50), spread_p99_ms: na(spread.p99), all_running_p50_ms: running.p50, all_running_p99_ms: running.p99, returned_p50_ms: returned.p50 };
   });
   printTable(`revert ${TARGETS} pauses at once, ${HOGS} busy loops on ${os.cpus().length} CPUs, ${ROUNDS} rounds each (returned: the daemon's answer, or the end of the kill() loop)`, rows);
-  const [d, direct] = rows;
+  const d = rows[0];
+  const direct = rows[rows.length - 1];
   const ratio = (a: number | string, b: number | string) => (typeof a === 'number' && typeof b === 'number' ? `${(a / b).toFixed(1)}×` : 'n/a');
   console.log(`  daemon / direct: last SIGCONT p50 ${ratio(d.last_sigcont_p50_ms, direct.last_sigcont_p50_ms)}, p99 ${ratio(d.last_sigcont_p99_ms, direct.last_sigcont_p99_ms)}; all running again p50 ${ratio(d.all_running_p50_ms, direct.all_running_p50_ms)}, p99 ${ratio(d.all_running_p99_ms, direct.all_running_p99_ms)}`);
   return { targets: TARGETS, hogs: HOGS, cpus: os.cpus().length, rounds: ROUNDS, variants: rows };

@@ -14,7 +14,7 @@ import { acquireLock } from './lock';
 import { FaultManager } from './manager';
 import { DaemonMetrics } from './daemon-metrics';
 import { Protection } from './resolve/protect';
-import { createApp, precompileRequestSchemas } from './server';
+import { createHandler, precompileRequestSchemas } from './server';
 import { VERSION } from './version';
 import { startWatchdog, type Watchdog } from './watchdog/spawn';
 
@@ -111,8 +111,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     );
     const watchdogInfo = () => (watchdog ? { pid: watchdog.pid, armed: watchdogArmed } : undefined);
 
-    const app = createApp({ manager, metrics, caps, protection, token: opts.token, version: VERSION, startedAt: new Date(), log, watchdog: watchdogInfo });
-    const server = tls ? https.createServer(tls, app) : http.createServer(app);
+    const handler = createHandler({ manager, metrics, caps, protection, token: opts.token, version: VERSION, startedAt: new Date(), log, watchdog: watchdogInfo });
+    const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
     server.keepAliveTimeout = DAEMON_KEEP_ALIVE_MS; // the exporter's renewal connection stays open for an abort
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -22,6 +22,8 @@ interface Live {
   /** The operation running on this fault (inject or recover); later ones wait for it. */
   busy: Promise<unknown>;
   recovering: boolean;
+  /** Reverted already by recoverMany's pass (FaultKind.recoverNow): revert() skips the kind's recover. */
+  revertedNow?: boolean;
   /** After a failed recover, not before this time (ms) again: retries back off instead of spinning. */
   retryAt?: number;
 }
@@ -255,7 +257,7 @@ export class FaultManager {
     l.entry.phase = 'recovering';
     const t0 = process.hrtime.bigint();
     try {
-      if (kind) await kind.recover(this.ctx(kind, l), l.entry.state as never);
+      if (kind && !l.revertedNow) await kind.recover(this.ctx(kind, l), l.entry.state as never);
       else this.o.log.error({ fault: l.entry.id, kind: k }, 'journal holds a kind this daemon does not know; dropping it');
       await this.o.journal.remove(l.entry.id);
     } catch (err) {
@@ -274,18 +276,24 @@ export class FaultManager {
 
   /**
    * POST /v1/recover: every id reverted concurrently; each item says what its own DELETE would have.
-   * Kinds that only signal processes start first: their SIGCONTs go out before any other fault of
-   * the batch forks a tool, which on a busy node costs milliseconds each.
+   * First, in one synchronous pass, every active fault of a kind whose revert is only signals
+   * (FaultKind.recoverNow: the SIGCONTs of process-pause) is reverted: on a busy node each await or
+   * piece of bookkeeping before a kill() is a chance for the scheduler to run something else first.
    */
   async recoverMany(ids: string[]): Promise<DaemonRecoverItem[]> {
-    const quick = (id: string) => {
-      const kind = this.live.get(id)?.entry.kind;
-      return kind && faultKind(kind)?.quickRecover ? 0 : 1;
-    };
-    const order = ids.map((id, i) => [quick(id), i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    const answers = new Array<Promise<DaemonRecoverItem>>(ids.length);
-    for (const [, i] of order) answers[i] = this.recoverItem(ids[i]);
-    return Promise.all(answers);
+    for (const id of ids) {
+      const l = this.live.get(id);
+      const kind = l && faultKind(l.entry.kind);
+      // active and not recovering: no injection or other revert of it is in flight
+      if (!l || !kind?.recoverNow || l.recovering || l.entry.phase !== 'active') continue;
+      try {
+        kind.recoverNow(l.entry.resolved, l.entry.state as never);
+        l.revertedNow = true;
+      } catch (err) {
+        this.o.log.warn({ fault: id, err: String(err) }, 'immediate revert failed; reverting the usual way');
+      }
+    }
+    return Promise.all(ids.map((id) => this.recoverItem(id)));
   }
 
   private async recoverItem(id: string): Promise<DaemonRecoverItem> {

@@ -27,16 +27,15 @@ export function jsonDepth(buf: Uint8Array, max = Infinity): number {
   return deepest;
 }
 
+/** Throws the 400 for a body nested deeper than `maxDepth`, before anything parses it. */
+export function refuseDeepJson(buf: Uint8Array, maxDepth: number): void {
+  if (jsonDepth(buf, maxDepth) > maxDepth) {
+    throw ApiError.invalid(`invalid JSON body: nested deeper than ${maxDepth} levels`, [{ field: '/', reason: `is nested deeper than ${maxDepth} levels of objects and arrays` }]);
+  }
+}
+
 /** Parses any request body as JSON (whatever its content type: curl and webhooks vary), bounded in size and depth. */
 export function jsonBody(o: { limit: string; maxDepth?: number }): RequestHandler {
   const maxDepth = o.maxDepth ?? MAX_JSON_DEPTH;
-  return express.json({
-    limit: o.limit,
-    type: () => true,
-    verify: (_req, _res, buf) => {
-      if (jsonDepth(buf, maxDepth) > maxDepth) {
-        throw ApiError.invalid(`invalid JSON body: nested deeper than ${maxDepth} levels`, [{ field: '/', reason: `is nested deeper than ${maxDepth} levels of objects and arrays` }]);
-      }
-    },
-  });
+  return express.json({ limit: o.limit, type: () => true, verify: (_req, _res, buf) => refuseDeepJson(buf, maxDepth) });
 }

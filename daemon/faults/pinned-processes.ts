@@ -6,12 +6,13 @@ import { isSameProcessNow, readStat } from '../sys/proc';
 // (same pid *and* start time), so a pid reused since then is never signalled.
 
 /**
- * Sends `signal` to each process that is still the same; returns the pids it reached. The check reads
- * /proc synchronously: procfs answers from memory, and an async read waits for a libuv thread, which a
+ * Sends `signal` to each process that is still the same; returns the pids it reached. Synchronous,
+ * /proc check included: procfs answers from memory, and an async read waits for a libuv thread, which a
  * fleet abort's journal fsyncs occupy (a SIGCONT then waited behind other faults' disk syncs). It also
- * keeps the window between the check and the kill as short as it can be.
+ * keeps the window between the check and the kill as short as it can be, and lets a batch of
+ * recoveries send all its SIGCONTs in one pass (FaultKind.recoverNow).
  */
-export async function signalPinned(processes: readonly ResolvedProcess[], signal: NodeJS.Signals): Promise<number[]> {
+export function signalPinned(processes: readonly ResolvedProcess[], signal: NodeJS.Signals): number[] {
   const reached: number[] = [];
   for (const p of processes) {
     if (!isSameProcessNow(p.pid, p.startTime)) continue;

@@ -10,7 +10,7 @@ export default defineFault({
     requireProcesses(target.processes);
   },
   async inject(ctx) {
-    const signaled = await signalPinned(ctx.target.processes, ctx.params.signal as NodeJS.Signals);
+    const signaled = signalPinned(ctx.target.processes, ctx.params.signal as NodeJS.Signals);
     if (signaled.length === 0) throw ApiError.unprocessable('every target process exited before it could be signalled', [{ field: '/target', reason: 'no live process' }]);
     return { signal: ctx.params.signal, signaled };
   },

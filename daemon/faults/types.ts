@@ -69,11 +69,13 @@ export interface FaultKind<P extends TObject = TObject, S extends Record<string,
    */
   recover(ctx: FaultContext<Static<P>>, state: Partial<S>): Promise<void>;
   /**
-   * Recover only signals processes: no child process, no file written. A batch of recoveries
-   * (an alert aborting everything on a node) reverts these first, so a fork of `nft` for another
-   * fault in the batch never delays them.
+   * For a kind whose recover only signals processes (process-pause): the same revert, synchronous, from
+   * what the journal holds (no child process, no file written). A batch of recoveries (POST /v1/recover:
+   * an alert aborting everything on a node) runs it for each active fault of such a kind in one pass,
+   * before any other work of the batch (another fault's nft table or fork, the journal, logs), and then
+   * does not call `recover` for those faults. Must not throw for a process that is gone.
    */
-  quickRecover?: boolean;
+  recoverNow?(target: ResolvedTarget, state: Partial<S>): void;
   /**
    * Network kinds with `peers`: replaces the peers of the running fault in place, atomically (the exporter
    * re-resolves a peer selector while the fault runs). Returns the new state; `params` stay as created, so

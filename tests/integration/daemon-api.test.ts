@@ -5,6 +5,7 @@ import pino from 'pino';
 import path from 'node:path';
 import { DAEMON_KEEP_ALIVE_MS } from '../../api/daemon';
 import { startDaemon } from '../../daemon/index';
+import type { Reply } from '../helpers/http';
 import { faultId, killChildren, procState, spawnSleep, startTestDaemon, tempDir, waitFor, type TestDaemon } from './daemon-helpers';
 
 // The daemon's HTTP API against a real daemon in this process: info, auth, validation of every
@@ -13,6 +14,20 @@ import { faultId, killChildren, procState, spawnSleep, startTestDaemon, tempDir,
 
 const isRoot = process.getuid?.() === 0;
 const d = isRoot ? describe : describe.skip;
+
+/**
+ * The same recover request on the stop path (`POST /v1/recover`, served ahead of express) and through
+ * express (`/v1/recover/`, the same row of the route table): both answers must be the same.
+ */
+async function bothStopPaths(dm: TestDaemon, body: unknown, headers?: Record<string, string>) {
+  const lean = await dm.req('POST', '/v1/recover', body, headers);
+  const viaExpress = await dm.req('POST', '/v1/recover/', body, headers);
+  // the same status and body; an error's message may word a JSON parser's complaint differently
+  const same = (r: { status: number; body: any }) => (r.body?.error ? { status: r.status, code: r.body.error.code, details: r.body.error.details } : r);
+  expect(same(lean)).toEqual(same(viaExpress));
+  expect((lean as unknown as Reply).headers.get('content-type')).toBe((viaExpress as unknown as Reply).headers.get('content-type'));
+  return lean;
+}
 
 d('daemon API', () => {
   let dm: TestDaemon;
@@ -315,6 +330,37 @@ d('daemon API', () => {
     });
   });
 
+  describe('the stop path (POST /v1/recover, served ahead of express) answers as the express path does', () => {
+    // `/v1/recover/` is the same row of the route table, reached through express (daemon/server.ts)
+    it.each([
+      ['an unknown id', { ids: ['f-nowhere'] }, 200],
+      ['invalid JSON', '{"ids": ', 400],
+      ['JSON that is not an object', '"all"', 400],
+      ['an empty body', '', 400],
+      ['a body nested 10 000 deep', '['.repeat(10_000) + ']'.repeat(10_000), 400],
+      ['a body over 256 KiB', JSON.stringify({ ids: ['x'.repeat(300 * 1024)] }), 413],
+      ['an id with a shell character', { ids: ['x;reboot'] }, 400],
+    ] as [string, unknown, number][])('%s', async (_name, body, status) => {
+      const res = await bothStopPaths(dm, body);
+      expect(res.status).toBe(status);
+      if (status !== 200) expect(res.body.error.code).toBeDefined();
+    });
+
+    it('reverts through it, and counts it under its route', async () => {
+      const s = spawnSleep();
+      const id = faultId('stoppath');
+      expect((await dm.req('POST', '/v1/faults', { id, kind: 'process-pause', target: { pid: s.pid } })).status).toBe(201);
+      expect(procState(s.pid!)).toBe('T');
+      const before = (await dm.req('GET', '/metrics')).body as string;
+      const count = (text: string) => Number(/faultline_daemon_http_requests_total\{method="POST",route="\/v1\/recover",code="200"\} (\d+)/.exec(text)?.[1] ?? 0);
+      const res = await dm.req('POST', '/v1/recover', { ids: [id] });
+      expect(res.body.items).toEqual([expect.objectContaining({ id, status: 200, fault: expect.objectContaining({ phase: 'recovered' }) })]);
+      await waitFor('SIGCONT', () => procState(s.pid!) === 'S');
+      expect(count((await dm.req('GET', '/metrics')).body as string)).toBe(count(before) + 1);
+      expect(journalFiles()).toEqual([]);
+    });
+  });
+
   it('renews several leases in one PUT /v1/leases, each item answered as its own PUT would be; bad batches are 400 and renew nothing', async () => {
     const sleeps = [spawnSleep(), spawnSleep()];
     const ids = sleeps.map((_, i) => faultId(`batch${i}`));
@@ -401,6 +447,14 @@ d('daemon auth and listen rules', () => {
     expect((await dm.req('POST', '/v1/faults', { id: 'x', kind: 'cpu-stress' }, { authorization: 'Bearer wrong' })).status).toBe(401);
     expect((await dm.req('GET', '/v1/info')).status).toBe(200);
     expect((await dm.req('GET', '/healthz', undefined, { authorization: '' })).status).toBe(200);
+  });
+
+  it('the stop path wants the token too, and refuses it as express does', async () => {
+    for (const authorization of ['', 'Bearer wrong', `bearer ${token}x`]) {
+      expect((await bothStopPaths(dm, { ids: ['f-nowhere'] }, { authorization })).status).toBe(401);
+    }
+    const ok = await bothStopPaths(dm, { ids: ['f-nowhere'] });
+    expect(ok.body.items).toEqual([expect.objectContaining({ id: 'f-nowhere', status: 404 })]);
   });
 
   it('refuses a non-loopback address without a token, and a bad --listen', async () => {

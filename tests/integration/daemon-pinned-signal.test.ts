@@ -50,12 +50,12 @@ describe('signalling pinned processes', () => {
     const z = await zombie();
     const reused = { ...c, startTime: c.startTime + 1 }; // the same pid, as if another process had it now
     const gone = { pid: 4194304, startTime: 1, comm: 'x' };
-    expect((await signalPinned([a, b, reused, z, gone], 'SIGSTOP')).sort()).toEqual([a.pid, b.pid].sort());
+    expect((signalPinned([a, b, reused, z, gone], 'SIGSTOP')).sort()).toEqual([a.pid, b.pid].sort());
     await inState(a.pid, 'T');
     await inState(b.pid, 'T');
     expect(procState(c.pid)).not.toBe('T');
-    expect((await signalPinned([a, b], 'SIGCONT')).sort()).toEqual([a.pid, b.pid].sort());
+    expect((signalPinned([a, b], 'SIGCONT')).sort()).toEqual([a.pid, b.pid].sort());
     await inState(a.pid, 'S');
-    expect(await signalPinned([], 'SIGCONT')).toEqual([]);
+    expect(signalPinned([], 'SIGCONT')).toEqual([]);
   });
 });
