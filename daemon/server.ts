@@ -95,8 +95,8 @@ function createApp(d: ServerDeps): express.Express {
  *
  * Why a path of its own: an alert's abort is usually the first recover request of a daemon's life, so
  * every line on its way runs cold, and express's middleware chain and body parser were most of it. On
- * one daemon at rest, from the request's read() to the first SIGCONT of 18 pauses: ~3.8 ms of CPU cold,
- * ~1.3 ms this way. The same row of the route table runs, after the same token check, body bounds and
+ * one daemon at rest, the CPU from the request's arrival to the first of 18 SIGCONTs: 3.4–4.2 ms for its
+ * first recover through express, 1.7–2.3 ms this way (docs/architecture.md, "At fleet scale"). The same row of the route table runs, after the same token check, body bounds and
  * validation, with the same answers, errors and metrics label.
  */
 export function createHandler(d: ServerDeps): RequestListener {
@@ -126,7 +126,10 @@ function serveStopPath(d: ServerDeps, r: DaemonRoute, req: IncomingMessage, res:
   };
   if (d.token && !tokenMatches(req.headers.authorization, d.token)) return fail(ApiError.unauthorized());
   const tooLarge = () => new ApiError(413, 'too_large', `request body is larger than ${BODY_LIMIT} bytes`);
-  if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT) return fail(tooLarge());
+  if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT) {
+    res.setHeader('Connection', 'close'); // the body is not read
+    return fail(tooLarge());
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   let refused = false;
@@ -149,7 +152,7 @@ function serveStopPath(d: ServerDeps, r: DaemonRoute, req: IncomingMessage, res:
       if (text.trim()) {
         try {
           // express.json's strict mode: an object or an array, nothing else
-          if (!/^[\s]*[[{]/.test(text)) throw new SyntaxError(`${JSON.stringify(text.trim().slice(0, 20))} is not an object or an array`);
+          if (!/^\s*[[{]/.test(text)) throw new SyntaxError(`${JSON.stringify(text.trim().slice(0, 20))} is not an object or an array`);
           body = JSON.parse(text);
         } catch (err) {
           throw ApiError.invalid(`invalid JSON body: ${(err as Error).message}`, [{ field: '/', reason: 'is not valid JSON' }]);

@@ -56,7 +56,11 @@ export function nativeRelay(): NativeRelay | undefined {
       const fx = fdOf(x);
       const fy = fdOf(y);
       if (fx === undefined || fy === undefined) return false;
-      a.add(fx, fy); // duplicates both: the connections stay open when these sockets close theirs
+      try {
+        a.add(fx, fy); // duplicates both: the connections stay open when these sockets close theirs
+      } catch {
+        return false; // no thread or no descriptor to spare: the caller relays it in JavaScript
+      }
       x.destroy();
       y.destroy();
       return true;
