@@ -1,6 +1,7 @@
 import { run, ToolError } from './sys/exec';
 import { layout } from './sys/cgroup';
 import { nftBackend } from './sys/nft';
+import { relayBackend } from './proxy/native-relay';
 
 // What this host can do, probed once at start and shown in /v1/info. Kernel features are probed by
 // really creating the object in a scratch network namespace (`unshare --net`), which vanishes with
@@ -40,5 +41,8 @@ export async function probeCapabilities(): Promise<Capabilities> {
     : { available: false, detail: /unknown/i.test(netem.detail ?? '') ? `the kernel has no sch_netem (tc: ${netem.detail})` : `tc netem unavailable: ${netem.detail}` };
   caps.cgroup = cg.mode === 'none' ? { available: false, detail: 'no cgroup hierarchy mounted' } : { available: true, detail: `${cg.mode}: ${[...cg.roots.values()].join(', ')}` };
   caps.k8s = { available: false, detail: 'not a Kubernetes node agent' };
+  // not required by any kind: tcp-fault relays in JavaScript without it, a little slower
+  const relay = relayBackend();
+  caps.proxyRelay = { available: relay.native, detail: relay.detail };
   return caps;
 }

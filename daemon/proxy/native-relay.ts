@@ -18,8 +18,15 @@ interface RelayAddon {
 
 export const NATIVE_RELAY_PATH = path.join(PACKAGE_ROOT, 'daemon', 'native', 'build', 'faultline-relay.node');
 
+/** Which relay the proxy children will use, for /v1/info (read without loading the addon into the daemon). */
+export function relayBackend(): { native: boolean; detail: string } {
+  if (process.env.FAULTLINE_PROXY_RELAY === 'js') return { native: false, detail: 'JavaScript relay (FAULTLINE_PROXY_RELAY=js)' };
+  if (!existsSync(NATIVE_RELAY_PATH)) return { native: false, detail: `JavaScript relay (${path.relative(PACKAGE_ROOT, NATIVE_RELAY_PATH)} is not built; run node daemon/native/build.js)` };
+  return { native: true, detail: 'native relay thread for connections no toxic acts on' };
+}
+
 function load(): RelayAddon | undefined {
-  if (process.env.FAULTLINE_PROXY_RELAY === 'js' || !existsSync(NATIVE_RELAY_PATH)) return undefined;
+  if (!relayBackend().native) return undefined;
   try {
     return createRequire(path.join(PACKAGE_ROOT, 'package.json'))(NATIVE_RELAY_PATH) as RelayAddon;
   } catch {
@@ -27,7 +34,8 @@ function load(): RelayAddon | undefined {
   }
 }
 
-const addon = load();
+// loaded where it is used: the proxy child, not the daemon
+let addon: RelayAddon | undefined | null = null;
 
 export interface NativeRelay {
   /**
@@ -49,6 +57,7 @@ function fdOf(s: Socket): number | undefined {
 
 /** The native relay, or undefined where it is not built (or FAULTLINE_PROXY_RELAY=js). */
 export function nativeRelay(): NativeRelay | undefined {
+  if (addon === null) addon = load();
   if (!addon) return undefined;
   const a = addon;
   return {

@@ -5,6 +5,7 @@ import pino from 'pino';
 import path from 'node:path';
 import { DAEMON_KEEP_ALIVE_MS } from '../../api/daemon';
 import { startDaemon } from '../../daemon/index';
+import { relayBackend } from '../../daemon/proxy/native-relay';
 import type { Reply } from '../helpers/http';
 import { faultId, killChildren, procState, spawnSleep, startTestDaemon, tempDir, waitFor, type TestDaemon } from './daemon-helpers';
 
@@ -47,6 +48,8 @@ d('daemon API', () => {
     expect(info.pid).toBe(process.pid);
     for (const cap of ['root', 'nft', 'tc', 'tbf', 'netem', 'cgroup']) expect(info.capabilities[cap]).toHaveProperty('available');
     expect(info.capabilities.root.available).toBe(true);
+    // the fault proxy's native relay: built at install (CI builds it), reported, never required by a kind
+    expect(info.capabilities.proxyRelay).toEqual(relayBackend().native || process.env.CI === 'true' ? { available: true, detail: expect.stringMatching(/native relay thread/) } : { available: false, detail: expect.stringMatching(/JavaScript relay/) });
     const kinds = Object.fromEntries(info.kinds.map((k: any) => [k.kind, k]));
     expect(kinds['network-loss'].supported).toBe(true);
     expect(kinds['process-pause'].supported).toBe(true);
