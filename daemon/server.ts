@@ -5,13 +5,13 @@ import type { Logger } from 'pino';
 import type { TSchema } from '@sinclair/typebox';
 import { ApiError } from '../api/errors';
 import { precompile, validate } from '../api/validate';
-import { errorHandler, noRoute } from '../server-common/http-errors';
+import { answerFor, bodyTooLarge, errorHandler, invalidJson, noRoute } from '../server-common/http-errors';
 import { jsonBody, refuseDeepJson } from '../server-common/json-body';
 import type { Capabilities } from './capabilities';
 import type { FaultManager } from './manager';
 import type { Protection } from './resolve/protect';
 import type { DaemonMetrics } from './daemon-metrics';
-import { DAEMON_API, requestSchemas, type DaemonRoute } from './routes';
+import { DAEMON_API, requestSchemas, type Answer, type DaemonRoute } from './routes';
 
 // The daemon's HTTP server: health and metrics, the token check, bounded JSON bodies, then every row of
 // its route table (daemon/routes.ts). Every error leaves as `{error: {code, message, details}}`, through
@@ -78,14 +78,14 @@ function createApp(d: ServerDeps): express.Express {
 
   for (const r of DAEMON_API) {
     app[r.method](r.path, async (req, res) => {
-      const input = r.input && validate(r.input.schema, r.input.from === 'query' ? { ...req.query } : (req.body ?? (r.input.optional ? {} : undefined)), r.input.what);
-      const { status, body } = await r.handle(d, input, req.params as Record<string, string>);
+      const raw = r.input?.from === 'query' ? { ...req.query } : (req.body ?? (r.input?.optional ? {} : undefined));
+      const { status, body } = await serveRow(d, r, raw, req.params as Record<string, string>);
       res.status(status ?? 200).json(body);
     });
   }
 
   app.use(noRoute());
-  app.use(errorHandler({ log: d.log, logRefusals: true }));
+  app.use(errorHandler(errorLog(d)));
   return app;
 }
 
@@ -109,6 +109,14 @@ export function createHandler(d: ServerDeps): RequestListener {
   };
 }
 
+/** How the daemon logs a failed request: refusals too (a confused client shows in its log). */
+const errorLog = (d: ServerDeps) => ({ log: d.log, logRefusals: true });
+
+/** A row of the route table on its raw input: validated against the row's schema, then handled. */
+function serveRow(d: ServerDeps, r: DaemonRoute, raw: unknown, params: Record<string, string>): Answer | Promise<Answer> {
+  return r.handle(d, r.input && validate(r.input.schema, raw, r.input.what), params);
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
@@ -119,16 +127,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 function serveStopPath(d: ServerDeps, r: DaemonRoute, req: IncomingMessage, res: ServerResponse): void {
   res.on('finish', () => d.metrics.httpRequests.inc({ method: 'POST', route: r.path, code: String(res.statusCode) }));
   const fail = (err: unknown) => {
-    const e = err instanceof ApiError ? err : new ApiError(500, 'internal', (err as Error)?.message ?? String(err));
-    if (e.status >= 500) d.log.error({ err, method: 'POST', path: r.path }, 'request failed');
-    else d.log.info({ method: 'POST', path: r.path, status: e.status, message: e.message }, 'request refused');
+    const e = answerFor(err, errorLog(d), { method: 'POST', path: r.path });
     if (!res.headersSent) sendJson(res, e.status, e.toBody());
   };
   if (d.token && !tokenMatches(req.headers.authorization, d.token)) return fail(ApiError.unauthorized());
-  const tooLarge = () => new ApiError(413, 'too_large', `request body is larger than ${BODY_LIMIT} bytes`);
   if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT) {
     res.setHeader('Connection', 'close'); // the body is not read
-    return fail(tooLarge());
+    return fail(bodyTooLarge(BODY_LIMIT));
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -138,7 +143,7 @@ function serveStopPath(d: ServerDeps, r: DaemonRoute, req: IncomingMessage, res:
     if (size > BODY_LIMIT && !refused) {
       refused = true;
       res.setHeader('Connection', 'close'); // the rest is not read
-      fail(tooLarge());
+      fail(bodyTooLarge(BODY_LIMIT));
       req.pause();
     } else if (!refused) chunks.push(c);
   });
@@ -155,11 +160,10 @@ function serveStopPath(d: ServerDeps, r: DaemonRoute, req: IncomingMessage, res:
           if (!/^\s*[[{]/.test(text)) throw new SyntaxError(`${JSON.stringify(text.trim().slice(0, 20))} is not an object or an array`);
           body = JSON.parse(text);
         } catch (err) {
-          throw ApiError.invalid(`invalid JSON body: ${(err as Error).message}`, [{ field: '/', reason: 'is not valid JSON' }]);
+          throw invalidJson((err as Error).message);
         }
       }
-      const input = validate(r.input!.schema, body, r.input!.what);
-      const { status, body: answer } = await r.handle(d, input, {});
+      const { status, body: answer } = await serveRow(d, r, body, {});
       sendJson(res, status ?? 200, answer);
     })().catch(fail);
   });
