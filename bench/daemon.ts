@@ -8,6 +8,7 @@ import { listTables, nftBackend } from '../daemon/sys/nft';
 import { makeNetnsPair } from '../tests/helpers/netns';
 import { udpDelivered } from '../tests/integration/daemon-traffic';
 import { msSince, printTable, summarize } from './stats';
+import { killGroup } from './service';
 
 // The node daemon, measured:
 //  1. inject and recover latency per kind over the HTTP API (p50/p99, 200 runs each);
@@ -199,11 +200,7 @@ export async function benchDaemon(): Promise<unknown> {
         try {
           theirs = await cpuPercent(() => descendants(ng.pid!), 500, 3000);
         } finally {
-          try {
-            process.kill(-ng.pid!, 'SIGKILL');
-          } catch {
-            /* ended */
-          }
+          killGroup(ng, 'SIGKILL');
         }
       }
       cpu.push({ load_pct: load, host_available_pct: available, faultline_pct: ours, faultline_error: ours - load, stress_ng_pct: theirs, stress_ng_error: theirs - load });

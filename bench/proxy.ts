@@ -12,6 +12,7 @@ import type { FaultContext, FaultKind } from '../daemon/faults/types';
 import { CLK_TCK, readStat } from '../daemon/sys/proc';
 import { run } from '../daemon/sys/exec';
 import { printTable, summarize } from './stats';
+import { killGroup } from './service';
 
 // The fault proxy with no fault, side by side with a direct connection and with Debian's haproxy
 // (a C relay, default config, `mode tcp`; `mode http` for HTTP), all three interleaved round by
@@ -77,14 +78,6 @@ function startService(cmd: string, args: string[]): ChildProcess {
     if (code) console.error(`${cmd} exited ${code}: ${err.trim()}`);
   });
   return child;
-}
-
-function killService(child: ChildProcess): void {
-  try {
-    process.kill(-child.pid!, 'SIGKILL');
-  } catch {
-    /* gone */
-  }
 }
 
 async function startServers(): Promise<{ ports: Ports; child: ChildProcess }> {
@@ -439,7 +432,7 @@ export async function benchProxy(): Promise<unknown> {
     return figures;
   } finally {
     for (const stop of stops) await stop().catch(() => undefined);
-    for (const s of services) killService(s);
+    for (const s of services) killGroup(s, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }

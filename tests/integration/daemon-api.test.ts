@@ -6,7 +6,6 @@ import path from 'node:path';
 import { DAEMON_KEEP_ALIVE_MS } from '../../api/daemon';
 import { startDaemon } from '../../daemon/index';
 import { relayBackend } from '../../daemon/proxy/native-relay';
-import type { Reply } from '../helpers/http';
 import { faultId, killChildren, procState, spawnSleep, startTestDaemon, tempDir, waitFor, type TestDaemon } from './daemon-helpers';
 
 // The daemon's HTTP API against a real daemon in this process: info, auth, validation of every
@@ -26,7 +25,7 @@ async function bothStopPaths(dm: TestDaemon, body: unknown, headers?: Record<str
   // the same status and body; an error's message may word a JSON parser's complaint differently
   const same = (r: { status: number; body: any }) => (r.body?.error ? { status: r.status, code: r.body.error.code, details: r.body.error.details } : r);
   expect(same(lean)).toEqual(same(viaExpress));
-  expect((lean as unknown as Reply).headers.get('content-type')).toBe((viaExpress as unknown as Reply).headers.get('content-type'));
+  expect(lean.headers.get('content-type')).toBe(viaExpress.headers.get('content-type'));
   return lean;
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../daemon/index';
 import { PACKAGE_ROOT } from '../../daemon/paths';
-import { request } from '../helpers/http';
+import { request, type Reply } from '../helpers/http';
 import { tempDir } from '../helpers/tmp';
 import { spawnExeced } from '../helpers/processes';
 import { pollFor } from '../helpers/wait';
@@ -14,7 +14,7 @@ import { pollFor } from '../helpers/wait';
 
 export interface TestDaemon extends RunningDaemon {
   stateDir: string;
-  req(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  req(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
   destroy(): Promise<void>;
 }
 
