@@ -257,8 +257,8 @@ export class FaultManager {
     l.entry.phase = 'recovering';
     const t0 = process.hrtime.bigint();
     try {
-      if (kind && !l.revertedNow) await kind.recover(this.ctx(kind, l), l.entry.state as never);
-      else this.o.log.error({ fault: l.entry.id, kind: k }, 'journal holds a kind this daemon does not know; dropping it');
+      if (!kind) this.o.log.error({ fault: l.entry.id, kind: k }, 'journal holds a kind this daemon does not know; dropping it');
+      else if (!l.revertedNow) await kind.recover(this.ctx(kind, l), l.entry.state as never);
       await this.o.journal.remove(l.entry.id);
     } catch (err) {
       l.entry.phase = 'failed';

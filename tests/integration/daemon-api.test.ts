@@ -303,6 +303,24 @@ d('daemon API', () => {
     expect((await dm.req('GET', '/v1/faults')).body.faults).toEqual([]);
   });
 
+  it('logs a pause reverted by the one pass of SIGCONTs as recovered, and nothing at error', async () => {
+    // the one pass (recoverNow) marks the fault reverted; its revert must then only do the bookkeeping
+    const lines: { level: number; msg: string; fault?: string; reason?: string }[] = [];
+    const sink = { write: (l: string) => void lines.push(JSON.parse(l)) };
+    const own = await startTestDaemon({ logger: pino({ level: 'info' }, sink) }, 'api-log');
+    try {
+      const sleeps = [spawnSleep(), spawnSleep()];
+      const ids = sleeps.map(() => faultId('logged'));
+      for (const [i, s] of sleeps.entries()) expect((await own.req('POST', '/v1/faults', { id: ids[i], kind: 'process-pause', target: { pid: s.pid } })).status).toBe(201);
+      expect((await own.req('POST', '/v1/recover', { ids })).status).toBe(200);
+      for (const s of sleeps) await waitFor('SIGCONT', () => procState(s.pid!) === 'S');
+      expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+      expect(lines.filter((l) => l.msg === 'fault recovered').map((l) => [l.fault, l.reason]).sort()).toEqual(ids.map((id) => [id, 'requested']).sort());
+    } finally {
+      await own.destroy();
+    }
+  });
+
   describe('bad recover batches: 400 naming the field, nothing reverted', () => {
     let sleep: ReturnType<typeof spawnSleep>;
     let id: string;
