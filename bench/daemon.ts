@@ -19,6 +19,8 @@ import { killGroup } from './service';
 const RUNS = Number(process.env.FAULTLINE_BENCH_RUNS ?? 200);
 /** Per kind: stop early when this much time has gone (a loaded host); the table shows the runs done. */
 const BUDGET_MS = Number(process.env.FAULTLINE_BENCH_KIND_BUDGET_MS ?? 8_000);
+/** BENCH_DAEMON_KINDS=cpu-stress,network-bandwidth: only those kinds' latency (and the baselines), none of parts 2–4. */
+const ONLY_KINDS = process.env.BENCH_DAEMON_KINDS?.split(',').filter(Boolean);
 
 function execMs(cmd: string, args: string[]): Promise<number> {
   const t = process.hrtime.bigint();
@@ -127,7 +129,7 @@ export async function benchDaemon(): Promise<unknown> {
       const sx = summarize(xs);
       latency.push({ kind: label, runs: sx.n, inject_p50_ms: sx.p50, inject_p99_ms: sx.p99, recover_p50_ms: '', recover_p99_ms: '' });
     }
-    for (const c of cases) {
+    for (const c of cases.filter((x) => !ONLY_KINDS || ONLY_KINDS.includes(x.kind))) {
       const inj: number[] = [];
       const rec: number[] = [];
       const start = Date.now();
@@ -147,6 +149,7 @@ export async function benchDaemon(): Promise<unknown> {
     }
     printTable('daemon inject / recover latency over HTTP (ms)', latency);
     results.latency = latency;
+    if (ONLY_KINDS) return results;
 
     // 2. loss accuracy: daemon vs a hand-written nft rule, same traffic
     const packets = 3000;

@@ -166,6 +166,22 @@ function cpuDelta(a: Map<number, { group: string; cpu: number }>, b: Map<number,
   return sums;
 }
 
+/** Nanoseconds on a CPU so far per thread name, summed over the processes (/proc/<pid>/task/<tid>/schedstat): FLEET_DEBUG's split of the daemons' CPU. */
+function cpuByThread(pids: number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of pids) {
+    for (const tid of (() => { try { return readdirSync(`/proc/${pid}/task`); } catch { return []; } })()) {
+      try {
+        const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        out.set(comm, (out.get(comm) ?? 0) + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return out;
+}
+
 function rssMB(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN;
@@ -396,6 +412,7 @@ export async function benchFleet(): Promise<unknown> {
       await new Promise((r) => setTimeout(r, 300));
       trace = sigcontTrace(`faultline-fleet-${tag}`);
       const cpu0 = cpuByGroup();
+      const threads0 = process.env.FLEET_DEBUG ? cpuByThread(daemons.map((d) => d.pid!)) : undefined;
       const tAbort = performance.now();
       if (process.env.FLEET_DEBUG) console.log('abort at monotonic µs', process.hrtime.bigint() / 1000n);
       const answer = await post('/api/v1/alerts/alertmanager', {
@@ -438,6 +455,7 @@ export async function benchFleet(): Promise<unknown> {
       await poll('every run aborted', async () => sse.ended() >= EXPERIMENTS, 120_000, 5);
       abortAll.push(sse.endedAt(EXPERIMENTS)! - tAbort);
       abortCpu.push(cpuDelta(cpu0, cpuByGroup()));
+      if (threads0) console.log('daemons\' CPU ms by thread during the abort:', JSON.stringify(Object.fromEntries([...cpuByThread(daemons.map((d) => d.pid!))].map(([k, v]) => [k, Math.round((v - (threads0.get(k) ?? 0)) / 1e5) / 10]))));
       const counts = await Promise.all(
         Array.from({ length: DAEMONS }, async (_, i) => ((await (await fetchGet(`http://${addr(i)}:9471/v1/faults`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { faults: unknown[] }).faults.length),
       );
