@@ -17,7 +17,7 @@ RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild better-sqlite3 @
 FROM deps AS plugins
 COPY . .
 RUN npm run build
-# the native parts (time-skew's helper, the nft addon, the fault proxy's relay), compiled from daemon/native/*.c here (gcc came with g++ above;
+# the native parts (time-skew's helper, the nft and tc addons, the fault proxy's relay), compiled from daemon/native/*.c here (gcc came with g++ above;
 # the runtime's libnftables1 comes with its nftables package)
 RUN rm -rf daemon/native/build && node daemon/native/build.js
 

@@ -1,6 +1,7 @@
 import { run, ToolError } from './sys/exec';
 import { layout } from './sys/cgroup';
 import { nftBackend } from './sys/nft';
+import { tcBackend } from './sys/tc';
 import { relayBackend } from './proxy/native-relay';
 
 // What this host can do, probed once at start and shown in /v1/info. Kernel features are probed by
@@ -34,7 +35,7 @@ export async function probeCapabilities(): Promise<Capabilities> {
   ]);
   caps.nsenter = nsenter;
   caps.nft = nft.available ? { available: true, detail: nftBackend().detail } : nft;
-  caps.tc = tc;
+  caps.tc = tc.available ? { available: true, detail: tcBackend().detail } : tc;
   caps.tbf = tbf.available ? tbf : { available: false, detail: `tc tbf qdisc unavailable: ${tbf.detail}` };
   caps.netem = netem.available
     ? netem

@@ -7,6 +7,9 @@
 //                             reports itself unsupported, naming this.
 //   build/faultline-nft.node  libnftables inside the daemon (daemon/sys/nft.ts). Needs libnftables-dev
 //                             and this node's headers. Without it, the daemon runs the `nft` binary.
+//   build/faultline-tc.node   removes a tc kind's root qdisc through rtnetlink in the daemon
+//                             (daemon/sys/tc.ts). Needs this node's headers. Without it, the daemon
+//                             runs the tc binary for that too.
 //   build/faultline-relay.node the fault proxy's relay for connections no toxic touches
 //                             (daemon/proxy/native-relay.ts). Needs this node's headers. Without it,
 //                             those connections are relayed in JavaScript, a little slower.
@@ -59,7 +62,7 @@ const nodeInclude = [process.env.npm_config_nodedir, path.resolve(path.dirname(p
   .map((d) => path.join(d, 'include', 'node'))
   .find((d) => existsSync(path.join(d, 'node_api.h')));
 if (!nodeInclude) {
-  console.warn('faultline: faultline-nft.node and faultline-relay.node not built (no node_api.h beside this node): the daemon will run the nft binary, the fault proxy relays in JavaScript');
+  console.warn('faultline: faultline-nft.node, faultline-tc.node and faultline-relay.node not built (no node_api.h beside this node): the daemon will run the nft and tc binaries, the fault proxy relays in JavaScript');
 } else {
   // napi symbols stay undefined here: node provides them when it loads the addon
   build(
@@ -67,6 +70,12 @@ if (!nodeInclude) {
     ['nft.c'],
     [(o, s) => ['-shared', '-fPIC', '-pthread', `-I${nodeInclude}`, '-o', o, ...s, '-lnftables']],
     'install libnftables-dev; the daemon will run the nft binary',
+  );
+  build(
+    'faultline-tc.node',
+    ['tc.c'],
+    [(o, s) => ['-shared', '-fPIC', '-pthread', `-I${nodeInclude}`, '-o', o, ...s]],
+    'the daemon will remove qdiscs with the tc binary',
   );
   build(
     'faultline-relay.node',

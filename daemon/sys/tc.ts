@@ -1,8 +1,40 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../paths';
 import { run, ToolError } from './exec';
 
-// Traffic control through the `tc` binary. A fault adds one root qdisc with a handle derived from
-// its id, and recovery removes the root qdisc only while it is still that handle, so it never
-// deletes a qdisc someone else put there.
+// Traffic control. A fault adds one root qdisc with a handle derived from its id, and recovery removes
+// the root qdisc only while it is still that handle, so it never deletes a qdisc someone else put there.
+//
+// Adding runs the `tc` binary (htb trees, u32 filters: tc's own encoding). Removing, the stop path, is one
+// rtnetlink message, sent from inside the daemon (daemon/native/tc.c, built at install): ~1 ms where
+// nsenter + tc cost ~15–20 ms of CPU. Without the addon (or with FAULTLINE_TC=binary) tc removes it too.
+
+interface NativeTc {
+  deleteRoot(dev: string, handle: number, netnsPath: string | null): Promise<void>;
+}
+
+export const NATIVE_TC_PATH = path.join(PACKAGE_ROOT, 'daemon', 'native', 'build', 'faultline-tc.node');
+
+function loadNative(): { addon?: NativeTc; why?: string } {
+  if (process.env.FAULTLINE_TC === 'binary') return { why: 'FAULTLINE_TC=binary' };
+  if (!existsSync(NATIVE_TC_PATH)) return { why: `${path.relative(PACKAGE_ROOT, NATIVE_TC_PATH)} is not built (run node daemon/native/build.js)` };
+  try {
+    return { addon: createRequire(path.join(PACKAGE_ROOT, 'package.json'))(NATIVE_TC_PATH) as NativeTc };
+  } catch (err) {
+    return { why: `cannot load ${NATIVE_TC_PATH}: ${String(err)}` };
+  }
+}
+
+const native = loadNative();
+
+/** How qdiscs are removed, for /v1/info (the tc capability's detail). */
+export function tcBackend(): { native: boolean; detail: string } {
+  return native.addon
+    ? { native: true, detail: 'adds qdiscs with the tc binary, removes them through rtnetlink in the daemon' }
+    : { native: false, detail: `tc binary (${native.why})` };
+}
 
 export interface Qdisc {
   kind: string;
@@ -88,12 +120,32 @@ export async function listQdiscs(dev: string, netnsPath?: string): Promise<Qdisc
  * A gone device, netns or qdisc counts as done.
  */
 export async function deleteRootQdisc(dev: string, handle: string, netnsPath?: string): Promise<void> {
+  const args = ['qdisc', 'del', 'dev', dev, 'root', 'handle', handle];
+  if (native.addon) {
+    try {
+      await native.addon.deleteRoot(dev, majorOf(handle), netnsPath ?? null);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      // ENODEV: no such device; ENOENT: no such netns, or no qdisc of ours ("handle of zero"); EINVAL with
+      // "Invalid handle": the root qdisc is someone else's. The same cases the binary's texts say below.
+      if (e.code === 'ENODEV' || e.code === 'ENOENT' || (e.code === 'EINVAL' && /Invalid handle/i.test(e.message))) return;
+      throw new ToolError('tc', args, e.code ?? null, e.message);
+    }
+    return;
+  }
   try {
-    await run('tc', ['qdisc', 'del', 'dev', dev, 'root', 'handle', handle], { netnsPath });
+    await run('tc', args, { netnsPath });
   } catch (err) {
     if (err instanceof ToolError && /Cannot find device|No such file|Invalid handle|handle of zero|No such device/i.test(err.stderr)) return;
     throw err;
   }
+}
+
+/** "1a2b:" → 0x1a2b0000, the handle as the kernel has it (major in the high 16 bits). */
+function majorOf(handle: string): number {
+  const m = /^([0-9a-f]{1,4}):$/i.exec(handle);
+  if (!m) throw new Error(`not a tc major handle: ${handle}`);
+  return parseInt(m[1], 16) * 0x10000;
 }
 
 /** A tc major handle ("1a2b:") derived from a fault id: stable across restarts, never 0 or ffff. */
