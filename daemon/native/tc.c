@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #ifndef NETLINK_EXT_ACK
@@ -53,6 +54,7 @@ static const char *errno_name(int e) {
   case EPERM: return "EPERM";
   case EACCES: return "EACCES";
   case EBUSY: return "EBUSY";
+  case EAGAIN: return "ETIMEDOUT"; // SO_RCVTIMEO ran out
   default: return "ENETLINK";
   }
 }
@@ -87,6 +89,9 @@ static void delete_root(call_t *c) {
   if (fd < 0) return fail(c, errno, "cannot open a netlink socket");
   int one = 1;
   setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one); // the kernel's reason in text
+  // the kernel always acknowledges (NLM_F_ACK); should it not, the stop path answers with an error, not never
+  struct timeval wait = {.tv_sec = 5};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
   struct {
     struct nlmsghdr n;
     struct tcmsg t;
