@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { ApiError } from '../../api/errors';
+import { trackExit, waitGone } from '../sys/child-exits';
 import { isSameProcess, readStat } from '../sys/proc';
 import { PROXY_GID, type ProxyChildConfig, type ProxyChildReply } from './config';
 import { CHILD_ENTRY, compiledPath } from './paths';
@@ -42,6 +43,7 @@ export async function startProxyChild<C extends object = ProxyChildConfig>(cfg: 
     child.once('error', reject);
     child.once('spawn', () => resolve(child.pid as number));
   });
+  trackExit(child); // stopProxyChild then waits for its exit, not for a poll of /proc
   const ref: ProxyChildRef = { pid, startTime: (await readStat(pid))?.startTime ?? -1 };
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -114,12 +116,7 @@ export async function stopProxyChild(ref: Partial<ProxyChildRef> | undefined, dr
   };
   if (!(await alive())) return;
   send('SIGTERM');
-  const deadline = Date.now() + drainMs + 3000;
-  while (Date.now() < deadline) {
-    if (!(await alive())) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  if (await waitGone(pid, startTime, drainMs + 3000, 20)) return;
   send('SIGKILL');
-  const killDeadline = Date.now() + 5000;
-  while (Date.now() < killDeadline && (await alive())) await new Promise((r) => setTimeout(r, 20));
+  await waitGone(pid, startTime, 5000, 20);
 }

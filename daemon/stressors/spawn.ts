@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../paths';
+import { trackExit, waitGone } from '../sys/child-exits';
 import { isSameProcess, readStat } from '../sys/proc';
 
 // Stressors are small plain-JS scripts run by this same node binary, each its own process so it
@@ -19,14 +20,6 @@ export function scriptPath(script: StressorScript): string {
   return path.join(PACKAGE_ROOT, 'daemon', 'stressors', `${script}.mjs`);
 }
 
-/**
- * The stressors this daemon process started, by pid: resolved when the kernel reports the exit (libuv
- * reaps its children on SIGCHLD). A recover waits on this instead of polling /proc, so its answer
- * follows the exit by the time of one wake-up, not of a 10 ms poll. Stressors of an earlier run of the
- * daemon (after a restart) are not in it; for those, killStressors polls.
- */
-const exits = new Map<number, Promise<void>>();
-
 /** Starts a stressor; resolves once it is running and pinned with its start time. */
 export async function spawnStressor(script: StressorScript, args: string[]): Promise<StressorRef> {
   const child = spawn(process.execPath, [scriptPath(script), ...args], { detached: true, stdio: 'ignore' });
@@ -34,15 +27,7 @@ export async function spawnStressor(script: StressorScript, args: string[]): Pro
     child.once('error', reject);
     child.once('spawn', () => resolve(child.pid as number));
   });
-  exits.set(
-    pid,
-    new Promise<void>((resolve) =>
-      child.once('exit', () => {
-        exits.delete(pid);
-        resolve();
-      }),
-    ),
-  );
+  trackExit(child); // a recover then waits for its exit, not for a poll of /proc
   child.unref();
   const st = await readStat(pid);
   return { pid, startTime: st?.startTime ?? -1 };
@@ -62,15 +47,5 @@ export async function killStressors(refs: readonly StressorRef[] | undefined, ti
     }
   }
   const deadline = Date.now() + timeoutMs;
-  for (const r of live) {
-    // a pid in `exits` is our child and cannot be reused before it is reaped: the exit is that process's
-    const exit = exits.get(r.pid);
-    if (exit) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exit, new Promise((res) => (timer = setTimeout(res, Math.max(0, deadline - Date.now()))))]);
-      clearTimeout(timer);
-      continue;
-    }
-    while (Date.now() < deadline && (await isSameProcess(r.pid, r.startTime))) await new Promise((res) => setTimeout(res, 10));
-  }
+  for (const r of live) await waitGone(r.pid, r.startTime, deadline - Date.now());
 }
