@@ -46,6 +46,7 @@ setTimeout(() => console.log(JSON.stringify({ echo: echo.address().port, web: we
 // partial run does not replace the record.
 const PARTS = new Set((process.env.BENCH_PROXY_PARTS ?? 'rtt,bulk,http').split(','));
 const ROUNDS = Number(process.env.BENCH_PROXY_ROUNDS) || undefined;
+const HAPROXY_THREADS = Number(process.env.BENCH_HAPROXY_THREADS) || undefined;
 /** What a part left out with BENCH_PROXY_PARTS records (a scaled-down run), instead of NaNs. */
 const SKIPPED = { skipped: 'not in BENCH_PROXY_PARTS' };
 
@@ -127,6 +128,8 @@ async function startHaproxy(dir: string, upstream: { echo: number; bulk: number;
     [
       'global',
       '  maxconn 4096',
+      // BENCH_HAPROXY_THREADS=1: one thread, as the fault proxy's child has (default: haproxy's own, one per CPU)
+      ...(HAPROXY_THREADS ? [`  nbthread ${HAPROXY_THREADS}`] : []),
       'defaults',
       '  timeout connect 5s',
       '  timeout client 60s',
@@ -359,7 +362,7 @@ export async function benchProxy(): Promise<unknown> {
     const figures = {
       loadAverage: { start: loadAtStart, end: loadAtEnd },
       cpus: os.cpus().length,
-      haproxy: { version: hap.version, threads: hap.threads, config: 'defaults; mode tcp, and mode http with an ACL matching nothing' },
+      haproxy: { version: hap.version, threads: hap.threads, config: `defaults${HAPROXY_THREADS ? `, nbthread ${HAPROXY_THREADS}` : ''}; mode tcp, and mode http with an ACL matching nothing` },
       roundTrip: !PARTS.has('rtt') ? SKIPPED : {
         bytes: PING_BYTES,
         pings: PINGS_PER_ROUND * PING_ROUNDS,
