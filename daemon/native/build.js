@@ -29,11 +29,11 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
   process.exit(0);
 }
 
-/** Compiles `sources` into build/<name> unless it is newer than them; tries each flag set in turn. */
-function build(name, sources, flagSets, why) {
+/** Compiles `sources` into build/<name> unless it is newer than them and `headers`; tries each flag set in turn. */
+function build(name, sources, flagSets, why, headers = []) {
   const out = path.join(here, 'build', name);
   const inputs = sources.map((f) => path.join(here, f));
-  const newest = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
+  const newest = Math.max(...[...inputs, ...headers.map((f) => path.join(here, f))].map((f) => statSync(f).mtimeMs));
   if (existsSync(out) && statSync(out).mtimeMs >= newest && !force) return;
   const tmp = `${out}.${process.pid}.tmp`;
   let last;
@@ -70,12 +70,14 @@ if (!nodeInclude) {
     ['nft.c'],
     [(o, s) => ['-shared', '-fPIC', '-pthread', `-I${nodeInclude}`, '-o', o, ...s, '-lnftables']],
     'install libnftables-dev; the daemon will run the nft binary',
+    ['addon-common.h'],
   );
   build(
     'faultline-tc.node',
     ['tc.c'],
     [(o, s) => ['-shared', '-fPIC', '-pthread', `-I${nodeInclude}`, '-o', o, ...s]],
     'the daemon will remove qdiscs with the tc binary',
+    ['addon-common.h'],
   );
   build(
     'faultline-relay.node',

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addon-common.h"
+
 typedef struct {
   char *script;
   char *netns; // NULL: the daemon's own namespace
@@ -62,12 +64,12 @@ static void fail_errno(call_t *c, const char *what) {
 
 static void *run_on_thread(void *arg) {
   call_t *c = arg;
-  if (c->netns) {
-    int fd = open(c->netns, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) { fail_errno(c, "cannot open"); return NULL; }
-    int r = setns(fd, CLONE_NEWNET);
-    close(fd);
-    if (r != 0) { fail_errno(c, "cannot enter"); return NULL; }
+  const char *step = NULL;
+  int e = c->netns ? enter_netns(c->netns, &step) : 0;
+  if (e) {
+    errno = e;
+    fail_errno(c, strcmp(step, "open") == 0 ? "cannot open" : "cannot enter");
+    return NULL;
   }
   // the netlink socket libnftables opens here belongs to this thread's namespace
   struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
@@ -100,11 +102,8 @@ static void *run_on_thread(void *arg) {
 static void execute(napi_env env, void *data) {
   (void)env;
   call_t *c = data;
-  pthread_t t;
   pthread_mutex_lock(&nft_lock);
-  if (pthread_create(&t, NULL, run_on_thread, c) == 0) {
-    pthread_join(t, NULL);
-  } else {
+  if (run_on_own_thread(run_on_thread, c) != 0) {
     c->ok = 0;
     c->code = "ENFT";
     c->text = strdup("cannot start a thread for libnftables");
@@ -129,16 +128,6 @@ static void complete(napi_env env, napi_status status, void *data) {
   free(c->netns);
   free(c->text);
   free(c);
-}
-
-static char *string_arg(napi_env env, napi_value v) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
-  char *s = malloc(len + 1);
-  if (!s) return NULL;
-  napi_get_value_string_utf8(env, v, s, len + 1, &len);
-  if (strlen(s) != len) { free(s); return NULL; } // an embedded NUL would cut the script short
-  return s;
 }
 
 static napi_value run(napi_env env, napi_callback_info info) {

@@ -32,6 +32,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "addon-common.h"
+
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
 #endif
@@ -138,19 +140,11 @@ static void delete_root(call_t *c) {
 
 static void *run_on_thread(void *arg) {
   call_t *c = arg;
-  if (c->netns) {
-    int fd = open(c->netns, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      fail(c, errno, "cannot open the network namespace");
-      return NULL;
-    }
-    int r = setns(fd, CLONE_NEWNET);
-    int e = errno;
-    close(fd);
-    if (r != 0) {
-      fail(c, e, "cannot enter the network namespace");
-      return NULL;
-    }
+  const char *step = NULL;
+  int e = c->netns ? enter_netns(c->netns, &step) : 0;
+  if (e) {
+    fail(c, e, strcmp(step, "open") == 0 ? "cannot open the network namespace" : "cannot enter the network namespace");
+    return NULL;
   }
   delete_root(c);
   return NULL;
@@ -159,10 +153,8 @@ static void *run_on_thread(void *arg) {
 static void execute(napi_env env, void *data) {
   (void)env;
   call_t *c = data;
-  pthread_t t;
-  int e = pthread_create(&t, NULL, run_on_thread, c);
-  if (e == 0) pthread_join(t, NULL);
-  else fail(c, e, "cannot start a thread");
+  int e = run_on_own_thread(run_on_thread, c);
+  if (e) fail(c, e, "cannot start a thread");
 }
 
 static void complete(napi_env env, napi_status status, void *data) {
@@ -182,19 +174,6 @@ static void complete(napi_env env, napi_status status, void *data) {
   free(c->dev);
   free(c->netns);
   free(c);
-}
-
-static char *string_arg(napi_env env, napi_value v) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
-  char *s = malloc(len + 1);
-  if (!s) return NULL;
-  napi_get_value_string_utf8(env, v, s, len + 1, &len);
-  if (strlen(s) != len) { // an embedded NUL would name another device or file
-    free(s);
-    return NULL;
-  }
-  return s;
 }
 
 static napi_value delete_root_js(napi_env env, napi_callback_info info) {

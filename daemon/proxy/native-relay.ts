@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import path from 'node:path';
+import { addonPath, loadAddon } from '../native/addon';
 import { PACKAGE_ROOT } from '../paths';
 
 // Connections no toxic touches, relayed by daemon/native/relay.c on a thread of its own instead of
@@ -16,7 +16,7 @@ interface RelayAddon {
   cutAll(): void;
 }
 
-export const NATIVE_RELAY_PATH = path.join(PACKAGE_ROOT, 'daemon', 'native', 'build', 'faultline-relay.node');
+export const NATIVE_RELAY_PATH = addonPath('faultline-relay.node');
 
 /** Which relay the proxy children will use, for /v1/info (read without loading the addon into the daemon). */
 export function relayBackend(): { native: boolean; detail: string } {
@@ -26,12 +26,7 @@ export function relayBackend(): { native: boolean; detail: string } {
 }
 
 function load(): RelayAddon | undefined {
-  if (!relayBackend().native) return undefined;
-  try {
-    return createRequire(path.join(PACKAGE_ROOT, 'package.json'))(NATIVE_RELAY_PATH) as RelayAddon;
-  } catch {
-    return undefined;
-  }
+  return loadAddon<RelayAddon>(NATIVE_RELAY_PATH, { env: 'FAULTLINE_PROXY_RELAY', value: 'js' }).addon;
 }
 
 // loaded where it is used: the proxy child, not the daemon

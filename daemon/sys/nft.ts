@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { PACKAGE_ROOT } from '../paths';
+import { addonPath, loadAddon } from '../native/addon';
 import { run, ToolError } from './exec';
 
 // nftables. A fault's rules live in one table of its own (family inet), loaded atomically from a
@@ -17,19 +14,9 @@ interface NativeNft {
   run(script: string, netnsPath: string | null): Promise<string>;
 }
 
-export const NATIVE_NFT_PATH = path.join(PACKAGE_ROOT, 'daemon', 'native', 'build', 'faultline-nft.node');
+export const NATIVE_NFT_PATH = addonPath('faultline-nft.node');
 
-function loadNative(): { addon?: NativeNft; why?: string } {
-  if (process.env.FAULTLINE_NFT === 'binary') return { why: 'FAULTLINE_NFT=binary' };
-  if (!existsSync(NATIVE_NFT_PATH)) return { why: `${path.relative(PACKAGE_ROOT, NATIVE_NFT_PATH)} is not built (needs libnftables-dev; run node daemon/native/build.js)` };
-  try {
-    return { addon: createRequire(path.join(PACKAGE_ROOT, 'package.json'))(NATIVE_NFT_PATH) as NativeNft };
-  } catch (err) {
-    return { why: `cannot load ${NATIVE_NFT_PATH}: ${String(err)}` };
-  }
-}
-
-const native = loadNative();
+const native = loadAddon<NativeNft>(NATIVE_NFT_PATH, { env: 'FAULTLINE_NFT', value: 'binary' }, 'libnftables-dev');
 
 /** Which way scripts run, for /v1/info and the capability detail. */
 export function nftBackend(): { native: boolean; detail: string } {

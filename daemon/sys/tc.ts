@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { PACKAGE_ROOT } from '../paths';
+import { addonPath, loadAddon } from '../native/addon';
 import { run, ToolError } from './exec';
 
 // Traffic control. A fault adds one root qdisc with a handle derived from its id, and recovery removes
@@ -15,19 +12,9 @@ interface NativeTc {
   deleteRoot(dev: string, handle: number, netnsPath: string | null): Promise<void>;
 }
 
-export const NATIVE_TC_PATH = path.join(PACKAGE_ROOT, 'daemon', 'native', 'build', 'faultline-tc.node');
+export const NATIVE_TC_PATH = addonPath('faultline-tc.node');
 
-function loadNative(): { addon?: NativeTc; why?: string } {
-  if (process.env.FAULTLINE_TC === 'binary') return { why: 'FAULTLINE_TC=binary' };
-  if (!existsSync(NATIVE_TC_PATH)) return { why: `${path.relative(PACKAGE_ROOT, NATIVE_TC_PATH)} is not built (run node daemon/native/build.js)` };
-  try {
-    return { addon: createRequire(path.join(PACKAGE_ROOT, 'package.json'))(NATIVE_TC_PATH) as NativeTc };
-  } catch (err) {
-    return { why: `cannot load ${NATIVE_TC_PATH}: ${String(err)}` };
-  }
-}
-
-const native = loadNative();
+const native = loadAddon<NativeTc>(NATIVE_TC_PATH, { env: 'FAULTLINE_TC', value: 'binary' });
 
 /** How qdiscs are removed, for /v1/info (the tc capability's detail). */
 export function tcBackend(): { native: boolean; detail: string } {
