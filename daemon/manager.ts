@@ -270,8 +270,10 @@ export class FaultManager {
     this.live.delete(l.entry.id);
     if (wasActive) this.o.metrics.active.dec({ kind: k });
     this.o.metrics.recoveries.inc({ kind: k, reason });
-    this.o.metrics.recoverDuration.observe({ kind: k }, Number(process.hrtime.bigint() - t0) / 1e9);
-    this.o.log.info({ fault: l.entry.id, kind: k, reason }, 'fault recovered');
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    this.o.metrics.recoverDuration.observe({ kind: k }, seconds);
+    // how long this fault's revert took, in the log too: the watchdog's revert after a crash has no /metrics
+    this.o.log.info({ fault: l.entry.id, kind: k, reason, ms: Math.round(seconds * 1e4) / 10 }, 'fault recovered');
   }
 
   /**

@@ -305,7 +305,7 @@ d('daemon API', () => {
 
   it('logs a pause reverted by the one pass of SIGCONTs as recovered, and nothing at error', async () => {
     // the one pass (recoverNow) marks the fault reverted; its revert must then only do the bookkeeping
-    const lines: { level: number; msg: string; fault?: string; reason?: string }[] = [];
+    const lines: { level: number; msg: string; fault?: string; reason?: string; ms?: number }[] = [];
     const sink = { write: (l: string) => void lines.push(JSON.parse(l)) };
     const own = await startTestDaemon({ logger: pino({ level: 'info' }, sink) }, 'api-log');
     try {
@@ -316,6 +316,8 @@ d('daemon API', () => {
       for (const s of sleeps) await waitFor('SIGCONT', () => procState(s.pid!) === 'S');
       expect(lines.filter((l) => l.level >= 50)).toEqual([]);
       expect(lines.filter((l) => l.msg === 'fault recovered').map((l) => [l.fault, l.reason]).sort()).toEqual(ids.map((id) => [id, 'requested']).sort());
+      // each with how long its revert took
+      for (const l of lines.filter((x) => x.msg === 'fault recovered')) expect(l.ms).toBeGreaterThanOrEqual(0);
     } finally {
       await own.destroy();
     }

@@ -173,7 +173,11 @@ async function armedWatchdog(url: string): Promise<number> {
     const log = readFileSync(path.join(stateDir, 'watchdog.log'), 'utf8');
     expect(log).toMatch(new RegExp(`"found":${f.count},"left":0`));
     const done = JSON.parse(log.trim().split('\n').pop()!);
-    process.stderr.write(`watchdog: ${f.count} faults reverted ${done.time - t0} ms after kill -9 (${Math.round(done.ms)} ms of reverting); the test's polling saw it after ${tookMs} ms\n`);
+    // the log names each fault it reverted, and how long that took
+    const reverted = log.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.msg === 'fault recovered');
+    expect(reverted.map((l) => [l.kind, l.reason, typeof l.ms]).sort()).toEqual(Object.keys(f.created).map((k) => [k, 'daemon_died', 'number']).sort());
+    const slowest = reverted.sort((a, b) => b.ms - a.ms).slice(0, 3).map((l) => `${l.kind} ${l.ms} ms`).join(', ');
+    process.stderr.write(`watchdog: ${f.count} faults reverted ${done.time - t0} ms after kill -9 (${Math.round(done.ms)} ms of reverting; slowest: ${slowest}); the test's polling saw it after ${tookMs} ms\n`);
     expect(await accepts(f.proxies[0].proxyPort)).toBe(false);
     expect(existsSync(path.join(stateDir, 'daemon.lock'))).toBe(false);
 
