@@ -12,13 +12,24 @@ export function addonPath(name: string): string {
   return path.join(PACKAGE_ROOT, 'daemon', 'native', 'build', name);
 }
 
-/**
- * The addon at `file`, or why there is none. `off`: the environment variable and value that turn it off;
- * `needs`: what building it takes besides a C compiler and node's headers, said when it is not built.
- */
-export function loadAddon<T>(file: string, off: { env: string; value: string }, needs?: string): { addon?: T; why?: string } {
-  if (process.env[off.env] === off.value) return { why: `${off.env}=${off.value}` };
-  if (!existsSync(file)) return { why: `${path.relative(PACKAGE_ROOT, file)} is not built (${needs ? `needs ${needs}; ` : ''}run node daemon/native/build.js)` };
+/** How an addon is turned off (the environment variable and its value), and what building it takes besides a C compiler and node's headers. */
+export interface AddonSwitch {
+  env: string;
+  value: string;
+  needs?: string;
+}
+
+/** Why the addon at `file` will not be used (turned off, or not built), without loading it; undefined: it is there. */
+export function addonAbsence(file: string, off: AddonSwitch): string | undefined {
+  if (process.env[off.env] === off.value) return `${off.env}=${off.value}`;
+  if (!existsSync(file)) return `${path.relative(PACKAGE_ROOT, file)} is not built (${off.needs ? `needs ${off.needs}; ` : ''}run node daemon/native/build.js)`;
+  return undefined;
+}
+
+/** The addon at `file`, or why there is none. */
+export function loadAddon<T>(file: string, off: AddonSwitch): { addon?: T; why?: string } {
+  const why = addonAbsence(file, off);
+  if (why) return { why };
   try {
     return { addon: createRequire(path.join(PACKAGE_ROOT, 'package.json'))(file) as T };
   } catch (err) {

@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import path from 'node:path';
-import { addonPath, loadAddon } from '../native/addon';
-import { PACKAGE_ROOT } from '../paths';
+import { addonAbsence, addonPath, loadAddon } from '../native/addon';
 
 // Connections no toxic touches, relayed by daemon/native/relay.c on a thread of its own instead of
 // through libuv and V8 for every read: a relayed hop costs what it costs in any C relay (epoll_wait,
@@ -17,16 +14,16 @@ interface RelayAddon {
 }
 
 export const NATIVE_RELAY_PATH = addonPath('faultline-relay.node');
+const RELAY_SWITCH = { env: 'FAULTLINE_PROXY_RELAY', value: 'js' };
 
 /** Which relay the proxy children will use, for /v1/info (read without loading the addon into the daemon). */
 export function relayBackend(): { native: boolean; detail: string } {
-  if (process.env.FAULTLINE_PROXY_RELAY === 'js') return { native: false, detail: 'JavaScript relay (FAULTLINE_PROXY_RELAY=js)' };
-  if (!existsSync(NATIVE_RELAY_PATH)) return { native: false, detail: `JavaScript relay (${path.relative(PACKAGE_ROOT, NATIVE_RELAY_PATH)} is not built; run node daemon/native/build.js)` };
-  return { native: true, detail: 'native relay thread for connections no toxic acts on' };
+  const why = addonAbsence(NATIVE_RELAY_PATH, RELAY_SWITCH);
+  return why ? { native: false, detail: `JavaScript relay (${why})` } : { native: true, detail: 'native relay thread for connections no toxic acts on' };
 }
 
 function load(): RelayAddon | undefined {
-  return loadAddon<RelayAddon>(NATIVE_RELAY_PATH, { env: 'FAULTLINE_PROXY_RELAY', value: 'js' }).addon;
+  return loadAddon<RelayAddon>(NATIVE_RELAY_PATH, RELAY_SWITCH).addon;
 }
 
 // loaded where it is used: the proxy child, not the daemon

@@ -16,7 +16,7 @@ interface NativeNft {
 
 export const NATIVE_NFT_PATH = addonPath('faultline-nft.node');
 
-const native = loadAddon<NativeNft>(NATIVE_NFT_PATH, { env: 'FAULTLINE_NFT', value: 'binary' }, 'libnftables-dev');
+const native = loadAddon<NativeNft>(NATIVE_NFT_PATH, { env: 'FAULTLINE_NFT', value: 'binary', needs: 'libnftables-dev' });
 
 /** Which way scripts run, for /v1/info and the capability detail. */
 export function nftBackend(): { native: boolean; detail: string } {
