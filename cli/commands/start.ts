@@ -35,6 +35,9 @@ export function registerStart(program: Command): void {
       logger: log.child({ component: 'daemon' }),
       capabilities,
     });
+    // An exporter that does not start (a taken port, a data dir that takes no writes) stops the daemon
+    // it came with: otherwise the daemon's watchdog would see it die with the process and run its
+    // crash recovery over the state dir after the command has already said it failed.
     const ex = await startExporter({
       listen: o.listen,
       dataDir: o.dataDir,
@@ -44,6 +47,9 @@ export function registerStart(program: Command): void {
       leaseSeconds: leaseSeconds(o.lease),
       ...safety,
       ...retention,
+    }).catch(async (err: unknown) => {
+      await daemon.shutdown({ recover: true }).catch((e: unknown) => log.error({ err: String(e) }, 'the embedded daemon did not stop cleanly'));
+      throw err;
     });
     process.stdout.write(`faultline exporter listening on ${ex.url} (embedded daemon ${daemon.url}, data in ${path.resolve(o.dataDir)})\n`);
     // The embedded daemon always reverts its faults when it stops (nobody would renew their leases);

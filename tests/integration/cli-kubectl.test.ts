@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -27,6 +27,19 @@ afterAll(async () => {
   killAll(procs);
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Pids of processes whose command line names `text` (e.g. a watchdog given a state dir). */
+function processesNaming(text: string): number[] {
+  const found: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text)) found.push(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
 
 const pause = (name: string, pid: number, labels: Record<string, string>, namespace = 'default') => ({
   metadata: { name, namespace, labels },
@@ -164,10 +177,16 @@ describe('usage errors end in what to do (exit 2)', () => {
     await new Promise((r) => busy.once('listening', r));
     try {
       const port = (busy.address() as net.AddressInfo).port;
-      const r = await cli(['start', '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'taken'), '--log-level', 'warn'], {});
+      const dataDir = path.join(dir, 'taken');
+      const r = await cli(['start', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-level', 'warn'], {});
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`faultline: port ${port} is taken on 127.0.0.1`);
       expect(r.stderr).toMatch(/use --listen HOST:PORT/);
+      // The embedded daemon was stopped, not left to die with the process: its watchdog is gone
+      // with it and did not run crash recovery over the state dir (which it would do after the
+      // command had exited, writing into a folder the user may already be removing).
+      expect(processesNaming(path.resolve(dataDir))).toEqual([]);
+      expect(readFileSync(path.join(dataDir, 'embedded-daemon', 'watchdog.log'), 'utf8')).not.toMatch(/daemon died/);
     } finally {
       busy.close();
     }
