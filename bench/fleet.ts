@@ -324,7 +324,7 @@ export async function benchFleet(): Promise<unknown> {
     /** CPU seconds each kind of process used from the webhook until every run was Aborted. */
     const abortCpu: Record<string, number>[] = [];
     const sseDelays: number[] = [];
-    let idle: Record<string, number> = {};
+    let idle: Record<string, number | Record<string, number>> = {};
     let scrape: Record<string, number> = {};
     let rssRunning = 0;
     const pausee = buildPausee(dir);
@@ -387,12 +387,29 @@ export async function benchFleet(): Promise<unknown> {
         };
         const r0 = await reqs();
         const c0 = cpuSeconds(exporter.pid!);
+        const g0 = cpuByGroup();
         const w0 = performance.now();
         await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
         const secs = (performance.now() - w0) / 1000;
         const c1 = cpuSeconds(exporter.pid!);
+        const g1 = cpuByGroup();
         const r1 = await reqs();
-        idle = { seconds: Math.round(secs), exporterCpuPercent: Math.round(((c1 - c0) / secs) * 1000) / 10, renewalRequestsPerSecond: Math.round(((r1 - r0) / secs) * 10) / 10 };
+        // What a node pays for its daemon at rest with its share of the experiments running (the lease
+        // renewals: one request per lease/3 rewriting each fault's journal entry), and what its
+        // watchdog holds: the per-node cost that 1 000 or 10 000 nodes multiply.
+        const percent = (cpu: number) => Math.round((cpu / secs) * 1000) / 10;
+        const byGroup = Object.fromEntries(Object.entries(cpuDelta(g0, g1)).map(([g, cpu]) => [g, percent(cpu)]));
+        const mean = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10;
+        const watchdogs = [...g1].filter(([, x]) => x.group === 'watchdogs').map(([pid]) => pid);
+        idle = {
+          seconds: Math.round(secs),
+          exporterCpuPercent: percent(c1 - c0),
+          renewalRequestsPerSecond: Math.round(((r1 - r0) / secs) * 10) / 10,
+          daemonCpuPercentEach: Math.round(((byGroup.daemons ?? 0) / DAEMONS) * 100) / 100,
+          daemonRssMBEach: mean(daemons.map((d) => rssMB(d.pid!))),
+          watchdogRssMBEach: watchdogs.length ? mean(watchdogs.map((pid) => rssMB(pid))) : NaN,
+          cpuPercentByProcess: byGroup,
+        };
         // 5. /metrics at this size
         const times: number[] = [];
         let bytes = 0;
@@ -483,6 +500,7 @@ export async function benchFleet(): Promise<unknown> {
       { measure: 'SSE delay during the abort p50 (ms)', value: sse.p50, detail: `p99 ${sse.p99}, events ${sse.n}` },
       { measure: 'exporter CPU while running (%)', value: idle.exporterCpuPercent, detail: `over ${idle.seconds} s` },
       { measure: 'lease renewal requests/s (all daemons)', value: idle.renewalRequestsPerSecond, detail: `lease ${LEASE}` },
+      { measure: 'one daemon at rest: CPU (%)', value: idle.daemonCpuPercentEach, detail: `${EXPERIMENTS / DAEMONS} faults each; RSS ${idle.daemonRssMBEach} MB, its watchdog ${idle.watchdogRssMBEach} MB; CPU % by process ${JSON.stringify(idle.cpuPercentByProcess)}` },
       { measure: '/metrics scrape p50 (ms)', value: scrape.p50, detail: `p99 ${scrape.p99}, ${scrape.bytes} bytes` },
       { measure: 'exporter RSS (MB)', value: rssRunning, detail: `empty ${rssIdleEmpty}, after ${rssAfter}` },
       { measure: 'daemons up (ms)', value: Math.round(daemonsUpMs), detail: `${DAEMONS} processes started at once` },
