@@ -26,6 +26,8 @@ interface Live {
   revertedNow?: boolean;
   /** After a failed recover, not before this time (ms) again: retries back off instead of spinning. */
   retryAt?: number;
+  /** A helper of this fault reads its lease from the journal file (it was handed ctx.journalFile): renewals rewrite the file. */
+  leaseOnDisk?: boolean;
 }
 
 export interface ManagerOptions {
@@ -144,13 +146,19 @@ export class FaultManager {
   }
 
   private ctx(kind: FaultKind, l: Live): FaultContext<never> {
+    const journal = this.o.journal;
     return {
       id: l.entry.id,
       params: l.entry.params as never,
       target: l.entry.resolved,
       log: this.o.log.child({ fault: l.entry.id, kind: kind.spec.kind }),
       signal: l.abort.signal,
-      journalFile: this.o.journal.fileOf(l.entry.id),
+      // Handing the file to a helper (a stressor, proxy or DNS child: their dead-man switch reads the
+      // lease there) is what makes its renewals worth a journal write; see renew().
+      get journalFile() {
+        l.leaseOnDisk = true;
+        return journal.fileOf(l.entry.id);
+      },
       save: async (state) => {
         l.entry.state = { ...state };
         await this.o.journal.write(l.entry);
@@ -206,8 +214,12 @@ export class FaultManager {
     const secs = leaseSeconds ?? l.entry.leaseSeconds;
     l.entry.leaseSeconds = secs;
     l.entry.leaseExpiresAt = new Date(Date.now() + secs * 1000).toISOString();
-    // an injection in flight writes the entry itself; otherwise persist the new expiry now
-    if (l.entry.phase !== 'injecting') await this.o.journal.write(l.entry);
+    // The lease on disk is read only by a fault's own helpers (their dead-man switch); the daemon's
+    // sweep reads it in memory, and a restart or the watchdog reverts every journaled fault whatever
+    // its lease. So a renewal is a journal write (fsync, rename, directory fsync: ~1 ms of the daemon's
+    // CPU a fault, on every node, every lease/3) only for a fault with such a helper. An injection in
+    // flight writes the entry itself.
+    if (l.leaseOnDisk && l.entry.phase !== 'injecting') await this.o.journal.write(l.entry);
     return toWire(l.entry);
   }
 

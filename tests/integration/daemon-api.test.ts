@@ -414,6 +414,31 @@ d('daemon API', () => {
     }
   });
 
+  it("a renewal rewrites the journal entry only of a fault whose helper reads its lease there (a stressor's dead-man switch)", async () => {
+    const sleep = spawnSleep();
+    const pause = faultId('lease-mem');
+    const stress = faultId('lease-disk');
+    const onDisk = (id: string) => JSON.parse(readFileSync(path.join(dm.stateDir, 'faults', `${id}.json`), 'utf8')).leaseExpiresAt as string;
+    const created = {
+      [pause]: (await dm.req('POST', '/v1/faults', { id: pause, kind: 'process-pause', target: { pid: sleep.pid }, leaseSeconds: 30 })).body,
+      [stress]: (await dm.req('POST', '/v1/faults', { id: stress, kind: 'cpu-stress', params: { workers: 1, load: 1 }, leaseSeconds: 30 })).body,
+    };
+    try {
+      for (const id of [pause, stress]) expect(onDisk(id)).toBe(created[id].leaseExpiresAt);
+      const res = await dm.req('PUT', '/v1/leases', { ids: [pause, stress], leaseSeconds: 120 });
+      expect(res.status).toBe(200);
+      const renewed = Object.fromEntries(res.body.items.map((x: any) => [x.id, x.fault.leaseExpiresAt]));
+      for (const id of [pause, stress]) expect(Date.parse(renewed[id])).toBeGreaterThan(Date.parse(created[id].leaseExpiresAt) + 60_000);
+      // the stressor's worker reads its lease from the file: the file has the new one
+      expect(onDisk(stress)).toBe(renewed[stress]);
+      // nothing reads a pause's lease from disk (the sweep reads it in memory; a restart reverts every entry): no write
+      expect(onDisk(pause)).toBe(created[pause].leaseExpiresAt);
+      expect((await dm.req('GET', `/v1/faults/${pause}`)).body.leaseExpiresAt).toBe(renewed[pause]);
+    } finally {
+      await dm.req('POST', '/v1/recover', { ids: [pause, stress] });
+    }
+  });
+
   it('renews a lease, and reverts the fault within a second of expiry without any request', async () => {
     const sleep = spawnSleep();
     const id = faultId('lease');
