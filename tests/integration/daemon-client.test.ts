@@ -1,8 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { DaemonClient } from '../../exporter/daemons';
 import { faultId, killChildren, procState, spawnSleep, startTestDaemon, waitFor, type TestDaemon } from './daemon-helpers';
+import { removeDir, tempDir } from '../helpers/tmp';
 
 // The exporter's daemon client against a real daemon, seen through a recording relay in front of it:
 // recoveries asked for in one tick go out as one POST /v1/recover; a daemon without that route (older
@@ -132,5 +137,53 @@ d('exporter daemon client', () => {
       silent.closeAllConnections();
       silent.close();
     }
+  });
+});
+
+describe('where the daemon client sends a request, from the daemon URL parsed once', () => {
+  const seen: { url?: string; host?: string; authorization?: string }[] = [];
+  const servers: (http.Server | https.Server)[] = [];
+  const dir = tempDir('client-url');
+  afterAll(async () => {
+    for (const s of servers) {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
+    removeDir(dir);
+  });
+
+  async function serve(host: string, tls?: { key: Buffer; cert: Buffer }): Promise<number> {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      seen.push({ url: req.url, host: req.headers.host, authorization: req.headers.authorization });
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"hostname":"h"}');
+    };
+    const s = tls ? https.createServer(tls, handler) : http.createServer(handler);
+    servers.push(s);
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(0, host, () => resolve());
+    });
+    return (s.address() as AddressInfo).port;
+  }
+
+  it('a path prefix, user info as Basic auth, an IPv6 address without its brackets', async () => {
+    const port = await serve('127.0.0.1');
+    await new DaemonClient({ url: `http://127.0.0.1:${port}/behind/a/proxy/` }).fetchInfo();
+    expect(seen.pop()).toMatchObject({ url: '/behind/a/proxy/v1/info', host: `127.0.0.1:${port}` });
+    await new DaemonClient({ url: `http://ops:p%40ss@127.0.0.1:${port}` }).fetchInfo();
+    expect(seen.pop()).toMatchObject({ url: '/v1/info', authorization: `Basic ${Buffer.from('ops:p@ss').toString('base64')}` });
+    const v6 = await serve('::1');
+    await new DaemonClient({ url: `http://[::1]:${v6}` }).fetchInfo();
+    expect(seen.pop()).toMatchObject({ url: '/v1/info', host: `[::1]:${v6}` });
+  });
+
+  it('an https URL speaks TLS (an untrusted certificate is refused, naming why)', async () => {
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const port = await serve('127.0.0.1', { key: readFileSync(key), cert: readFileSync(cert) });
+    await expect(new DaemonClient({ url: `https://127.0.0.1:${port}` }).fetchInfo()).rejects.toThrow(/unreachable: DEPTH_ZERO_SELF_SIGNED_CERT/);
+    expect(seen).toEqual([]);
   });
 });
