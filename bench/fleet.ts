@@ -394,9 +394,9 @@ export async function benchFleet(): Promise<unknown> {
         const c1 = cpuSeconds(exporter.pid!);
         const g1 = cpuByGroup();
         const r1 = await reqs();
-        // What a node pays for its daemon at rest with its share of the experiments running (the lease
-        // renewals: one request per lease/3 rewriting each fault's journal entry), and what its
-        // watchdog holds: the per-node cost that 1 000 or 10 000 nodes multiply.
+        // What a node pays for its daemon at rest with its share of the experiments running (mostly the
+        // lease renewals: one request per lease/3), and what its watchdog holds: the per-node cost that
+        // 1 000 or 10 000 nodes multiply.
         const percent = (cpu: number) => Math.round((cpu / secs) * 1000) / 10;
         const byGroup = Object.fromEntries(Object.entries(cpuDelta(g0, g1)).map(([g, cpu]) => [g, percent(cpu)]));
         const mean = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10;

@@ -177,8 +177,8 @@ export class DaemonClient {
    * One request over node:http(s) with the global agent (keep-alive, like fetch's pool). Not fetch: its
    * implementation (undici, with a WebAssembly HTTP parser) is compiled on first use, which made the
    * first daemon request the single largest cost of `faultline start` (~0.35 s of CPU under load).
-   * No URL parsing and no dynamic import per request: they were a fifth of the exporter's CPU per send
-   * when an abort writes one request to every daemon.
+   * No URL parsing and no dynamic import per request: an abort writes one request to every daemon, and
+   * without them each send costs the exporter 10–20 % less CPU (docs/architecture.md, "At fleet scale").
    */
   private async send(method: string, path: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal, onStatus?: (s: number) => void): Promise<{ res: { status: number; ok: boolean }; text: string }> {
     const { https, pathPrefix, ...where } = this.endpoint;
