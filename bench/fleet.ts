@@ -53,6 +53,8 @@ function prioritize(pid: number, nice: number): string {
 const daemonCpus = EXPORTER_CPU === undefined ? undefined : os.cpus().map((_, i) => String(i)).filter((c) => c !== EXPORTER_CPU).join(',');
 // Extra node flags for the exporter / the daemons, e.g. FLEET_EXPORTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
 const nodeArgs = (v: string | undefined) => (v ? v.split(/\s+/).filter(Boolean) : []);
+/** The daemons run as the DaemonSet and the compose file start them (deploy/kubernetes/base/daemonset.yaml). */
+const DAEMON_NODE_ARGS = process.env.FLEET_DAEMON_NODE_ARGS ?? '--max-semi-space-size=1';
 
 const tag = (process.pid % 10000).toString(36);
 const nsName = (i: number) => `flf-${tag}-${i}`;
@@ -268,7 +270,7 @@ export async function benchFleet(): Promise<unknown> {
       Array.from({ length: DAEMONS }, (_, i) => {
         mkdirSync(path.join(dir, `d${i}`));
         return service(
-          pinned(daemonCpus, ['ip', 'netns', 'exec', nsName(i), process.execPath, ...nodeArgs(process.env.FLEET_DAEMON_NODE_ARGS), BIN, 'daemon', '--listen', `${addr(i)}:9471`, '--state-dir', path.join(dir, `d${i}`), '--token', TOKEN, '--log-level', 'warn']),
+          pinned(daemonCpus, ['ip', 'netns', 'exec', nsName(i), process.execPath, ...nodeArgs(DAEMON_NODE_ARGS), BIN, 'daemon', '--listen', `${addr(i)}:9471`, '--state-dir', path.join(dir, `d${i}`), '--token', TOKEN, '--log-level', 'warn']),
           /listening/i,
         );
       }),
@@ -491,7 +493,7 @@ export async function benchFleet(): Promise<unknown> {
     const sigcont = sigcontPerTarget.length ? summarize(sigcontPerTarget) : undefined;
     const all = summarize(abortAll);
     const sse = summarize(sseDelays);
-    printTable(`fleet: ${DAEMONS} daemons, ${EXPERIMENTS} experiments (${JSON.stringify(mix)}), exporter: ${exporterPriority}, daemons: ${daemonPriority}`, [
+    printTable(`fleet: ${DAEMONS} daemons, ${EXPERIMENTS} experiments (${JSON.stringify(mix)}), exporter: ${exporterPriority}, daemons: ${daemonPriority}${DAEMON_NODE_ARGS ? `, node ${DAEMON_NODE_ARGS}` : ''}`, [
       ...rounds.map((r) => ({ measure: `round ${r.round}: create → all Running (ms)`, value: r.allRunningMs, detail: `POSTs done ${r.createdMs} ms, POST p50 ${r.createP50} p99 ${r.createP99}; CPU s ${JSON.stringify(r.cpuSeconds)}` })),
       { measure: 'abort webhook → paused target sent SIGCONT p50 (ms)', value: sigcont?.p50 ?? 'n/a', detail: sigcont ? `p99 ${sigcont.p99}, max ${sigcont.max}, n ${sigcont.n} (kernel trace)` : 'no tracefs here' },
       { measure: 'abort webhook → paused target running again p50 (ms)', value: perTarget.p50, detail: `p99 ${perTarget.p99}, max ${perTarget.max}, n ${perTarget.n}` },
@@ -506,7 +508,7 @@ export async function benchFleet(): Promise<unknown> {
       { measure: 'daemons up (ms)', value: Math.round(daemonsUpMs), detail: `${DAEMONS} processes started at once` },
     ]);
     return {
-      daemons: DAEMONS, experiments: EXPERIMENTS, mix, lease: LEASE, exporterCpu: EXPORTER_CPU ?? 'shared with the daemons', exporterPriority, daemonPriority, rounds,
+      daemons: DAEMONS, experiments: EXPERIMENTS, mix, lease: LEASE, daemonNodeArgs: DAEMON_NODE_ARGS, exporterCpu: EXPORTER_CPU ?? 'shared with the daemons', exporterPriority, daemonPriority, rounds,
       abortAllMs: { p50: perTarget.p50, p99: perTarget.p99, max: perTarget.max, n: perTarget.n, allRevertedMs: abortAll.map((x) => Math.round(x)) },
       ...(sigcont ? { abortSigcontMs: { p50: sigcont.p50, p99: sigcont.p99, max: sigcont.max, n: sigcont.n } } : {}),
       sseDuringAbortMs: { p50: sse.p50, p99: sse.p99, events: sse.n },

@@ -154,6 +154,7 @@ describe('deploy/kubernetes manifests', () => {
     expect(hostPaths[mounts['/sys/fs/cgroup']]).toBe('/sys/fs/cgroup');
     expect(hostPaths[mounts['/run/netns']]).toBe('/run/netns');
     expect(hostPaths[mounts['/var/lib/faultline']]).toBe('/var/lib/faultline'); // the journal survives restarts
+    expect(c.command).toEqual(['node', '--max-semi-space-size=1', '/app/bin/faultline.js']); // the image's entrypoint, with a small young generation
     expect(c.args).toEqual(['daemon', '--listen', '0.0.0.0:9471', '--state-dir', '/var/lib/faultline']);
     expect((c.env as Obj[]).find((e) => e.name === 'FAULTLINE_DAEMON_TOKEN')?.valueFrom.secretKeyRef).toEqual({ name: 'faultline-tokens', key: 'daemon-token' });
   });
