@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
+import { urlToHttpOptions } from 'node:url';
 import type { Logger } from 'pino';
 import { DAEMON_KEEP_ALIVE_MS, DAEMON_ROUTES, type DaemonAddresses, type DaemonFault, type DaemonFaultList, type DaemonFaultRequest, type DaemonInfo, type DaemonLeaseResult, type DaemonRecoverItem, type DaemonRecoverResult, type DaemonTarget, type DaemonTargetCandidate, type DaemonTargetList } from '../api/daemon';
 
@@ -118,13 +119,10 @@ export class DaemonClient {
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`daemon URL ${config.url} must be http or https`);
     this.base = u.href.replace(/\/+$/, '');
-    this.endpoint = {
-      https: u.protocol === 'https:',
-      hostname: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname, // IPv6 without its brackets
-      ...(u.port ? { port: Number(u.port) } : {}),
-      ...(u.username || u.password ? { auth: `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` } : {}),
-      pathPrefix: u.pathname.replace(/\/+$/, ''),
-    };
+    // Node's own URL → request options (an IPv6 host without its brackets, user info as decoded auth),
+    // what http.request did with the URL on every call before
+    const { hostname, port, auth } = urlToHttpOptions(u);
+    this.endpoint = { https: u.protocol === 'https:', hostname: hostname ?? '', ...(port ? { port: Number(port) } : {}), ...(auth ? { auth } : {}), pathPrefix: u.pathname.replace(/\/+$/, '') };
     this.name = config.name ?? u.host;
   }
 
