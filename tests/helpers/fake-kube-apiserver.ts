@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { selfSignedCert } from './tls';
 
 // AN API-SHAPED STAND-IN, NOT A KUBERNETES API SERVER. No kube-apiserver, kind, k3s or container
 // engine can run on this machine, so Faultline's Kubernetes client is tested against this small HTTP
@@ -135,9 +135,8 @@ function testCertificate(): { key: string; cert: string } {
   if (cert) return cert;
   const dir = mkdtempSync(path.join(tmpdir(), `fake-apiserver-${process.pid}-`));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-      '-days', '1', '-subj', '/CN=fake-kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore', timeout: 60_000 });
-    cert = { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
+    const files = selfSignedCert(dir, 'fake-kube-apiserver');
+    cert = { key: readFileSync(files.key, 'utf8'), cert: readFileSync(files.cert, 'utf8') };
     return cert;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { DAEMON_KEEP_ALIVE_MS } from '../../api/daemon';
 import { startDaemon } from '../../daemon/index';
 import { relayBackend } from '../../daemon/proxy/native-relay';
+import { selfSignedCert } from '../helpers/tls';
 import { faultId, killChildren, procState, spawnSleep, startTestDaemon, tempDir, waitFor, type TestDaemon } from './daemon-helpers';
 
 // The daemon's HTTP API against a real daemon in this process: info, auth, validation of every
@@ -514,9 +515,7 @@ d('daemon auth and listen rules', () => {
 
   it('serves HTTPS with --tls-cert/--tls-key (and still wants the token)', async () => {
     const dir = tempDir('tls');
-    const cert = path.join(dir, 'cert.pem');
-    const key = path.join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const { cert, key } = selfSignedCert(dir);
     const tls = await startDaemon({ listen: '127.0.0.1:0', stateDir: path.join(dir, 'state'), token, tlsCert: cert, tlsKey: key, logger: pino({ level: 'silent' }) });
     try {
       expect(tls.url).toMatch(/^https:\/\/127\.0\.0\.1:[0-9]+$/);

@@ -1,12 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { DaemonClient } from '../../exporter/daemons';
 import { faultId, killChildren, procState, spawnSleep, startTestDaemon, waitFor, type TestDaemon } from './daemon-helpers';
+import { selfSignedCert } from '../helpers/tls';
 import { removeDir, tempDir } from '../helpers/tmp';
 
 // The exporter's daemon client against a real daemon, seen through a recording relay in front of it:
@@ -179,9 +178,7 @@ describe('where the daemon client sends a request, from the daemon URL parsed on
   });
 
   it('an https URL speaks TLS (an untrusted certificate is refused, naming why)', async () => {
-    const key = path.join(dir, 'key.pem');
-    const cert = path.join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const { key, cert } = selfSignedCert(dir);
     const port = await serve('127.0.0.1', { key: readFileSync(key), cert: readFileSync(cert) });
     await expect(new DaemonClient({ url: `https://127.0.0.1:${port}` }).fetchInfo()).rejects.toThrow(/unreachable: DEPTH_ZERO_SELF_SIGNED_CERT/);
     expect(seen).toEqual([]);
