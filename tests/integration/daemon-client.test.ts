@@ -95,6 +95,27 @@ d('exporter daemon client', () => {
     }
   });
 
+  it("sends every daemon's batch of a tick before what the tick queued after the first one", async () => {
+    // Two clients stand for two daemons. Between their first calls the tick queues other work with
+    // setImmediate, as the engine does for each aborted run's announcement: both requests are out
+    // before that work runs, instead of the second daemon's waiting for it.
+    const a = new DaemonClient({ url: dm.url, name: 'a' });
+    const b = new DaemonClient({ url: dm.url, name: 'b' });
+    const { ids, pids } = await pauseSome(2);
+    const sent = jest.spyOn(http, 'request');
+    try {
+      let sentBeforeWork = -1;
+      const done = [a.deleteFault(ids[0])];
+      setImmediate(() => (sentBeforeWork = sent.mock.calls.length));
+      done.push(b.deleteFault(ids[1]));
+      expect((await Promise.all(done)).map((f) => f?.phase)).toEqual(['recovered', 'recovered']);
+      expect(sentBeforeWork).toBe(2);
+      for (const pid of pids) expect(procState(pid)).not.toBe('T');
+    } finally {
+      sent.mockRestore();
+    }
+  });
+
   it('falls back to one DELETE per fault when the daemon has no batch route, and remembers it', async () => {
     const r = await relay(dm.url, true);
     try {
