@@ -18,6 +18,7 @@ import { appOf } from './routes/router';
 import type { Route } from './routes/route';
 import { routeTable } from './routes/table';
 import { metaGet, metaSet, openDatabase, type DB } from './store/db';
+import { groupCommit } from './store/group-commit';
 import { EventStore } from './store/event-log';
 import { ExperimentStore } from './store/experiments';
 import { LocalTargets } from './targets/local';
@@ -98,6 +99,9 @@ export function createExporter(o: ExporterOptions): Exporter {
     log,
     healthIntervalMs: o.healthIntervalMs,
     requestTimeoutMs: o.requestTimeoutMs,
+    // a run's Recovering is durable before its recover request leaves (an exporter killed in between
+    // ends the run at its next start instead of injecting it again)
+    beforeSend: () => groupCommit(db).commit(),
     onChange: (d, up, error) => {
       bus.emit({ type: up ? 'daemon-up' : 'daemon-down', target: d.name, message: up ? `daemon ${d.name} (${d.base}) is reachable again` : `daemon ${d.name} (${d.base}) unreachable: ${error ?? 'no answer'}`, actor: 'system' });
       if (up) void holder.engine?.daemonUp(d);

@@ -8,8 +8,9 @@ import { storeHealth } from './health';
 // transaction they cost a tenth of that. Reads on the one connection see grouped writes at once.
 //
 // Order: the first grouped write of a turn queues the commit, so it runs before whatever that turn
-// queued later with setImmediate, above all the daemon requests DaemonClient batches the same way: a
-// run's "Recovering" is committed before its recover request leaves, as it was with one commit a write.
+// queued later with setImmediate. The daemon requests DaemonClient batches per turn also commit the
+// turn first (the exporter's `beforeSend`, exporter/daemons.ts): a run's "Recovering" is committed
+// before its recover request leaves, as it was with one commit a write, whichever came first in the turn.
 // A kill -9 loses at most the turn that was being written (the daemons' leases cover that, as for
 // any exporter crash).
 //

@@ -1,9 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { Experiment } from '../../api/experiment';
+import pino from 'pino';
+import { DaemonRegistry } from '../../exporter/daemons';
 import { openDatabase, type DB } from '../../exporter/store/db';
 import { EventStore } from '../../exporter/store/event-log';
 import { ExperimentStore } from '../../exporter/store/experiments';
@@ -67,6 +71,41 @@ describe('group commit', () => {
     const disk = onDisk();
     expect(Object.values(disk.phases).every((p) => p === 'Recovering')).toBe(true);
     expect(disk.events).toHaveLength(50);
+  });
+
+  it("a daemon request queued in a turn leaves after the turn's writes are in the file, even those made after it", async () => {
+    // The exporter's registry commits the turn before each turn's batches leave (exporter/daemons.ts):
+    // a run's Recovering is durable before its recover request is on the wire, whatever came first.
+    const server = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such fault' } }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const registry = new DaemonRegistry([{ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, name: 'd' }], {
+      log: pino({ level: 'silent' }),
+      beforeSend: () => groupCommit(db).commit(),
+    });
+    const sent = jest.spyOn(http, 'request');
+    try {
+      const store = new ExperimentStore(db);
+      const a = exp('a');
+      store.insert(a);
+      let diskWhenSent: Record<string, string> | undefined;
+      sent.mockImplementationOnce(((...args: Parameters<typeof http.request>) => {
+        diskWhenSent = onDisk().phases;
+        return (sent.getMockImplementation() ?? jest.requireActual<typeof http>('node:http').request)(...args);
+      }) as typeof http.request);
+      const recovered = registry.clients[0].deleteFault('fl-a'); // queued first in the turn
+      a.status.phase = 'Recovering';
+      store.update(a); // then the write, grouped into the turn
+      expect(db.inTransaction).toBe(true);
+      await expect(recovered).resolves.toBeUndefined(); // 404: already gone
+      expect(diskWhenSent).toEqual({ a: 'Recovering' });
+    } finally {
+      sent.mockRestore();
+      registry.close();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('a write that must stand alone commits the turn first (a new experiment, a deletion)', () => {
