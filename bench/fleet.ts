@@ -322,6 +322,8 @@ export async function benchFleet(): Promise<unknown> {
     const rounds: Record<string, unknown>[] = [];
     const abortPerTarget: number[] = [];
     const sigcontPerTarget: number[] = [];
+    /** Per round: when the first and the last daemon received its recover request (ms after the webhook). */
+    const requestsReached: { first: number; last: number }[] = [];
     const abortAll: number[] = [];
     /** CPU seconds each kind of process used from the webhook until every run was Aborted. */
     const abortCpu: Record<string, number>[] = [];
@@ -429,7 +431,7 @@ export async function benchFleet(): Promise<unknown> {
       // 6. one webhook aborts everything: per paused target, and until no daemon holds a fault
       const sse = await sseProbe(url);
       await new Promise((r) => setTimeout(r, 300));
-      trace = sigcontTrace(`faultline-fleet-${tag}`);
+      trace = sigcontTrace(`faultline-fleet-${tag}`, { requestsToPort: 9471 });
       const cpu0 = cpuByGroup();
       const threads0 = process.env.FLEET_DEBUG ? cpuByThread(daemons.map((d) => d.pid!)) : undefined;
       const tAbort = performance.now();
@@ -446,11 +448,16 @@ export async function benchFleet(): Promise<unknown> {
       if (r.left) throw new Error(`${r.left} paused targets still stopped 60 s after the abort`);
       abortPerTarget.push(...[...r.at.values()].map((t) => t - tAbort));
       const sent = trace?.read(pausedPids);
+      const requestsAt = trace?.requests();
       trace?.close();
       trace = undefined;
       if (sent) {
         if (sent.size !== pausedPids.length) throw new Error(`the kernel trace saw ${sent.size} of ${pausedPids.length} SIGCONTs`);
         sigcontPerTarget.push(...[...sent.values()].map((t) => t - tAbort));
+        // each daemon's recover request, as its node's kernel received it
+        const reached = [...(requestsAt ?? new Map<string, number>()).values()].filter((t) => t >= tAbort).map((t) => t - tAbort);
+        if (reached.length < DAEMONS) throw new Error(`the kernel trace saw requests reach ${reached.length} of ${DAEMONS} daemons after the abort`);
+        requestsReached.push({ first: Math.min(...reached), last: Math.max(...reached) });
       }
       if (process.env.FLEET_DEBUG) {
         const pct = (xs: number[]) => `p50 ${Math.round(summarize(xs).p50)} p99 ${Math.round(summarize(xs).p99)}`;
@@ -496,6 +503,7 @@ export async function benchFleet(): Promise<unknown> {
     printTable(`fleet: ${DAEMONS} daemons, ${EXPERIMENTS} experiments (${JSON.stringify(mix)}), exporter: ${exporterPriority}, daemons: ${daemonPriority}${DAEMON_NODE_ARGS ? `, node ${DAEMON_NODE_ARGS}` : ''}`, [
       ...rounds.map((r) => ({ measure: `round ${r.round}: create → all Running (ms)`, value: r.allRunningMs, detail: `POSTs done ${r.createdMs} ms, POST p50 ${r.createP50} p99 ${r.createP99}; CPU s ${JSON.stringify(r.cpuSeconds)}` })),
       { measure: 'abort webhook → paused target sent SIGCONT p50 (ms)', value: sigcont?.p50 ?? 'n/a', detail: sigcont ? `p99 ${sigcont.p99}, max ${sigcont.max}, n ${sigcont.n} (kernel trace)` : 'no tracefs here' },
+      ...(requestsReached.length ? [{ measure: 'abort webhook → recover request at the last daemon (ms)', value: Math.max(...requestsReached.map((r) => Math.round(r.last))), detail: `per round first-last: ${requestsReached.map((r) => `${Math.round(r.first)}-${Math.round(r.last)}`).join(', ')} (kernel trace)` }] : []),
       { measure: 'abort webhook → paused target running again p50 (ms)', value: perTarget.p50, detail: `p99 ${perTarget.p99}, max ${perTarget.max}, n ${perTarget.n}` },
       { measure: 'abort webhook → every run Aborted (ms)', value: all.p50, detail: `rounds: ${abortAll.map((x) => Math.round(x)).join(', ')}` },
       { measure: 'CPU s during the abort, by process', value: Object.values(abortCpu[0] ?? {}).reduce((a, b) => a + b, 0), detail: JSON.stringify(abortCpu) },
@@ -511,6 +519,7 @@ export async function benchFleet(): Promise<unknown> {
       daemons: DAEMONS, experiments: EXPERIMENTS, mix, lease: LEASE, daemonNodeArgs: DAEMON_NODE_ARGS, exporterCpu: EXPORTER_CPU ?? 'shared with the daemons', exporterPriority, daemonPriority, rounds,
       abortAllMs: { p50: perTarget.p50, p99: perTarget.p99, max: perTarget.max, n: perTarget.n, allRevertedMs: abortAll.map((x) => Math.round(x)) },
       ...(sigcont ? { abortSigcontMs: { p50: sigcont.p50, p99: sigcont.p99, max: sigcont.max, n: sigcont.n } } : {}),
+      ...(requestsReached.length ? { abortRequestsReachedMs: requestsReached.map((r) => ({ first: Math.round(r.first), last: Math.round(r.last) })) } : {}),
       sseDuringAbortMs: { p50: sse.p50, p99: sse.p99, events: sse.n },
       abortCpuSeconds: abortCpu,
       idleRunning: idle, metricsScrape: scrape,

@@ -64,10 +64,15 @@ export async function resumedTimes(log: string, pids: number[], timeoutMs: numbe
  * The kernel's own record of every SIGCONT sent (tracefs event signal:signal_generate in an instance of
  * the bench's own, clock CLOCK_MONOTONIC): the moment a daemon reverted a pause, whatever the CPUs do
  * after it. Together with each target's log of when it ran again, this splits a revert's time into the
- * daemon's part and the target's wait for a CPU. Undefined where tracefs is not mounted or writable: the
- * benches then report only "running again". Each read() also empties the buffer, for the next round.
+ * daemon's part and the target's wait for a CPU. With `requestsToPort` it also records (tcp:tcp_probe)
+ * when each address listening on that port first received request bytes: the fan-out of the requests
+ * that carry the reverts. Undefined where tracefs is not mounted or writable: the benches then report
+ * only "running again". Each read() also empties the buffer, for the next round.
  */
-export function sigcontTrace(name: string): { read: (pids: number[]) => Map<number, number>; close: () => void } | undefined {
+export function sigcontTrace(
+  name: string,
+  opts: { requestsToPort?: number } = {},
+): { read: (pids: number[]) => Map<number, number>; requests: () => Map<string, number>; close: () => void } | undefined {
   const dir = path.join('/sys/kernel/tracing/instances', name);
   try {
     mkdirSync(dir);
@@ -77,6 +82,7 @@ export function sigcontTrace(name: string): { read: (pids: number[]) => Map<numb
   const close = () => {
     try {
       writeFileSync(path.join(dir, 'events/signal/signal_generate/enable'), '0');
+      if (opts.requestsToPort) writeFileSync(path.join(dir, 'events/tcp/tcp_probe/enable'), '0');
       rmdirSync(dir);
     } catch {
       /* gone */
@@ -87,22 +93,34 @@ export function sigcontTrace(name: string): { read: (pids: number[]) => Map<numb
     writeFileSync(path.join(dir, 'buffer_size_kb'), '4096');
     writeFileSync(path.join(dir, 'events/signal/signal_generate/filter'), 'sig == 18');
     writeFileSync(path.join(dir, 'events/signal/signal_generate/enable'), '1');
+    if (opts.requestsToPort) {
+      // a segment with data reaching a socket whose local port is the daemons' (tcp_probe: the receiving side)
+      writeFileSync(path.join(dir, 'events/tcp/tcp_probe/filter'), `sport == ${opts.requestsToPort} && data_len > 0`);
+      writeFileSync(path.join(dir, 'events/tcp/tcp_probe/enable'), '1');
+    }
   } catch {
     close();
     return undefined;
   }
+  let arrived = new Map<string, number>();
   return {
     // the first SIGCONT each pid got, on this process's performance.now() clock
     read: (pids) => {
       const want = new Set(pids);
       const at = new Map<number, number>();
-      for (const m of readFileSync(path.join(dir, 'trace'), 'utf8').matchAll(/ (\d+)\.(\d{6}): signal_generate: sig=18 .* pid=(\d+) /g)) {
+      const text = readFileSync(path.join(dir, 'trace'), 'utf8');
+      const when = (s: string, us: string) => monotonicToNow(BigInt(s) * 1_000_000_000n + BigInt(us) * 1000n);
+      for (const m of text.matchAll(/ (\d+)\.(\d{6}): signal_generate: sig=18 .* pid=(\d+) /g)) {
         const pid = Number(m[3]);
-        if (want.has(pid) && !at.has(pid)) at.set(pid, monotonicToNow(BigInt(m[1]) * 1_000_000_000n + BigInt(m[2]) * 1000n));
+        if (want.has(pid) && !at.has(pid)) at.set(pid, when(m[1], m[2]));
       }
+      arrived = new Map();
+      for (const m of text.matchAll(/ (\d+)\.(\d{6}): tcp_probe: family=\S+ src=(\S+) /g)) if (!arrived.has(m[3])) arrived.set(m[3], when(m[1], m[2]));
       writeFileSync(path.join(dir, 'trace'), '');
       return at;
     },
+    // with requestsToPort: the first request bytes each listening address got, as of the last read()
+    requests: () => arrived,
     close,
   };
 }
