@@ -448,14 +448,16 @@ export async function benchFleet(): Promise<unknown> {
       if (r.left) throw new Error(`${r.left} paused targets still stopped 60 s after the abort`);
       abortPerTarget.push(...[...r.at.values()].map((t) => t - tAbort));
       const sent = trace?.read(pausedPids);
-      const requestsAt = trace?.requests();
+      const requestsAt = trace?.requests?.();
       trace?.close();
       trace = undefined;
       if (sent) {
         if (sent.size !== pausedPids.length) throw new Error(`the kernel trace saw ${sent.size} of ${pausedPids.length} SIGCONTs`);
         sigcontPerTarget.push(...[...sent.values()].map((t) => t - tAbort));
+      }
+      if (requestsAt) {
         // each daemon's recover request, as its node's kernel received it
-        const reached = [...(requestsAt ?? new Map<string, number>()).values()].filter((t) => t >= tAbort).map((t) => t - tAbort);
+        const reached = [...requestsAt.values()].filter((t) => t >= tAbort).map((t) => t - tAbort);
         if (reached.length < DAEMONS) throw new Error(`the kernel trace saw requests reach ${reached.length} of ${DAEMONS} daemons after the abort`);
         requestsReached.push({ first: Math.min(...reached), last: Math.max(...reached) });
       }

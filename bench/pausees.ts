@@ -72,17 +72,18 @@ export async function resumedTimes(log: string, pids: number[], timeoutMs: numbe
 export function sigcontTrace(
   name: string,
   opts: { requestsToPort?: number } = {},
-): { read: (pids: number[]) => Map<number, number>; requests: () => Map<string, number>; close: () => void } | undefined {
+): { read: (pids: number[]) => Map<number, number>; requests?: () => Map<string, number>; close: () => void } | undefined {
   const dir = path.join('/sys/kernel/tracing/instances', name);
   try {
     mkdirSync(dir);
   } catch {
     return undefined;
   }
+  let requests = false;
   const close = () => {
     try {
       writeFileSync(path.join(dir, 'events/signal/signal_generate/enable'), '0');
-      if (opts.requestsToPort) writeFileSync(path.join(dir, 'events/tcp/tcp_probe/enable'), '0');
+      if (requests) writeFileSync(path.join(dir, 'events/tcp/tcp_probe/enable'), '0');
       rmdirSync(dir);
     } catch {
       /* gone */
@@ -93,14 +94,19 @@ export function sigcontTrace(
     writeFileSync(path.join(dir, 'buffer_size_kb'), '4096');
     writeFileSync(path.join(dir, 'events/signal/signal_generate/filter'), 'sig == 18');
     writeFileSync(path.join(dir, 'events/signal/signal_generate/enable'), '1');
-    if (opts.requestsToPort) {
-      // a segment with data reaching a socket whose local port is the daemons' (tcp_probe: the receiving side)
-      writeFileSync(path.join(dir, 'events/tcp/tcp_probe/filter'), `sport == ${opts.requestsToPort} && data_len > 0`);
-      writeFileSync(path.join(dir, 'events/tcp/tcp_probe/enable'), '1');
-    }
   } catch {
     close();
     return undefined;
+  }
+  if (opts.requestsToPort) {
+    try {
+      // a segment with data reaching a socket whose local port is the daemons' (tcp_probe: the receiving side)
+      writeFileSync(path.join(dir, 'events/tcp/tcp_probe/filter'), `sport == ${opts.requestsToPort} && data_len > 0`);
+      writeFileSync(path.join(dir, 'events/tcp/tcp_probe/enable'), '1');
+      requests = true;
+    } catch {
+      /* a kernel without the tcp tracepoints: SIGCONTs only */
+    }
   }
   let arrived = new Map<string, number>();
   return {
@@ -120,7 +126,7 @@ export function sigcontTrace(
       return at;
     },
     // with requestsToPort: the first request bytes each listening address got, as of the last read()
-    requests: () => arrived,
+    ...(requests ? { requests: () => arrived } : {}),
     close,
   };
 }
