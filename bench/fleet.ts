@@ -26,6 +26,8 @@ const ROUNDS = Number(process.env.FLEET_ROUNDS ?? 2);
 const IDLE_SECONDS = Number(process.env.FLEET_IDLE_SECONDS ?? 20);
 const LEASE = process.env.FLEET_LEASE ?? '30s';
 const TOKEN = 'fleet-bench-token';
+/** Every daemon listens on it at its node's own address (the request trace filters on it too). */
+const DAEMON_PORT = 9471;
 const BIN = path.join(PACKAGE_ROOT, 'bin/faultline.js');
 // FLEET_EXPORTER_CPU=0 gives the exporter that CPU to itself and the daemons the others (taskset): a
 // model of an exporter on a machine of its own, whose sends are not preempted by the daemons they wake.
@@ -270,7 +272,7 @@ export async function benchFleet(): Promise<unknown> {
       Array.from({ length: DAEMONS }, (_, i) => {
         mkdirSync(path.join(dir, `d${i}`));
         return service(
-          pinned(daemonCpus, ['ip', 'netns', 'exec', nsName(i), process.execPath, ...nodeArgs(DAEMON_NODE_ARGS), BIN, 'daemon', '--listen', `${addr(i)}:9471`, '--state-dir', path.join(dir, `d${i}`), '--token', TOKEN, '--log-level', 'warn']),
+          pinned(daemonCpus, ['ip', 'netns', 'exec', nsName(i), process.execPath, ...nodeArgs(DAEMON_NODE_ARGS), BIN, 'daemon', '--listen', `${addr(i)}:${DAEMON_PORT}`, '--state-dir', path.join(dir, `d${i}`), '--token', TOKEN, '--log-level', 'warn']),
           /listening/i,
         );
       }),
@@ -284,7 +286,7 @@ export async function benchFleet(): Promise<unknown> {
     const port = await freePort();
     const exporter = await service(
       pinned(EXPORTER_CPU, [process.execPath, ...nodeArgs(process.env.FLEET_EXPORTER_NODE_ARGS), BIN, 'exporter', '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'x'), '--lease', LEASE, '--log-level', 'warn',
-        ...Array.from({ length: DAEMONS }, (_, i) => ['--daemon', `node-${i}=http://${addr(i)}:9471,${TOKEN}`]).flat()]),
+        ...Array.from({ length: DAEMONS }, (_, i) => ['--daemon', `node-${i}=http://${addr(i)}:${DAEMON_PORT},${TOKEN}`]).flat()]),
       /listening/,
     );
     procs.push(exporter);
@@ -384,7 +386,7 @@ export async function benchFleet(): Promise<unknown> {
         const reqs = async () => {
           let total = 0;
           for (let i = 0; i < DAEMONS; i++) {
-            const text = await (await fetchGet(`http://${addr(i)}:9471/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+            const text = await (await fetchGet(`http://${addr(i)}:${DAEMON_PORT}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
             for (const m of text.matchAll(/^faultline_daemon_http_requests_total\{[^}]*route="[^"]*lease[^"]*"[^}]*\} (\d+)/gm)) total += Number(m[1]);
           }
           return total;
@@ -431,7 +433,7 @@ export async function benchFleet(): Promise<unknown> {
       // 6. one webhook aborts everything: per paused target, and until no daemon holds a fault
       const sse = await sseProbe(url);
       await new Promise((r) => setTimeout(r, 300));
-      trace = sigcontTrace(`faultline-fleet-${tag}`, { requestsToPort: 9471 });
+      trace = sigcontTrace(`faultline-fleet-${tag}`, { requestsToPort: DAEMON_PORT });
       const cpu0 = cpuByGroup();
       const threads0 = process.env.FLEET_DEBUG ? cpuByThread(daemons.map((d) => d.pid!)) : undefined;
       const tAbort = performance.now();
@@ -472,7 +474,7 @@ export async function benchFleet(): Promise<unknown> {
         console.log('node SIGCONT running:', rows.map((x) => x.join(' ')).join(' | '));
         const recovers = await Promise.all(
           Array.from({ length: DAEMONS }, async (_, i) => {
-            const text = await (await fetchGet(`http://${addr(i)}:9471/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+            const text = await (await fetchGet(`http://${addr(i)}:${DAEMON_PORT}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
             return [...text.matchAll(/^faultline_daemon_http_requests_total\{[^}]*route="([^"]*recover[^"]*)"[^}]*\} (\d+)/gm)].map((m) => `${m[1]}=${m[2]}`).join(',');
           }),
         );
@@ -485,7 +487,7 @@ export async function benchFleet(): Promise<unknown> {
       abortCpu.push(cpuDelta(cpu0, cpuByGroup()));
       if (threads0) console.log('daemons\' CPU ms by thread during the abort:', JSON.stringify(Object.fromEntries([...cpuByThread(daemons.map((d) => d.pid!))].map(([k, v]) => [k, Math.round((v - (threads0.get(k) ?? 0)) / 1e5) / 10]))));
       const counts = await Promise.all(
-        Array.from({ length: DAEMONS }, async (_, i) => ((await (await fetchGet(`http://${addr(i)}:9471/v1/faults`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { faults: unknown[] }).faults.length),
+        Array.from({ length: DAEMONS }, async (_, i) => ((await (await fetchGet(`http://${addr(i)}:${DAEMON_PORT}/v1/faults`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { faults: unknown[] }).faults.length),
       );
       if (counts.some((c) => c > 0)) throw new Error(`faults left after every run was aborted: ${counts.join(',')}`);
       await new Promise((r) => setTimeout(r, 500));

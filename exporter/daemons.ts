@@ -85,7 +85,7 @@ const MAX_RECOVER_BATCH = 500;
  * first batched call. With one setImmediate per client, an alert aborting a fleet sent its batches in
  * between the engine's per-run announcements (each also a setImmediate, engine/run.ts): a daemon's
  * batch waited for the announcements of every run queued before its first call. Traced with 50
- * daemons and 1000 runs: the batches left 127–402 ms after the webhook arrived; now within ~11 ms.
+ * daemons and 1000 runs: the batches left 127–402 ms after the webhook arrived; now within 11–20 ms.
  *
  * Before they leave, the registries' `beforeSend` hooks run: the exporter commits the store's writes
  * so far (store/group-commit.ts), so a run's Recovering is durable before its recover request leaves

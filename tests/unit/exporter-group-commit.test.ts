@@ -85,16 +85,16 @@ describe('group commit', () => {
       log: pino({ level: 'silent' }),
       beforeSend: () => groupCommit(db).commit(),
     });
-    const sent = jest.spyOn(http, 'request');
+    const request = http.request;
+    let diskWhenSent: Record<string, string> | undefined;
+    const sent = jest.spyOn(http, 'request').mockImplementationOnce(((...args: Parameters<typeof http.request>) => {
+      diskWhenSent = onDisk().phases;
+      return request(...args);
+    }) as typeof http.request);
     try {
       const store = new ExperimentStore(db);
       const a = exp('a');
       store.insert(a);
-      let diskWhenSent: Record<string, string> | undefined;
-      sent.mockImplementationOnce(((...args: Parameters<typeof http.request>) => {
-        diskWhenSent = onDisk().phases;
-        return (sent.getMockImplementation() ?? jest.requireActual<typeof http>('node:http').request)(...args);
-      }) as typeof http.request);
       const recovered = registry.clients[0].deleteFault('fl-a'); // queued first in the turn
       a.status.phase = 'Recovering';
       store.update(a); // then the write, grouped into the turn
