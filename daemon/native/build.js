@@ -10,9 +10,10 @@
 //   build/faultline-tc.node   removes a tc kind's root qdisc through rtnetlink in the daemon
 //                             (daemon/sys/tc.ts). Needs this node's headers. Without it, the daemon
 //                             runs the tc binary for that too.
-//   build/faultline-relay.node the fault proxy's relay for connections no toxic touches
-//                             (daemon/proxy/native-relay.ts). Needs this node's headers. Without it,
-//                             those connections are relayed in JavaScript, a little slower.
+//   build/faultline-relay.node the fault proxy's relay for connections no toxic touches, and for
+//                             http-fault's requests its rule rules out (daemon/proxy/native-relay.ts).
+//                             Needs this node's headers. Without it, those connections are relayed in
+//                             JavaScript, a little slower.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -81,8 +82,9 @@ if (!nodeInclude) {
   );
   build(
     'faultline-relay.node',
-    ['relay.c'],
+    ['relay.c', 'relay-http.c', 'http-frame.c'],
     [(o, s) => ['-shared', '-fPIC', '-pthread', `-I${nodeInclude}`, '-o', o, ...s]],
-    "the fault proxy relays connections no toxic touches in JavaScript",
+    'the fault proxy relays connections no toxic touches, and http-fault requests, in JavaScript',
+    ['relay.h', 'http-frame.h'],
   );
 }

@@ -9,7 +9,12 @@
 //
 //   add(fdA: number, fdB: number) => void   takes over a connected pair: both fds are duplicated here
 //                                            (the caller then closes its own) and relayed both ways
-//   open() => number                         connections still being relayed
+//   http(rule, onHandoff) => void             an http-fault's rule, and where its connections go when
+//                                            the relay cannot take a request on (relay-http.c)
+//   addHttp(client: number, upstream: number, label: string) => void
+//                                            the same for an HTTP/1.1 connection, framed message by message
+//   open() => number                         connections still being relayed (or on their way to JavaScript)
+//   drain() => void                          HTTP connections end once idle (a drain's start)
 //   cutAll() => void                         closes every one of them (a drain's deadline)
 //
 // Semantics follow the JavaScript pass-through: bytes are passed on as they arrive (TCP_NODELAY on both
@@ -33,34 +38,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "relay.h"
+
 #define FIRST_BUF (64 * 1024)
 #define MAX_BUF (4 * 1024 * 1024)
 #define BUDGET ((long)64 * 1024 * 1024)
-
-struct conn;
-
-// One direction: bytes read from fd[from], waiting in buf[off, off+len) to be written to the other fd.
-typedef struct {
-  char *buf;
-  size_t cap, off, len;
-  int eof;  // fd[from] said FIN
-  int shut; // the FIN was passed on
-} dir_t;
-
-// What an epoll event points at: one end of a connection.
-typedef struct {
-  struct conn *c;
-  int i;
-} end_t;
-
-typedef struct conn {
-  int fd[2];
-  dir_t d[2]; // d[i]: from fd[i] to fd[1 - i]
-  end_t end[2];
-  uint32_t want[2]; // the epoll interest registered for fd[i]
-  int dead;
-  struct conn *next, *prev;
-} conn_t;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int ep = -1, wake = -1;
@@ -68,6 +50,7 @@ static conn_t *conns;      // every live connection (under lock)
 static conn_t *graveyard;  // closed during an event batch, freed after it
 static atomic_int open_count;
 static atomic_int cut_requested;
+static atomic_int drain_requested;
 static long budget_used; // buffer bytes allocated (only the relay thread allocates)
 
 static void free_dir(dir_t *d) {
@@ -78,69 +61,87 @@ static void free_dir(dir_t *d) {
   }
 }
 
-/** Closes both fds (with `reset`, as RST: linger 0) and moves the connection to the graveyard. */
-static void finish(conn_t *c, int reset) {
-  if (c->dead) return;
+/** Out of the list and its buffers freed; the fds are the caller's business. */
+static void unlink_conn(conn_t *c) {
   c->dead = 1;
+  for (int i = 0; i < 2; i++) free_dir(&c->d[i]);
+  if (c->prev) c->prev->next = c->next;
+  else conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->next = graveyard;
+  graveyard = c;
+}
+
+void relay_finish(conn_t *c, int reset) {
+  if (c->dead) return;
   for (int i = 0; i < 2; i++) {
     if (reset) {
       struct linger l = {1, 0};
       setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &l, sizeof l);
     }
     close(c->fd[i]); // also leaves the epoll set
-    free_dir(&c->d[i]);
   }
-  if (c->prev) c->prev->next = c->next;
-  else conns = c->next;
-  if (c->next) c->next->prev = c->prev;
-  c->next = graveyard;
-  graveyard = c;
+  unlink_conn(c);
   atomic_fetch_sub(&open_count, 1);
 }
 
+void relay_detach(conn_t *c) {
+  if (c->dead) return;
+  for (int i = 0; i < 2; i++)
+    if (c->want[i]) epoll_ctl(ep, EPOLL_CTL_DEL, c->fd[i], NULL);
+  unlink_conn(c); // still counted open until JavaScript has it (relay_handed)
+}
+
+void relay_handed(void) { atomic_fetch_sub(&open_count, 1); }
+
 /**
- * Registers what fd[i] should be watched for now: readable while its direction is empty, writable while
- * the other has bytes for it. Nothing to watch: out of the set, since a hung-up socket would otherwise
- * report EPOLLHUP (which no interest mask turns off) on every wait until its peer direction drains.
+ * Registers what fd[i] should be watched for now: readable while its direction has nothing left to
+ * write (and an HTTP connection may read it), writable while the other has bytes for it. Nothing to
+ * watch: out of the set, since a hung-up socket would otherwise report EPOLLHUP (which no interest
+ * mask turns off) on every wait until its peer direction drains.
  */
 static void update(conn_t *c, int i) {
   uint32_t want = 0;
-  if (!c->d[i].eof && c->d[i].len == 0) want |= EPOLLIN;
-  if (c->d[1 - i].len > 0) want |= EPOLLOUT;
+  if (!c->d[i].eof && !pending(&c->d[i]) && (!c->http || http_readable(c, i))) want |= EPOLLIN;
+  if (pending(&c->d[1 - i])) want |= EPOLLOUT;
   if (want == c->want[i]) return;
   struct epoll_event ev = {.events = want, .data.ptr = &c->end[i]};
   epoll_ctl(ep, want == 0 ? EPOLL_CTL_DEL : c->want[i] == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->fd[i], &ev);
   c->want[i] = want;
 }
 
-/** Writes what d[i] holds to fd[1 - i]; passes a FIN on once it is empty. Returns 0 when the connection ended. */
-static int flush(conn_t *c, int i) {
+static void fail(conn_t *c, int i, int err) {
+  if (c->http) http_error(c, i, err);
+  else relay_finish(c, 1); // the peer is gone (EPIPE, ECONNRESET): the other side learns it as a reset
+}
+
+/** Writes what d[i] has ready to fd[1 - i]; passes a FIN on once all is written. Returns 0 when the connection ended. */
+int relay_flush(conn_t *c, int i) {
   dir_t *d = &c->d[i];
   int to = c->fd[1 - i];
-  while (d->len > 0) {
-    ssize_t n = send(to, d->buf + d->off, d->len, MSG_NOSIGNAL);
+  while (pending(d)) {
+    ssize_t n = send(to, d->buf + d->off, d->ready - d->off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) return 1;
-      finish(c, 1); // the peer is gone (EPIPE, ECONNRESET): the other side learns it as a reset
+      fail(c, 1 - i, errno);
       return 0;
     }
     d->off += (size_t)n;
-    d->len -= (size_t)n;
   }
-  d->off = 0;
-  if (d->eof && !d->shut) {
+  if (d->ready == d->fill) d->off = d->ready = d->fill = 0;
+  if (d->eof && !d->shut && d->fill == 0 && (!c->http || http_passes_fin(c))) {
     shutdown(to, SHUT_WR);
     d->shut = 1;
     if (c->d[1 - i].shut) {
-      finish(c, 0); // FIN both ways, everything written
+      relay_finish(c, 0); // FIN both ways, everything written
       return 0;
     }
   }
   return 1;
 }
 
-/** One read from fd[i] into its direction, written on at once. Returns 0 when the connection ended. */
+/** One read from fd[i] into its direction, framed and written on at once. Returns 0 when the connection ended. */
 static int pull(conn_t *c, int i) {
   dir_t *d = &c->d[i];
   if (!d->buf) {
@@ -149,21 +150,29 @@ static int pull(conn_t *c, int i) {
     d->cap = FIRST_BUF;
     budget_used += FIRST_BUF;
   }
-  ssize_t n = recv(c->fd[i], d->buf, d->cap, 0);
+  if (d->off > 0) {
+    // everything framed before is written: the unframed rest moves to the start
+    memmove(d->buf, d->buf + d->off, d->fill - d->off);
+    d->fill -= d->off;
+    d->ready -= d->off;
+    d->off = 0;
+  }
+  if (d->fill == d->cap) return 1; // cannot happen: a head this long is refused before the buffer fills
+  ssize_t n = recv(c->fd[i], d->buf + d->fill, d->cap - d->fill, 0);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return 1;
-    finish(c, 1); // ECONNRESET and the like: passed on as a reset
+    fail(c, i, errno); // ECONNRESET and the like: passed on as a reset
     return 0;
   }
   if (n == 0) {
     d->eof = 1;
   } else {
-    d->len = (size_t)n;
+    d->fill += (size_t)n;
     // a read that filled the buffer: the next ones get a bigger one (fewer calls per byte), within the budget
-    if ((size_t)n == d->cap && d->cap < MAX_BUF && budget_used + (long)d->cap * 3 <= BUDGET) {
+    if (d->fill == d->cap && d->cap < MAX_BUF && budget_used + (long)d->cap * 3 <= BUDGET) {
       char *bigger = malloc(d->cap * 4);
       if (bigger) {
-        memcpy(bigger, d->buf, (size_t)n);
+        memcpy(bigger, d->buf, d->fill);
         free(d->buf);
         budget_used += (long)d->cap * 3;
         d->buf = bigger;
@@ -171,7 +180,9 @@ static int pull(conn_t *c, int i) {
       }
     }
   }
-  return flush(c, i);
+  if (!c->http) d->ready = d->fill;
+  else if (!http_frame(c, i)) return 0;
+  return relay_flush(c, i);
 }
 
 static void *relay_main(void *arg) {
@@ -187,7 +198,18 @@ static void *relay_main(void *arg) {
         uint64_t v;
         if (read(wake, &v, sizeof v) < 0) { /* spurious */ }
         if (atomic_exchange(&cut_requested, 0))
-          while (conns) finish(conns, 0);
+          while (conns) relay_finish(conns, 0);
+        if (atomic_exchange(&drain_requested, 0)) {
+          for (conn_t *c = conns, *next; c; c = next) {
+            next = c->next;
+            if (!c->http) continue;
+            http_drain(c);
+            if (http_settle(c)) {
+              update(c, 0);
+              update(c, 1);
+            }
+          }
+        }
         continue;
       }
       end_t *e = evs[k].data.ptr;
@@ -196,18 +218,23 @@ static void *relay_main(void *arg) {
       if (c->dead) continue;
       uint32_t ev = evs[k].events;
       if (ev & EPOLLERR) {
-        finish(c, 1);
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c->fd[i], SOL_SOCKET, SO_ERROR, &err, &len);
+        fail(c, i, err ? err : ECONNRESET);
         continue;
       }
       // writable first: a side that takes bytes again frees its peer's direction for reading
-      if ((ev & EPOLLOUT) && c->d[1 - i].len > 0 && !flush(c, 1 - i)) continue;
-      if ((ev & (EPOLLIN | EPOLLHUP)) && !c->d[i].eof && c->d[i].len == 0 && !pull(c, i)) continue;
+      if ((ev & EPOLLOUT) && pending(&c->d[1 - i]) && !relay_flush(c, 1 - i)) continue;
+      if ((ev & (EPOLLIN | EPOLLHUP)) && !c->d[i].eof && !pending(&c->d[i]) && (!c->http || http_readable(c, i)) && !pull(c, i)) continue;
+      if (c->http && !http_settle(c)) continue;
       update(c, 0);
       update(c, 1);
     }
     while (graveyard) {
       conn_t *c = graveyard;
       graveyard = c->next;
+      if (c->http) http_free(c->http);
       free(c);
     }
     pthread_mutex_unlock(&lock);
@@ -236,14 +263,29 @@ static napi_value throw_errno(napi_env env, const char *what) {
   return NULL;
 }
 
-static napi_value add(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+static void wake_relay(void) {
+  uint64_t one = 1;
+  if (write(wake, &one, sizeof one) < 0) { /* the counter is full: a wakeup is pending anyway */ }
+}
+
+/** add(fdA, fdB) and addHttp(client, upstream, label): duplicates both fds and relays them. */
+static napi_value add_conn(napi_env env, napi_callback_info info, int http) {
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t fds[2];
   if (argc < 2 || napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok || napi_get_value_int32(env, argv[1], &fds[1]) != napi_ok || fds[0] < 0 || fds[1] < 0) {
     napi_throw_type_error(env, NULL, "add(fdA, fdB) takes two file descriptors");
     return NULL;
+  }
+  char label[320] = "";
+  if (http) {
+    size_t len;
+    if (argc < 3 || napi_get_value_string_utf8(env, argv[2], label, sizeof label, &len) != napi_ok) {
+      napi_throw_type_error(env, NULL, "addHttp(client, upstream, label) takes a label");
+      return NULL;
+    }
+    if (!http_configured()) return throw_errno(env, "http() was not called");
   }
   pthread_mutex_lock(&lock);
   if (!started()) {
@@ -251,6 +293,10 @@ static napi_value add(napi_env env, napi_callback_info info) {
     return throw_errno(env, "cannot start the relay thread");
   }
   conn_t *c = calloc(1, sizeof *c);
+  if (c && http && !(c->http = http_new(label))) {
+    free(c);
+    c = NULL;
+  }
   if (!c) {
     pthread_mutex_unlock(&lock);
     return throw_errno(env, "out of memory");
@@ -259,6 +305,7 @@ static napi_value add(napi_env env, napi_callback_info info) {
   c->fd[1] = c->fd[0] < 0 ? -1 : fcntl(fds[1], F_DUPFD_CLOEXEC, 0);
   if (c->fd[1] < 0) {
     if (c->fd[0] >= 0) close(c->fd[0]);
+    if (c->http) http_free(c->http);
     free(c);
     pthread_mutex_unlock(&lock);
     return throw_errno(env, "cannot duplicate the connection's descriptors");
@@ -277,13 +324,16 @@ static napi_value add(napi_env env, napi_callback_info info) {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->end[i]};
     c->want[i] = EPOLLIN;
     if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd[i], &ev) < 0) {
-      finish(c, 1);
+      relay_finish(c, 1);
       break;
     }
   }
   pthread_mutex_unlock(&lock);
   return NULL;
 }
+
+static napi_value add(napi_env env, napi_callback_info info) { return add_conn(env, info, 0); }
+static napi_value add_http(napi_env env, napi_callback_info info) { return add_conn(env, info, 1); }
 
 static napi_value open_conns(napi_env env, napi_callback_info info) {
   (void)info;
@@ -297,8 +347,16 @@ static napi_value cut_all(napi_env env, napi_callback_info info) {
   (void)info;
   if (wake < 0) return NULL;
   atomic_store(&cut_requested, 1);
-  uint64_t one = 1;
-  if (write(wake, &one, sizeof one) < 0) { /* the counter is full: a wakeup is pending anyway */ }
+  wake_relay();
+  return NULL;
+}
+
+static napi_value drain(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+  if (wake < 0) return NULL;
+  atomic_store(&drain_requested, 1);
+  wake_relay();
   return NULL;
 }
 
@@ -310,5 +368,11 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "open", fn);
   napi_create_function(env, "cutAll", NAPI_AUTO_LENGTH, cut_all, NULL, &fn);
   napi_set_named_property(env, exports, "cutAll", fn);
+  napi_create_function(env, "addHttp", NAPI_AUTO_LENGTH, add_http, NULL, &fn);
+  napi_set_named_property(env, exports, "addHttp", fn);
+  napi_create_function(env, "http", NAPI_AUTO_LENGTH, http_configure, NULL, &fn);
+  napi_set_named_property(env, exports, "http", fn);
+  napi_create_function(env, "drain", NAPI_AUTO_LENGTH, drain, NULL, &fn);
+  napi_set_named_property(env, exports, "drain", fn);
   return exports;
 }

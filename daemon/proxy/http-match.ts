@@ -33,6 +33,39 @@ export function globToRegExp(glob: string): UserRegex {
   return parseUserRegex(re, true);
 }
 
+/** The relay thread's tokens for globToRegExp's `*`, `**` and `?` (daemon/native/http-frame.h); any other token is a byte. */
+export const GLOB_TOKENS = { star: 0x100, doubleStar: 0x101, one: 0x102 } as const;
+
+/**
+ * A path glob as the native relay matches it (the same language as globToRegExp): undefined when a
+ * character is not one byte of a latin1 path, which the relay leaves to RE2 here.
+ */
+export function globTokens(glob: string): number[] | undefined {
+  const out: number[] = [];
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob.charCodeAt(i);
+    if (c > 0xff) return undefined;
+    if (glob[i] === '*' && glob[i + 1] === '*') {
+      out.push(GLOB_TOKENS.doubleStar);
+      i++;
+    } else if (glob[i] === '*') out.push(GLOB_TOKENS.star);
+    else if (glob[i] === '?') out.push(GLOB_TOKENS.one);
+    else out.push(c);
+  }
+  return out;
+}
+
+/**
+ * What of a match the native relay can rule requests out by (its methods and path glob), or undefined
+ * when it has neither (every request could match: the relay would hand each connection over at once).
+ */
+export function relayPrefilter(match: Static<typeof HttpMatch> | undefined): { methods?: string[]; glob?: number[] } | undefined {
+  const methods = match?.methods?.length ? [...new Set(match.methods.map((m) => m.toUpperCase()))] : undefined;
+  const glob = match?.path !== undefined ? globTokens(match.path) : undefined;
+  if (!methods && !glob) return undefined;
+  return { ...(methods && { methods }), ...(glob && { glob }) };
+}
+
 // RE2 (api/regex.ts): linear in the request head, so a hostile rule cannot stall the proxy child,
 // and parsed before it is anchored, so `prod)|(.*` is refused instead of matching any value.
 function compileRegex(source: string, field: string, anchored: boolean, details: ErrorDetail[]): UserRegex | undefined {

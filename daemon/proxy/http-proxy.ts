@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { Endpoint } from './endpoint';
+import { formatEndpoint, parseEndpoint, type Endpoint } from './endpoint';
 import { answer, replacedHead } from './http-answers';
 import {
   BodyReader,
@@ -15,7 +15,9 @@ import {
   type Framing,
   type HeadInfo,
 } from './http-parse';
+import { relayPrefilter } from './http-match';
 import { compileRules, delayMs, hit, type CompiledRules, type HttpReplaceRule, type HttpRules } from './http-rules';
+import { nativeHttpRelay, type Handoff, type NativeHttpRelay } from './native-relay';
 import { writeNow } from './direct-write';
 import { readGrowing } from './growing-reader';
 import { drainServer, type RunningProxy } from './tcp-proxy';
@@ -31,6 +33,19 @@ import type { UpstreamResolver } from './upstream';
 // path is kept lean: each socket reads into a buffer of its own (growing-reader.ts), heads are read in
 // place for their framing headers and the headers a rule matches on (scanHead), and the bytes of
 // one read that go on unchanged leave in one write (a response head and its body together).
+
+/**
+ * A connection the relay thread (native-relay.ts) served up to a request it leaves to JavaScript:
+ * the upstream it was relayed to (connected), and the request bytes from that request on; or what
+ * ended it there: a request body's framing error (400), or the upstream's error (502).
+ */
+interface TakenOver {
+  target: Endpoint;
+  upstream?: net.Socket;
+  bytes?: Buffer;
+  why?: string;
+  upstreamError?: string;
+}
 
 type Slot = { type: 'upstream'; method: string; replace?: HttpReplaceRule } | { type: 'answer'; bytes: Buffer; close: boolean };
 
@@ -150,7 +165,7 @@ class HttpConnection {
   constructor(
     private readonly client: net.Socket,
     private readonly rules: CompiledRules,
-    upstreamFor: UpstreamResolver,
+    from: UpstreamResolver | TakenOver,
   ) {
     client.setNoDelay(true);
     client.on('error', (err: NodeJS.ErrnoException) => this.fail(err, this.upstream));
@@ -158,7 +173,11 @@ class HttpConnection {
     readFrom(client, (chunk, reused) => this.onClientBytes(chunk, reused));
     client.on('end', () => this.onClientEnd());
     client.on('close', () => this.closeAll());
-    void upstreamFor(client).then(
+    if (typeof from !== 'function') {
+      this.takeOver(from);
+      return;
+    }
+    void from(client).then(
       (t) => {
         if (!t) return this.destroy();
         this.target = t;
@@ -166,6 +185,17 @@ class HttpConnection {
       },
       () => this.destroy(),
     );
+  }
+
+  /** Serves a connection from where the relay thread left it (see TakenOver). */
+  private takeOver(from: TakenOver): void {
+    this.target = from.target;
+    if (from.upstreamError) return this.upstreamFailed(from.upstreamError);
+    if (from.upstream) this.attachUpstream(from.upstream);
+    if (from.why) return this.badRequest(new Error(from.why));
+    if (from.bytes && !this.onClientBytes(from.bytes, false)) return;
+    this.clientStopped = true;
+    this.resumeClient();
   }
 
   // ---- client → upstream: requests
@@ -313,7 +343,10 @@ class HttpConnection {
   }
 
   private connectUpstream(): void {
-    const up = net.connect({ host: this.target!.host, port: this.target!.port, allowHalfOpen: true });
+    this.attachUpstream(net.connect({ host: this.target!.host, port: this.target!.port, allowHalfOpen: true }));
+  }
+
+  private attachUpstream(up: net.Socket): void {
     this.upstream = up;
     up.setNoDelay(true);
     readFrom(up, (chunk, reused) => this.onUpstreamBytes(chunk, reused));
@@ -335,10 +368,13 @@ class HttpConnection {
     try {
       this.driveResponses();
     } catch {
+      this.flushClient(); // the answers read whole before the one it cannot read still go out
       this.destroy();
       return false;
     }
     this.flushClient();
+    // An answer that switched protocols: request bytes held as the start of a head go on as raw bytes now.
+    if (this.raw && this.reqPos < this.reqBuf.length) this.driveRequests();
     if (this.resPos >= this.resBuf.length) this.resBuf = EMPTY;
     else if (reused && this.resBuf === chunk) this.resBuf = Buffer.from(chunk.subarray(this.resPos));
     else this.resBuf = this.resBuf.subarray(this.resPos);
@@ -475,12 +511,15 @@ class HttpConnection {
   }
 
   private onUpstreamError(err: NodeJS.ErrnoException): void {
-    if (this.slots[0]?.type === 'upstream' && !this.resStarted && !this.raw) {
-      this.slots = [];
-      this.toClient(answer(502, `upstream ${this.target?.host}:${this.target?.port}: ${err.code ?? err.message}\n`, { close: true }));
-      return this.endBoth();
-    }
+    if (this.slots[0]?.type === 'upstream' && !this.resStarted && !this.raw) return this.upstreamFailed(err.code ?? err.message);
     this.fail(err, this.client);
+  }
+
+  /** The upstream failed before the oldest open request's answer began: 502, and the connection ends. */
+  private upstreamFailed(why: string): void {
+    this.slots = [];
+    this.toClient(answer(502, `upstream ${this.target?.host}:${this.target?.port}: ${why}\n`, { close: true }));
+    this.endBoth();
   }
 
   // ---- lifecycle
@@ -536,16 +575,58 @@ class HttpConnection {
 export function createHttpProxy(rules: HttpRules, upstreamFor: UpstreamResolver): RunningProxy {
   const compiled = compileRules(rules);
   const open = new Set<HttpConnection>();
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
-    const c = new HttpConnection(client, compiled, upstreamFor);
+  let draining = false;
+  const serve = (client: net.Socket, from: UpstreamResolver | TakenOver) => {
+    const c = new HttpConnection(client, compiled, from);
     open.add(c);
     client.once('close', () => open.delete(c));
+    if (draining) c.drain(); // handed over by the relay thread during a drain
+  };
+  // Where the rule can rule requests out by method or path, the relay thread carries the requests it
+  // rules out, and hands a connection over at the first it does not (native-relay.ts).
+  const prefilter = relayPrefilter(rules.match);
+  const relay = prefilter && nativeHttpRelay(prefilter, (h) => serve(...takenOver(h)));
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) => {
+    if (!relay) return serve(client, upstreamFor);
+    void relayed(client, upstreamFor, relay, serve).catch(() => client.destroy());
   });
   return {
     server,
     drain: async (graceMs) => {
+      draining = true;
+      relay?.drain();
       for (const c of open) c.drain();
-      await drainServer(server, open, graceMs);
+      await drainServer(server, open, graceMs, relay);
     },
   };
+}
+
+/** Sockets for the fds a hand-off carries, paused as an accepted connection is. */
+function takenOver(h: Handoff): [net.Socket, TakenOver] {
+  const socket = (fd: number) => new net.Socket({ fd, allowHalfOpen: true, readable: true, writable: true, pauseOnCreate: true } as net.SocketConstructorOpts);
+  const client = socket(h.client);
+  return [client, { target: parseEndpoint(h.label), upstream: h.upstream >= 0 ? socket(h.upstream) : undefined, bytes: h.bytes, why: h.why, upstreamError: h.upstreamError }];
+}
+
+/**
+ * Connects the upstream first and gives both to the relay thread. Where that cannot be (the
+ * upstream refuses, no fd to spare), JavaScript serves the connection as it always has (a refused
+ * upstream is then a 502 to the first request, as without the relay).
+ */
+async function relayed(client: net.Socket, upstreamFor: UpstreamResolver, relay: NativeHttpRelay, serve: (c: net.Socket, from: UpstreamResolver | TakenOver) => void): Promise<void> {
+  const target = await upstreamFor(client);
+  if (!target || client.destroyed) return void client.destroy();
+  const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
+  const onClientError = () => upstream.destroy();
+  client.once('error', onClientError);
+  upstream.once('error', () => {
+    client.off('error', onClientError);
+    if (!client.destroyed) serve(client, async () => target);
+  });
+  upstream.once('connect', () => {
+    client.off('error', onClientError);
+    upstream.removeAllListeners('error');
+    if (client.destroyed) return void upstream.destroy();
+    if (!relay.adoptHttp(client, upstream, formatEndpoint(target))) serve(client, { target, upstream });
+  });
 }

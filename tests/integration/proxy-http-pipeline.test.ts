@@ -170,7 +170,18 @@ async function proxy(rules: Record<string, unknown>): Promise<number> {
   return f.state.proxyPort as number;
 }
 
-describe('http-fault: pipelined requests pass byte for byte', () => {
+// Both relays: the native one carries the requests a rule rules out by method or path in C
+// (daemon/native/relay-http.c) and hands the rest to JavaScript, FAULTLINE_PROXY_RELAY=js serves all in JavaScript.
+describe.each(['native', 'js'])('http-fault, %s relay: pipelined requests pass byte for byte', (relay) => {
+  const before = process.env.FAULTLINE_PROXY_RELAY;
+  beforeAll(() => {
+    if (relay === 'js') process.env.FAULTLINE_PROXY_RELAY = 'js';
+    else delete process.env.FAULTLINE_PROXY_RELAY;
+  });
+  afterAll(() => {
+    if (before === undefined) delete process.env.FAULTLINE_PROXY_RELAY;
+    else process.env.FAULTLINE_PROXY_RELAY = before;
+  });
   const reqs = requests(120);
   const stream = Buffer.concat(reqs.map(encode));
 
