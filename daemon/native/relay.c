@@ -20,8 +20,8 @@
 // Semantics follow the JavaScript pass-through: bytes are passed on as they arrive (TCP_NODELAY on both
 // sides), a FIN is passed on once everything before it is written, a reset is passed on as a reset,
 // and reading a side stops while the other side has not taken what was read (the backpressure: one
-// buffer in flight per direction). A direction's buffer starts at 64 KiB and grows x4 up to 4 MiB
-// while reads fill it, out of a 64 MiB budget for the process, as in growing-reader.ts.
+// buffer in flight per direction). A direction's buffer starts at 16 KiB and grows x4 up to 4 MiB
+// while reads fill it, past 64 KiB out of a 64 MiB budget for the process, as in growing-reader.ts.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +40,10 @@
 
 #include "relay.h"
 
-#define FIRST_BUF (64 * 1024)
+// 16 KiB to start, as the JavaScript HTTP proxy's sockets do: an idle keep-alive connection holds two of them.
+// Growth to 64 KiB (an HTTP head's limit) is always allowed; past that it comes out of the budget.
+#define FIRST_BUF (16 * 1024)
+#define HEAD_BUF (64 * 1024)
 #define MAX_BUF (4 * 1024 * 1024)
 #define BUDGET ((long)64 * 1024 * 1024)
 
@@ -102,7 +105,9 @@ void relay_handed(void) { atomic_fetch_sub(&open_count, 1); }
  */
 static void update(conn_t *c, int i) {
   uint32_t want = 0;
-  if (!c->d[i].eof && !pending(&c->d[i]) && (!c->http || http_readable(c, i))) want |= EPOLLIN;
+  const dir_t *d = &c->d[i];
+  // (a buffer full of unframed bytes that could not grow, out of memory, is not read into: no busy loop)
+  if (!d->eof && !pending(d) && (d->fill < d->cap || !d->buf) && (!c->http || http_readable(c, i))) want |= EPOLLIN;
   if (pending(&c->d[1 - i])) want |= EPOLLOUT;
   if (want == c->want[i]) return;
   struct epoll_event ev = {.events = want, .data.ptr = &c->end[i]};
@@ -157,7 +162,7 @@ static int pull(conn_t *c, int i) {
     d->ready -= d->off;
     d->off = 0;
   }
-  if (d->fill == d->cap) return 1; // cannot happen: a head this long is refused before the buffer fills
+  if (d->fill == d->cap) return 1; // full of an unframed head that could not grow (update() stops reading it)
   ssize_t n = recv(c->fd[i], d->buf + d->fill, d->cap - d->fill, 0);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return 1;
@@ -169,7 +174,7 @@ static int pull(conn_t *c, int i) {
   } else {
     d->fill += (size_t)n;
     // a read that filled the buffer: the next ones get a bigger one (fewer calls per byte), within the budget
-    if (d->fill == d->cap && d->cap < MAX_BUF && budget_used + (long)d->cap * 3 <= BUDGET) {
+    if (d->fill == d->cap && d->cap < MAX_BUF && (d->cap < HEAD_BUF || budget_used + (long)d->cap * 3 <= BUDGET)) {
       char *bigger = malloc(d->cap * 4);
       if (bigger) {
         memcpy(bigger, d->buf, d->fill);
