@@ -252,7 +252,9 @@ static int idle(const conn_t *c) {
 
 int http_settle(conn_t *c) {
   http_t *h = c->http;
-  if (h->raw) return 1;
+  // A byte relay now: a client FIN read before the switch, with nothing left to write, goes on here
+  // (nothing else would flush that direction again).
+  if (h->raw) return c->d[0].eof && !c->d[0].shut && !pending(&c->d[0]) ? relay_flush(c, 0) : 1;
   const dir_t *up = &c->d[0], *down = &c->d[1];
   if (down->eof) h->ending = 1; // the upstream ended: both sides end (requests still open get no answer)
   else if (h->handoff && h->outstanding == 0 && !pending(up) && !pending(down)) {

@@ -373,8 +373,13 @@ class HttpConnection {
       return false;
     }
     this.flushClient();
-    // An answer that switched protocols: request bytes held as the start of a head go on as raw bytes now.
+    // An answer that switched protocols: request bytes held as the start of a head go on as raw bytes now,
+    // and a client that had already ended ends the upstream (as onClientEnd does once raw).
     if (this.raw && this.reqPos < this.reqBuf.length) this.driveRequests();
+    if (this.raw && this.clientEnded && this.upstream && !this.upstream.writableEnded) {
+      this.flushUp();
+      this.upstream.end();
+    }
     if (this.resPos >= this.resBuf.length) this.resBuf = EMPTY;
     else if (reused && this.resBuf === chunk) this.resBuf = Buffer.from(chunk.subarray(this.resPos));
     else this.resBuf = this.resBuf.subarray(this.resPos);

@@ -63,6 +63,11 @@ suite(['nft', 'dnsmasq', 'dig', 'getent'], 'dns-fault (dnsmasq in a test-made na
     dns2 = await startDnsmasq(pair.b, addrB2, RECORDS2, dir2);
   });
 
+  // A test that fails before its own recover leaves nothing for the next ones (they share the namespace).
+  afterEach(async () => {
+    for (const f of faults.splice(0)) await f.recover().catch(() => undefined);
+  });
+
   afterAll(async () => {
     for (const f of faults.splice(0)) await f.recover().catch(() => undefined);
     await dns?.stop();

@@ -76,6 +76,13 @@ async function rawUpstream(): Promise<number> {
         };
         // (later than the answers before it, which the reset would otherwise race)
         if (what === 'reset') return void setTimeout(() => s.resetAndDestroy(), 50);
+        if (what === 'switchecho') {
+          // raw bytes from here: echoed until the client's FIN reaches this side
+          s.write(answers.switch);
+          s.removeAllListeners('data');
+          if (buf.length) s.write(buf);
+          return void s.on('data', (more: Buffer) => s.write(more));
+        }
         if (what === 'silentclose') return void s.end();
         const a = answers[what ?? ''] ?? `HTTP/1.1 200 OK\r\nContent-Length: ${head.length}\r\n\r\n${head}`;
         s.write(a);
@@ -117,7 +124,7 @@ async function proxy(relay: 'native' | 'js', upstreamPort: number, rule: Record<
 }
 
 /** Sends `data` (whole, or in pieces of 1..`piece` bytes) and returns what comes back until the proxy ends the connection. */
-async function exchange(port: number, data: Buffer, piece?: number): Promise<string> {
+async function exchange(port: number, data: Buffer, piece?: number, end = false): Promise<string> {
   const s = net.connect(port, '127.0.0.1');
   const got: Buffer[] = [];
   s.on('data', (d: Buffer) => got.push(d));
@@ -140,6 +147,7 @@ async function exchange(port: number, data: Buffer, piece?: number): Promise<str
     i += n;
     if (piece && seed % 3 === 0) await new Promise((r) => setTimeout(r, 1));
   }
+  if (end) s.end();
   await ended;
   s.destroy();
   return Buffer.concat(got).toString('latin1') + (open ? '[still open]' : '[closed]');
@@ -216,6 +224,16 @@ describe('http-fault with the native relay answers every byte stream as the Java
     const status = / ([0-9]{3})$/.exec(what)?.[1];
     if (status) expect(js).toContain(`HTTP/1.1 ${status} `);
     else if (!what.includes('ends both sides')) expect(js).toMatch(/^HTTP\/1\.[01] [0-9]{3}/);
+  });
+
+  it('a client that sends an upgrade request and bytes after it and ends at once: its FIN goes on once the connection is raw', async () => {
+    if (!nativeBuilt) return;
+    for (const headers of ['Connection: Upgrade\r\nUpgrade: x\r\n', '']) {
+      const data = Buffer.from(req('GET', '/switchecho', headers) + 'after', 'latin1');
+      const js = await exchange(ports.js.raw, data, undefined, true);
+      expect(await exchange(ports.native.raw, data, undefined, true)).toBe(js);
+      expect(js).toMatch(/^HTTP\/1\.1 101 [^]*after\[closed\]$/);
+    }
   });
 
   it('a hostile glob (/**a**a**a**a**a**b) against 4000-byte paths: the same answers, in linear time on both', async () => {
