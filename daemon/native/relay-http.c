@@ -316,36 +316,46 @@ napi_value http_configure(napi_env env, napi_callback_info info) {
   if (argc < 2 || napi_typeof(env, argv[0], &t0) != napi_ok || t0 != napi_object || napi_typeof(env, argv[1], &t1) != napi_ok || t1 != napi_function)
     return fail(env, "http(rule, onHandoff) takes an object and a function");
   if (tsfn) return fail(env, "http() was already called");
+  // read into a rule of its own first: a bad argument leaves nothing half set
+  hf_rule r = {0};
+  const char *bad = NULL;
   bool has;
   napi_value v;
   uint32_t n = 0;
   if (napi_has_named_property(env, argv[0], "methods", &has) == napi_ok && has) {
     napi_get_named_property(env, argv[0], "methods", &v);
-    if (napi_get_array_length(env, v, &n) != napi_ok || n > 64) return fail(env, "methods: an array of at most 64 strings");
-    rule.methods = calloc(n, sizeof *rule.methods);
-    for (uint32_t k = 0; k < n; k++) {
+    if (napi_get_array_length(env, v, &n) != napi_ok || n > 64) bad = "methods: an array of at most 64 strings";
+    else if (!(r.methods = calloc(n ? n : 1, sizeof *r.methods))) bad = "out of memory";
+    for (uint32_t k = 0; !bad && k < n; k++) {
       napi_value s;
       size_t len;
-      napi_get_element(env, v, k, &s);
       char buf[64];
-      if (napi_get_value_string_latin1(env, s, buf, sizeof buf, &len) != napi_ok || len >= sizeof buf - 1) return fail(env, "methods: strings of at most 62 bytes");
-      rule.methods[k] = strdup(buf);
+      napi_get_element(env, v, k, &s);
+      if (napi_get_value_string_latin1(env, s, buf, sizeof buf, &len) != napi_ok || len == 0 || len >= sizeof buf - 1) bad = "methods: strings of 1-62 bytes";
+      else if (!(r.methods[k] = strdup(buf))) bad = "out of memory";
+      else r.n_methods = k + 1;
     }
-    rule.n_methods = n;
   }
-  if (napi_has_named_property(env, argv[0], "glob", &has) == napi_ok && has) {
+  if (!bad && napi_has_named_property(env, argv[0], "glob", &has) == napi_ok && has) {
     napi_get_named_property(env, argv[0], "glob", &v);
-    if (napi_get_array_length(env, v, &n) != napi_ok || n > 1024) return fail(env, "glob: an array of at most 1024 tokens");
-    rule.glob = calloc(n + 1, sizeof *rule.glob);
-    for (uint32_t k = 0; k < n; k++) {
+    if (napi_get_array_length(env, v, &n) != napi_ok || n > 1024) bad = "glob: an array of at most 1024 tokens";
+    else if (!(r.glob = calloc(n + 1, sizeof *r.glob))) bad = "out of memory";
+    for (uint32_t k = 0; !bad && k < n; k++) {
       napi_value x;
       uint32_t tok;
       napi_get_element(env, v, k, &x);
-      if (napi_get_value_uint32(env, x, &tok) != napi_ok || tok > HF_GLOB_ONE) return fail(env, "glob: tokens 0-0x102");
-      rule.glob[k] = (uint16_t)tok;
+      if (napi_get_value_uint32(env, x, &tok) != napi_ok || tok > HF_GLOB_ONE) bad = "glob: tokens are 0-0x102";
+      else r.glob[k] = (uint16_t)tok;
     }
-    rule.glob_len = n;
+    r.glob_len = n;
   }
+  if (bad) {
+    for (size_t k = 0; k < r.n_methods; k++) free(r.methods[k]);
+    free(r.methods);
+    free(r.glob);
+    return fail(env, bad);
+  }
+  rule = r;
   napi_value name;
   napi_create_string_utf8(env, "faultline-relay-handoff", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &tsfn) != napi_ok) return fail(env, "cannot create the hand-off function");
