@@ -129,3 +129,24 @@ export function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
     s.once('error', () => resolve(false));
   });
 }
+
+/**
+ * Sets which relay the proxy children started from now on use (FAULTLINE_PROXY_RELAY=js for 'js', the
+ * native one where built otherwise) and returns a function that puts the previous setting back.
+ */
+export function setRelay(relay: string): () => void {
+  const before = process.env.FAULTLINE_PROXY_RELAY;
+  if (relay === 'js') process.env.FAULTLINE_PROXY_RELAY = 'js';
+  else delete process.env.FAULTLINE_PROXY_RELAY;
+  return () => {
+    if (before === undefined) delete process.env.FAULTLINE_PROXY_RELAY;
+    else process.env.FAULTLINE_PROXY_RELAY = before;
+  };
+}
+
+/** In a describe block: its proxy children use `relay` (see setRelay). */
+export function useRelay(relay: string): void {
+  let restore = () => undefined as void;
+  beforeAll(() => void (restore = setRelay(relay)));
+  afterAll(() => restore());
+}

@@ -4,7 +4,7 @@ import net from 'node:net';
 import httpFault from '../../daemon/faults/http-fault';
 import type { FaultKind } from '../../daemon/faults/types';
 import { answer } from '../../daemon/proxy/http-answers';
-import { injectFault, listen, type TestFault } from './proxy-helpers';
+import { injectFault, listen, useRelay, type TestFault } from './proxy-helpers';
 
 // The http-fault proxy's common path reads into buffers it reuses, reads heads in place and writes
 // what one read forwards in one go. These check it on bytes: many pipelined requests with every kind
@@ -173,15 +173,7 @@ async function proxy(rules: Record<string, unknown>): Promise<number> {
 // Both relays: the native one carries the requests a rule rules out by method or path in C
 // (daemon/native/relay-http.c) and hands the rest to JavaScript, FAULTLINE_PROXY_RELAY=js serves all in JavaScript.
 describe.each(['native', 'js'])('http-fault, %s relay: pipelined requests pass byte for byte', (relay) => {
-  const before = process.env.FAULTLINE_PROXY_RELAY;
-  beforeAll(() => {
-    if (relay === 'js') process.env.FAULTLINE_PROXY_RELAY = 'js';
-    else delete process.env.FAULTLINE_PROXY_RELAY;
-  });
-  afterAll(() => {
-    if (before === undefined) delete process.env.FAULTLINE_PROXY_RELAY;
-    else process.env.FAULTLINE_PROXY_RELAY = before;
-  });
+  useRelay(relay);
   const reqs = requests(120);
   const stream = Buffer.concat(reqs.map(encode));
 

@@ -4,7 +4,7 @@ import net from 'node:net';
 import httpFault from '../../daemon/faults/http-fault';
 import type { FaultKind } from '../../daemon/faults/types';
 import { NATIVE_RELAY_PATH } from '../../daemon/proxy/native-relay';
-import { injectFault, listen, type TestFault } from './proxy-helpers';
+import { injectFault, listen, setRelay, type TestFault } from './proxy-helpers';
 
 // http-fault's connections are relayed in C (daemon/native/relay-http.c) for as long as the rule's
 // methods and path glob rule their requests out, and handed to JavaScript at the first request they do
@@ -110,16 +110,13 @@ async function track(server: net.Server): Promise<number> {
 }
 
 async function proxy(relay: 'native' | 'js', upstreamPort: number, rule: Record<string, unknown> = RULE): Promise<TestFault> {
-  const before = process.env.FAULTLINE_PROXY_RELAY;
-  if (relay === 'js') process.env.FAULTLINE_PROXY_RELAY = 'js';
-  else delete process.env.FAULTLINE_PROXY_RELAY;
+  const restore = setRelay(relay);
   try {
     const f = await injectFault(kind, { listen: '127.0.0.1:0', upstream: `127.0.0.1:${upstreamPort}`, ...rule });
     faults.push(f);
     return f;
   } finally {
-    if (before === undefined) delete process.env.FAULTLINE_PROXY_RELAY;
-    else process.env.FAULTLINE_PROXY_RELAY = before;
+    restore();
   }
 }
 

@@ -5,7 +5,7 @@ import { NATIVE_RELAY_PATH } from '../../daemon/proxy/native-relay';
 import tcpFault from '../../daemon/faults/tcp-fault';
 import type { FaultKind } from '../../daemon/faults/types';
 import { receiveAll, sendAll, sha } from '../helpers/streams';
-import { connect, injectFault, listen, type TestFault } from './proxy-helpers';
+import { connect, injectFault, listen, useRelay, type TestFault } from './proxy-helpers';
 
 /** Pieces other than the proxy's read sizes, so reads and writes never line up. */
 const SIZES = [3, 70_000, 1_000_000, 512, 250_000];
@@ -71,15 +71,7 @@ function threadNames(pid: number): string[] {
 }
 
 describe.each(RELAYS)('tcp-fault with no toxic on a direction, %s relay: bytes pass through untouched', (relay) => {
-  const before = process.env.FAULTLINE_PROXY_RELAY;
-  beforeAll(() => {
-    if (relay === 'js') process.env.FAULTLINE_PROXY_RELAY = 'js';
-    else delete process.env.FAULTLINE_PROXY_RELAY;
-  });
-  afterAll(() => {
-    if (before === undefined) delete process.env.FAULTLINE_PROXY_RELAY;
-    else process.env.FAULTLINE_PROXY_RELAY = before;
-  });
+  useRelay(relay);
 
   it(`carries the connection on the ${relay === 'native' ? 'relay thread' : "child's JavaScript thread"}`, async () => {
     if (relay === 'native') expect(nativeBuilt).toBe(true); // CI builds it: node daemon/native/build.js
