@@ -261,6 +261,8 @@ int hf_parse_request(const uint8_t *buf, size_t len, hf_request *out) {
   out->path_len = q ? (size_t)(q - (buf + url)) : url_end - url;
   framing_headers h;
   if (scan_headers(buf, eol, stop, &h) < 0) return -1;
+  out->lines = buf + eol;
+  out->lines_len = len - eol;
   out->upgrade = h.upgrade || (out->method_len == 7 && memcmp(out->method, "CONNECT", 7) == 0);
   out->length = 0;
   if (h.te) {
@@ -350,6 +352,20 @@ static int glob_matches(const hf_rule *r, const uint8_t *path, size_t len) {
   return (int)((set[m / 64] >> (m % 64)) & 1);
 }
 
+/** Whether the head's header lines (already checked by scan_headers) have one named `name` (lower case). */
+static int has_header(const hf_request *req, const char *name) {
+  const uint8_t *b = req->lines;
+  size_t stop = req->lines_len - 4, i = 0;
+  while (i < stop) {
+    size_t line = i + 2;
+    i = line;
+    while (i < stop && !(b[i] == 13 && b[i + 1] == 10)) i++;
+    const uint8_t *colon = memchr(b + line, ':', i - line);
+    if (colon && header_is(b, line, (size_t)(colon - b), name)) return 1;
+  }
+  return 0;
+}
+
 int hf_rule_passes(const hf_rule *rule, const hf_request *req) {
   if (rule->n_methods > 0) {
     int known = 0;
@@ -358,5 +374,7 @@ int hf_rule_passes(const hf_rule *rule, const hf_request *req) {
     if (!known) return 1;
   }
   if (rule->glob && glob_matches(rule, req->path, req->path_len) == 0) return 1;
+  for (size_t k = 0; k < rule->n_headers; k++)
+    if (!has_header(req, rule->headers[k])) return 1; // compileMatcher: no such header, no match
   return 0;
 }

@@ -43,6 +43,8 @@ typedef struct {
   hf_framing framing;
   uint64_t length;
   int upgrade; // CONNECT, or an Upgrade header: JavaScript follows those
+  const uint8_t *lines; // the header lines: from the first line's CRLF to the head's final CRLF CRLF
+  size_t lines_len;
 } hf_request;
 
 /** Reads a request head buf[0, len) (len from hf_head_end). 0, or -1 where JavaScript must decide. */
@@ -58,15 +60,18 @@ typedef struct {
 int hf_parse_response(const uint8_t *buf, size_t len, int head_request, hf_response *out);
 
 /**
- * What of an http-fault's match the relay can decide: its methods and its path glob. A match needs
- * every condition, so one of these failing is enough to say the rule does not match; a request that
- * passes them (the rule's regexes not looked at) goes to JavaScript.
+ * What of an http-fault's match the relay can decide: its methods, its path glob, and which headers it
+ * needs (a header regex never matches a request without that header). A match needs every condition,
+ * so one of these failing is enough to say the rule does not match; a request that passes them (the
+ * rule's regexes not looked at) goes to JavaScript.
  */
 typedef struct {
   char **methods; // upper case, as the rule's set holds them
   size_t n_methods; // 0: any method
   uint16_t *glob;   // the path glob as tokens: a byte, or one of HF_GLOB_*; NULL: any path
   size_t glob_len;
+  char **headers;   // lower-case names of headers the rule's regexes read
+  size_t n_headers;
 } hf_rule;
 
 #define HF_GLOB_STAR 0x100  // [^/]*

@@ -4,8 +4,8 @@
 // Why: every http-fault request has to be looked at by the rule, so in JavaScript each costs the proxy
 // child an entry into V8 per read both ways, which kept it below haproxy's requests/s (daemon/proxy/
 // README.md). Here the relay thread frames each message (http-frame.c) and forwards it as the bytes it
-// is, as long as the rule's methods or path glob rule the request out. At the first request it cannot
-// rule out (or cannot read as the JavaScript would: an upgrade, a head it would refuse), and once
+// is, as long as the rule's methods, path glob or the headers it reads rule the request out. At the
+// first request it cannot rule out (or cannot read as the JavaScript would: an upgrade, a head it would refuse), and once
 // every earlier answer has been written, it hands both sockets and the unhandled bytes to JavaScript
 // (http-proxy.ts), which serves the connection from that request on exactly as it serves one it
 // accepted. JavaScript is the reference for every answer the proxy gives itself: the relay never writes
@@ -303,8 +303,38 @@ static napi_value fail(napi_env env, const char *what) {
 }
 
 /**
- * http({ methods?: string[], glob?: number[] }, onHandoff): the rule's methods (upper case) and its
- * path glob as tokens (a byte, or 0x100 `*`, 0x101 `**`, 0x102 `?`), and the function that takes a
+ * obj[field], an optional array of at most 64 strings of 1-62 bytes, as malloc'd C strings in upper
+ * (methods, as compileMatcher's set) or lower case (header names, as scanHead compares them), whatever
+ * case the caller used. NULL, or what is wrong.
+ */
+static const char *read_names(napi_env env, napi_value obj, const char *field, int upper, char ***out, size_t *count) {
+  static char why[96];
+  bool has;
+  napi_value v;
+  uint32_t n = 0;
+  if (napi_has_named_property(env, obj, field, &has) != napi_ok || !has) return NULL;
+  napi_get_named_property(env, obj, field, &v);
+  snprintf(why, sizeof why, "%s: an array of at most 64 strings of 1-62 bytes", field);
+  if (napi_get_array_length(env, v, &n) != napi_ok || n > 64) return why;
+  if (!(*out = calloc(n ? n : 1, sizeof **out))) return "out of memory";
+  for (uint32_t k = 0; k < n; k++) {
+    napi_value s;
+    size_t len;
+    char buf[64];
+    napi_get_element(env, v, k, &s);
+    if (napi_get_value_string_latin1(env, s, buf, sizeof buf, &len) != napi_ok || len == 0 || len >= sizeof buf - 1) return why;
+    for (size_t i = 0; i < len; i++)
+      if (upper ? buf[i] >= 'a' && buf[i] <= 'z' : buf[i] >= 'A' && buf[i] <= 'Z') buf[i] ^= 32;
+    if (!((*out)[k] = strdup(buf))) return "out of memory";
+    *count = k + 1;
+  }
+  return NULL;
+}
+
+/**
+ * http({ methods?: string[], glob?: number[], headers?: string[] }, onHandoff): the rule's methods (upper case), its
+ * path glob as tokens (a byte, or 0x100 `*`, 0x101 `**`, 0x102 `?`), the (lower-case) names of the headers its
+ * regexes read, and the function that takes a
  * connection on: onHandoff(clientFd, upstreamFd | -1, bytes?, why?, upstreamErrorCode?, label).
  * Once per process (a proxy child runs one proxy).
  */
@@ -322,20 +352,8 @@ napi_value http_configure(napi_env env, napi_callback_info info) {
   bool has;
   napi_value v;
   uint32_t n = 0;
-  if (napi_has_named_property(env, argv[0], "methods", &has) == napi_ok && has) {
-    napi_get_named_property(env, argv[0], "methods", &v);
-    if (napi_get_array_length(env, v, &n) != napi_ok || n > 64) bad = "methods: an array of at most 64 strings";
-    else if (!(r.methods = calloc(n ? n : 1, sizeof *r.methods))) bad = "out of memory";
-    for (uint32_t k = 0; !bad && k < n; k++) {
-      napi_value s;
-      size_t len;
-      char buf[64];
-      napi_get_element(env, v, k, &s);
-      if (napi_get_value_string_latin1(env, s, buf, sizeof buf, &len) != napi_ok || len == 0 || len >= sizeof buf - 1) bad = "methods: strings of 1-62 bytes";
-      else if (!(r.methods[k] = strdup(buf))) bad = "out of memory";
-      else r.n_methods = k + 1;
-    }
-  }
+  bad = read_names(env, argv[0], "methods", 1, &r.methods, &r.n_methods);
+  if (!bad) bad = read_names(env, argv[0], "headers", 0, &r.headers, &r.n_headers);
   if (!bad && napi_has_named_property(env, argv[0], "glob", &has) == napi_ok && has) {
     napi_get_named_property(env, argv[0], "glob", &v);
     if (napi_get_array_length(env, v, &n) != napi_ok || n > 1024) bad = "glob: an array of at most 1024 tokens";
@@ -351,7 +369,9 @@ napi_value http_configure(napi_env env, napi_callback_info info) {
   }
   if (bad) {
     for (size_t k = 0; k < r.n_methods; k++) free(r.methods[k]);
+    for (size_t k = 0; k < r.n_headers; k++) free(r.headers[k]);
     free(r.methods);
+    free(r.headers);
     free(r.glob);
     return fail(env, bad);
   }

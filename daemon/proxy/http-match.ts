@@ -56,14 +56,22 @@ export function globTokens(glob: string): number[] | undefined {
 }
 
 /**
- * What of a match the native relay can rule requests out by (its methods and path glob), or undefined
- * when it has neither (every request could match: the relay would hand each connection over at once).
+ * What of a match the native relay can rule requests out by: its methods, its path glob, and the
+ * headers its regexes read (a request without one of them never matches). Undefined when it has none
+ * of these (every request could match: the relay would hand each connection over at once). Names the
+ * relay cannot hold (over 62 bytes, past 64 of them) are left out: a subset still only rules out
+ * requests that cannot match.
  */
-export function relayPrefilter(match: Static<typeof HttpMatch> | undefined): { methods?: string[]; glob?: number[] } | undefined {
-  const methods = match?.methods?.length ? [...new Set(match.methods.map((m) => m.toUpperCase()))] : undefined;
+export function relayPrefilter(match: Static<typeof HttpMatch> | undefined): { methods?: string[]; glob?: number[]; headers?: string[] } | undefined {
+  const fits = (names: string[]) => names.filter((n) => n.length > 0 && n.length <= 62).slice(0, 64);
+  const upper = match?.methods?.length ? [...new Set(match.methods.map((m) => m.toUpperCase()))] : [];
+  // a method the relay cannot hold could be the request's: then no method can be ruled out
+  const methods = upper.length && fits(upper).length === upper.length ? upper : undefined;
   const glob = match?.path !== undefined ? globTokens(match.path) : undefined;
-  if (!methods && !glob) return undefined;
-  return { ...(methods && { methods }), ...(glob && { glob }) };
+  const names = fits(matchedHeaderNames(match));
+  const headers = names.length ? names : undefined;
+  if (!methods && !glob && !headers) return undefined;
+  return { ...(methods && { methods }), ...(glob && { glob }), ...(headers && { headers }) };
 }
 
 // RE2 (api/regex.ts): linear in the request head, so a hostile rule cannot stall the proxy child,

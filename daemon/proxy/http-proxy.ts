@@ -587,7 +587,7 @@ export function createHttpProxy(rules: HttpRules, upstreamFor: UpstreamResolver)
     client.once('close', () => open.delete(c));
     if (draining) c.drain(); // handed over by the relay thread during a drain
   };
-  // Where the rule can rule requests out by method or path, the relay thread carries the requests it
+  // Where the rule can rule requests out by method, path or a header it needs, the relay thread carries the requests it
   // rules out, and hands a connection over at the first it does not (native-relay.ts).
   const prefilter = relayPrefilter(rules.match);
   const relay = prefilter && nativeHttpRelay(prefilter, (h) => serve(...takenOver(h)));

@@ -11,6 +11,7 @@ import { addonAbsence, addonPath, loadAddon } from '../native/addon';
 export interface RelayRule {
   methods?: string[];
   glob?: number[];
+  headers?: string[];
 }
 
 /** A connection the relay gives back, from the first request it did not take on (relay-http.c). */
@@ -45,7 +46,7 @@ export function relayBackend(): { native: boolean; detail: string } {
   const why = addonAbsence(NATIVE_RELAY_PATH, RELAY_SWITCH);
   return why
     ? { native: false, detail: `JavaScript relay (${why})` }
-    : { native: true, detail: "native relay thread for connections no toxic acts on, and for http-fault's requests its rule rules out by method or path" };
+    : { native: true, detail: "native relay thread for connections no toxic acts on, and for http-fault's requests its rule rules out by method, path or header" };
 }
 
 function load(): RelayAddon | undefined {

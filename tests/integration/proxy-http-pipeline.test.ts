@@ -170,7 +170,7 @@ async function proxy(rules: Record<string, unknown>): Promise<number> {
   return f.state.proxyPort as number;
 }
 
-// Both relays: the native one carries the requests a rule rules out by method or path in C
+// Both relays: the native one carries the requests a rule rules out by method, path or header in C
 // (daemon/native/relay-http.c) and hands the rest to JavaScript, FAULTLINE_PROXY_RELAY=js serves all in JavaScript.
 describe.each(['native', 'js'])('http-fault, %s relay: pipelined requests pass byte for byte', (relay) => {
   useRelay(relay);

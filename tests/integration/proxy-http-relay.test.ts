@@ -7,7 +7,7 @@ import { NATIVE_RELAY_PATH } from '../../daemon/proxy/native-relay';
 import { injectFault, listen, setRelay, type TestFault } from './proxy-helpers';
 
 // http-fault's connections are relayed in C (daemon/native/relay-http.c) for as long as the rule's
-// methods and path glob rule their requests out, and handed to JavaScript at the first request they do
+// methods, path glob and needed headers rule their requests out, and handed to JavaScript at the first request they do
 // not (or that the C framing leaves to JavaScript). JavaScript is the reference: every byte stream
 // here goes through a proxy child with the native relay and one with FAULTLINE_PROXY_RELAY=js, and the
 // client must get the same bytes from both: ordinary requests, the rule's matches between them,
@@ -194,11 +194,24 @@ const CASES: [string, string, 'http' | 'raw', number][] = [
   ['an upstream that closes before answering: the connection ends', req('GET', '/a') + req('GET', '/silentclose'), 'raw', 0],
 ];
 
-const ports: Record<'native' | 'js', Record<'http' | 'raw', number>> = { native: { http: 0, raw: 0 }, js: { http: 0, raw: 0 } };
+/** A rule that reads a header: a request without it cannot match, which the relay thread rules out itself. */
+const HEADER_RULE = { match: { headers: { 'X-Canary': 'yes|true' } }, abort: { status: 503, body: 'aborted by rule' } };
+/** [what, bytes, pieces, the statuses expected] through proxies with HEADER_RULE in front of the raw upstream */
+const HEADER_CASES: [string, string, number, string[]][] = [
+  ['requests without the header are relayed, one whose value matches is aborted', req('GET', '/a') + req('GET', '/b', 'X-Canary: yes\r\n') + req('GET', '/c') + LAST, 0, ['200', '503', '200', '200']],
+  ['the same in pieces of 1-5 bytes', req('GET', '/a') + req('GET', '/b', 'X-Canary: yes\r\n') + req('GET', '/c') + LAST, 5, ['200', '503', '200', '200']],
+  ['the name in any case; a value the regex does not match, and a longer name, go on', req('GET', '/a', 'x-CANARY: true\r\n') + req('GET', '/b', 'X-Canary: no\r\n') + req('GET', '/c', 'X-Canary-2: yes\r\n') + LAST, 0, ['503', '200', '200', '200']],
+  ['an empty value, and a repeated header read joined', req('GET', '/a', 'X-Canary:\r\n') + req('GET', '/b', 'X-Canary: no\r\nX-Canary: yes\r\n') + req('GET', '/c', 'X-Canary: yes\r\nX-Canary: true\r\n') + LAST, 0, ['200', '200', '200', '200']],
+];
+
+const ports: Record<'native' | 'js', Record<'http' | 'raw' | 'header', number>> = { native: { http: 0, raw: 0, header: 0 }, js: { http: 0, raw: 0, header: 0 } };
 
 beforeAll(async () => {
   const up = { http: await httpUpstream(), raw: await rawUpstream() };
-  for (const relay of ['native', 'js'] as const) for (const u of ['http', 'raw'] as const) ports[relay][u] = (await proxy(relay, up[u])).state.proxyPort as number;
+  for (const relay of ['native', 'js'] as const) {
+    for (const u of ['http', 'raw'] as const) ports[relay][u] = (await proxy(relay, up[u])).state.proxyPort as number;
+    ports[relay].header = (await proxy(relay, up.raw, HEADER_RULE)).state.proxyPort as number;
+  }
 });
 afterAll(async () => {
   for (const f of faults.splice(0)) await f.recover();
@@ -221,6 +234,15 @@ describe('http-fault with the native relay answers every byte stream as the Java
     const status = / ([0-9]{3})$/.exec(what)?.[1];
     if (status) expect(js).toContain(`HTTP/1.1 ${status} `);
     else if (!what.includes('ends both sides')) expect(js).toMatch(/^HTTP\/1\.[01] [0-9]{3}/);
+  });
+
+  it.each(HEADER_CASES)('a header rule: %s', async (_what, bytes, piece, statuses) => {
+    if (!nativeBuilt) return;
+    const data = Buffer.from(bytes, 'latin1');
+    const js = await exchange(ports.js.header, data, piece || undefined);
+    expect(await exchange(ports.native.header, data, piece || undefined)).toBe(js);
+    // (the raw upstream echoes each request head, whose first line ends in HTTP/1.1 without a status)
+    expect([...js.matchAll(/HTTP\/1\.1 ([0-9]{3}) /g)].map((m) => m[1])).toEqual(statuses);
   });
 
   it('a client that sends an upgrade request and bytes after it and ends at once: its FIN goes on once the connection is raw', async () => {

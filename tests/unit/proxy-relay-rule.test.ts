@@ -20,9 +20,16 @@ describe('relayPrefilter: what the relay thread can rule requests out by', () =>
     expect(relayPrefilter({ methods: ['get', 'GET', 'Post'], path: '/x' })).toEqual({ methods: ['GET', 'POST'], glob: [47, 120] });
     expect(relayPrefilter({ methods: ['DELETE'], path: '/日本' })).toEqual({ methods: ['DELETE'] });
     expect(relayPrefilter(undefined)).toBeUndefined();
-    expect(relayPrefilter({ headers: { 'x-a': 'b' } })).toBeUndefined();
     expect(relayPrefilter({ pathRegex: '^/x' })).toBeUndefined();
     expect(relayPrefilter({ path: '/日本' })).toBeUndefined();
+  });
+
+  it('the headers a rule reads, lower case: a request without one cannot match; names it cannot hold are left out', () => {
+    expect(relayPrefilter({ headers: { 'X-Canary': 'yes', 'x-b': '' } })).toEqual({ headers: ['x-canary', 'x-b'] });
+    expect(relayPrefilter({ headers: { ['X'.repeat(63)]: 'a' } })).toBeUndefined();
+    expect(relayPrefilter({ headers: { ['X'.repeat(63)]: 'a', 'x-a': 'b' }, path: '/p' })).toEqual({ glob: [47, 112], headers: ['x-a'] });
+    // methods are one-of: a set the relay cannot hold whole is not used at all
+    expect(relayPrefilter({ methods: ['GET', 'M'.repeat(63)], path: '/p' })).toEqual({ glob: [47, 112] });
   });
 });
 
@@ -38,11 +45,14 @@ describeBuilt('the relay addon refuses a bad rule, naming the field', () => {
   const noop = () => undefined;
 
   it.each([
-    ['methods not an array', { methods: 'GET' }, /^methods: an array/],
-    ['65 methods', { methods: Array(65).fill('GET') }, /^methods: an array of at most 64/],
-    ['an empty method', { methods: [''] }, /^methods: strings of 1-62 bytes/],
-    ['a method of 63 bytes', { methods: ['A'.repeat(63)] }, /^methods: strings of 1-62 bytes/],
-    ['a method that is a number', { methods: [42] }, /^methods: strings/],
+    ['methods not an array', { methods: 'GET' }, /^methods: an array of at most 64 strings of 1-62 bytes/],
+    ['65 methods', { methods: Array(65).fill('GET') }, /^methods: an array/],
+    ['an empty method', { methods: [''] }, /^methods: an array/],
+    ['a method of 63 bytes', { methods: ['A'.repeat(63)] }, /^methods: an array/],
+    ['a method that is a number', { methods: [42] }, /^methods: an array/],
+    ['headers not an array', { headers: { 'x-a': 'b' } }, /^headers: an array of at most 64 strings of 1-62 bytes/],
+    ['a header name of 63 bytes', { methods: ['GET'], headers: ['h'.repeat(63)] }, /^headers: an array/],
+    ['a header name that is null', { headers: [null] }, /^headers: an array/],
     ['a glob token above 0x102', { methods: ['GET'], glob: [47, 0x103] }, /^glob: tokens are 0-0x102/],
     ['a negative glob token', { glob: [-1] }, /^glob: tokens/],
     ['1025 glob tokens', { glob: Array(1025).fill(47) }, /^glob: an array of at most 1024/],
