@@ -5,10 +5,10 @@
 // child an entry into V8 per read both ways, which kept it below haproxy's requests/s (daemon/proxy/
 // README.md). Here the relay thread frames each message (http-frame.c) and forwards it as the bytes it
 // is, as long as the rule's methods, path glob or the headers it reads rule the request out. At the
-// first request it cannot rule out (or cannot read as the JavaScript would: an upgrade, a head it would refuse), and once
-// every earlier answer has been written, it hands both sockets and the unhandled bytes to JavaScript
-// (http-proxy.ts), which serves the connection from that request on exactly as it serves one it
-// accepted. JavaScript is the reference for every answer the proxy gives itself: the relay never writes
+// first request it cannot rule out (or cannot read as the JavaScript would: an upgrade, a head it
+// would refuse), and once every earlier answer has been written, it hands both sockets and the
+// unhandled bytes to JavaScript (http-proxy.ts), which serves the connection from that request on
+// exactly as it serves one it accepted. JavaScript is the reference for every answer the proxy gives itself: the relay never writes
 // HTTP of its own. Its part of a connection's life mirrors HttpConnection:
 // - an upstream that ends ends both sides, after what was read is written (onUpstreamEnd);
 // - a client that ends ends both sides once no request is open (maybeFinish); so does a drain;
