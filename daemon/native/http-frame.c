@@ -202,26 +202,36 @@ static void collect(const uint8_t *buf, size_t name_from, size_t name_to, size_t
   }
 }
 
+/** Where the line starting at `i` ends: at its CRLF, or at `stop` (the head's final CRLF CRLF). */
+static size_t line_end(const uint8_t *buf, size_t i, size_t stop) {
+  while (i < stop && !(buf[i] == 13 && buf[i + 1] == 10)) i++;
+  return i;
+}
+
+#define NO_COLON ((size_t)-1)
+
+/**
+ * The header line after the CRLF at `*i`: it starts at `*line`, ends at the new `*i`, and `*colon` is
+ * its first colon (NO_COLON without one). 0 once past the last line.
+ */
+static int next_header(const uint8_t *buf, size_t *i, size_t stop, size_t *line, size_t *colon) {
+  if (*i >= stop) return 0;
+  *line = *i + 2;
+  *i = line_end(buf, *line, stop);
+  const uint8_t *c = memchr(buf + *line, ':', *i - *line);
+  *colon = c ? (size_t)(c - buf) : NO_COLON;
+  return 1;
+}
+
 /** The header lines of a head whose first line ends at `i` (scanHead): -1 for a line without a name. */
 static int scan_headers(const uint8_t *buf, size_t i, size_t stop, framing_headers *h) {
   memset(h, 0, sizeof *h);
-  while (i < stop) {
-    size_t line = i + 2, colon = (size_t)-1;
-    i = line;
-    while (i < stop && !(buf[i] == 13 && buf[i + 1] == 10)) {
-      if (colon == (size_t)-1 && buf[i] == ':') colon = i;
-      i++;
-    }
-    if (colon == (size_t)-1 || colon <= line) return -1;
+  size_t line, colon;
+  while (next_header(buf, &i, stop, &line, &colon)) {
+    if (colon == NO_COLON || colon <= line) return -1;
     collect(buf, line, colon, colon + 1, i, h);
   }
   return 0;
-}
-
-static size_t first_line_end(const uint8_t *buf, size_t stop) {
-  size_t i = 0;
-  while (i < stop && !(buf[i] == 13 && buf[i + 1] == 10)) i++;
-  return i;
 }
 
 /** lengthOf: 1-15 digits. -1 when they are not. */
@@ -244,7 +254,7 @@ static int chunked_last(const uint8_t *buf, const framing_headers *h) {
 int hf_parse_request(const uint8_t *buf, size_t len, hf_request *out) {
   if (len < 4) return -1;
   size_t stop = len - 4;
-  size_t eol = first_line_end(buf, stop);
+  size_t eol = line_end(buf, 0, stop);
   // REQUEST_LINE: token SP non-blank+ SP HTTP/1.[01], nothing else
   size_t i = 0;
   while (i < eol && is_tchar(buf[i])) i++;
@@ -278,7 +288,7 @@ int hf_parse_request(const uint8_t *buf, size_t len, hf_request *out) {
 int hf_parse_response(const uint8_t *buf, size_t len, int head_request, hf_response *out) {
   if (len < 4) return -1;
   size_t stop = len - 4;
-  size_t eol = first_line_end(buf, stop);
+  size_t eol = line_end(buf, 0, stop);
   // STATUS_LINE: HTTP/1.[01] SP 3 digits, then nothing or SP and a reason without CR or LF
   if (eol < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || (buf[7] != '0' && buf[7] != '1') || buf[8] != ' ') return -1;
   int status = 0;
@@ -354,15 +364,9 @@ static int glob_matches(const hf_rule *r, const uint8_t *path, size_t len) {
 
 /** Whether the head's header lines (already checked by scan_headers) have one named `name` (lower case). */
 static int has_header(const hf_request *req, const char *name) {
-  const uint8_t *b = req->lines;
-  size_t stop = req->lines_len - 4, i = 0;
-  while (i < stop) {
-    size_t line = i + 2;
-    i = line;
-    while (i < stop && !(b[i] == 13 && b[i + 1] == 10)) i++;
-    const uint8_t *colon = memchr(b + line, ':', i - line);
-    if (colon && header_is(b, line, (size_t)(colon - b), name)) return 1;
-  }
+  size_t i = 0, line, colon;
+  while (next_header(req->lines, &i, req->lines_len - 4, &line, &colon))
+    if (colon != NO_COLON && header_is(req->lines, line, colon, name)) return 1;
   return 0;
 }
 

@@ -98,6 +98,16 @@ void relay_detach(conn_t *c) {
 void relay_handed(void) { atomic_fetch_sub(&open_count, 1); }
 
 /**
+ * Whether fd[i] is read now: not ended, its direction has nothing left to write, its buffer has room
+ * once the written bytes are moved out (pull does that; a buffer full of unframed bytes that could not
+ * grow, out of memory, is not read into: no busy loop), and an HTTP connection takes requests from it.
+ */
+static int may_read(const conn_t *c, int i) {
+  const dir_t *d = &c->d[i];
+  return !d->eof && !pending(d) && (!d->buf || d->fill - d->off < d->cap) && (!c->http || http_readable(c, i));
+}
+
+/**
  * Registers what fd[i] should be watched for now: readable while its direction has nothing left to
  * write (and an HTTP connection may read it), writable while the other has bytes for it. Nothing to
  * watch: out of the set, since a hung-up socket would otherwise report EPOLLHUP (which no interest
@@ -105,9 +115,7 @@ void relay_handed(void) { atomic_fetch_sub(&open_count, 1); }
  */
 static void update(conn_t *c, int i) {
   uint32_t want = 0;
-  const dir_t *d = &c->d[i];
-  // (a buffer full of unframed bytes that could not grow, out of memory, is not read into: no busy loop)
-  if (!d->eof && !pending(d) && (d->fill < d->cap || !d->buf) && (!c->http || http_readable(c, i))) want |= EPOLLIN;
+  if (may_read(c, i)) want |= EPOLLIN;
   if (pending(&c->d[1 - i])) want |= EPOLLOUT;
   if (want == c->want[i]) return;
   struct epoll_event ev = {.events = want, .data.ptr = &c->end[i]};
@@ -162,7 +170,6 @@ static int pull(conn_t *c, int i) {
     d->ready -= d->off;
     d->off = 0;
   }
-  if (d->fill == d->cap) return 1; // full of an unframed head that could not grow (update() stops reading it)
   ssize_t n = recv(c->fd[i], d->buf + d->fill, d->cap - d->fill, 0);
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return 1;
@@ -231,7 +238,7 @@ static void *relay_main(void *arg) {
       }
       // writable first: a side that takes bytes again frees its peer's direction for reading
       if ((ev & EPOLLOUT) && pending(&c->d[1 - i]) && !relay_flush(c, 1 - i)) continue;
-      if ((ev & (EPOLLIN | EPOLLHUP)) && !c->d[i].eof && !pending(&c->d[i]) && (!c->http || http_readable(c, i)) && !pull(c, i)) continue;
+      if ((ev & (EPOLLIN | EPOLLHUP)) && may_read(c, i) && !pull(c, i)) continue;
       if (c->http && !http_settle(c)) continue;
       update(c, 0);
       update(c, 1);
