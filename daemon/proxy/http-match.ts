@@ -15,44 +15,51 @@ export interface RequestInfo {
 
 export type RequestMatcher = (req: RequestInfo) => boolean;
 
+/** The relay thread's tokens for a glob's `*`, `**` and `?` (daemon/native/http-frame.h); any other token is a byte. */
+export const GLOB_TOKENS = { star: 0x100, doubleStar: 0x101, one: 0x102 } as const;
+
+type GlobToken = (typeof GLOB_TOKENS)[keyof typeof GLOB_TOKENS];
+
+/** A glob read once for both of its matchers: its wildcards, and every other character as itself. */
+function globParts(glob: string): (GlobToken | string)[] {
+  const parts: (GlobToken | string)[] = [];
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*' && glob[i + 1] === '*') {
+      parts.push(GLOB_TOKENS.doubleStar);
+      i++;
+    } else if (c === '*') parts.push(GLOB_TOKENS.star);
+    else if (c === '?') parts.push(GLOB_TOKENS.one);
+    else parts.push(c);
+  }
+  return parts;
+}
+
+const GLOB_REGEX: Record<GlobToken, string> = { [GLOB_TOKENS.star]: '[^/]*', [GLOB_TOKENS.doubleStar]: '.*', [GLOB_TOKENS.one]: '[^/]' };
+
 /**
  * Glob over a URL path: `*` and `?` stay within a segment, `**` crosses segments. Run by RE2 like
  * every user pattern: `/**a**a**a**b` backtracks polynomially in a JavaScript RegExp.
  */
 export function globToRegExp(glob: string): UserRegex {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }
+  const re = globParts(glob)
+    .map((p) => (typeof p === 'number' ? GLOB_REGEX[p] : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
   return parseUserRegex(re, true);
 }
-
-/** The relay thread's tokens for globToRegExp's `*`, `**` and `?` (daemon/native/http-frame.h); any other token is a byte. */
-export const GLOB_TOKENS = { star: 0x100, doubleStar: 0x101, one: 0x102 } as const;
 
 /**
  * A path glob as the native relay matches it (the same language as globToRegExp): undefined when a
  * character is not one byte of a latin1 path, which the relay leaves to RE2 here.
  */
 export function globTokens(glob: string): number[] | undefined {
-  const out: number[] = [];
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob.charCodeAt(i);
-    if (c > 0xff) return undefined;
-    if (glob[i] === '*' && glob[i + 1] === '*') {
-      out.push(GLOB_TOKENS.doubleStar);
-      i++;
-    } else if (glob[i] === '*') out.push(GLOB_TOKENS.star);
-    else if (glob[i] === '?') out.push(GLOB_TOKENS.one);
-    else out.push(c);
+  const tokens: number[] = [];
+  for (const p of globParts(glob)) {
+    const t = typeof p === 'number' ? p : p.charCodeAt(0);
+    if (typeof p === 'string' && t > 0xff) return undefined;
+    tokens.push(t);
   }
-  return out;
+  return tokens;
 }
 
 /**
